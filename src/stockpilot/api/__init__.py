@@ -1,0 +1,1 @@
+"""stockpilot.api layer."""

@@ -1,0 +1,1 @@
+"""stockpilot.io layer."""

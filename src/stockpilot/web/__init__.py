@@ -1,0 +1,1 @@
+"""stockpilot.web layer."""
