@@ -1,0 +1,163 @@
+"""Many series as one matrix: the form every stockpilot kernel works on.
+
+A :class:`Panel` holds N item-location series over T consecutive planning buckets as an
+(N, T) float64 matrix. A series has NaN before its first observation (not launched yet)
+and 0 for buckets without demand after it, so kernels can tell "no history" from "no
+demand" without a Python loop per series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from stockpilot.errors import InvalidDataError, choice_error
+from stockpilot.vocab import Bucket
+
+KEYS = ("item_id", "location_id")
+
+
+def as_bucket(value: Bucket | str) -> Bucket:
+    """Coerce ``value`` to a :class:`Bucket` with a message listing valid values."""
+    try:
+        return Bucket(value)
+    except ValueError:
+        raise choice_error("panel", "bucket", value, [b.value for b in Bucket]) from None
+
+
+def _ordinal(dates: pl.Series, bucket: Bucket) -> NDArray[np.int64]:
+    if bucket is Bucket.MONTH:
+        years = dates.dt.year().cast(pl.Int64) - 1970
+        return (years * 12 + dates.dt.month().cast(pl.Int64) - 1).to_numpy()
+    days = dates.cast(pl.Int64).to_numpy()
+    return (days + 3) // 7 if bucket is Bucket.WEEK else days
+
+
+def _starts(first: int, count: int, bucket: Bucket) -> NDArray[np.datetime64]:
+    idx = np.arange(first, first + count)
+    if bucket is Bucket.MONTH:
+        return (idx.astype("datetime64[M]")).astype("datetime64[D]")
+    if bucket is Bucket.WEEK:
+        return (idx * 7 - 3).astype("datetime64[D]")
+    return idx.astype("datetime64[D]")
+
+
+@dataclass(frozen=True)
+class Panel:
+    """N series over T consecutive buckets.
+
+    Attributes
+    ----------
+    keys
+        ``item_id, location_id`` (strings), one row per series, in matrix row order.
+    periods
+        ``datetime64[D]`` starts of the T buckets.
+    values
+        (N, T) float64 demand; NaN before each series' first observation.
+    bucket
+        The planning bucket of ``periods``.
+    """
+
+    keys: pl.DataFrame
+    periods: NDArray[np.datetime64]
+    values: NDArray[np.float64]
+    bucket: Bucket
+
+    @property
+    def n_series(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_periods(self) -> int:
+        return int(self.values.shape[1])
+
+    def first_observed(self) -> NDArray[np.int64]:
+        """Index of each series' first observed bucket (T when it has none)."""
+        observed = ~np.isnan(self.values)
+        first = observed.argmax(axis=1)
+        return np.where(observed.any(axis=1), first, self.n_periods).astype(np.int64)
+
+    def to_long(self, *, value_name: str = "quantity") -> pl.DataFrame:
+        """Long frame ``item_id, location_id, period, <value_name>`` without leading NaNs."""
+        n, t = self.values.shape
+        rows = np.repeat(np.arange(n), t)
+        cols = np.tile(np.arange(t), n)
+        flat = self.values.reshape(-1)
+        keep = ~np.isnan(flat)
+        long = self.keys[rows[keep]] if n else self.keys.clear()
+        return long.with_columns(
+            pl.Series("period", self.periods[cols[keep]]).cast(pl.Date),
+            pl.Series(value_name, flat[keep]),
+        )
+
+
+def to_panel(
+    demand: pl.DataFrame,
+    *,
+    bucket: Bucket | str,
+    period_column: str = "period",
+    end: date | None = None,
+    start: date | None = None,
+) -> Panel:
+    """Build a :class:`Panel` from long demand already harmonized to ``bucket``.
+
+    Parameters
+    ----------
+    demand
+        ``item_id, location_id, <period_column>, quantity``; several rows for the same
+        key and period are summed.
+    bucket
+        Bucket of ``period_column``.
+    end, start
+        Optional first and last bucket of the matrix (dates inside them); by default the
+        range spans the data.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import date
+    >>> d = pl.DataFrame({"item_id": ["A", "B"], "location_id": ["L", "L"],
+    ...                   "period": [date(2024, 1, 1), date(2024, 3, 1)], "quantity": [2.0, 5.0]})
+    >>> to_panel(d, bucket="month").values.tolist()
+    [[2.0, 0.0, 0.0], [nan, nan, 5.0]]
+    """
+    bucket = as_bucket(bucket)
+    missing = [c for c in (*KEYS, period_column, "quantity") if c not in demand.columns]
+    if missing:
+        raise InvalidDataError(
+            f"to_panel: required column(s) {missing} are missing; got {demand.columns}."
+        )
+    frame = demand.select(
+        pl.col("item_id").cast(pl.String),
+        pl.col("location_id").cast(pl.String),
+        pl.col(period_column).cast(pl.Date).alias("period"),
+        pl.col("quantity").cast(pl.Float64),
+    )
+    keys = frame.select(KEYS).unique().sort(KEYS)
+    if frame.height == 0:
+        return Panel(keys, np.array([], dtype="datetime64[D]"), np.zeros((0, 0)), bucket)
+    ordinal = _ordinal(frame["period"], bucket)
+    first = int(ordinal.min()) if start is None else int(_ordinal(pl.Series([start]), bucket)[0])
+    last = int(ordinal.max()) if end is None else int(_ordinal(pl.Series([end]), bucket)[0])
+    if last < first:
+        raise InvalidDataError(f"to_panel: end {end} is before the first period {start}.")
+    n_periods = last - first + 1
+    row = (
+        frame.select(KEYS)
+        .join(keys.with_row_index("_row"), on=list(KEYS), how="left", maintain_order="left")["_row"]
+        .to_numpy()
+        .astype(np.int64)
+    )
+    col = ordinal - first
+    inside = (col >= 0) & (col < n_periods)
+    values = np.zeros((keys.height, n_periods))
+    np.add.at(values, (row[inside], col[inside]), frame["quantity"].to_numpy()[inside])
+    # NaN before each series' first observation (by any record, even outside the window).
+    first_col = np.full(keys.height, n_periods, dtype=np.int64)
+    np.minimum.at(first_col, row, np.clip(col, 0, n_periods))
+    values[np.arange(n_periods)[None, :] < first_col[:, None]] = np.nan
+    return Panel(keys, _starts(first, n_periods, bucket), values, bucket)
