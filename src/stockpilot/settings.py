@@ -1,0 +1,53 @@
+"""Application settings: one object, read at start-up, never at import time.
+
+Every option has an environment variable ``STOCKPILOT_<NAME>`` (e.g.
+``STOCKPILOT_DATABASE_URL``) and may also come from a ``.env`` file in the working
+directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stockpilot.vocab import Bucket
+
+DEFAULT_HOME = Path(".stockpilot")
+
+
+class Settings(BaseSettings):
+    """stockpilot settings (environment variables ``STOCKPILOT_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="STOCKPILOT_", env_file=".env", extra="ignore")
+
+    home: Path = Field(DEFAULT_HOME, description="Folder for the embedded database and reports.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default is a SQLite file stockpilot.db in `home`. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    planning_bucket: Bucket = Field(Bucket.WEEK, description="Planning time bucket.")
+    outlier_z: float = Field(
+        6.0, gt=0, description="Robust z-score (median/MAD) above which demand is an outlier."
+    )
+    outlier_min_history: int = Field(
+        8, ge=3, description="Fewest observations a series needs before outliers are judged."
+    )
+    freshness_days: int = Field(
+        14, ge=0, description="Default freshness limit: newest record of a source may be this old."
+    )
+    horizon: int = Field(26, ge=1, description="Forecast horizon in planning buckets.")
+    service_target: float = Field(0.95, gt=0, lt=1, description="Default service target.")
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file under ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'stockpilot.db').resolve()}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and ``.env``), with explicit overrides."""
+    return Settings(**overrides)  # type: ignore[arg-type]
