@@ -175,7 +175,7 @@ _ENTITIES: tuple[Entity, ...] = (
     Entity(
         "demand",
         "Demand history (sales orders, shipments or consumption) per item, location and date.",
-        ("item_id", "location_id", "date", "source", "channel"),
+        ("item_id", "location_id", "date", "source", "channel", "is_return"),
         (
             _c("item_id", S, "-", "Item code.", required=True),
             _c("location_id", S, "-", "Location code.", required=True),
