@@ -1,0 +1,176 @@
+"""The contract every forecasting kernel honours: a matrix of series in, a typed result out.
+
+A kernel receives ``y``, an (N, T) float64 matrix holding all series. A series that starts
+later carries leading NaNs (not launched yet); the first finite value is its first
+observation. A NaN *after* the first observation is treated as a missing value: the state
+is carried forward without an update and no error is scored there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stockpilot.errors import InvalidDataError, parameter_error
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+class ForecastModel(StrEnum):
+    """Closed vocabulary of the forecasting models stockpilot fits across many series."""
+
+    NAIVE = "naive"
+    SEASONAL_NAIVE = "seasonal_naive"
+    MOVING_AVERAGE = "moving_average"
+    SES = "ses"
+    HOLT = "holt"
+    DAMPED_HOLT = "damped_holt"
+    HOLT_WINTERS_ADDITIVE = "holt_winters_additive"
+    HOLT_WINTERS_MULTIPLICATIVE = "holt_winters_multiplicative"
+    AUTO_ETS = "auto_ets"
+    AUTO_ARIMA = "auto_arima"
+    CROSTON = "croston"
+    CROSTON_OPTIMIZED = "croston_optimized"
+    SBA = "sba"
+    TSB = "tsb"
+    ADIDA = "adida"
+    IMAPA = "imapa"
+    COMBINATION = "combination"
+
+
+@dataclass(frozen=True)
+class PanelForecast:
+    """Point forecasts and in-sample diagnostics of one model over N series.
+
+    Attributes
+    ----------
+    model
+        The model that produced the result (rows that fell back say so in ``failed``).
+    mean
+        (N, h) point forecasts per period, :math:`\\hat y_{T+k|T}`, k = 1..h.
+    fitted
+        (N, T) one-step-ahead in-sample forecasts :math:`\\hat y_{t|t-1}`; NaN where undefined
+        (before and at a series' first observation, at missing values, during warm-up).
+    residual_sd
+        (N,) standard deviation of the one-step in-sample errors ``y - fitted``
+        (denominator: number of errors); NaN where fewer than 2 errors exist.
+    params
+        Per-series fitted parameters, each an (N,) array, e.g. ``{"alpha": ...}``.
+        NaN where the parameter does not apply to the row (e.g. a fallback row).
+    failed
+        (N,) True where the model could not be fitted and a simpler fallback was used.
+    """
+
+    model: ForecastModel
+    mean: FloatArray
+    fitted: FloatArray
+    residual_sd: FloatArray
+    params: Mapping[str, FloatArray] = field(default_factory=dict)
+    failed: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
+
+    @property
+    def n_series(self) -> int:
+        """Number of series N."""
+        return int(self.mean.shape[0])
+
+    @property
+    def horizon(self) -> int:
+        """Forecast horizon h."""
+        return int(self.mean.shape[1])
+
+
+def validate_panel(y: object, h: object, season_length: object, *, owner: str) -> FloatArray:
+    """Check the shared inputs of every kernel once, at the boundary.
+
+    Returns ``y`` as a C-contiguous float64 (N, T) array. Raises
+    :class:`~stockpilot.errors.InvalidParameterError` for a bad ``h``/``season_length`` and
+    :class:`~stockpilot.errors.InvalidDataError` for a bad matrix.
+    """
+    if isinstance(h, bool) or not isinstance(h, int | np.integer) or int(h) < 1:
+        raise parameter_error(owner, "h", "a positive integer", h)
+    if (
+        isinstance(season_length, bool)
+        or not isinstance(season_length, int | np.integer)
+        or int(season_length) < 1
+    ):
+        raise parameter_error(owner, "season_length", "a positive integer", season_length)
+    arr = np.asarray(y)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise InvalidDataError(
+            f"The 'y' argument of {owner} must be an (N, T) matrix of series. "
+            f"Got an array with shape {arr.shape}."
+        )
+    if arr.shape[1] < 1:
+        raise InvalidDataError(
+            f"The 'y' argument of {owner} must hold at least one period. Got shape {arr.shape}."
+        )
+    if not np.issubdtype(arr.dtype, np.number):
+        raise InvalidDataError(
+            f"The 'y' argument of {owner} must be numeric. Got dtype {arr.dtype}."
+        )
+    out = np.ascontiguousarray(arr, dtype=np.float64)
+    if np.isinf(out).any():
+        rows = np.flatnonzero(np.isinf(out).any(axis=1))
+        raise InvalidDataError(
+            f"The 'y' argument of {owner} must hold finite values or NaN (not launched). "
+            f"Rows {rows[:10].tolist()} hold infinite values."
+        )
+    return out
+
+
+def first_observation(y: FloatArray) -> IntArray:
+    """Index of each row's first finite value; T for a row without any observation."""
+    finite = np.isfinite(y)
+    start = np.argmax(finite, axis=1).astype(np.int64)
+    start[~finite.any(axis=1)] = y.shape[1]
+    return start
+
+
+def observation_count(y: FloatArray) -> IntArray:
+    """Number of finite values per row."""
+    return np.isfinite(y).sum(axis=1).astype(np.int64)
+
+
+def residual_sd(y: FloatArray, fitted: FloatArray) -> FloatArray:
+    """Standard deviation of one-step errors per row (NaN where fewer than 2 errors).
+
+    Uses the root mean squared error, :math:`\\sqrt{\\sum e_t^2 / n}`, i.e. the errors are
+    taken to have mean zero, as in the usual prediction-interval formulas of
+    Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., sec. 5.5.
+    """
+    err = y - fitted
+    ok = np.isfinite(err)
+    n = ok.sum(axis=1)
+    sse = np.where(ok, err, 0.0)
+    sse = (sse * sse).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(sse / n)
+    return np.where(n >= 2, sd, np.nan)
+
+
+def make_result(
+    model: ForecastModel,
+    y: FloatArray,
+    *,
+    mean: FloatArray,
+    fitted: FloatArray,
+    params: Mapping[str, FloatArray],
+    failed: BoolArray,
+) -> PanelForecast:
+    """Assemble a :class:`PanelForecast`, computing ``residual_sd`` from ``fitted``."""
+    return PanelForecast(
+        model=model,
+        mean=np.ascontiguousarray(mean, dtype=np.float64),
+        fitted=np.ascontiguousarray(fitted, dtype=np.float64),
+        residual_sd=residual_sd(y, fitted),
+        params={k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
+        failed=np.asarray(failed, dtype=np.bool_),
+    )

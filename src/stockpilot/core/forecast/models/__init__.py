@@ -1,0 +1,1 @@
+"""One module per model family; each exposes ``<model>_forecast(y, h, ...) -> PanelForecast``."""
