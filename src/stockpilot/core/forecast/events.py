@@ -1,0 +1,408 @@
+"""Known events and manual overrides: adjust forecasts, log every change, cleanse history.
+
+An :class:`ForecastEvent` (promotion, shutdown, ...) changes the forecast of the series in
+its :class:`EventScope` over its date range: by an uplift (``0.2`` = +20 %), to an absolute
+quantity per period, or to zero (shutdown). Every changed cell yields an
+:class:`OverrideRecord` with author, reason, UTC time, old and new value, which the store
+persists in the audit trail.
+
+Events applied in the order given, each on the value the previous ones left; ``zero``
+events are applied last so a shutdown always wins over a promotion in the same period.
+
+History cleansing (:func:`cleanse_history`) replaces the demand of past event periods by a
+baseline estimate, the mean of the unaffected observed periods within ``radius`` periods
+on both sides, so a promotion does not inflate the baseline the models learn from
+(the "demand cleansing" step of Silver, Pyke and Thomas 2017, section 4.9.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from stockpilot.errors import InvalidDataError, parameter_error
+
+__all__ = [
+    "AdjustmentType",
+    "CleansedHistory",
+    "EventAdjustment",
+    "EventKind",
+    "EventScope",
+    "ForecastEvent",
+    "OverrideRecord",
+    "apply_events",
+    "cleanse_history",
+    "event_mask",
+    "manual_override",
+]
+
+
+class EventKind(StrEnum):
+    PROMOTION = "promotion"
+    SHUTDOWN = "shutdown"
+    PRICE_CHANGE = "price_change"
+    OTHER = "other"
+
+
+class AdjustmentType(StrEnum):
+    UPLIFT_PCT = "uplift_pct"  # value 0.2 = +20 %
+    ABSOLUTE = "absolute"  # value = quantity per period
+    ZERO = "zero"  # shutdown
+
+
+@dataclass(frozen=True)
+class EventScope:
+    """Which series an event touches; ``None`` means all.
+
+    ``hierarchy`` maps an attribute (``category``, ``brand``, a hierarchy level) to the
+    values it matches; the per-series attributes are passed to :func:`apply_events`.
+    """
+
+    item_ids: tuple[str, ...] | None = None
+    location_ids: tuple[str, ...] | None = None
+    hierarchy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ForecastEvent:
+    """A known event over the inclusive date range [start, end]."""
+
+    event_id: str
+    kind: EventKind
+    start: date
+    end: date
+    adjustment: AdjustmentType
+    value: float = 0.0
+    scope: EventScope = field(default_factory=EventScope)
+    author: str = ""
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        owner = f"ForecastEvent {self.event_id!r}"
+        if self.end < self.start:
+            raise parameter_error(owner, "end", f"a date on or after start {self.start}", self.end)
+        if self.adjustment == AdjustmentType.UPLIFT_PCT and not self.value > -1.0:
+            raise parameter_error(owner, "value", "an uplift > -1 (0.2 = +20 %)", self.value)
+        if self.adjustment == AdjustmentType.ABSOLUTE and not self.value >= 0:
+            raise parameter_error(owner, "value", "a quantity per period >= 0", self.value)
+        if not self.author.strip():
+            raise parameter_error(
+                owner, "author", "a non-empty name (overrides are audited)", self.author
+            )
+        if not self.reason.strip():
+            raise parameter_error(
+                owner, "reason", "a non-empty reason (overrides are audited)", self.reason
+            )
+
+
+@dataclass(frozen=True)
+class OverrideRecord:
+    """One changed forecast cell: what, who, why, when, old and new value."""
+
+    item_id: str
+    location_id: str
+    period_start: date
+    old_value: float
+    new_value: float
+    author: str
+    reason: str
+    timestamp: datetime
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EventAdjustment:
+    """Adjusted (N, h) forecast, mask of changed cells and the audit records."""
+
+    values: NDArray[np.float64]
+    changed: NDArray[np.bool_]
+    records: tuple[OverrideRecord, ...]
+
+
+@dataclass(frozen=True)
+class CleansedHistory:
+    """History with event periods replaced by a baseline; ``original`` keeps the raw values."""
+
+    values: NDArray[np.float64]
+    original: NDArray[np.float64]
+    replaced: NDArray[np.bool_]
+
+
+def _as_str(a: ArrayLike | Sequence[str], n: int, name: str) -> NDArray[np.str_]:
+    arr = np.asarray(a).astype(str).reshape(-1)
+    if arr.size != n:
+        raise InvalidDataError(f"{name} has {arr.size} values for {n} series.")
+    return arr
+
+
+def _day(periods: ArrayLike) -> NDArray[np.datetime64]:
+    return np.asarray(periods).astype("datetime64[D]").reshape(-1)
+
+
+def event_mask(
+    event: ForecastEvent,
+    *,
+    item_ids: ArrayLike | Sequence[str],
+    location_ids: ArrayLike | Sequence[str],
+    periods: ArrayLike,
+    attributes: Mapping[str, ArrayLike] | None = None,
+    period_ends: ArrayLike | None = None,
+) -> NDArray[np.bool_]:
+    """(N, P) True where ``event`` applies: series in scope and period overlapping its dates.
+
+    A bucket ``[periods[k], period_ends[k]]`` overlaps the event when it shares at least one
+    day with it (``period_ends`` defaults to the next period start minus a day, and the
+    last bucket to its own start plus the previous bucket's length).
+    """
+    items = np.asarray(item_ids).astype(str).reshape(-1)
+    n = items.size
+    locs = _as_str(location_ids, n, "location_ids")
+    starts = _day(periods)
+    ends: NDArray[np.datetime64]
+    if period_ends is None:
+        if starts.size >= 2:
+            step = starts[-1] - starts[-2]
+            nxt = np.append(starts[1:], starts[-1] + step).astype("datetime64[D]")
+            ends = (nxt - np.timedelta64(1, "D")).astype("datetime64[D]")
+        else:
+            ends = starts.copy()
+    else:
+        ends = _day(period_ends)
+    in_time = (starts <= np.datetime64(event.end, "D")) & (ends >= np.datetime64(event.start, "D"))
+    in_scope = np.ones(n, dtype=bool)
+    sc = event.scope
+    if sc.item_ids is not None:
+        in_scope &= np.isin(items, np.asarray(sc.item_ids, dtype=str))
+    if sc.location_ids is not None:
+        in_scope &= np.isin(locs, np.asarray(sc.location_ids, dtype=str))
+    for level, allowed in sc.hierarchy.items():
+        if attributes is None or level not in attributes:
+            raise InvalidDataError(
+                f"Event {event.event_id!r} is scoped by hierarchy level {level!r}, but no such "
+                f"attribute was given; pass attributes={{{level!r}: <one value per series>}}."
+            )
+        values = _as_str(attributes[level], n, f"attribute {level!r}")
+        in_scope &= np.isin(values, np.asarray(allowed, dtype=str))
+    return in_scope[:, None] & in_time[None, :]
+
+
+def _records(
+    *,
+    rows: NDArray[np.intp],
+    cols: NDArray[np.intp],
+    old: NDArray[np.float64],
+    new: NDArray[np.float64],
+    items: NDArray[np.str_],
+    locs: NDArray[np.str_],
+    starts: NDArray[np.datetime64],
+    author: str,
+    reason: str,
+    when: datetime,
+    event_id: str | None,
+) -> list[OverrideRecord]:
+    return [
+        OverrideRecord(
+            str(items[r]),
+            str(locs[r]),
+            starts[c].astype(date),
+            float(o),
+            float(v),
+            author,
+            reason,
+            when,
+            event_id,
+        )
+        for r, c, o, v in zip(rows.tolist(), cols.tolist(), old.tolist(), new.tolist(), strict=True)
+    ]
+
+
+def apply_events(
+    forecast: ArrayLike,
+    events: Sequence[ForecastEvent],
+    *,
+    item_ids: ArrayLike | Sequence[str],
+    location_ids: ArrayLike | Sequence[str],
+    periods: ArrayLike,
+    attributes: Mapping[str, ArrayLike] | None = None,
+    now: datetime | None = None,
+) -> EventAdjustment:
+    """Apply events to an (N, h) forecast and log every changed cell.
+
+    Parameters
+    ----------
+    forecast
+        (N, h) forecast (mean or one quantile) of the series in row order.
+    events
+        Events, applied in order (``zero`` ones last).
+    item_ids, location_ids
+        (N,) keys of the rows.
+    periods
+        (h,) bucket starts of the forecast columns.
+    attributes
+        Per-series hierarchy attributes for scopes with ``hierarchy``.
+    now
+        Timestamp of the records (UTC); defaults to the current time.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> ev = ForecastEvent("P1", EventKind.PROMOTION, date(2024, 2, 1), date(2024, 2, 29),
+    ...                    AdjustmentType.UPLIFT_PCT, 0.5, author="ann", reason="flyer")
+    >>> r = apply_events([[10.0, 10.0]], [ev], item_ids=["A"], location_ids=["L"],
+    ...                  periods=np.array(["2024-01-01", "2024-02-01"], dtype="datetime64[D]"))
+    >>> r.values.tolist(), r.records[0].old_value, r.records[0].new_value
+    ([[10.0, 15.0]], 10.0, 15.0)
+    """
+    values = np.atleast_2d(np.asarray(forecast, dtype=np.float64)).copy()
+    n, h = values.shape
+    items = _as_str(item_ids, n, "item_ids")
+    locs = _as_str(location_ids, n, "location_ids")
+    starts = _day(periods)
+    if starts.size != h:
+        raise InvalidDataError(f"apply_events: {starts.size} periods for {h} forecast columns.")
+    when = (now or datetime.now(UTC)).astimezone(UTC)
+    changed = np.zeros((n, h), dtype=bool)
+    records: list[OverrideRecord] = []
+    ordered = [e for e in events if e.adjustment != AdjustmentType.ZERO] + [
+        e for e in events if e.adjustment == AdjustmentType.ZERO
+    ]
+    for ev in ordered:
+        mask = event_mask(
+            ev, item_ids=items, location_ids=locs, periods=starts, attributes=attributes
+        )
+        if not mask.any():
+            continue
+        rows, cols = np.nonzero(mask)
+        old = values[rows, cols]
+        if ev.adjustment == AdjustmentType.UPLIFT_PCT:
+            new = old * (1.0 + ev.value)
+        elif ev.adjustment == AdjustmentType.ABSOLUTE:
+            new = np.full_like(old, ev.value)
+        else:
+            new = np.zeros_like(old)
+        values[rows, cols] = new
+        changed[rows, cols] = True
+        diff = old != new
+        records += _records(
+            rows=rows[diff],
+            cols=cols[diff],
+            old=old[diff],
+            new=new[diff],
+            items=items,
+            locs=locs,
+            starts=starts,
+            author=ev.author,
+            reason=f"{ev.kind.value}: {ev.reason}",
+            when=when,
+            event_id=ev.event_id,
+        )
+    return EventAdjustment(values, changed, tuple(records))
+
+
+def manual_override(
+    forecast: ArrayLike,
+    *,
+    rows: ArrayLike,
+    cols: ArrayLike,
+    new_values: ArrayLike,
+    author: str,
+    reason: str,
+    item_ids: ArrayLike | Sequence[str],
+    location_ids: ArrayLike | Sequence[str],
+    periods: ArrayLike,
+    now: datetime | None = None,
+) -> EventAdjustment:
+    """A planner's direct change of forecast cells, logged like an event.
+
+    >>> r = manual_override([[4.0, 4.0]], rows=[0], cols=[1], new_values=[6.0], author="bo",
+    ...     reason="customer call", item_ids=["A"], location_ids=["L"],
+    ...     periods=np.array(["2024-01-01", "2024-01-08"], dtype="datetime64[D]"))
+    >>> r.values.tolist(), r.records[0].reason
+    ([[4.0, 6.0]], 'customer call')
+    """
+    if not author.strip():
+        raise parameter_error("manual_override", "author", "a non-empty name", author)
+    if not reason.strip():
+        raise parameter_error("manual_override", "reason", "a non-empty reason", reason)
+    values = np.atleast_2d(np.asarray(forecast, dtype=np.float64)).copy()
+    n, h = values.shape
+    r = np.asarray(rows, dtype=np.intp).reshape(-1)
+    c = np.asarray(cols, dtype=np.intp).reshape(-1)
+    v = np.asarray(new_values, dtype=np.float64).reshape(-1)
+    if not (r.size == c.size == v.size):
+        raise InvalidDataError("manual_override: rows, cols and new_values must have equal length.")
+    if r.size and (r.min() < 0 or r.max() >= n or c.min() < 0 or c.max() >= h):
+        raise InvalidDataError(f"manual_override: a cell lies outside the ({n}, {h}) forecast.")
+    if np.any(~(v >= 0)):
+        raise parameter_error("manual_override", "new_values", "quantities >= 0", v.tolist()[:5])
+    old = values[r, c]
+    values[r, c] = v
+    changed = np.zeros((n, h), dtype=bool)
+    changed[r, c] = True
+    when = (now or datetime.now(UTC)).astimezone(UTC)
+    recs = _records(
+        rows=r,
+        cols=c,
+        old=old,
+        new=v,
+        items=_as_str(item_ids, n, "item_ids"),
+        locs=_as_str(location_ids, n, "location_ids"),
+        starts=_day(periods),
+        author=author,
+        reason=reason,
+        when=when,
+        event_id=None,
+    )
+    return EventAdjustment(values, changed, tuple(recs))
+
+
+def cleanse_history(history: ArrayLike, mask: ArrayLike, *, radius: int = 4) -> CleansedHistory:
+    """Replace event periods of the history by a local baseline.
+
+    Each masked, observed cell becomes the mean of the unmasked observed cells within
+    ``radius`` periods on both sides (the same series). When there is none, the mean of all
+    unmasked observed cells of the series is used; when the series has none at all the
+    value is kept.
+
+    Parameters
+    ----------
+    history
+        (N, T) demand, NaN before each series' first observation.
+    mask
+        (N, T) True at past event periods (see :func:`event_mask`).
+
+    Examples
+    --------
+    >>> c = cleanse_history([[10.0, 10.0, 40.0, 12.0, 12.0]], [[0, 0, 1, 0, 0]], radius=2)
+    >>> c.values.tolist()
+    [[10.0, 10.0, 11.0, 12.0, 12.0]]
+    """
+    if radius < 1:
+        raise parameter_error("cleanse_history", "radius", "an integer >= 1", radius)
+    y = np.atleast_2d(np.asarray(history, dtype=np.float64))
+    m = np.atleast_2d(np.asarray(mask, dtype=bool))
+    if m.shape != y.shape:
+        raise InvalidDataError(f"cleanse_history: mask {m.shape} and history {y.shape} differ.")
+    good = ~m & ~np.isnan(y)
+    vals = np.where(good, y, 0.0)
+    n, t = y.shape
+    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(vals, axis=1)], axis=1)
+    ccnt = np.concatenate([np.zeros((n, 1)), np.cumsum(good, axis=1)], axis=1)
+    idx = np.arange(t)
+    lo = np.clip(idx - radius, 0, t)
+    hi = np.clip(idx + radius + 1, 0, t)
+    wsum = csum[:, hi] - csum[:, lo]
+    wcnt = ccnt[:, hi] - ccnt[:, lo]
+    total_cnt = good.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        local = wsum / wcnt
+        overall = vals.sum(axis=1) / total_cnt
+    baseline = np.where(wcnt > 0, local, overall[:, None])
+    replace = m & ~np.isnan(y) & ~np.isnan(baseline)
+    out = np.where(replace, baseline, y)
+    return CleansedHistory(out, y.copy(), replace)

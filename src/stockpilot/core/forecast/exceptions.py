@@ -1,0 +1,246 @@
+"""Forecast exceptions: tolerance rules that send series to a review queue, each with a reason.
+
+Rules are evaluated on a monitoring window: the last ``window`` periods of actuals and
+the forecasts that had been made for them. All series are checked at once.
+
+====================  ==========================================================================
+rule                  fires when
+====================  ==========================================================================
+``error``             WAPE over the window, :math:`\\sum|e|/\\sum y`, exceeds ``max_error``
+``tracking_signal``   :math:`|\\sum e / MAD|` exceeds ``tracking_signal_limit`` (Silver, Pyke
+                      and Thomas 2017, section 4.8.1; a limit of 4 to 6 is usual)
+``persistent_bias``   the last ``bias_run`` errors all have the same sign (each non-zero)
+``level_shift``       the mean of the last ``level_shift_window`` actuals differs from the mean
+                      of the window before by more than ``level_shift_relative`` of it *and*
+                      by more than ``level_shift_z`` standard errors
+====================  ==========================================================================
+
+Errors are :math:`e = y - \\hat y` (positive: under-forecast).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from stockpilot.core.forecast.metrics import tracking_signal, wape
+from stockpilot.errors import InvalidDataError, parameter_error
+
+__all__ = ["ExceptionFlag", "ExceptionReport", "ExceptionRule", "ExceptionRules", "find_exceptions"]
+
+
+class ExceptionRule(StrEnum):
+    ERROR = "error"
+    TRACKING_SIGNAL = "tracking_signal"
+    PERSISTENT_BIAS = "persistent_bias"
+    LEVEL_SHIFT = "level_shift"
+
+
+@dataclass(frozen=True)
+class ExceptionRules:
+    """Configurable tolerances (see the module table). ``None`` switches a rule off."""
+
+    window: int = 6
+    max_error: float | None = 0.5
+    tracking_signal_limit: float | None = 4.0
+    bias_run: int | None = 6
+    level_shift_window: int | None = 6
+    level_shift_relative: float = 0.3
+    level_shift_z: float = 3.0
+
+    def __post_init__(self) -> None:
+        owner = "ExceptionRules"
+        if self.window < 1:
+            raise parameter_error(owner, "window", "an integer >= 1", self.window)
+        if self.max_error is not None and not self.max_error > 0:
+            raise parameter_error(owner, "max_error", "a float > 0 (0.5 = 50 %)", self.max_error)
+        if self.tracking_signal_limit is not None and not self.tracking_signal_limit > 0:
+            raise parameter_error(
+                owner, "tracking_signal_limit", "a float > 0", self.tracking_signal_limit
+            )
+        if self.bias_run is not None and self.bias_run < 2:
+            raise parameter_error(owner, "bias_run", "an integer >= 2", self.bias_run)
+        if self.level_shift_window is not None and self.level_shift_window < 2:
+            raise parameter_error(
+                owner, "level_shift_window", "an integer >= 2", self.level_shift_window
+            )
+        if not self.level_shift_relative >= 0 or not self.level_shift_z >= 0:
+            raise parameter_error(
+                owner,
+                "level_shift_relative/level_shift_z",
+                "floats >= 0",
+                (self.level_shift_relative, self.level_shift_z),
+            )
+
+
+@dataclass(frozen=True)
+class ExceptionFlag:
+    """One rule fired on one series: ``row`` indexes the input matrices."""
+
+    row: int
+    rule: ExceptionRule
+    value: float
+    limit: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExceptionReport:
+    """All flags, plus per-rule boolean vectors (length N) for fast filtering."""
+
+    flags: tuple[ExceptionFlag, ...]
+    error: NDArray[np.bool_]
+    tracking_signal: NDArray[np.bool_]
+    persistent_bias: NDArray[np.bool_]
+    level_shift: NDArray[np.bool_]
+
+    @property
+    def flagged(self) -> NDArray[np.bool_]:
+        """True for series with at least one flag (the review queue)."""
+        return self.error | self.tracking_signal | self.persistent_bias | self.level_shift
+
+    def reasons(self) -> list[str]:
+        """One string per series joining its reasons with '; ' (empty when not flagged)."""
+        out = [""] * self.error.size
+        for f in self.flags:
+            out[f.row] = f.reason if not out[f.row] else f"{out[f.row]}; {f.reason}"
+        return out
+
+
+def _persistent_run(err: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Length of the run of same-signed non-zero errors ending at the last period."""
+    sign = np.sign(np.nan_to_num(err, nan=0.0))
+    last = sign[:, -1]
+    same = (sign == last[:, None]) & (sign != 0)
+    # run length = number of trailing True values
+    rev = same[:, ::-1]
+    run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
+    return run.astype(np.int64)
+
+
+def find_exceptions(
+    actual: ArrayLike,
+    forecast: ArrayLike,
+    *,
+    history: ArrayLike | None = None,
+    rules: ExceptionRules | None = None,
+) -> ExceptionReport:
+    """Apply the tolerance rules to N series.
+
+    Parameters
+    ----------
+    actual, forecast
+        (N, W) actuals of the recent periods and the forecasts made for them; only the
+        last ``rules.window`` columns are used by the error and tracking-signal rules and
+        the last ``rules.bias_run`` by the bias rule.
+    history
+        (N, T) demand history ending with the recent periods, for the level-shift rule
+        (``actual`` is used when omitted).
+    rules
+        :class:`ExceptionRules`; defaults when omitted.
+
+    Examples
+    --------
+    >>> r = find_exceptions([[10.0] * 6], [[5.0] * 6])
+    >>> r.reasons()[0].split("; ")[0]
+    'error: WAPE 50.0% over the last 6 periods exceeds 50.0% (max_error)'
+    """
+    c = ExceptionRules() if rules is None else rules
+    a = np.atleast_2d(np.asarray(actual, dtype=np.float64))
+    f = np.atleast_2d(np.asarray(forecast, dtype=np.float64))
+    if a.shape != f.shape:
+        raise InvalidDataError(
+            f"find_exceptions: actual {a.shape} and forecast {f.shape} must have the same shape."
+        )
+    n = a.shape[0]
+    w = min(c.window, a.shape[1])
+    aw, fw = a[:, -w:], f[:, -w:]
+    flags: list[ExceptionFlag] = []
+    no = np.zeros(n, dtype=bool)
+    err_flag, ts_flag, bias_flag, shift_flag = no.copy(), no.copy(), no.copy(), no.copy()
+
+    if c.max_error is not None:
+        value = wape(aw, fw)
+        err_flag = np.nan_to_num(value, nan=0.0) >= c.max_error - 1e-12
+        # all-zero actuals with a non-zero forecast: infinite relative error
+        zero_act = (np.nansum(np.abs(aw), axis=1) == 0) & (np.nansum(np.abs(fw), axis=1) > 0)
+        err_flag |= zero_act
+        for i in np.flatnonzero(err_flag):
+            v = float("inf") if zero_act[i] else float(value[i])
+            flags.append(
+                ExceptionFlag(
+                    int(i),
+                    ExceptionRule.ERROR,
+                    v,
+                    c.max_error,
+                    f"error: WAPE {v:.1%} over the last {w} periods exceeds "
+                    f"{c.max_error:.1%} (max_error)",
+                )
+            )
+    if c.tracking_signal_limit is not None:
+        ts = tracking_signal(aw, fw)
+        ts_flag = np.abs(np.nan_to_num(ts, nan=0.0)) > c.tracking_signal_limit
+        for i in np.flatnonzero(ts_flag):
+            side = "under" if ts[i] > 0 else "over"
+            flags.append(
+                ExceptionFlag(
+                    int(i),
+                    ExceptionRule.TRACKING_SIGNAL,
+                    float(ts[i]),
+                    c.tracking_signal_limit,
+                    f"tracking_signal: {ts[i]:+.2f} outside +/-{c.tracking_signal_limit:g} "
+                    f"({side}-forecasting)",
+                )
+            )
+    if c.bias_run is not None and a.shape[1] >= c.bias_run:
+        run = _persistent_run(a - f)
+        bias_flag = run >= c.bias_run
+        last = np.sign(np.nan_to_num(a[:, -1] - f[:, -1]))
+        for i in np.flatnonzero(bias_flag):
+            side = "under" if last[i] > 0 else "over"
+            flags.append(
+                ExceptionFlag(
+                    int(i),
+                    ExceptionRule.PERSISTENT_BIAS,
+                    float(run[i]),
+                    float(c.bias_run),
+                    f"persistent_bias: {side}-forecast in each of the last {run[i]} periods "
+                    f"(limit {c.bias_run})",
+                )
+            )
+    if c.level_shift_window is not None:
+        hist = a if history is None else np.atleast_2d(np.asarray(history, dtype=np.float64))
+        k = c.level_shift_window
+        if hist.shape[1] >= 2 * k:
+            recent = hist[:, -k:]
+            before = hist[:, -2 * k : -k]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                m1 = np.nanmean(before, axis=1)
+                m2 = np.nanmean(recent, axis=1)
+                pooled = np.sqrt(
+                    (np.nanvar(before, axis=1, ddof=1) + np.nanvar(recent, axis=1, ddof=1)) / 2
+                )
+                se = pooled * np.sqrt(2.0 / k)
+                z = np.abs(m2 - m1) / np.where(se > 0, se, np.nan)
+                z = np.where((se == 0) & (m2 != m1), np.inf, z)
+                rel = np.abs(m2 - m1) / np.where(m1 > 0, m1, np.nan)
+                rel = np.where((m1 == 0) & (m2 > 0), np.inf, rel)
+            shift_flag = (np.nan_to_num(rel, nan=0.0) > c.level_shift_relative) & (
+                np.nan_to_num(z, nan=0.0) > c.level_shift_z
+            )
+            for i in np.flatnonzero(shift_flag):
+                flags.append(
+                    ExceptionFlag(
+                        int(i),
+                        ExceptionRule.LEVEL_SHIFT,
+                        float(m2[i]),
+                        float(m1[i]),
+                        f"level_shift: mean of the last {k} periods {m2[i]:.4g} vs {m1[i]:.4g} "
+                        f"before ({rel[i]:+.0%} change, z = {z[i]:.1f} > {c.level_shift_z:g})",
+                    )
+                )
+    flags.sort(key=lambda x: (x.row, list(ExceptionRule).index(x.rule)))
+    return ExceptionReport(tuple(flags), err_flag, ts_flag, bias_flag, shift_flag)

@@ -1,0 +1,346 @@
+"""Forecast accuracy, bias and value added, per series and aggregated per group.
+
+All functions take (N, h) matrices of actuals and forecasts (NaN where a value is
+missing; such cells are ignored) and return one value per series. Scaled metrics also take
+the (N, T) in-sample history that defines the scale (leading NaN allowed).
+
+Definitions follow the M5 competition guidelines (Makridakis, Spiliotis and Assimakopoulos,
+"The M5 competition: Background, organization, and implementation", IJF 38(4), 2022,
+appendix: RMSSE eq. (1), SPL eq. (3)) and Hyndman and Koehler (2006), "Another look at
+measures of forecast accuracy", IJF 22(4) (MASE). A series whose scale is 0 (a constant
+history) gets NaN for its scaled metrics; aggregates skip NaN and report how many series
+they used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from stockpilot.errors import InvalidDataError, parameter_error
+
+FloatArray = NDArray[np.float64]
+
+__all__ = [
+    "AccuracyReport",
+    "FVAReport",
+    "GroupedMetric",
+    "accuracy",
+    "aggregate_by",
+    "bias",
+    "coverage",
+    "forecast_value_added",
+    "mae",
+    "mase",
+    "pinball_loss",
+    "relative_bias",
+    "rmsse",
+    "scale_abs",
+    "scale_sq",
+    "scaled_pinball_loss",
+    "tracking_signal",
+    "wape",
+]
+
+
+def _pair(actual: ArrayLike, forecast: ArrayLike, owner: str) -> tuple[FloatArray, FloatArray]:
+    a = np.atleast_2d(np.asarray(actual, dtype=np.float64))
+    f = np.atleast_2d(np.asarray(forecast, dtype=np.float64))
+    if a.shape != f.shape:
+        raise InvalidDataError(
+            f"{owner}: actual and forecast must have the same (N, h) shape; "
+            f"got {a.shape} and {f.shape}."
+        )
+    return a, f
+
+
+def _nanmean_rows(x: FloatArray) -> FloatArray:
+    ok = ~np.isnan(x)
+    n = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.where(ok, x, 0.0).sum(axis=1) / n, np.nan)
+
+
+def _check_level(level: float, owner: str) -> float:
+    if not 0.0 < float(level) < 1.0:
+        raise parameter_error(owner, "level", "a float in (0, 1)", level)
+    return float(level)
+
+
+def scale_abs(insample: ArrayLike, *, season_length: int = 1) -> FloatArray:
+    """MASE scale: mean absolute ``season_length``-step difference of the history.
+
+    :math:`\\frac{1}{n-m}\\sum_{t=m+1}^{n}|y_t - y_{t-m}|` over observed periods.
+    """
+    y = np.atleast_2d(np.asarray(insample, dtype=np.float64))
+    if season_length < 1:
+        raise parameter_error("scale_abs", "season_length", "an integer >= 1", season_length)
+    if y.shape[1] <= season_length:
+        return np.full(y.shape[0], np.nan)
+    return _nanmean_rows(np.abs(y[:, season_length:] - y[:, :-season_length]))
+
+
+def scale_sq(insample: ArrayLike, *, season_length: int = 1) -> FloatArray:
+    """RMSSE scale: mean squared ``season_length``-step difference of the history."""
+    y = np.atleast_2d(np.asarray(insample, dtype=np.float64))
+    if y.shape[1] <= season_length:
+        return np.full(y.shape[0], np.nan)
+    d = y[:, season_length:] - y[:, :-season_length]
+    return _nanmean_rows(d * d)
+
+
+def _safe_div(num: FloatArray, den: FloatArray) -> FloatArray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def mae(actual: ArrayLike, forecast: ArrayLike) -> FloatArray:
+    """Mean absolute error per series, :math:`\\frac1h\\sum|y_t-\\hat y_t|`.
+
+    >>> mae([[1.0, 2.0]], [[2.0, 2.0]]).tolist()
+    [0.5]
+    """
+    a, f = _pair(actual, forecast, "mae")
+    return _nanmean_rows(np.abs(a - f))
+
+
+def wape(actual: ArrayLike, forecast: ArrayLike) -> FloatArray:
+    """Weighted absolute percentage error per series, :math:`\\sum|e_t| / \\sum|y_t|`.
+
+    >>> wape([[2.0, 2.0]], [[1.0, 2.0]]).tolist()
+    [0.25]
+    """
+    a, f = _pair(actual, forecast, "wape")
+    ok = ~np.isnan(a - f)
+    err = np.where(ok, np.abs(a - f), 0.0).sum(axis=1)
+    return _safe_div(err, np.where(ok, np.abs(a), 0.0).sum(axis=1))
+
+
+def bias(actual: ArrayLike, forecast: ArrayLike) -> FloatArray:
+    """Mean error forecast minus actual per series (positive = over-forecast).
+
+    >>> bias([[1.0, 3.0]], [[2.0, 4.0]]).tolist()
+    [1.0]
+    """
+    a, f = _pair(actual, forecast, "bias")
+    return _nanmean_rows(f - a)
+
+
+def relative_bias(actual: ArrayLike, forecast: ArrayLike) -> FloatArray:
+    """:math:`\\sum(\\hat y_t - y_t) / \\sum y_t` per series (NaN when actuals sum to 0)."""
+    a, f = _pair(actual, forecast, "relative_bias")
+    ok = ~np.isnan(a - f)
+    return _safe_div(np.where(ok, f - a, 0.0).sum(axis=1), np.where(ok, a, 0.0).sum(axis=1))
+
+
+def mase(
+    actual: ArrayLike, forecast: ArrayLike, insample: ArrayLike, *, season_length: int = 1
+) -> FloatArray:
+    """Mean absolute scaled error (Hyndman and Koehler 2006, eq. 4).
+
+    >>> mase([[3.0]], [[1.0]], [[0.0, 1.0, 0.0]]).tolist()
+    [2.0]
+    """
+    return _safe_div(mae(actual, forecast), scale_abs(insample, season_length=season_length))
+
+
+def rmsse(
+    actual: ArrayLike, forecast: ArrayLike, insample: ArrayLike, *, season_length: int = 1
+) -> FloatArray:
+    """Root mean squared scaled error (M5 guidelines eq. 1).
+
+    :math:`\\sqrt{\\frac{1}{h}\\sum(y_t-\\hat y_t)^2 / \\frac{1}{n-1}\\sum(y_t-y_{t-1})^2}`.
+
+    >>> rmsse([[2.0, 2.0]], [[0.0, 0.0]], [[0.0, 2.0, 0.0]]).tolist()
+    [1.0]
+    """
+    a, f = _pair(actual, forecast, "rmsse")
+    mse = _nanmean_rows((a - f) ** 2)
+    return np.sqrt(_safe_div(mse, scale_sq(insample, season_length=season_length)))
+
+
+def pinball_loss(actual: ArrayLike, quantile: ArrayLike, level: float) -> FloatArray:
+    """Mean pinball (quantile) loss per series at ``level`` u.
+
+    :math:`\\frac1h\\sum (y-q)u\\,1\\{y\\ge q\\} + (q-y)(1-u)\\,1\\{q>y\\}`.
+
+    >>> pinball_loss([[10.0, 0.0]], [[8.0, 2.0]], 0.9).tolist()
+    [1.0]
+    """
+    u = _check_level(level, "pinball_loss")
+    a, q = _pair(actual, quantile, "pinball_loss")
+    d = a - q
+    return _nanmean_rows(np.where(d >= 0, u * d, (u - 1.0) * d))
+
+
+def scaled_pinball_loss(
+    actual: ArrayLike, quantile: ArrayLike, insample: ArrayLike, level: float
+) -> FloatArray:
+    """Scaled pinball loss (M5 uncertainty competition, eq. 3): pinball / mean |Δy| in sample."""
+    return _safe_div(pinball_loss(actual, quantile, level), scale_abs(insample))
+
+
+def coverage(actual: ArrayLike, quantile: ArrayLike) -> FloatArray:
+    """Share of actuals at or below the quantile, per series (calibration of one level).
+
+    >>> coverage([[1.0, 5.0]], [[2.0, 2.0]]).tolist()
+    [0.5]
+    """
+    a, q = _pair(actual, quantile, "coverage")
+    ok = ~np.isnan(a - q)
+    n = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (ok & (a <= q)).sum(axis=1) / n, np.nan)
+
+
+def tracking_signal(actual: ArrayLike, forecast: ArrayLike) -> FloatArray:
+    """Tracking signal per series: cumulative error over mean absolute deviation.
+
+    :math:`TS = \\sum (y_t-\\hat y_t) / MAD`, MAD = mean :math:`|y_t - \\hat y_t|`
+    (Silver, Pyke and Thomas 2017, section 4.8.1). It lies in [-n, n]; a common limit is
+    +/- 4 to 6. Positive = under-forecast. NaN when every error is 0.
+
+    >>> tracking_signal([[2.0, 2.0, 2.0]], [[1.0, 1.0, 1.0]]).tolist()
+    [3.0]
+    """
+    a, f = _pair(actual, forecast, "tracking_signal")
+    e = a - f
+    ok = ~np.isnan(e)
+    cum = np.where(ok, e, 0.0).sum(axis=1)
+    return _safe_div(cum, _nanmean_rows(np.abs(e)))
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class GroupedMetric:
+    """One metric aggregated per group (class, author, ...): labels, values and counts."""
+
+    labels: NDArray[Any]
+    values: FloatArray
+    counts: NDArray[np.int64]
+
+
+def aggregate_by(
+    values: ArrayLike, groups: Sequence[Any] | NDArray[Any], *, weights: ArrayLike | None = None
+) -> GroupedMetric:
+    """Weighted mean of a per-series metric within each group, skipping NaN.
+
+    With ``weights = sum |y|`` per series, aggregating per-series WAPE gives the group
+    WAPE :math:`\\sum|e| / \\sum|y|` exactly.
+
+    >>> g = aggregate_by([1.0, 3.0, np.nan, 5.0], ["A", "A", "B", "B"])
+    >>> g.labels.tolist(), g.values.tolist(), g.counts.tolist()
+    (['A', 'B'], [2.0, 5.0], [2, 1])
+    """
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    g = np.asarray(groups).reshape(-1)
+    if g.size != v.size:
+        raise InvalidDataError(f"aggregate_by: {v.size} values but {g.size} group labels.")
+    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
+    labels, inv = np.unique(g, return_inverse=True)
+    ok = ~np.isnan(v) & ~np.isnan(w)
+    num = np.bincount(inv, weights=np.where(ok, v * w, 0.0), minlength=labels.size)
+    den = np.bincount(inv, weights=np.where(ok, w, 0.0), minlength=labels.size)
+    counts = np.bincount(inv, weights=ok.astype(np.float64), minlength=labels.size)
+    ratio = _safe_div(num.astype(np.float64), den.astype(np.float64))
+    return GroupedMetric(labels, ratio, counts.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class AccuracyReport:
+    """Per-series accuracy of one forecast over a holdout (arrays of length N)."""
+
+    mae: FloatArray
+    wape: FloatArray
+    mase: FloatArray
+    rmsse: FloatArray
+    bias: FloatArray
+    relative_bias: FloatArray
+    tracking_signal: FloatArray
+    abs_actual: FloatArray
+
+    def by_group(self, groups: Sequence[Any] | NDArray[Any]) -> dict[str, GroupedMetric]:
+        """Every metric aggregated per group (WAPE weighted by volume, others plain mean)."""
+        out = {}
+        for name in ("mae", "mase", "rmsse", "bias", "relative_bias", "tracking_signal"):
+            out[name] = aggregate_by(getattr(self, name), groups)
+        out["wape"] = aggregate_by(self.wape, groups, weights=self.abs_actual)
+        return out
+
+
+def accuracy(
+    actual: ArrayLike, forecast: ArrayLike, insample: ArrayLike, *, season_length: int = 1
+) -> AccuracyReport:
+    """All point-forecast metrics of this module for N series in one report."""
+    a, f = _pair(actual, forecast, "accuracy")
+    return AccuracyReport(
+        mae=mae(a, f),
+        wape=wape(a, f),
+        mase=mase(a, f, insample, season_length=season_length),
+        rmsse=rmsse(a, f, insample, season_length=season_length),
+        bias=bias(a, f),
+        relative_bias=relative_bias(a, f),
+        tracking_signal=tracking_signal(a, f),
+        abs_actual=np.nansum(np.abs(a), axis=1),
+    )
+
+
+@dataclass(frozen=True)
+class FVAReport:
+    """Forecast value added (Gilliland 2010, *The Business Forecasting Deal*, ch. 7).
+
+    Per series MAE of the naive, statistical and (where given) overridden forecast;
+    ``fva_statistical = mae_naive - mae_statistical`` (positive: the model adds value over
+    the naive forecast) and ``fva_override = mae_statistical - mae_override`` (positive:
+    the person's override improved the forecast; NaN where there is no override).
+    """
+
+    mae_naive: FloatArray
+    mae_statistical: FloatArray
+    mae_override: FloatArray
+    fva_statistical: FloatArray
+    fva_override: FloatArray
+    by_author: GroupedMetric | None
+
+
+def forecast_value_added(
+    actual: ArrayLike,
+    naive: ArrayLike,
+    statistical: ArrayLike,
+    overridden: ArrayLike | None = None,
+    *,
+    authors: Sequence[str | None] | NDArray[Any] | None = None,
+) -> FVAReport:
+    """Forecast value added of the statistical forecast and of overrides, per series.
+
+    Parameters
+    ----------
+    actual, naive, statistical, overridden
+        (N, h) matrices; ``overridden`` equals ``statistical`` where nobody changed it.
+    authors
+        (N,) author of the override of each series (``None`` / ``""`` when none); gives
+        ``by_author``, the mean ``fva_override`` per author.
+
+    Examples
+    --------
+    >>> r = forecast_value_added([[10.0]], [[6.0]], [[9.0]], [[10.0]], authors=["ann"])
+    >>> r.fva_statistical.tolist(), r.fva_override.tolist(), r.by_author.values.tolist()
+    ([3.0], [1.0], [1.0])
+    """
+    m_naive = mae(actual, naive)
+    m_stat = mae(actual, statistical)
+    m_over = np.full_like(m_stat, np.nan) if overridden is None else mae(actual, overridden)
+    fva_over = m_stat - m_over
+    by_author = None
+    if authors is not None:
+        who = np.asarray([a if a else "" for a in authors], dtype=object)
+        has = who != ""
+        if has.any():
+            by_author = aggregate_by(fva_over[has], who[has].astype(str))
+    return FVAReport(m_naive, m_stat, m_over, m_naive - m_stat, fva_over, by_author)

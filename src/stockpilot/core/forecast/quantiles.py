@@ -1,0 +1,570 @@
+"""Probabilistic forecasts: per-period and lead-time-demand quantiles, and their calibration.
+
+A point forecast (mean) and a spread (standard deviation of the forecast error) per series
+become quantiles through a distribution chosen per series:
+
+========================  ==================================================================
+pattern (Syntetos-Boylan)  distribution
+========================  ==================================================================
+smooth                    normal, truncated at 0 (``max(0, mu + z sigma)``)
+erratic                   gamma (method of moments)
+intermittent              Poisson when the variance is at most 1.1 times the mean, else
+                          negative binomial (method of moments)
+lumpy                     negative binomial (or ``empirical`` bootstrap when asked)
+no demand                 Poisson with its (zero) mean: every quantile 0
+========================  ==================================================================
+
+Lead-time demand is demand over L + R periods (lead time plus review period). With a
+random lead time of mean E[L] and variance Var(L), the moments are (Silver, Pyke and
+Thomas 2017, section 6.10, eq. 6.36-6.37)
+
+.. math:: E[X] = \\mu (E[L] + R), \\quad Var[X] = (E[L] + R)\\sigma^2 + \\mu^2 Var(L)
+
+and the family above is fitted to them. With an empirical lead-time distribution (a pmf
+over whole periods) the lead-time demand is the exact mixture
+:math:`F(x) = \\sum_l p_l F_{l+R}(x)`, inverted by bisection for all series at once. The
+``empirical`` family bootstraps sums of L + R past demands instead (Willemain, Smart and
+Schwarz 2004 without the Markov step), rescaled to the forecast mean.
+
+Quantiles are non-negative and non-decreasing in the level by construction (each is the
+inverse of one CDF).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from stockpilot.errors import InvalidDataError, choice_error, parameter_error
+from stockpilot.vocab import DemandPattern
+
+FloatArray = NDArray[np.float64]
+
+__all__ = [
+    "DEFAULT_LEVELS",
+    "CalibrationReport",
+    "Distribution",
+    "LeadTimeQuantiles",
+    "QuantileForecast",
+    "calibrated_levels",
+    "calibration_report",
+    "distribution_for_pattern",
+    "lead_time_quantiles",
+    "period_quantiles",
+    "quantile_column",
+]
+
+DEFAULT_LEVELS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.99)
+_POISSON_DISPERSION = 1.1
+
+
+class Distribution(StrEnum):
+    NORMAL = "normal"
+    GAMMA = "gamma"
+    POISSON = "poisson"
+    NEGATIVE_BINOMIAL = "negative_binomial"
+    EMPIRICAL = "empirical"
+
+
+def quantile_column(level: float) -> str:
+    """Exchange-format column name of a level: 0.9 -> ``q90``, 0.95 -> ``q95``, 0.999 -> ``q99.9``.
+
+    >>> [quantile_column(x) for x in (0.5, 0.9, 0.95, 0.975, 0.999)]
+    ['q50', 'q90', 'q95', 'q97.5', 'q99.9']
+    """
+    pct = round(float(level) * 100, 6)
+    text = f"{pct:.6f}".rstrip("0").rstrip(".")
+    return f"q{text}"
+
+
+def _levels(levels: ArrayLike, owner: str) -> FloatArray:
+    lv = np.asarray(levels, dtype=np.float64).reshape(-1)
+    if lv.size == 0 or np.any(~(lv >= 0.5)) or np.any(~(lv < 1.0)):
+        raise parameter_error(
+            owner,
+            "levels",
+            "one or more floats in [0.5, 1)",
+            lv.tolist(),
+            hint="Use levels such as 0.5, 0.9, 0.95, 0.99, 0.999.",
+        )
+    return lv
+
+
+def _distribution_array(distribution: ArrayLike | str, n: int, owner: str) -> NDArray[np.str_]:
+    d = np.asarray(distribution).astype(str).reshape(-1)
+    if d.size == 1:
+        d = np.repeat(d, n)
+    valid = [x.value for x in Distribution]
+    bad = sorted(set(d.tolist()) - set(valid))
+    if bad:
+        raise choice_error(owner, "distribution", bad[0], valid)
+    if d.size != n:
+        raise InvalidDataError(f"{owner}: {d.size} distributions for {n} series.")
+    return d
+
+
+def distribution_for_pattern(
+    patterns: ArrayLike, mean: ArrayLike, variance: ArrayLike, *, lumpy_empirical: bool = False
+) -> NDArray[np.str_]:
+    """Choose the distribution family of each series from its demand pattern (table above).
+
+    >>> distribution_for_pattern(["smooth", "intermittent", "intermittent", "lumpy"],
+    ...                          [5, 1, 1, 1], [4, 1, 3, 9]).tolist()
+    ['normal', 'poisson', 'negative_binomial', 'negative_binomial']
+    """
+    p = np.asarray(patterns).astype(str).reshape(-1)
+    mu = np.asarray(mean, dtype=np.float64).reshape(-1)
+    var = np.asarray(variance, dtype=np.float64).reshape(-1)
+    over = var > _POISSON_DISPERSION * mu
+    out = np.full(p.size, Distribution.NORMAL.value, dtype="<U20")
+    out[p == DemandPattern.ERRATIC.value] = Distribution.GAMMA.value
+    inter = p == DemandPattern.INTERMITTENT.value
+    out[inter] = np.where(
+        over[inter], Distribution.NEGATIVE_BINOMIAL.value, Distribution.POISSON.value
+    )
+    lumpy = p == DemandPattern.LUMPY.value
+    out[lumpy] = (
+        Distribution.EMPIRICAL.value if lumpy_empirical else Distribution.NEGATIVE_BINOMIAL.value
+    )
+    out[p == DemandPattern.NO_DEMAND.value] = Distribution.POISSON.value
+    return out
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> FloatArray:
+    """Quantile of one family for broadcast arrays of level, mean and variance."""
+    mu = np.clip(mean, 0.0, None)
+    v = np.clip(var, 0.0, None)
+    sd = np.sqrt(v)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if family == Distribution.NORMAL:
+            q = mu + stats.norm.ppf(level) * sd
+        elif family == Distribution.GAMMA:
+            shape = np.where(v > 0, mu * mu / np.where(v > 0, v, 1.0), np.inf)
+            scale = np.where(mu > 0, v / np.where(mu > 0, mu, 1.0), 0.0)
+            q = np.where(
+                (v > 0) & (mu > 0),
+                stats.gamma.ppf(level, np.where(np.isfinite(shape), shape, 1.0), scale=scale),
+                mu,
+            )
+        elif family == Distribution.POISSON:
+            q = stats.poisson.ppf(level, mu)
+        else:  # negative binomial, Poisson when not over-dispersed
+            over = v > mu * (1.0 + 1e-9)
+            n = np.where(over, mu * mu / np.where(over, v - mu, 1.0), 1.0)
+            p = np.where(over, mu / np.where(over, v, 1.0), 0.5)
+            q = np.where(
+                over & (mu > 0),
+                stats.nbinom.ppf(level, np.maximum(n, 1e-12), p),
+                stats.poisson.ppf(level, mu),
+            )
+    q = np.where(mu <= 0, 0.0, q)
+    return np.clip(np.nan_to_num(q, nan=0.0), 0.0, None)
+
+
+def _cdf(family: str, x: FloatArray, mean: FloatArray, var: FloatArray) -> FloatArray:
+    mu = np.clip(mean, 0.0, None)
+    v = np.clip(var, 0.0, None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if family == Distribution.NORMAL:
+            sd = np.sqrt(v)
+            c = np.where(sd > 0, stats.norm.cdf((x - mu) / np.where(sd > 0, sd, 1.0)), x >= mu)
+        elif family == Distribution.GAMMA:
+            ok = (v > 0) & (mu > 0)
+            shape = np.where(ok, mu * mu / np.where(ok, v, 1.0), 1.0)
+            scale = np.where(ok, v / np.where(ok, mu, 1.0), 1.0)
+            c = np.where(ok, stats.gamma.cdf(x, shape, scale=scale), x >= mu)
+        elif family == Distribution.POISSON:
+            c = stats.poisson.cdf(x, mu)
+        else:
+            over = v > mu * (1.0 + 1e-9)
+            n = np.where(over, mu * mu / np.where(over, v - mu, 1.0), 1.0)
+            p = np.where(over, mu / np.where(over, v, 1.0), 0.5)
+            c = np.where(
+                over & (mu > 0),
+                stats.nbinom.cdf(x, np.maximum(n, 1e-12), p),
+                stats.poisson.cdf(x, mu),
+            )
+    return np.where(mu <= 0, (x >= 0).astype(np.float64), c)
+
+
+def _family_quantiles(
+    dist: NDArray[np.str_], levels: FloatArray, mean: FloatArray, var: FloatArray
+) -> FloatArray:
+    """(N, ..., K) quantiles for (N, ...) mean/var with a family per series."""
+    out = np.zeros((*mean.shape, levels.size))
+    for fam in np.unique(dist):
+        rows = dist == fam
+        m = mean[rows][..., None]
+        v = var[rows][..., None]
+        out[rows] = _ppf(str(fam), levels, m, v)
+    return np.maximum.accumulate(out, axis=-1)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class QuantileForecast:
+    """Per-period quantiles of N series: ``values[i, k, j]`` is level ``levels[j]`` of series
+    i in period k of the horizon."""
+
+    levels: FloatArray
+    values: FloatArray
+    distribution: NDArray[np.str_]
+
+
+@dataclass(frozen=True)
+class LeadTimeQuantiles:
+    """Quantiles of demand over lead time plus review period, one row per series.
+
+    ``mean`` and ``sd`` are the moments of lead-time demand; ``values[i, j]`` the quantile
+    at ``levels[j]``; ``periods`` the expected number of periods covered, E[L] + R.
+    """
+
+    levels: FloatArray
+    values: FloatArray
+    mean: FloatArray
+    sd: FloatArray
+    periods: FloatArray
+    distribution: NDArray[np.str_]
+
+
+def period_quantiles(
+    mean: ArrayLike,
+    sd: ArrayLike,
+    levels: ArrayLike = DEFAULT_LEVELS,
+    *,
+    distribution: ArrayLike | str = Distribution.NORMAL,
+    history: ArrayLike | None = None,
+    n_samples: int = 1000,
+    seed: int | np.random.Generator | None = 0,
+) -> QuantileForecast:
+    """Quantiles of each period's demand.
+
+    Parameters
+    ----------
+    mean
+        (N, h) point forecasts (the distribution mean), clipped at 0.
+    sd
+        (N,) or (N, h) standard deviation of the forecast error (NaN counts as 0).
+    levels
+        Levels in [0.5, 1).
+    distribution
+        One :class:`Distribution` for all series or one per series
+        (see :func:`distribution_for_pattern`).
+    history
+        (N, T) past demand, needed by ``empirical`` series (bootstrapped one period at a
+        time and rescaled to the forecast mean).
+
+    Examples
+    --------
+    >>> q = period_quantiles([[10.0]], [2.0], [0.5, 0.95])
+    >>> np.round(q.values[0, 0], 3).tolist()
+    [10.0, 13.29]
+    """
+    mu = np.clip(np.atleast_2d(np.asarray(mean, dtype=np.float64)), 0.0, None)
+    n, h = mu.shape
+    s = np.nan_to_num(np.asarray(sd, dtype=np.float64), nan=0.0)
+    s = np.broadcast_to(s[:, None] if s.ndim == 1 else s, (n, h))
+    lv = _levels(levels, "period_quantiles")
+    dist = _distribution_array(distribution, n, "period_quantiles")
+    values = _family_quantiles(dist, lv, mu, s * s)
+    emp = dist == Distribution.EMPIRICAL
+    if emp.any():
+        if history is None:
+            raise parameter_error(
+                "period_quantiles", "history", "an (N, T) matrix for empirical series", None
+            )
+        hist = np.atleast_2d(np.asarray(history, dtype=np.float64))[emp]
+        samples = _bootstrap_sums(hist, np.ones(hist.shape[0]), n_samples, _rng(seed))
+        base = _rescaled_quantiles(samples, hist, lv)  # (n_emp, K) per unit mean
+        values[emp] = mu[emp][..., None] * base[:, None, :]
+    return QuantileForecast(lv, values, dist)
+
+
+def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _bootstrap_sums(
+    history: FloatArray, periods: FloatArray, n_samples: int, rng: np.random.Generator
+) -> FloatArray:
+    """(N, S) sums of ``periods[i]`` demands drawn with replacement from each history."""
+    n, t = history.shape
+    obs = ~np.isnan(history)
+    n_obs = obs.sum(axis=1)
+    first = np.where(obs.any(axis=1), obs.argmax(axis=1), t)
+    k_max = int(np.ceil(periods.max())) if n else 0
+    out = np.zeros((n, n_samples))
+    if k_max == 0:
+        return out
+    filled = np.nan_to_num(history, nan=0.0)
+    for k in range(k_max):  # loop over periods of the lead time, vectorized over series
+        u = rng.random((n, n_samples))
+        idx = np.minimum(
+            first[:, None] + (u * np.maximum(n_obs, 1)[:, None]).astype(np.int64), t - 1
+        )
+        draw = np.take_along_axis(filled, idx, axis=1)
+        weight = np.clip(periods - k, 0.0, 1.0)[:, None]  # fractional last period
+        out += weight * draw
+    return out
+
+
+def _rescaled_quantiles(samples: FloatArray, history: FloatArray, levels: FloatArray) -> FloatArray:
+    """Quantiles of bootstrap samples divided by the history mean (unit-mean shape)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hist_mean = np.nanmean(history, axis=1)
+        unit = samples / np.where(hist_mean > 0, hist_mean, 1.0)[:, None]
+    q = np.quantile(unit, levels, axis=1, method="inverted_cdf").T
+    q = np.where(hist_mean[:, None] > 0, q, 0.0)
+    return np.maximum.accumulate(np.clip(q, 0.0, None), axis=1)
+
+
+def lead_time_quantiles(
+    mean: ArrayLike,
+    sd: ArrayLike,
+    levels: ArrayLike = DEFAULT_LEVELS,
+    *,
+    lead_time: ArrayLike,
+    review_period: ArrayLike = 0.0,
+    lead_time_sd: ArrayLike = 0.0,
+    lead_time_pmf: ArrayLike | None = None,
+    distribution: ArrayLike | str = Distribution.NORMAL,
+    history: ArrayLike | None = None,
+    n_samples: int = 2000,
+    seed: int | np.random.Generator | None = 0,
+) -> LeadTimeQuantiles:
+    """Quantiles of demand over lead time L plus review period R.
+
+    Parameters
+    ----------
+    mean
+        (N,) mean demand per period, or an (N, h) forecast path: its average over the
+        first ceil(E[L] + R) periods is used as the per-period mean mu.
+    sd
+        (N,) standard deviation sigma of one period's forecast error.
+    lead_time
+        (N,) or scalar expected lead time E[L] in periods (ignored with ``lead_time_pmf``).
+    review_period
+        (N,) or scalar review period R in periods (0 for continuous review).
+    lead_time_sd
+        (N,) or scalar standard deviation of the lead time (0: deterministic).
+    lead_time_pmf
+        Optional (Lmax+1,) or (N, Lmax+1) probabilities of a lead time of 0, 1, ... periods
+        (an empirical distribution from receipts). Rows are normalised to sum to 1.
+    distribution
+        Family per series (see :func:`distribution_for_pattern`).
+    history
+        (N, T) past demand for ``empirical`` series.
+
+    Examples
+    --------
+    Normal demand mu = 100, sigma = 30 per week, L = 4 weeks, R = 0: lead-time demand has
+    mean 400 and sd 60; the 0.95 quantile is 400 + 1.645 x 60 = 498.7.
+
+    >>> r = lead_time_quantiles([100.0], [30.0], [0.95], lead_time=4)
+    >>> float(r.mean[0]), float(r.sd[0]), round(float(r.values[0, 0]), 1)
+    (400.0, 60.0, 498.7)
+    """
+    owner = "lead_time_quantiles"
+    lv = _levels(levels, owner)
+    m = np.asarray(mean, dtype=np.float64)
+    n = m.shape[0] if m.ndim else 1
+    s = np.nan_to_num(np.broadcast_to(np.asarray(sd, dtype=np.float64), (n,)), nan=0.0)
+    review = np.broadcast_to(np.asarray(review_period, dtype=np.float64), (n,))
+    if np.any(review < 0):
+        raise parameter_error(owner, "review_period", "a number of periods >= 0", review.tolist())
+    pmf: FloatArray | None = None
+    if lead_time_pmf is not None:
+        pmf = np.atleast_2d(np.asarray(lead_time_pmf, dtype=np.float64))
+        if np.any(pmf < 0) or np.any(pmf.sum(axis=1) <= 0):
+            raise parameter_error(
+                owner, "lead_time_pmf", "non-negative rows with a positive sum", pmf.tolist()[:3]
+            )
+        pmf = np.broadcast_to(pmf / pmf.sum(axis=1, keepdims=True), (n, pmf.shape[1]))
+        support = np.arange(pmf.shape[1], dtype=np.float64)
+        el = pmf @ support
+        var_l = pmf @ support**2 - el**2
+    else:
+        el = np.broadcast_to(np.asarray(lead_time, dtype=np.float64), (n,)).copy()
+        var_l = np.broadcast_to(np.asarray(lead_time_sd, dtype=np.float64), (n,)) ** 2
+        if np.any(~(el >= 0)):
+            raise parameter_error(owner, "lead_time", "a number of periods >= 0", el.tolist()[:5])
+        if np.any(~(var_l >= 0)):
+            raise parameter_error(owner, "lead_time_sd", "a float >= 0", lead_time_sd)
+    periods = el + review
+    if m.ndim == 2:
+        h = m.shape[1]
+        span = np.clip(np.ceil(periods).astype(np.int64), 1, h)
+        csum = np.cumsum(np.clip(m, 0.0, None), axis=1)
+        mu = csum[np.arange(n), span - 1] / span
+    else:
+        mu = np.clip(np.broadcast_to(m, (n,)).astype(np.float64), 0.0, None)
+    total_mean = mu * periods
+    total_var = periods * s * s + mu * mu * var_l
+    dist = _distribution_array(distribution, n, owner)
+    values = _family_quantiles(dist, lv, total_mean, total_var)
+    if pmf is not None:
+        fam_rows = dist != Distribution.EMPIRICAL
+        if fam_rows.any():
+            values[fam_rows] = _mixture_quantiles(
+                dist=dist[fam_rows],
+                levels=lv,
+                mu=mu[fam_rows],
+                var=s[fam_rows] ** 2,
+                review=review[fam_rows],
+                pmf=pmf[fam_rows],
+            )
+    emp = dist == Distribution.EMPIRICAL
+    if emp.any():
+        if history is None:
+            raise parameter_error(owner, "history", "an (N, T) matrix for empirical series", None)
+        rng = _rng(seed)
+        hist = np.atleast_2d(np.asarray(history, dtype=np.float64))[emp]
+        if pmf is not None:
+            cdf = np.cumsum(pmf[emp], axis=1)
+            u = rng.random((hist.shape[0], n_samples))
+            draws_l = (u[:, :, None] > cdf[:, None, :]).sum(axis=2).astype(np.float64)
+        else:
+            draws_l = np.clip(
+                np.rint(
+                    el[emp][:, None]
+                    + np.sqrt(var_l[emp])[:, None] * rng.standard_normal((hist.shape[0], n_samples))
+                ),
+                0.0,
+                None,
+            )
+        draws = draws_l + review[emp][:, None]
+        samples = _bootstrap_variable(hist, draws, rng)
+        base = _rescaled_quantiles(samples, hist, lv)
+        values[emp] = mu[emp][:, None] * base
+    return LeadTimeQuantiles(lv, values, total_mean, np.sqrt(total_var), periods, dist)
+
+
+def _bootstrap_variable(
+    history: FloatArray, periods: FloatArray, rng: np.random.Generator
+) -> FloatArray:
+    """(N, S) sums of ``periods[i, s]`` bootstrapped demands (fractional last period)."""
+    t = history.shape[1]
+    obs = ~np.isnan(history)
+    n_obs = np.maximum(obs.sum(axis=1), 1)
+    first = np.where(obs.any(axis=1), obs.argmax(axis=1), t)
+    filled = np.nan_to_num(history, nan=0.0)
+    out = np.zeros(periods.shape)
+    k_max = int(np.ceil(periods.max())) if periods.size else 0
+    for k in range(k_max):
+        u = rng.random(periods.shape)
+        idx = np.minimum(first[:, None] + (u * n_obs[:, None]).astype(np.int64), t - 1)
+        out += np.clip(periods - k, 0.0, 1.0) * np.take_along_axis(filled, idx, axis=1)
+    return out
+
+
+def _mixture_quantiles(
+    *,
+    dist: NDArray[np.str_],
+    levels: FloatArray,
+    mu: FloatArray,
+    var: FloatArray,
+    review: FloatArray,
+    pmf: FloatArray,
+    iterations: int = 60,
+) -> FloatArray:
+    """Quantiles of sum_l p_l F(x; mu (l+R), var (l+R)) by bisection, all series at once."""
+    n = mu.size
+    k = levels.size
+    support = np.arange(pmf.shape[1], dtype=np.float64)
+    periods = support[None, :] + review[:, None]  # (n, L)
+    m_l = mu[:, None] * periods
+    v_l = var[:, None] * periods
+    hi = np.ceil(m_l.max(axis=1) + 12.0 * np.sqrt(v_l.max(axis=1)) + 10.0)[:, None] * np.ones(
+        (n, k)
+    )
+    out = np.zeros((n, k))
+    for fam in np.unique(dist):
+        rows = dist == fam
+        discrete = fam in (Distribution.POISSON, Distribution.NEGATIVE_BINOMIAL)
+        # Invariant: F(a) < level <= F(b); the answer is b (smallest such integer if discrete).
+        a = np.full((int(rows.sum()), k), -1.0)
+        b = hi[rows]
+        mm, vv, pp = m_l[rows][:, None, :], v_l[rows][:, None, :], pmf[rows][:, None, :]
+        for _ in range(iterations):
+            mid = np.floor(0.5 * (a + b)) if discrete else 0.5 * (a + b)
+            c = (pp * _cdf(str(fam), mid[..., None], mm, vv)).sum(axis=2)
+            below = c < levels[None, :]
+            a = np.where(below, mid, a)
+            b = np.where(below, b, mid)
+            if discrete and np.all(b - a <= 1.0):
+                break
+        out[rows] = b
+    return np.maximum.accumulate(np.clip(out, 0.0, None), axis=1)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """Share of actuals at or below each quantile in a backtest.
+
+    ``observed[j]`` should be close to ``levels[j]`` for a calibrated forecast;
+    ``n_observations`` is the number of (series, period) pairs behind each share.
+    """
+
+    levels: FloatArray
+    observed: FloatArray
+    n_observations: int
+
+
+def calibration_report(
+    actual: ArrayLike, quantiles: ArrayLike, levels: ArrayLike
+) -> CalibrationReport:
+    """Pooled coverage of each quantile level over all series and periods.
+
+    Parameters
+    ----------
+    actual
+        (N, h) actuals (NaN ignored).
+    quantiles
+        (N, h, K) quantiles, e.g. :attr:`QuantileForecast.values` of a backtest.
+
+    >>> calibration_report([[1.0, 3.0]], [[[2.0], [2.0]]], [0.9]).observed.tolist()
+    [0.5]
+    """
+    a = np.atleast_2d(np.asarray(actual, dtype=np.float64))
+    q = np.asarray(quantiles, dtype=np.float64)
+    lv = np.asarray(levels, dtype=np.float64).reshape(-1)
+    if q.shape != (*a.shape, lv.size):
+        raise InvalidDataError(
+            f"calibration_report: quantiles must have shape {(*a.shape, lv.size)}; got {q.shape}."
+        )
+    ok = ~np.isnan(a)
+    n_obs = int(ok.sum())
+    hit = (a[..., None] <= q) & ok[..., None]
+    observed = hit.sum(axis=(0, 1)) / max(n_obs, 1) if n_obs else np.full(lv.size, np.nan)
+    return CalibrationReport(lv, np.asarray(observed, dtype=np.float64), n_obs)
+
+
+def calibrated_levels(report: CalibrationReport, targets: ArrayLike) -> FloatArray:
+    """Nominal levels to ask for so that the observed coverage meets ``targets``.
+
+    Learned from a backtest :class:`CalibrationReport` on a fine grid of nominal levels:
+    the observed shares are made non-decreasing, then inverted by linear interpolation.
+    A target above the largest observed share maps to the largest nominal level of the
+    grid (the report cannot say more); below the smallest it maps to the smallest.
+
+    >>> rep = CalibrationReport(np.array([0.5, 0.9, 0.95]), np.array([0.55, 0.85, 0.9]), 100)
+    >>> np.round(calibrated_levels(rep, [0.7, 0.9]), 4).tolist()
+    [0.7, 0.95]
+    """
+    t = np.asarray(targets, dtype=np.float64).reshape(-1)
+    obs = np.maximum.accumulate(np.nan_to_num(report.observed, nan=0.0))
+    # strictly increasing x for interp: nudge ties
+    obs = obs + np.arange(obs.size) * 1e-12
+    return np.interp(t, obs, report.levels)

@@ -1,0 +1,134 @@
+"""Events and overrides adjust forecasts with audit records; history cleansing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from stockpilot.core.forecast.events import (
+    AdjustmentType,
+    EventKind,
+    EventScope,
+    ForecastEvent,
+    apply_events,
+    cleanse_history,
+    event_mask,
+    manual_override,
+)
+from stockpilot.errors import InvalidDataError, InvalidParameterError
+
+PERIODS = np.array(["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"], dtype="datetime64[D]")
+ITEMS = ["A", "A", "B"]
+LOCS = ["L1", "L2", "L1"]
+NOW = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+
+
+def _event(**kw: object) -> ForecastEvent:
+    base: dict[str, object] = dict(
+        event_id="E",
+        kind=EventKind.PROMOTION,
+        start=date(2024, 1, 8),
+        end=date(2024, 1, 14),
+        adjustment=AdjustmentType.UPLIFT_PCT,
+        value=0.5,
+        author="ann",
+        reason="flyer",
+    )
+    base.update(kw)
+    return ForecastEvent(**base)  # type: ignore[arg-type]
+
+
+def test_uplift_absolute_and_shutdown_by_scope() -> None:
+    fc = np.full((3, 4), 10.0)
+    events = [
+        _event(scope=EventScope(item_ids=("A",))),  # +50 % in week 2 for A at L1, L2
+        _event(
+            event_id="S",
+            kind=EventKind.SHUTDOWN,
+            adjustment=AdjustmentType.ZERO,
+            start=date(2024, 1, 10),
+            end=date(2024, 1, 16),
+            scope=EventScope(location_ids=("L1",)),
+            reason="plant shutdown",
+        ),
+        _event(
+            event_id="X",
+            adjustment=AdjustmentType.ABSOLUTE,
+            value=3.0,
+            start=date(2024, 1, 22),
+            end=date(2024, 1, 22),
+            scope=EventScope(hierarchy={"category": ("toys",)}),
+            reason="allocation",
+        ),
+    ]
+    r = apply_events(
+        fc,
+        events,
+        item_ids=ITEMS,
+        location_ids=LOCS,
+        periods=PERIODS,
+        attributes={"category": ["toys", "toys", "food"]},
+        now=NOW,
+    )
+    assert r.values.tolist() == [
+        [10.0, 0.0, 0.0, 3.0],  # shutdown wins over the promotion in week 2 (applied last)
+        [10.0, 15.0, 10.0, 3.0],
+        [10.0, 0.0, 0.0, 10.0],
+    ]
+    # records: 2 uplift + 2 absolute + 4 shutdown cells (A/L1 w2 15->0 recorded too)
+    assert len(r.records) == 8
+    rec = next(x for x in r.records if x.event_id == "S" and x.item_id == "A")
+    assert (rec.old_value, rec.new_value, rec.author) == (15.0, 0.0, "ann")
+    assert rec.reason == "shutdown: plant shutdown" and rec.timestamp == NOW
+    assert rec.period_start == date(2024, 1, 8)
+
+
+def test_event_requires_author_reason_and_valid_dates() -> None:
+    with pytest.raises(InvalidParameterError, match="author"):
+        _event(author=" ")
+    with pytest.raises(InvalidParameterError, match="'end' parameter"):
+        _event(end=date(2024, 1, 1))
+    with pytest.raises(InvalidDataError, match="hierarchy level 'brand'"):
+        event_mask(
+            _event(scope=EventScope(hierarchy={"brand": ("x",)})),
+            item_ids=ITEMS,
+            location_ids=LOCS,
+            periods=PERIODS,
+        )
+
+
+def test_manual_override_logs_old_and_new() -> None:
+    r = manual_override(
+        np.full((3, 4), 2.0),
+        rows=[1],
+        cols=[3],
+        new_values=[9.0],
+        author="bo",
+        reason="tender won",
+        item_ids=ITEMS,
+        location_ids=LOCS,
+        periods=PERIODS,
+        now=NOW,
+    )
+    assert r.values[1, 3] == 9.0 and r.changed.sum() == 1
+    (rec,) = r.records
+    assert (rec.item_id, rec.location_id, rec.period_start) == ("A", "L2", date(2024, 1, 22))
+    assert (rec.old_value, rec.new_value) == (2.0, 9.0)
+
+
+def test_cleanse_history_removes_promotion_from_baseline() -> None:
+    y = np.array([[np.nan, 10.0, 10.0, 30.0, 10.0, 10.0], [5.0, 5.0, 5.0, 5.0, 5.0, 5.0]])
+    mask = np.zeros_like(y, dtype=bool)
+    mask[0, 3] = True
+    mask[0, 0] = True  # not observed: stays NaN
+    c = cleanse_history(y, mask, radius=2)
+    assert c.values[0, 3] == 10.0
+    assert np.isnan(c.values[0, 0])
+    assert c.replaced.sum() == 1
+    np.testing.assert_array_equal(c.values[1], y[1])
+    # with no unaffected neighbour the series mean of unaffected periods is used
+    y2 = np.array([[2.0, 50.0, 50.0, 50.0, 4.0]])
+    m2 = np.array([[False, True, True, True, False]])
+    assert cleanse_history(y2, m2, radius=1).values[0, 2] == 3.0

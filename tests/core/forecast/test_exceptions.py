@@ -1,0 +1,69 @@
+"""Exception rules: each fires on a hand-built case with a reason, and only there."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stockpilot.core.forecast.exceptions import ExceptionRule, ExceptionRules, find_exceptions
+from stockpilot.errors import InvalidParameterError
+
+
+def test_each_rule_fires_with_reason() -> None:
+    rules = ExceptionRules(
+        window=6, max_error=0.5, tracking_signal_limit=4.0, bias_run=5, level_shift_window=4
+    )
+    actual = np.array(
+        [
+            [10.0, 10, 10, 10, 10, 10],  # fine
+            [10.0, 10, 10, 10, 10, 10],  # error: forecast 30 -> WAPE 200%
+            [11.0, 9, 11, 9, 11, 12],  # bias: last 5 under-forecast (10.0 vs 11/9...) below
+            [10.0, 10, 10, 10, 10, 10],  # tracking signal only from history rule? no
+        ]
+    )
+    forecast = np.array(
+        [
+            [10.0, 11, 9, 10, 10, 10],
+            [30.0, 30, 30, 30, 30, 30],
+            [10.0, 8, 10, 8, 10, 11],
+            [9.0, 9, 9, 9, 9, 9],
+        ]
+    )
+    r = find_exceptions(actual, forecast, rules=rules)
+    assert r.flagged.tolist() == [False, True, True, True]
+    assert r.error.tolist() == [False, True, False, False]
+    # row 2: errors +1 each period: TS = 6 > 4 and a run of 6 same-signed errors
+    assert r.tracking_signal.tolist() == [False, True, True, True]
+    assert r.persistent_bias.tolist() == [False, True, True, True]
+    reasons = r.reasons()
+    assert reasons[0] == ""
+    assert "WAPE 200.0%" in reasons[1]
+    assert "under-forecast in each of the last 6 periods" in reasons[2]
+    assert {f.rule for f in r.flags if f.row == 3} == {
+        ExceptionRule.TRACKING_SIGNAL,
+        ExceptionRule.PERSISTENT_BIAS,
+    }
+
+
+def test_level_shift_on_history() -> None:
+    hist = np.array([[10.0, 11, 9, 10, 20, 21, 19, 20], [10.0, 11, 9, 10, 10, 11, 9, 10]])
+    r = find_exceptions(
+        hist[:, -4:], hist[:, -4:], history=hist, rules=ExceptionRules(level_shift_window=4)
+    )
+    assert r.level_shift.tolist() == [True, False]
+    assert "level_shift" in r.reasons()[0] and "+100% change" in r.reasons()[0]
+
+
+def test_rules_can_be_switched_off_and_validated() -> None:
+    rules = ExceptionRules(
+        max_error=None, tracking_signal_limit=None, bias_run=None, level_shift_window=None
+    )
+    r = find_exceptions([[10.0] * 6], [[50.0] * 6], rules=rules)
+    assert not r.flagged.any() and r.flags == ()
+    with pytest.raises(InvalidParameterError, match="'bias_run' parameter of ExceptionRules"):
+        ExceptionRules(bias_run=1)
+
+
+def test_zero_actuals_with_forecast_is_an_error_flag() -> None:
+    r = find_exceptions([[0.0] * 6], [[2.0] * 6])
+    assert r.error.tolist() == [True]

@@ -1,0 +1,171 @@
+"""Per-period and lead-time-demand quantiles; calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from stockpilot.core.forecast.quantiles import (
+    CalibrationReport,
+    Distribution,
+    calibrated_levels,
+    calibration_report,
+    distribution_for_pattern,
+    lead_time_quantiles,
+    period_quantiles,
+    quantile_column,
+)
+from stockpilot.errors import InvalidParameterError
+
+LEVELS = [0.5, 0.8, 0.9, 0.95, 0.99, 0.999]
+
+
+def test_chopra_meindl_lego_random_lead_time() -> None:
+    """Chopra and Meindl, *Supply Chain Management*, ch. 12 (safety inventory), Lego example.
+
+    Weekly demand mean 2,500 and sd 500, lead time mean 7 weeks and sd 7 weeks:
+    sigma_L = sqrt(7 x 500^2 + 2,500^2 x 7^2) = 17,550 and the safety stock for a 0.90
+    cycle service level is 1.2816 x 17,550 = 22,491 (figures recomputed by hand from the
+    example's data).
+    """
+    r = lead_time_quantiles([2500.0], [500.0], [0.9], lead_time=7.0, lead_time_sd=7.0)
+    assert r.mean[0] == pytest.approx(17_500.0)
+    assert r.sd[0] == pytest.approx(17_550, abs=1.0)
+    assert r.values[0, 0] - r.mean[0] == pytest.approx(22_491, abs=2.0)
+
+
+def test_poisson_quantile_hand_computed() -> None:
+    # Poisson(2): P(X<=3) = 0.857 < 0.9 <= P(X<=4) = 0.947 -> 4; median 2
+    q = period_quantiles([[2.0]], [np.sqrt(2.0)], [0.5, 0.9], distribution="poisson")
+    assert q.values[0, 0].tolist() == [2.0, 4.0]
+
+
+def test_negative_binomial_matches_scipy_moments() -> None:
+    mu, var = 2.0, 6.0
+    q = period_quantiles([[mu]], [np.sqrt(var)], [0.9], distribution="negative_binomial")
+    n, p = mu * mu / (var - mu), mu / var
+    assert q.values[0, 0, 0] == stats.nbinom.ppf(0.9, n, p)
+
+
+def test_gamma_matches_scipy_moments() -> None:
+    q = period_quantiles([[4.0]], [2.0], [0.95], distribution="gamma")
+    assert q.values[0, 0, 0] == pytest.approx(stats.gamma.ppf(0.95, 4.0, scale=1.0))
+
+
+def test_lead_time_pmf_is_exact_mixture() -> None:
+    """L = 1 or 2 periods with probability 1/2 each, Poisson(1) demand per period: the
+    lead-time demand CDF is (F_Pois(1) + F_Pois(2)) / 2 (checked by direct evaluation)."""
+    r = lead_time_quantiles(
+        [1.0], [1.0], LEVELS, lead_time=0, lead_time_pmf=[0.0, 0.5, 0.5], distribution="poisson"
+    )
+    x = np.arange(0, 30)
+    cdf = 0.5 * (stats.poisson.cdf(x, 1.0) + stats.poisson.cdf(x, 2.0))
+    expected = [x[np.argmax(cdf >= lv)] for lv in LEVELS]
+    assert r.values[0].tolist() == expected
+    assert r.mean[0] == pytest.approx(1.5)
+
+
+def test_lead_time_normal_pmf_against_bisection_by_brute_force() -> None:
+    r = lead_time_quantiles(
+        [10.0], [3.0], [0.95], lead_time=0, review_period=1.0, lead_time_pmf=[0.2, 0.3, 0.5]
+    )
+    grid = np.linspace(0, 80, 800_001)
+    cdf = sum(
+        p * stats.norm.cdf(grid, 10.0 * (lv + 1), 3.0 * np.sqrt(lv + 1))
+        for lv, p in enumerate([0.2, 0.3, 0.5])
+    )
+    assert r.values[0, 0] == pytest.approx(grid[np.argmax(cdf >= 0.95)], abs=1e-3)
+
+
+def test_path_mean_is_averaged_over_lead_time_window() -> None:
+    r = lead_time_quantiles([[1.0, 3.0, 100.0]], [0.0], [0.5], lead_time=2)
+    assert r.mean[0] == pytest.approx(4.0)
+
+
+def test_empirical_bootstrap_constant_history() -> None:
+    hist = np.array([[np.nan, 5.0, 5.0, 5.0]])
+    r = lead_time_quantiles(
+        [5.0], [0.0], [0.5, 0.99], lead_time=3, distribution="empirical", history=hist, seed=1
+    )
+    np.testing.assert_allclose(r.values[0], [15.0, 15.0])
+    q = period_quantiles([[10.0]], [0.0], [0.9], distribution="empirical", history=hist)
+    np.testing.assert_allclose(q.values[0, 0], [10.0])
+
+
+def test_empirical_needs_history_and_levels_validated() -> None:
+    with pytest.raises(InvalidParameterError, match="history"):
+        period_quantiles([[1.0]], [1.0], [0.9], distribution="empirical")
+    with pytest.raises(InvalidParameterError, match="levels"):
+        period_quantiles([[1.0]], [1.0], [0.3])
+    with pytest.raises(InvalidParameterError, match="one of"):
+        period_quantiles([[1.0]], [1.0], [0.9], distribution="weibull")
+
+
+def test_distribution_choice_by_pattern() -> None:
+    d = distribution_for_pattern(
+        ["smooth", "erratic", "intermittent", "intermittent", "lumpy", "no_demand"],
+        [5, 5, 1, 1, 1, 0],
+        [4, 30, 1.05, 3, 9, 0],
+    )
+    assert d.tolist() == [
+        "normal",
+        "gamma",
+        "poisson",
+        "negative_binomial",
+        "negative_binomial",
+        "poisson",
+    ]
+
+
+def test_quantile_column_names() -> None:
+    assert [quantile_column(x) for x in (0.5, 0.9, 0.99)] == ["q50", "q90", "q99"]
+
+
+def test_calibration_of_correct_normal_model_is_close() -> None:
+    rng = np.random.default_rng(7)
+    actual = rng.normal(50.0, 10.0, size=(400, 10))
+    q = period_quantiles(np.full((400, 10), 50.0), np.full(400, 10.0), [0.5, 0.9, 0.95])
+    rep = calibration_report(actual, q.values, q.levels)
+    np.testing.assert_allclose(rep.observed, [0.5, 0.9, 0.95], atol=0.02)
+    assert rep.n_observations == 4000
+
+
+def test_calibrated_levels_invert_observed_coverage() -> None:
+    rep = CalibrationReport(
+        np.array([0.5, 0.8, 0.9, 0.95, 0.99]), np.array([0.6, 0.75, 0.82, 0.9, 0.97]), 1000
+    )
+    np.testing.assert_allclose(calibrated_levels(rep, [0.9, 0.75]), [0.95, 0.8])
+    assert calibrated_levels(rep, [0.999])[0] == 0.99  # beyond the grid: the largest level
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(0.0, 500.0),
+    st.floats(0.0, 300.0),
+    st.sampled_from([d.value for d in Distribution if d != Distribution.EMPIRICAL]),
+    st.floats(0.0, 8.0),
+    st.floats(0.0, 3.0),
+)
+def test_quantiles_monotone_and_non_negative(
+    mean: float, sd: float, dist: str, lead: float, lead_sd: float
+) -> None:
+    q = period_quantiles([[mean, mean / 2]], [sd], LEVELS, distribution=dist)
+    assert (q.values >= 0).all()
+    assert (np.diff(q.values, axis=-1) >= 0).all()
+    r = lead_time_quantiles(
+        [mean], [sd], LEVELS, lead_time=lead, lead_time_sd=lead_sd, distribution=dist
+    )
+    assert (r.values >= 0).all() and (np.diff(r.values, axis=-1) >= 0).all()
+
+
+def test_series_order_independent() -> None:
+    mean = np.array([[1.0, 2.0], [10.0, 12.0], [0.2, 0.2]])
+    sd = np.array([1.0, 3.0, 0.5])
+    dist = np.array(["poisson", "normal", "negative_binomial"])
+    a = period_quantiles(mean, sd, LEVELS, distribution=dist)
+    perm = [2, 0, 1]
+    b = period_quantiles(mean[perm], sd[perm], LEVELS, distribution=dist[perm])
+    np.testing.assert_array_equal(b.values, a.values[perm])
