@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -146,14 +147,24 @@ def residual_sd(y: FloatArray, fitted: FloatArray) -> FloatArray:
     taken to have mean zero, as in the usual prediction-interval formulas of
     Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., sec. 5.5.
     """
-    err = y - fitted
-    ok = np.isfinite(err)
-    n = ok.sum(axis=1)
-    sse = np.where(ok, err, 0.0)
-    sse = (sse * sse).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(sse / n)
-    return np.where(n >= 2, sd, np.nan)
+    return _residual_sd(np.ascontiguousarray(y), np.ascontiguousarray(fitted))
+
+
+@numba.njit(cache=True, parallel=True)
+def _residual_sd(y: FloatArray, fitted: FloatArray) -> FloatArray:
+    n, t_len = y.shape
+    out = np.full(n, np.nan)
+    for i in numba.prange(n):
+        sse = 0.0
+        cnt = 0
+        for t in range(t_len):
+            e = y[i, t] - fitted[i, t]
+            if np.isfinite(e):
+                sse += e * e
+                cnt += 1
+        if cnt >= 2:
+            out[i] = np.sqrt(sse / cnt)
+    return out
 
 
 def make_result(

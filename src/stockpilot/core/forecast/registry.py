@@ -13,7 +13,7 @@ _Kernel = Callable[[FloatArray, int, int], PanelForecast]
 
 
 def _table() -> dict[ForecastModel, _Kernel]:
-    from stockpilot.core.forecast.models import naive
+    from stockpilot.core.forecast.models import naive, smoothing
 
     table: dict[ForecastModel, _Kernel] = {
         ForecastModel.NAIVE: lambda y, h, m: naive.naive_forecast(y, h),
@@ -21,6 +21,9 @@ def _table() -> dict[ForecastModel, _Kernel]:
             y, h, season_length=m
         ),
         ForecastModel.MOVING_AVERAGE: lambda y, h, m: naive.moving_average_forecast(y, h),
+        ForecastModel.SES: lambda y, h, m: smoothing.ses_forecast(y, h),
+        ForecastModel.HOLT: lambda y, h, m: smoothing.holt_forecast(y, h),
+        ForecastModel.DAMPED_HOLT: lambda y, h, m: smoothing.damped_holt_forecast(y, h),
     }
     return table
 

@@ -7,6 +7,7 @@ References: Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, 3r
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from stockpilot.core.forecast.base import (
@@ -107,31 +108,79 @@ def seasonal_naive_forecast(y: FloatArray, h: int, *, season_length: int) -> Pan
     )
 
 
-def _window_means(y: FloatArray, w: int) -> tuple[FloatArray, FloatArray]:
-    """(fitted, forecast) of the moving average of the last ``w`` observations."""
-    finite = np.isfinite(y)
-    vals = np.where(finite, y, 0.0)
-    csum = np.concatenate([np.zeros((y.shape[0], 1)), np.cumsum(vals, axis=1)], axis=1)
-    ccnt = np.concatenate(
-        [np.zeros((y.shape[0], 1), dtype=np.int64), np.cumsum(finite, axis=1)], axis=1
-    )
-    t = y.shape[1]
-    lo = np.maximum(np.arange(t + 1) - w, 0)
-    win_sum = csum - csum[:, lo]
-    win_cnt = ccnt - ccnt[:, lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avg = win_sum / win_cnt
-    # avg[:, t] is the mean of y[:, t-w:t]: the one-step forecast of y[:, t].
-    fitted = np.where(win_cnt[:, :t] == w, avg[:, :t], np.nan)
-    fitted[~finite] = np.nan
-    # The forecast uses the last w observations, or all of them when fewer exist.
-    total_cnt = ccnt[:, -1]
-    last_sum = csum[:, -1] - csum[:, np.maximum(t - w, 0)]
-    last_cnt = ccnt[:, -1] - ccnt[:, np.maximum(t - w, 0)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        forecast = np.where(last_cnt > 0, last_sum / last_cnt, np.nan)
-    forecast = np.where(total_cnt > 0, forecast, np.nan)
-    return fitted, forecast
+@numba.njit(cache=True)
+def _window_pass(
+    y_row: FloatArray, s: int, w: int, score_from: int, fitted_out: FloatArray
+) -> tuple[float, float]:
+    """Rolling mean of the previous ``w`` periods for one row: (SSE from ``score_from``,
+    forecast). Writes the one-step forecasts into ``fitted_out`` (NaN unless all ``w``
+    periods of the window are observed)."""
+    t_len = y_row.shape[0]
+    run = 0.0
+    cnt = 0
+    sse = 0.0
+    for t in range(s, t_len):
+        # window = y[t-w : t]
+        if t - 1 >= s:
+            v = y_row[t - 1]
+            if np.isfinite(v):
+                run += v
+                cnt += 1
+        if t - 1 - w >= s:
+            v = y_row[t - 1 - w]
+            if np.isfinite(v):
+                run -= v
+                cnt -= 1
+        if cnt == w and np.isfinite(y_row[t]):
+            f = run / w
+            fitted_out[t] = f
+            if t >= score_from:
+                e = y_row[t] - f
+                sse += e * e
+    # forecast: mean of the observed values among the last w periods
+    tot = 0.0
+    c = 0
+    for t in range(max(s, t_len - w), t_len):
+        v = y_row[t]
+        if np.isfinite(v):
+            tot += v
+            c += 1
+    return sse, (tot / c if c > 0 else np.nan)
+
+
+@numba.njit(cache=True, parallel=True)
+def _moving_average(
+    y: FloatArray, start: IntArray, windows: IntArray
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    n, t_len = y.shape
+    n_w = windows.shape[0]
+    fitted = np.full((n, t_len), np.nan)
+    forecast = np.full(n, np.nan)
+    choice = np.zeros(n, dtype=np.int64)
+    for i in numba.prange(n):
+        s = start[i]
+        if s >= t_len:
+            continue
+        limit = max((t_len - s) // 2, 1)
+        wmax = windows[0]
+        for j in range(n_w):
+            if windows[j] <= limit and windows[j] > wmax:
+                wmax = windows[j]
+        scratch = np.full(t_len, np.nan)
+        best = np.inf
+        bj = 0
+        if n_w > 1:
+            for j in range(n_w):
+                if j > 0 and windows[j] > limit:
+                    continue
+                sse, _ = _window_pass(y[i], s, windows[j], s + wmax, scratch)
+                if sse < best:
+                    best = sse
+                    bj = j
+        choice[i] = bj
+        _, fc = _window_pass(y[i], s, windows[bj], s + wmax, fitted[i])
+        forecast[i] = fc
+    return fitted, forecast, choice
 
 
 def moving_average_forecast(
@@ -141,8 +190,10 @@ def moving_average_forecast(
 
     :math:`\\hat y_{T+k|T} = \\frac{1}{w} \\sum_{j=0}^{w-1} y_{T-j}` (FPP3 sec. 3.3 / 5.2).
     With ``window=None`` each series gets the window from ``windows`` with the lowest in-sample
-    one-step mean squared error, scored over the periods where every candidate that fits the
-    series (``w <= n_obs // 2``) has a forecast; ``params["window"]`` reports the choice.
+    one-step squared error, scored over the same periods for every candidate that fits the
+    series (``w <= n_periods // 2``; the smallest candidate always fits);
+    ``params["window"]`` reports the choice. A one-step forecast exists where all ``w``
+    previous periods are observed.
     A series with fewer than ``w`` observations averages what it has; one without any
     observation forecasts 0 and is flagged ``failed``.
     """
@@ -160,33 +211,8 @@ def moving_average_forecast(
                 windows,
             )
         cands = tuple(sorted({int(w) for w in windows}))
-    n, t = y.shape
     start = first_observation(y)
-    n_obs = np.isfinite(y).sum(axis=1)
-    results = [_window_means(y, w) for w in cands]
-    if len(cands) == 1:
-        choice: IntArray = np.zeros(n, dtype=np.int64)
-    else:
-        warr = np.array(cands)
-        fits = warr[None, :] <= np.maximum(n_obs // 2, 1)[:, None]
-        fits[:, 0] = True
-        wmax = np.max(np.where(fits, warr[None, :], 0), axis=1)
-        score_from = start + wmax
-        cols = np.arange(t)[None, :]
-        mses = np.empty((n, len(cands)))
-        for j, (fit, _) in enumerate(results):
-            err = np.where(cols >= score_from[:, None], y - fit, np.nan)
-            ok = np.isfinite(err)
-            cnt = ok.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mses[:, j] = np.where(ok, err * err, 0.0).sum(axis=1) / cnt
-        mses = np.where(fits & np.isfinite(mses), mses, np.inf)
-        choice = np.argmin(mses, axis=1).astype(np.int64)
-    fitted_all = np.stack([r[0] for r in results], axis=0)
-    fc_all = np.stack([r[1] for r in results], axis=0)
-    rows = np.arange(n)
-    fitted = fitted_all[choice, rows]
-    forecast = fc_all[choice, rows]
+    fitted, forecast, choice = _moving_average(y, start, np.array(cands, dtype=np.int64))
     failed = ~np.isfinite(forecast)
     forecast = np.where(failed, 0.0, forecast)
     mean = np.repeat(forecast[:, None], h, axis=1)

@@ -1,0 +1,106 @@
+"""Vectorized box-constrained minimisation shared by every smoothing model.
+
+All series are optimized at once: the objective receives candidate parameters for every
+series as an (N, G, P) array (G candidates of P parameters each) and returns the (N, G)
+objective values. The search is
+
+1. a coarse grid: the same G0 points for every series, keep each series' best; then
+2. a compass (pattern) search: try every parameter +/- its step for all series at once,
+   move the series that improved, halve the step of those that did not
+   (Kolda, Lewis & Torczon 2003, "Optimization by direct search", SIAM Review 45(3), sec. 3).
+
+The Python loop runs over iterations only (a fixed, small number), never over series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from stockpilot.core.forecast.base import FloatArray
+
+Objective = Callable[[FloatArray], FloatArray]
+
+
+@dataclass(frozen=True)
+class BoxOptimum:
+    """Best parameters found per series.
+
+    Attributes
+    ----------
+    x
+        (N, P) parameters.
+    value
+        (N,) objective at ``x`` (inf where the objective was never finite).
+    """
+
+    x: FloatArray
+    value: FloatArray
+
+
+def grid_points(axes: list[FloatArray]) -> FloatArray:
+    """Cartesian product of 1-D axes as a (G, P) array."""
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return np.stack([m.ravel() for m in mesh], axis=1)
+
+
+def minimize_box(
+    objective: Objective,
+    n_series: int,
+    *,
+    lower: FloatArray,
+    upper: FloatArray,
+    grid: FloatArray,
+    iterations: int = 12,
+    initial_step: FloatArray | None = None,
+) -> BoxOptimum:
+    """Minimise ``objective`` over a box for every series simultaneously.
+
+    Parameters
+    ----------
+    objective
+        Maps (N, G, P) candidates to (N, G) values (NaN/inf count as +inf).
+    n_series
+        N.
+    lower, upper
+        (P,) box bounds (inclusive).
+    grid
+        (G0, P) starting grid, shared by all series.
+    iterations
+        Compass-search iterations after the grid.
+    initial_step
+        (P,) first compass step; default a quarter of the grid spacing estimate
+        ``(upper - lower) / (2 * G0 ** (1 / P))``.
+    """
+    lower = np.asarray(lower, dtype=np.float64)
+    upper = np.asarray(upper, dtype=np.float64)
+    p = lower.size
+    g0 = grid.shape[0]
+    cand = np.broadcast_to(grid[None, :, :], (n_series, g0, p)).copy()
+    vals = _clean(objective(cand))
+    best = np.argmin(vals, axis=1)
+    rows = np.arange(n_series)
+    x = cand[rows, best, :].copy()
+    fx = vals[rows, best]
+    if initial_step is None:
+        initial_step = (upper - lower) / (2.0 * max(g0 ** (1.0 / p), 1.0))
+    step = np.broadcast_to(np.asarray(initial_step, dtype=np.float64), (n_series, p)).copy()
+    eye = np.eye(p)
+    directions = np.concatenate([eye, -eye], axis=0)  # (2P, P)
+    for _ in range(iterations):
+        trial = x[:, None, :] + directions[None, :, :] * step[:, None, :]
+        np.clip(trial, lower, upper, out=trial)
+        tv = _clean(objective(trial))
+        j = np.argmin(tv, axis=1)
+        ft = tv[rows, j]
+        better = ft < fx
+        x[better] = trial[rows[better], j[better], :]
+        fx = np.where(better, ft, fx)
+        step[~better] *= 0.5
+    return BoxOptimum(x=x, value=fx)
+
+
+def _clean(v: FloatArray) -> FloatArray:
+    return np.where(np.isfinite(v), v, np.inf)

@@ -1,0 +1,469 @@
+"""Exponential smoothing recursions (innovations state space form) for many series at once.
+
+One compiled kernel covers SES, Holt, damped Holt, Holt-Winters and the ETS family:
+level :math:`\\ell`, (damped) trend :math:`b`, additive or multiplicative season :math:`s`,
+in the error-correction form of Hyndman, Koehler, Ord & Snyder (2008), *Forecasting with
+Exponential Smoothing: The State Space Approach*, Springer, Table 2.3. Writing
+:math:`\\mu_t` for the one-step forecast and :math:`e_t = y_t - \\mu_t`:
+
+* no season:  :math:`\\mu_t = \\ell_{t-1} + \\phi b_{t-1}`,
+  :math:`\\ell_t = \\mu_t + \\alpha e_t`, :math:`b_t = \\phi b_{t-1} + \\beta e_t`;
+* additive season: :math:`\\mu_t = \\ell_{t-1} + \\phi b_{t-1} + s_{t-m}`,
+  :math:`\\ell_t = \\ell_{t-1} + \\phi b_{t-1} + \\alpha e_t`, :math:`s_t = s_{t-m} + \\gamma e_t`;
+* multiplicative season: :math:`\\mu_t = (\\ell_{t-1} + \\phi b_{t-1}) s_{t-m}`,
+  :math:`\\ell_t = \\ell_{t-1} + \\phi b_{t-1} + \\alpha e_t / s_{t-m}`,
+  :math:`b_t = \\phi b_{t-1} + \\beta e_t / s_{t-m}`,
+  :math:`s_t = s_{t-m} + \\gamma e_t / (\\ell_{t-1} + \\phi b_{t-1})`.
+
+Written with the absolute error these recursions are the same for additive and
+multiplicative *errors* (Hyndman et al. 2008, sec. 2.5); the error type changes only the
+likelihood, hence the parameter estimates and the AICc. Here :math:`\\beta` is the
+"error-correction" :math:`\\beta = \\alpha\\beta^*` with :math:`0 < \\beta^* < 1` and
+:math:`\\gamma = (1-\\alpha)\\gamma^*`, which keeps the usual constraints
+:math:`0 < \\beta < \\alpha`, :math:`0 < \\gamma < 1 - \\alpha` inside a box.
+
+The kernel is compiled with numba (``cache=True``): the recursion runs over time for each
+series; the loop over series is compiled too, so no Python code runs per series.
+A NaN after a series' first observation is a missing value: states are propagated
+(:math:`\\ell_t = \\ell_{t-1} + \\phi b_{t-1}`, :math:`b_t = \\phi b_{t-1}`, season kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numba
+import numpy as np
+
+from stockpilot.core.forecast.base import BoolArray, FloatArray, IntArray
+from stockpilot.core.forecast.models._optim import grid_points, minimize_box
+
+
+class Season(IntEnum):
+    NONE = 0
+    ADDITIVE = 1
+    MULTIPLICATIVE = 2
+
+
+@numba.njit(cache=True, parallel=True)
+def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
+    y: FloatArray,
+    t0: IntArray,
+    level0: FloatArray,
+    trend0: FloatArray,
+    season0: FloatArray,
+    alpha: FloatArray,
+    beta: FloatArray,
+    gamma: FloatArray,
+    phi: FloatArray,
+    season_mode: int,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Scores of every (series, candidate): SSE, sum of squared relative errors,
+    sum of log|mu| and the number of scored errors. Shapes (N, G) / (N, G) / (N, G) / (N,)."""
+    n, t_len = y.shape
+    g_len = alpha.shape[1]
+    m = season0.shape[1]
+    sse = np.full((n, g_len), np.inf)
+    srel = np.full((n, g_len), np.inf)
+    slog = np.full((n, g_len), np.inf)
+    cnt = np.zeros(n)
+    for i in numba.prange(n):
+        if t0[i] >= t_len:
+            continue
+        season = np.empty(m)
+        for g in range(g_len):
+            a = alpha[i, g]
+            bb = beta[i, g]
+            gg = gamma[i, g]
+            ph = phi[i, g]
+            lev = level0[i]
+            tr = trend0[i]
+            for k in range(m):
+                season[k] = season0[i, k]
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            c = 0.0
+            ok = True
+            for t in range(t0[i], t_len):
+                base = lev + ph * tr
+                j = t % m
+                if season_mode == 1:
+                    mu = base + season[j]
+                elif season_mode == 2:
+                    mu = base * season[j]
+                else:
+                    mu = base
+                v = y[i, t]
+                if np.isnan(v):
+                    lev = base
+                    tr = ph * tr
+                    continue
+                e = v - mu
+                s1 += e * e
+                if mu > 0.0:
+                    r = e / mu
+                    s2 += r * r
+                    s3 += np.log(mu)
+                else:
+                    ok = False
+                c += 1.0
+                if season_mode == 2:
+                    sj = season[j]
+                    lev = base + a * e / sj
+                    tr = ph * tr + bb * e / sj
+                    season[j] = sj + gg * e / base
+                else:
+                    lev = base + a * e
+                    tr = ph * tr + bb * e
+                    if season_mode == 1:
+                        season[j] = season[j] + gg * e
+            sse[i, g] = s1
+            if ok:
+                srel[i, g] = s2
+                slog[i, g] = s3
+            cnt[i] = c
+    return sse, srel, slog, cnt
+
+
+@numba.njit(cache=True, parallel=True)
+def _filter_run(  # noqa: PLR0917 (numba has no keyword-only parameters)
+    y: FloatArray,
+    t0: IntArray,
+    level0: FloatArray,
+    trend0: FloatArray,
+    season0: FloatArray,
+    alpha: FloatArray,
+    beta: FloatArray,
+    gamma: FloatArray,
+    phi: FloatArray,
+    season_mode: int,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """One-step fitted values (N, T) and final level (N,), trend (N,), season (N, m)."""
+    n, t_len = y.shape
+    m = season0.shape[1]
+    fitted = np.full((n, t_len), np.nan)
+    lev_out = np.full(n, np.nan)
+    tr_out = np.full(n, np.nan)
+    season_out = season0.copy()
+    for i in numba.prange(n):
+        if t0[i] >= t_len:
+            continue
+        a = alpha[i]
+        bb = beta[i]
+        gg = gamma[i]
+        ph = phi[i]
+        lev = level0[i]
+        tr = trend0[i]
+        for t in range(t0[i], t_len):
+            base = lev + ph * tr
+            j = t % m
+            if season_mode == 1:
+                mu = base + season_out[i, j]
+            elif season_mode == 2:
+                mu = base * season_out[i, j]
+            else:
+                mu = base
+            fitted[i, t] = mu
+            v = y[i, t]
+            if np.isnan(v):
+                lev = base
+                tr = ph * tr
+                continue
+            e = v - mu
+            if season_mode == 2:
+                sj = season_out[i, j]
+                lev = base + a * e / sj
+                tr = ph * tr + bb * e / sj
+                season_out[i, j] = sj + gg * e / base
+            else:
+                lev = base + a * e
+                tr = ph * tr + bb * e
+                if season_mode == 1:
+                    season_out[i, j] = season_out[i, j] + gg * e
+        lev_out[i] = lev
+        tr_out[i] = tr
+    return fitted, lev_out, tr_out, season_out
+
+
+@dataclass(frozen=True)
+class EtsSpec:
+    """One member of the exponential smoothing family (error type only affects estimation)."""
+
+    trend: bool
+    damped: bool
+    season: Season
+    multiplicative_error: bool = False
+
+    @property
+    def n_smoothing(self) -> int:
+        return 1 + int(self.trend) + int(self.damped) + int(self.season != Season.NONE)
+
+    def label(self) -> str:
+        err = "M" if self.multiplicative_error else "A"
+        tr = "Ad" if self.damped else ("A" if self.trend else "N")
+        se = {Season.NONE: "N", Season.ADDITIVE: "A", Season.MULTIPLICATIVE: "M"}[self.season]
+        return f"{err}{tr}{se}"
+
+
+@dataclass(frozen=True)
+class EtsFit:
+    """Result of fitting one :class:`EtsSpec` to the rows where it applies.
+
+    ``ok`` marks rows fitted; other rows hold NaN. ``neg2loglik`` is -2 log-likelihood up to
+    a constant shared by every spec (Hyndman et al. 2008, eqs. 5.3 and 5.4 concentrated over
+    sigma), ``n_obs`` the number of scored errors, ``n_params`` the parameter count used by
+    the information criteria (smoothing parameters + initial states + 1 for sigma).
+    """
+
+    spec: EtsSpec
+    ok: BoolArray
+    alpha: FloatArray
+    beta: FloatArray
+    gamma: FloatArray
+    phi: FloatArray
+    fitted: FloatArray
+    mean: FloatArray
+    neg2loglik: FloatArray
+    n_obs: FloatArray
+    n_params: int
+
+    def aicc(self) -> FloatArray:
+        """AICc = -2 log L + 2k + 2k(k+1)/(n-k-1) (Hyndman et al. 2008, eq. 7.2); inf if n <= k+1."""
+        k = float(self.n_params)
+        n = self.n_obs
+        with np.errstate(invalid="ignore", divide="ignore"):
+            val = self.neg2loglik + 2.0 * k + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+        return np.where(self.ok & (n > k + 1.0) & np.isfinite(val), val, np.inf)
+
+
+#: Bounds of (alpha, beta*, gamma*, phi); see module docstring for beta*, gamma*.
+ALPHA_BOUNDS = (1e-4, 0.9999)
+BETA_STAR_BOUNDS = (1e-4, 0.9999)
+GAMMA_STAR_BOUNDS = (1e-4, 0.9999)
+PHI_BOUNDS = (0.8, 0.98)
+
+
+def _initial_states(
+    y: FloatArray, start: IntArray, spec: EtsSpec, m: int
+) -> tuple[BoolArray, IntArray, FloatArray, FloatArray, FloatArray]:
+    """Heuristic initial states (Hyndman et al. 2008, sec. 2.6.1, simplified).
+
+    Non-seasonal: :math:`\\ell_0 = y_1`, :math:`b_0 = 0`, filtering from the 2nd observation.
+    Seasonal: level = mean of the first season, trend = difference of the first two seasonal
+    means / m, season = first-season values minus (or divided by) that mean, normalised;
+    filtering starts at the first observation with the level moved back to it.
+    Returns (applicable rows, first filtered period, level0, trend0, season0 (N, m)).
+    """
+    n, t_len = y.shape
+    rows = np.arange(n)
+    nobs = t_len - start
+    mm = m if spec.season != Season.NONE else 1
+    season0 = np.zeros((n, mm)) if spec.season != Season.MULTIPLICATIVE else np.ones((n, mm))
+    trend0 = np.zeros(n)
+    if spec.season == Season.NONE:
+        ok = nobs >= (3 if spec.trend else 2)
+        safe = np.minimum(start, t_len - 1)
+        level0 = y[rows, safe]
+        t0 = start + 1
+    else:
+        ok = nobs >= 2 * m
+        idx = np.minimum(start[:, None] + np.arange(2 * m)[None, :], t_len - 1)
+        first2 = y[rows[:, None], idx]
+        first2 = np.where(np.isfinite(first2), first2, np.nan)
+        with np.errstate(invalid="ignore"):
+            mean1 = np.nanmean(first2[:, :m], axis=1) if m > 0 else np.zeros(n)
+            mean2 = np.nanmean(first2[:, m:], axis=1)
+        ok &= np.isfinite(mean1) & np.isfinite(mean2)
+        if spec.trend:
+            trend0 = np.where(ok, (mean2 - mean1) / m, 0.0)
+        if spec.season == Season.MULTIPLICATIVE:
+            finite_y = np.where(np.isfinite(y), y, 1.0)
+            ok &= (finite_y > 0).all(axis=1) & (mean1 > 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                raw = first2[:, :m] / mean1[:, None]
+            raw = np.where(np.isfinite(raw), raw, 1.0)
+            raw = raw / raw.mean(axis=1, keepdims=True)
+        else:
+            raw = first2[:, :m] - mean1[:, None]
+            raw = np.where(np.isfinite(raw), raw, 0.0)
+            raw = raw - raw.mean(axis=1, keepdims=True)
+        # raw[:, k] belongs to period start + k, stored at index (start + k) % m.
+        pos = (start[:, None] + np.arange(m)[None, :]) % m
+        season0 = np.empty((n, m))
+        season0[rows[:, None], pos] = raw
+        level0 = mean1 - trend0 * (m + 1) / 2.0
+        t0 = start.copy()
+        ok &= np.isfinite(level0)
+    level0 = np.where(ok, level0, 0.0)
+    if spec.season == Season.MULTIPLICATIVE:
+        season0 = np.where(ok[:, None], season0, 1.0)
+    else:
+        season0 = np.where(ok[:, None], season0, 0.0)
+    t0 = np.where(ok, t0, t_len).astype(np.int64)
+    return ok, t0, level0, trend0, np.ascontiguousarray(season0)
+
+
+def _expand(spec: EtsSpec, x: FloatArray) -> tuple[FloatArray, ...]:
+    """Map box parameters (..., P) to (alpha, beta, gamma, phi) arrays of shape (...)."""
+    k = 0
+    alpha = x[..., k]
+    k += 1
+    zero = np.zeros_like(alpha)
+    beta = zero
+    gamma = zero
+    phi = np.ones_like(alpha)
+    if spec.trend:
+        beta = alpha * x[..., k]
+        k += 1
+    if spec.season != Season.NONE:
+        gamma = (1.0 - alpha) * x[..., k]
+        k += 1
+    if spec.damped:
+        phi = x[..., k]
+        k += 1
+    return alpha, beta, gamma, phi
+
+
+def _box(
+    spec: EtsSpec, alpha_bounds: tuple[float, float]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    lo = [alpha_bounds[0]]
+    hi = [alpha_bounds[1]]
+    axes = [np.linspace(alpha_bounds[0], alpha_bounds[1], 9 if spec.n_smoothing == 1 else 4)]
+    if spec.trend:
+        lo.append(BETA_STAR_BOUNDS[0])
+        hi.append(BETA_STAR_BOUNDS[1])
+        axes.append(np.array([0.02, 0.2]))
+    if spec.season != Season.NONE:
+        lo.append(GAMMA_STAR_BOUNDS[0])
+        hi.append(GAMMA_STAR_BOUNDS[1])
+        axes.append(np.array([0.05, 0.3]))
+    if spec.damped:
+        lo.append(PHI_BOUNDS[0])
+        hi.append(PHI_BOUNDS[1])
+        axes.append(np.array([0.85, 0.95]))
+    if spec.n_smoothing == 1:
+        axes[0] = np.linspace(alpha_bounds[0], alpha_bounds[1], 11)[1:-1]
+    else:
+        axes[0] = (
+            np.array([0.1, 0.3, 0.6, 0.9]) * (alpha_bounds[1] - alpha_bounds[0]) + (alpha_bounds[0])
+        )
+    return np.array(lo), np.array(hi), grid_points(axes)
+
+
+def _objective_values(
+    spec: EtsSpec, sse: FloatArray, srel: FloatArray, slog: FloatArray, cnt: FloatArray
+) -> FloatArray:
+    """-2 log L up to a shared constant (sigma concentrated out)."""
+    c = cnt[:, None] if sse.ndim == 2 else cnt
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if spec.multiplicative_error:
+            val = c * np.log(srel / c) + 2.0 * slog
+        else:
+            val = c * np.log(sse / c)
+    # A perfect fit gives -inf; keep it comparable but finite.
+    return np.where(np.isnan(val), np.inf, np.maximum(val, -1e300))
+
+
+def fit_ets(
+    y: FloatArray,
+    start: IntArray,
+    h: int,
+    *,
+    spec: EtsSpec,
+    season_length: int = 1,
+    alpha_bounds: tuple[float, float] = ALPHA_BOUNDS,
+    iterations: int = 14,
+) -> EtsFit:
+    """Estimate one exponential smoothing spec for all applicable rows of ``y`` at once.
+
+    Smoothing parameters maximise the likelihood with sigma concentrated out: minimum SSE
+    for additive errors, minimum :math:`n\\log\\sum (e_t/\\mu_t)^2 + 2\\sum\\log\\mu_t` for
+    multiplicative errors (Hyndman et al. 2008, sec. 5.2). Initial states are the heuristic
+    of :func:`_initial_states` (not optimized). Search: :func:`minimize_box`.
+    """
+    n, t_len = y.shape
+    m = season_length if spec.season != Season.NONE else 1
+    ok, t0, level0, trend0, season0 = _initial_states(y, start, spec, m)
+    if spec.multiplicative_error:
+        finite_y = np.where(np.isfinite(y), y, 1.0)
+        ok = ok & (finite_y > 0).all(axis=1)
+    alpha = np.full(n, np.nan)
+    beta = np.full(n, np.nan)
+    gamma = np.full(n, np.nan)
+    phi = np.full(n, np.nan)
+    fitted = np.full((n, t_len), np.nan)
+    mean = np.full((n, h), np.nan)
+    n2ll = np.full(n, np.inf)
+    nobs = np.zeros(n)
+    n_params = spec.n_smoothing + 1 + int(spec.trend) + (m - 1 if spec.season else 0) + 1
+    sel = np.flatnonzero(ok)
+    if sel.size:
+        ys = np.ascontiguousarray(y[sel])
+        args = (ys, t0[sel], level0[sel], trend0[sel], season0[sel])
+        lo, hi, grid = _box(spec, alpha_bounds)
+
+        def objective(x: FloatArray) -> FloatArray:
+            a, b, g, p = _expand(spec, x)
+            sse, srel, slog, cnt = _filter_scores(
+                *args,
+                np.ascontiguousarray(a),
+                np.ascontiguousarray(b),
+                np.ascontiguousarray(g),
+                np.ascontiguousarray(p),
+                int(spec.season),
+            )
+            return _objective_values(spec, sse, srel, slog, cnt)
+
+        best = minimize_box(
+            objective, sel.size, lower=lo, upper=hi, grid=grid, iterations=iterations
+        )
+        a, b, g, p = (np.ascontiguousarray(v) for v in _expand(spec, best.x))
+        fit, lev, tr, seas = _filter_run(*args, a, b, g, p, int(spec.season))
+        sse, srel, slog, cnt = _filter_scores(
+            *args, a[:, None], b[:, None], g[:, None], p[:, None], int(spec.season)
+        )
+        alpha[sel], beta[sel], gamma[sel], phi[sel] = a, b, g, p
+        fitted[sel] = fit
+        n2ll[sel] = _objective_values(spec, sse, srel, slog, cnt)[:, 0]
+        nobs[sel] = cnt
+        mean[sel] = project(lev, tr, seas, phi=p, h=h, t_len=t_len, season_mode=spec.season)
+    return EtsFit(
+        spec=spec,
+        ok=ok,
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        phi=phi,
+        fitted=fitted,
+        mean=mean,
+        neg2loglik=n2ll,
+        n_obs=nobs,
+        n_params=n_params,
+    )
+
+
+def project(
+    level: FloatArray,
+    trend: FloatArray,
+    season: FloatArray,
+    *,
+    phi: FloatArray,
+    h: int,
+    t_len: int,
+    season_mode: Season,
+) -> FloatArray:
+    """h-step point forecasts :math:`\\ell_T + \\phi_h b_T (+/\\times) s_{T+h-m(k+1)}`,
+    :math:`\\phi_h = \\phi + \\dots + \\phi^h` (Hyndman et al. 2008, Table 2.1)."""
+    k = np.arange(1, h + 1)
+    powers = phi[:, None] ** k[None, :]
+    phi_h = np.cumsum(powers, axis=1)
+    base = level[:, None] + phi_h * trend[:, None]
+    if season_mode == Season.NONE:
+        return base
+    m = season.shape[1]
+    cols = (t_len - 1 + k) % m
+    s = season[:, cols]
+    return base + s if season_mode == Season.ADDITIVE else base * s

@@ -1,0 +1,174 @@
+"""Simple exponential smoothing, Holt's linear trend and damped trend, optimized per series.
+
+Equations (Hyndman & Athanasopoulos, FPP3, sec. 8.1-8.2; Hyndman et al. 2008, Table 2.1):
+
+* SES: :math:`\\hat y_{t+1|t} = \\ell_t`, :math:`\\ell_t = \\alpha y_t + (1-\\alpha)\\ell_{t-1}`.
+* Holt: :math:`\\hat y_{t+h|t} = \\ell_t + h b_t`,
+  :math:`\\ell_t = \\alpha y_t + (1-\\alpha)(\\ell_{t-1} + b_{t-1})`,
+  :math:`b_t = \\beta^*(\\ell_t - \\ell_{t-1}) + (1-\\beta^*) b_{t-1}`.
+* Damped: :math:`\\hat y_{t+h|t} = \\ell_t + (\\phi + \\dots + \\phi^h) b_t`, with
+  :math:`\\phi b_{t-1}` in place of :math:`b_{t-1}`.
+
+Parameters are chosen per series by minimising the in-sample one-step SSE with the
+vectorized grid + compass search of :mod:`._optim`; the initial level is the first
+observation and the initial trend 0. Rows too short for a model fall back to the next
+simpler one (damped/Holt -> SES -> naive) and are flagged ``failed``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stockpilot.core.forecast.base import (
+    FloatArray,
+    ForecastModel,
+    PanelForecast,
+    first_observation,
+    make_result,
+    validate_panel,
+)
+from stockpilot.core.forecast.models._state_space import (
+    ALPHA_BOUNDS,
+    EtsFit,
+    EtsSpec,
+    Season,
+    _filter_run,
+    _initial_states,
+    fit_ets,
+    project,
+)
+from stockpilot.core.forecast.models.naive import naive_forecast
+from stockpilot.errors import parameter_error
+
+SES_SPEC = EtsSpec(trend=False, damped=False, season=Season.NONE)
+HOLT_SPEC = EtsSpec(trend=True, damped=False, season=Season.NONE)
+DAMPED_SPEC = EtsSpec(trend=True, damped=True, season=Season.NONE)
+
+
+def merge_fallback(
+    model: ForecastModel, y: FloatArray, fit: EtsFit, fallback: PanelForecast
+) -> PanelForecast:
+    """Result of ``fit`` where it applies, of ``fallback`` elsewhere (flagged ``failed``)."""
+    ok = fit.ok & np.isfinite(fit.mean).all(axis=1)
+    mean = np.where(ok[:, None], fit.mean, fallback.mean)
+    fitted = np.where(ok[:, None], fit.fitted, fallback.fitted)
+    params: dict[str, FloatArray] = {"alpha": fit.alpha}
+    if fit.spec.trend:
+        params["beta"] = fit.beta
+    if fit.spec.season != Season.NONE:
+        params["gamma"] = fit.gamma
+    if fit.spec.damped:
+        params["phi"] = fit.phi
+    params = {k: np.where(ok, v, np.nan) for k, v in params.items()}
+    return make_result(model, y, mean=mean, fitted=fitted, params=params, failed=~ok)
+
+
+def _check_alpha(owner: str, alpha: float | None) -> None:
+    if alpha is not None and not (isinstance(alpha, float | int) and 0.0 < float(alpha) <= 1.0):
+        raise parameter_error(owner, "alpha", "a float in (0, 1]", alpha)
+
+
+def ses_forecast(
+    y: FloatArray,
+    h: int,
+    *,
+    alpha: float | None = None,
+    alpha_bounds: tuple[float, float] = ALPHA_BOUNDS,
+) -> PanelForecast:
+    """Simple exponential smoothing (FPP3 eq. 8.1), flat forecast :math:`\\ell_T`.
+
+    Parameters
+    ----------
+    y
+        (N, T) demand, leading NaNs for late starts.
+    h
+        Horizon.
+    alpha
+        Fixed smoothing parameter :math:`\\alpha` for every series; ``None`` (default)
+        optimizes it per series within ``alpha_bounds`` (minimum one-step SSE).
+
+    Notes
+    -----
+    :math:`\\ell_1 = y_1` as in statsforecast's ``SimpleExponentialSmoothing``. A series with
+    a single observation falls back to naive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = ses_forecast(np.array([[10.0, 12.0, 8.0]]), 1, alpha=0.5)
+    >>> float(r.mean[0, 0])  # l = 10 -> 11 -> 9.5
+    9.5
+    """
+    y = validate_panel(y, h, 1, owner="ses_forecast")
+    _check_alpha("ses_forecast", alpha)
+    lo, hi = alpha_bounds
+    if not (0.0 < lo <= hi <= 1.0):
+        raise parameter_error("ses_forecast", "alpha_bounds", "0 < low <= high <= 1", alpha_bounds)
+    start = first_observation(y)
+    if alpha is None:
+        fit = fit_ets(y, start, h, spec=SES_SPEC, alpha_bounds=(lo, hi))
+    else:
+        fit = fixed_ets(y, start, h, spec=SES_SPEC, alpha=float(alpha))
+    return merge_fallback(ForecastModel.SES, y, fit, naive_forecast(y, h))
+
+
+def fixed_ets(
+    y: FloatArray,
+    start: np.ndarray,
+    h: int,
+    *,
+    spec: EtsSpec,
+    alpha: float,
+    beta: float = 0.0,
+    gamma: float = 0.0,
+    phi: float = 1.0,
+    season_length: int = 1,
+) -> EtsFit:
+    """Run one spec with the same fixed parameters on every applicable row (no estimation)."""
+    n, t_len = y.shape
+    m = season_length if spec.season != Season.NONE else 1
+    ok, t0, level0, trend0, season0 = _initial_states(y, start, spec, m)
+    full = [np.full(n, v) for v in (alpha, beta, gamma, phi)]
+    fitted, lev, tr, seas = _filter_run(
+        y, t0, level0, trend0, season0, full[0], full[1], full[2], full[3], int(spec.season)
+    )
+    mean = project(lev, tr, seas, phi=full[3], h=h, t_len=t_len, season_mode=spec.season)
+    nan = np.full(n, np.nan)
+    return EtsFit(
+        spec=spec,
+        ok=ok,
+        alpha=np.where(ok, full[0], nan),
+        beta=np.where(ok, full[1], nan),
+        gamma=np.where(ok, full[2], nan),
+        phi=np.where(ok, full[3], nan),
+        fitted=np.where(ok[:, None], fitted, np.nan),
+        mean=np.where(ok[:, None], mean, np.nan),
+        neg2loglik=np.full(n, np.nan),
+        n_obs=np.zeros(n),
+        n_params=0,
+    )
+
+
+def holt_forecast(y: FloatArray, h: int) -> PanelForecast:
+    """Holt's linear trend method (FPP3 eq. 8.3), parameters optimized per series.
+
+    Needs 3 observations; shorter rows fall back to SES/naive and are flagged ``failed``.
+    ``params`` holds ``alpha``, ``beta`` (:math:`\\beta = \\alpha\\beta^*`, error-correction
+    form).
+    """
+    y = validate_panel(y, h, 1, owner="holt_forecast")
+    start = first_observation(y)
+    fit = fit_ets(y, start, h, spec=HOLT_SPEC)
+    return merge_fallback(ForecastModel.HOLT, y, fit, ses_forecast(y, h))
+
+
+def damped_holt_forecast(y: FloatArray, h: int) -> PanelForecast:
+    """Damped trend method (FPP3 eq. 8.4 / Gardner & McKenzie 1985), optimized per series.
+
+    :math:`\\phi` is searched in [0.8, 0.98] (Hyndman et al. 2008, sec. 5.2 recommendation).
+    Shorter rows (< 3 observations) fall back to SES/naive and are flagged ``failed``.
+    """
+    y = validate_panel(y, h, 1, owner="damped_holt_forecast")
+    start = first_observation(y)
+    fit = fit_ets(y, start, h, spec=DAMPED_SPEC)
+    return merge_fallback(ForecastModel.DAMPED_HOLT, y, fit, ses_forecast(y, h))
