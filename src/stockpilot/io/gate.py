@@ -1,0 +1,902 @@
+"""The validation gate: every record is loaded or quarantined with a reason.
+
+The gate takes each entity's records as strings (from :mod:`stockpilot.io.readers` or
+:mod:`stockpilot.io.ingest`), types them to the canonical schema and runs every check as
+a vectorized polars expression over the whole table (no Python loop per row):
+
+1. ``missing_column``: a required column is absent from a file. This is structural, but
+   the gate still never loses a record: every row of that file is quarantined with the
+   reason, so the import report names the file and the missing column(s) and the counts
+   reconcile. (The import service rejects the batch when it sees it, if it wishes.)
+2. ``unknown_key`` / ``invalid_value`` set upstream by a source mapping (a product code
+   without a crosswalk entry, a unit of measure without a factor).
+3. ``missing_value``: a required column is empty.
+4. ``invalid_type``: a value does not parse as the column's type (``"12,5x"`` for a
+   quantity, ``"31.02.2026"`` for a date, ``"nan"``).
+5. ``invalid_value``: impossible values (negative on-hand, negative demand that is not a
+   return, unit cost <= 0, receipt quantity <= 0, an end before its start, ...).
+6. ``future_date``: a history date after the as-of date.
+7. ``unknown_key``: a reference to an item, location, supplier or purchase order that is
+   neither accepted in the same import nor already in the store (``known_keys``).
+8. ``duplicate``: the entity key appears again; the first valid row is kept.
+9. ``stale_source``: the source's newest record is older than its freshness limit; all
+   of that source's rows are quarantined and the report says so.
+10. ``outlier``: demand whose robust z-score within its series exceeds the threshold.
+
+A row is reported under its first reason in that order, and its detail lists every
+problem found on it. The counts reconcile by construction and the gate asserts it:
+rows in = rows loaded + rows quarantined, per entity and in total.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from stockpilot.errors import InvalidDataError, choice_error, parameter_error
+from stockpilot.io.readers import ROW_NUMBER, SOURCE_FILE, RawTable, read_frame
+from stockpilot.schema import ENTITIES, LOAD_ORDER, ColumnType, Entity
+
+if TYPE_CHECKING:
+    from stockpilot.settings import Settings
+
+# Columns an upstream step (a source mapping) may attach to flag or describe a record.
+RAW_JSON = "_raw"
+PRE_REASON = "_reason"
+PRE_DETAIL = "_detail"
+
+# Consistency factor making the MAD estimate sigma for normal data (1 / Phi^-1(3/4)).
+MAD_TO_SIGMA = 1.482602218505602
+# Mean absolute deviation to sigma for normal data (sqrt(pi / 2)); fallback when MAD = 0.
+MEANAD_TO_SIGMA = 1.2533141373155003
+
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+
+
+class Reason(StrEnum):
+    """Why a record was quarantined (in the order the gate checks them)."""
+
+    MISSING_COLUMN = "missing_column"
+    MISSING_VALUE = "missing_value"
+    INVALID_TYPE = "invalid_type"
+    INVALID_VALUE = "invalid_value"
+    FUTURE_DATE = "future_date"
+    UNKNOWN_KEY = "unknown_key"
+    DUPLICATE = "duplicate"
+    STALE_SOURCE = "stale_source"
+    OUTLIER = "outlier"
+
+
+REASON_MEANING: Mapping[Reason, str] = MappingProxyType(
+    {
+        Reason.MISSING_COLUMN: "A required column is absent from the file; every row of it.",
+        Reason.MISSING_VALUE: "A required column is empty in this row.",
+        Reason.INVALID_TYPE: "A value does not parse as the column's type.",
+        Reason.INVALID_VALUE: "An impossible value (negative stock, cost <= 0, end < start...).",
+        Reason.FUTURE_DATE: "A history date lies after the as-of date.",
+        Reason.UNKNOWN_KEY: "A code or reference (item, location, ...) that does not exist.",
+        Reason.DUPLICATE: "The entity key appeared before in the import; the first is kept.",
+        Reason.STALE_SOURCE: "The source's newest record is older than its freshness limit.",
+        Reason.OUTLIER: "Demand whose robust z-score in its series exceeds the threshold.",
+    }
+)
+
+QUARANTINE_SCHEMA: Mapping[str, type[pl.DataType]] = MappingProxyType(
+    {
+        "entity": pl.String,
+        "reason": pl.String,
+        "detail": pl.String,
+        "source_file": pl.String,
+        "row_number": pl.Int64,
+        "raw": pl.String,
+        "values": pl.String,
+    }
+)
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """Settings of one gate run.
+
+    Attributes
+    ----------
+    as_of
+        The date the data describe; later history dates are ``future_date``, and
+        freshness is measured from it.
+    outlier_z
+        Robust z-score above which demand is an outlier (``Settings.outlier_z``).
+    outlier_min_history
+        Fewest observations a series needs before outliers are judged.
+    freshness_days
+        Default freshness limit for a source without its own (``None``: no limit).
+    source_freshness
+        Source name -> freshness limit in days (from each mapping's ``freshness_days``).
+    """
+
+    as_of: date
+    outlier_z: float = 6.0
+    outlier_min_history: int = 8
+    freshness_days: int | None = 14
+    source_freshness: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.as_of, date):
+            raise parameter_error("GateOptions", "as_of", "a datetime.date", self.as_of)
+        if not self.outlier_z > 0:
+            raise parameter_error("GateOptions", "outlier_z", "a float > 0", self.outlier_z)
+        if self.outlier_min_history < 3:
+            raise parameter_error(
+                "GateOptions", "outlier_min_history", "an int >= 3", self.outlier_min_history
+            )
+        if self.freshness_days is not None and self.freshness_days < 0:
+            raise parameter_error(
+                "GateOptions", "freshness_days", "an int >= 0 or None", self.freshness_days
+            )
+        for source, days in self.source_freshness.items():
+            if days < 0:
+                raise parameter_error(
+                    "GateOptions", f"source_freshness[{source!r}]", "an int >= 0", days
+                )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, as_of: date, source_freshness: Mapping[str, int] | None = None
+    ) -> GateOptions:
+        """Options from the application :class:`~stockpilot.settings.Settings`."""
+        return cls(
+            as_of=as_of,
+            outlier_z=settings.outlier_z,
+            outlier_min_history=settings.outlier_min_history,
+            freshness_days=settings.freshness_days,
+            source_freshness=MappingProxyType(dict(source_freshness or {})),
+        )
+
+
+@dataclass(frozen=True)
+class EntityCounts:
+    """Reconciled counts of one entity."""
+
+    entity: str
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    by_reason: Mapping[Reason, int]
+
+
+@dataclass(frozen=True)
+class StaleSource:
+    """A source whose newest record is older than its freshness limit."""
+
+    entity: str
+    source: str
+    newest: date | None
+    freshness_days: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """Counts per entity and per reason; ``rows_in == rows_loaded + rows_quarantined``."""
+
+    as_of: date
+    entities: tuple[EntityCounts, ...]
+    stale_sources: tuple[StaleSource, ...] = ()
+    ignored_columns: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    unchecked_references: tuple[str, ...] = ()
+
+    @property
+    def rows_in(self) -> int:
+        return sum(e.rows_in for e in self.entities)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(e.rows_loaded for e in self.entities)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(e.rows_quarantined for e in self.entities)
+
+    @property
+    def by_reason(self) -> Mapping[Reason, int]:
+        totals: dict[Reason, int] = {}
+        for counts in self.entities:
+            for reason, n in counts.by_reason.items():
+                totals[reason] = totals.get(reason, 0) + n
+        return MappingProxyType({r: totals[r] for r in Reason if r in totals})
+
+    @property
+    def reconciles(self) -> bool:
+        return all(e.rows_in == e.rows_loaded + e.rows_quarantined for e in self.entities)
+
+    def render(self) -> str:
+        """Plain-text report: one line per entity, then the reasons and stale sources."""
+        lines = [f"Import report (as of {self.as_of.isoformat()})"]
+        lines.append(f"{'entity':<18}{'rows in':>12}{'loaded':>12}{'quarantined':>13}")
+        for e in self.entities:
+            lines.append(
+                f"{e.entity:<18}{e.rows_in:>12,}{e.rows_loaded:>12,}{e.rows_quarantined:>13,}"
+            )
+        lines.append(
+            f"{'total':<18}{self.rows_in:>12,}{self.rows_loaded:>12,}{self.rows_quarantined:>13,}"
+        )
+        if self.by_reason:
+            lines.append("Quarantined by reason:")
+            lines.extend(f"  {r.value:<16}{n:>10,}" for r, n in self.by_reason.items())
+        for s in self.stale_sources:
+            newest = s.newest.isoformat() if s.newest else "never"
+            lines.append(
+                f"Stale source {s.source!r} ({s.entity}): newest record {newest}, older than "
+                f"{s.freshness_days} days; {s.rows:,} rows quarantined."
+            )
+        for name, cols in self.ignored_columns.items():
+            lines.append(f"Ignored columns of {name}: {', '.join(cols)}")
+        for ref in self.unchecked_references:
+            lines.append(f"Not checked (no keys known): {ref}")
+        ok = "yes" if self.reconciles else "NO"
+        lines.append(f"rows in = rows loaded + rows quarantined: {ok}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate lets through, what it holds back, and the report.
+
+    Attributes
+    ----------
+    accepted
+        Entity name -> accepted rows typed to the canonical schema (every canonical
+        column, absent optional ones as nulls), in input order.
+    quarantine
+        One frame for all entities: ``entity, reason, detail, source_file, row_number,
+        raw`` (JSON of the values as the source had them) and ``values`` (JSON of the
+        canonical column values as strings, the form :func:`revalidate` corrects).
+    report
+        Reconciled counts.
+    """
+
+    accepted: Mapping[str, pl.DataFrame]
+    quarantine: pl.DataFrame
+    report: ImportReport
+
+
+Tables = Mapping[str, "RawTable | pl.DataFrame | Sequence[RawTable | pl.DataFrame]"]
+
+
+def _as_parts(name: str, value: Any) -> list[pl.DataFrame]:
+    items = value if isinstance(value, list | tuple) else [value]
+    parts = []
+    for item in items:
+        if isinstance(item, RawTable):
+            parts.append(item.frame)
+        elif isinstance(item, pl.DataFrame) and SOURCE_FILE in item.columns:
+            parts.append(item)
+        else:
+            parts.append(read_frame(item, entity=name).frame)
+    return parts
+
+
+def _typed(col: str, kind: ColumnType) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, parse-failure mask) for a string column."""
+    text = pl.col(col)
+    if kind is ColumnType.STRING:
+        return text, pl.lit(False)
+    if kind is ColumnType.FLOAT:
+        value = text.str.strip_chars().cast(pl.Float64, strict=False)
+        value = pl.when(value.is_finite()).then(value)
+    elif kind is ColumnType.INT:
+        number = text.str.strip_chars().cast(pl.Float64, strict=False)
+        exact = number.is_finite() & (number == number.round(0)) & (number.abs() < 2.0**53)
+        value = pl.when(exact).then(number).cast(pl.Int64)
+    elif kind is ColumnType.DATE:
+        value = text.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+    else:
+        lowered = text.str.strip_chars().str.to_lowercase()
+        value = (
+            pl.when(lowered.is_in(_TRUE))
+            .then(pl.lit(True))
+            .when(lowered.is_in(_FALSE))
+            .then(pl.lit(False))
+        )
+    return value.alias(col), text.is_not_null() & value.is_null()
+
+
+@dataclass(frozen=True)
+class _Rule:
+    reason: Reason
+    columns: tuple[str, ...]
+    mask: pl.Expr
+    detail: pl.Expr
+
+
+def _cmp_rule(col: str, bad: pl.Expr, constraint: str) -> _Rule:
+    return _Rule(
+        Reason.INVALID_VALUE,
+        (col,),
+        bad.fill_null(False),
+        pl.format(f"{col} = {{}} must be {constraint}", pl.col(col)),
+    )
+
+
+def _positive(col: str) -> _Rule:
+    return _cmp_rule(col, pl.col(col) <= 0, "> 0")
+
+
+def _non_negative(col: str) -> _Rule:
+    return _cmp_rule(col, pl.col(col) < 0, ">= 0")
+
+
+def _ordered(start: str, end: str) -> _Rule:
+    return _Rule(
+        Reason.INVALID_VALUE,
+        (start, end),
+        (pl.col(end) < pl.col(start)).fill_null(False),
+        pl.format(f"{end} {{}} is before {start} {{}}", pl.col(end), pl.col(start)),
+    )
+
+
+def _value_rules(name: str) -> list[_Rule]:
+    demand_negative = _Rule(
+        Reason.INVALID_VALUE,
+        ("quantity",),
+        ((pl.col("quantity") < 0) & ~pl.col("is_return").fill_null(False)).fill_null(False),
+        pl.format("quantity = {} is negative but the row is not a return", pl.col("quantity")),
+    )
+    rejected = _Rule(
+        Reason.INVALID_VALUE,
+        ("quantity_rejected", "quantity"),
+        (
+            (pl.col("quantity_rejected") < 0) | (pl.col("quantity_rejected") > pl.col("quantity"))
+        ).fill_null(False),
+        pl.format(
+            "quantity_rejected = {} must lie in [0, quantity = {}]",
+            pl.col("quantity_rejected"),
+            pl.col("quantity"),
+        ),
+    )
+    rules: dict[str, list[_Rule]] = {
+        "items": [
+            _positive("unit_cost"),
+            _non_negative("price"),
+            _non_negative("shelf_life_days"),
+            _positive("pack_size"),
+            _non_negative("holding_cost_rate"),
+            _non_negative("order_cost"),
+        ],
+        "locations": [_non_negative("data_latency_hours")],
+        "demand": [demand_negative],
+        "on_hand": [_non_negative("quantity"), _non_negative("unit_value")],
+        "suppliers": [_non_negative("capacity_per_week")],
+        "supplier_items": [
+            _non_negative("lead_time_days"),
+            _non_negative("moq"),
+            _positive("pack_size"),
+            _non_negative("price"),
+        ],
+        "purchase_orders": [_positive("quantity"), _ordered("order_date", "due_date")],
+        "receipts": [_positive("quantity"), rejected],
+        "events": [_ordered("start_date", "end_date")],
+        "cycle_counts": [_non_negative("counted_quantity")],
+        "fiscal_calendar": [_ordered("start_date", "end_date")],
+        "code_mappings": [_positive("factor")],
+    }
+    return rules.get(name, [])
+
+
+# History dates that cannot lie after the as-of date.
+HISTORY_DATES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "demand": ("date",),
+        "on_hand": ("date",),
+        "receipts": ("receipt_date",),
+        "purchase_orders": ("order_date",),
+        "cycle_counts": ("date",),
+    }
+)
+# Entities whose sources are judged for freshness, by their snapshot date column.
+FRESHNESS_DATE: Mapping[str, str] = MappingProxyType({"demand": "date", "on_hand": "date"})
+SERIES_KEYS = ("item_id", "location_id", "source", "channel")
+
+
+def _problem(reason: Reason, mask: pl.Expr, detail: pl.Expr) -> tuple[Reason, pl.Expr, pl.Expr]:
+    return reason, mask, pl.when(mask).then(detail)
+
+
+def _fold(
+    problems: Sequence[tuple[Reason, pl.Expr, pl.Expr]], lf: pl.LazyFrame, tag: str
+) -> pl.LazyFrame:
+    """Attach the problems of one stage: first reason wins, details accumulate."""
+    if not problems:
+        return lf
+    masks = [f"_m{tag}{i}" for i in range(len(problems))]
+    details = [f"_d{tag}{i}" for i in range(len(problems))]
+    lf = lf.with_columns(
+        *[p[1].alias(m) for p, m in zip(problems, masks, strict=True)],
+        *[p[2].alias(d) for p, d in zip(problems, details, strict=True)],
+    )
+    # The first reason wins: an earlier stage's reason, then this stage's in order.
+    reason = pl.coalesce(
+        pl.col("__reason"),
+        *[
+            pl.when(pl.col(m)).then(pl.lit(r.value))
+            for (r, _, _), m in zip(problems, masks, strict=True)
+        ],
+    )
+    detail = pl.concat_str(
+        [pl.col("__detail"), *[pl.col(d) for d in details]], separator="; ", ignore_nulls=True
+    )
+    return lf.with_columns(
+        reason.alias("__reason"),
+        pl.when(detail != "").then(detail).alias("__detail"),
+    ).drop(*masks, *details)
+
+
+def _ok() -> pl.Expr:
+    return pl.col("__reason").is_null()
+
+
+@dataclass
+class _Context:
+    options: GateOptions
+    accepted_keys: dict[str, pl.Series]
+    known_keys: Mapping[str, pl.Series] | None
+    unchecked: list[str]
+    stale: list[StaleSource]
+
+
+def _allowed_keys(ref: str, ctx: _Context) -> pl.Series | None:
+    parts = []
+    if ref in ctx.accepted_keys:
+        parts.append(ctx.accepted_keys[ref])
+    if ctx.known_keys is not None:
+        parts.append(ctx.known_keys.get(ref, pl.Series(dtype=pl.String)))
+    if not parts:
+        return None
+    return pl.concat(parts).unique()
+
+
+def _validate_entity(
+    ent: Entity, parts: list[pl.DataFrame], ctx: _Context
+) -> tuple[pl.DataFrame, pl.DataFrame, EntityCounts, tuple[str, ...]]:
+    name = ent.name
+    columns = ent.column_names
+    framed = []
+    ignored: set[str] = set()
+    for index, part in enumerate(parts):
+        present = set(part.columns)
+        missing = [c for c in ent.required_columns if c not in present]
+        ignored |= {c for c in part.columns if not c.startswith("_") and c not in columns}
+        struct = (
+            f"required column(s) {missing} missing from the file (it has "
+            f"{[c for c in part.columns if not c.startswith('_')]})"
+            if missing
+            else None
+        )
+        framed.append(
+            part.with_columns(
+                pl.lit(index, dtype=pl.Int32).alias("__part"),
+                pl.lit(struct, dtype=pl.String).alias("__struct"),
+            )
+        )
+    strings = pl.concat(framed, how="diagonal_relaxed") if framed else pl.DataFrame()
+    for col in (*columns, PRE_REASON, PRE_DETAIL, SOURCE_FILE):
+        if col not in strings.columns:
+            strings = strings.with_columns(pl.lit(None, dtype=pl.String).alias(col))
+    if ROW_NUMBER not in strings.columns:
+        strings = strings.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW_NUMBER))
+    strings = strings.with_columns(pl.col(c).cast(pl.String) for c in columns)
+    strings = strings.with_columns(
+        # Blank cells are missing values, not the empty string.
+        pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+        for c in columns
+    )
+    n_in = strings.height
+    typed_exprs = []
+    type_checks = []
+    for column in ent.columns:
+        value, bad = _typed(column.name, column.kind)
+        typed_exprs.append(value)
+        if column.kind is not ColumnType.STRING:
+            type_checks.append(bad.alias(f"__bad_{column.name}"))
+            type_checks.append(
+                pl.format(
+                    f"{column.name} = '{{}}' is not a {column.kind.value}", pl.col(column.name)
+                ).alias(f"__why_{column.name}")
+            )
+    # One select: typed values, type failures and their messages all read the strings.
+    lf = strings.lazy().select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"),
+        pl.col("__part", "__struct", PRE_REASON, PRE_DETAIL, SOURCE_FILE),
+        *typed_exprs,
+        *[pl.col(c).is_not_null().alias(f"__has_{c}") for c in ent.required_columns],
+        *type_checks,
+        pl.lit(None, dtype=pl.String).alias("__reason"),
+        pl.lit(None, dtype=pl.String).alias("__detail"),
+    )
+    stage1: list[tuple[Reason, pl.Expr, pl.Expr]] = [
+        _problem(Reason.MISSING_COLUMN, pl.col("__struct").is_not_null(), pl.col("__struct"))
+    ]
+    stage1.extend(
+        _problem(reason, (pl.col(PRE_REASON) == reason.value).fill_null(False), pl.col(PRE_DETAIL))
+        for reason in Reason
+    )
+    for col in ent.required_columns:
+        stage1.append(
+            _problem(
+                Reason.MISSING_VALUE,
+                ~pl.col(f"__has_{col}") & pl.col("__struct").is_null(),
+                pl.lit(f"{col} is empty"),
+            )
+        )
+    for column in ent.columns:
+        if column.kind is not ColumnType.STRING:
+            stage1.append(
+                _problem(
+                    Reason.INVALID_TYPE,
+                    pl.col(f"__bad_{column.name}"),
+                    pl.col(f"__why_{column.name}"),
+                )
+            )
+    lf = _fold(stage1, lf, "a")
+    stage2 = [_problem(rule.reason, rule.mask & _ok(), rule.detail) for rule in _value_rules(name)]
+    as_of = pl.lit(ctx.options.as_of, dtype=pl.Date)
+    for col in HISTORY_DATES.get(name, ()):
+        stage2.append(
+            _problem(
+                Reason.FUTURE_DATE,
+                (pl.col(col) > as_of).fill_null(False) & _ok(),
+                pl.format(f"{col} {{}} is after the as-of date {ctx.options.as_of}", pl.col(col)),
+            )
+        )
+    lf = _fold(stage2, lf, "b")
+    stage3 = []
+    for col, ref in ent.references.items():
+        allowed = _allowed_keys(ref, ctx)
+        if ref == name:
+            own = strings.get_column(ent.key[0])
+            allowed = pl.concat([own.drop_nulls(), *([] if allowed is None else [allowed])])
+        if allowed is None:
+            ctx.unchecked.append(f"{name}.{col} -> {ref}")
+            continue
+        stage3.append(
+            _problem(
+                Reason.UNKNOWN_KEY,
+                pl.col(col).is_not_null() & ~pl.col(col).is_in(allowed.implode()) & _ok(),
+                pl.format(f"{col} {{}} is not a known {ref} key", pl.col(col)),
+            )
+        )
+    lf = _fold(stage3, lf, "c")
+    key = list(ent.key)
+    seen = _ok().cast(pl.Int64).cum_sum().over(key)
+    lf = _fold(
+        [
+            _problem(
+                Reason.DUPLICATE,
+                _ok() & (seen > 1),
+                pl.format(
+                    f"key ({', '.join(key)}) = ({', '.join('{}' for _ in key)}) already loaded "
+                    "from an earlier row",
+                    *[pl.col(k) for k in key],
+                ),
+            )
+        ],
+        lf,
+        "d",
+    )
+    fresh_col = FRESHNESS_DATE.get(name)
+    if fresh_col is not None:
+        lf = _stale(lf, name, fresh_col, ctx)
+    if name == "demand":
+        lf = _outliers(lf, ctx.options)
+    checked = lf.collect()
+    accepted = (
+        checked.filter(pl.col("__reason").is_null())
+        .select(columns)
+        .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
+    )
+    if "is_return" in columns:
+        accepted = accepted.with_columns(pl.col("is_return").fill_null(False))
+    bad_rows = checked.filter(pl.col("__reason").is_not_null()).select(
+        "__row", "__part", "__reason", "__detail"
+    )
+    quarantine = _quarantine_rows(name, strings, bad_rows, columns)
+    by_reason_frame = quarantine.group_by("reason").len()
+    by_reason = {
+        Reason(r): int(n)
+        for r, n in zip(by_reason_frame["reason"], by_reason_frame["len"], strict=True)
+    }
+    counts = EntityCounts(
+        name,
+        n_in,
+        accepted.height,
+        quarantine.height,
+        MappingProxyType({r: by_reason[r] for r in Reason if r in by_reason}),
+    )
+    if n_in != accepted.height + quarantine.height:  # pragma: no cover - invariant
+        raise AssertionError(
+            f"gate lost records of {name}: {n_in} in, {accepted.height} loaded, "
+            f"{quarantine.height} quarantined"
+        )
+    if len(ent.key) == 1:
+        ctx.accepted_keys[name] = accepted.get_column(ent.key[0]).cast(pl.String)
+    return accepted, quarantine, counts, tuple(sorted(ignored))
+
+
+def _stale(lf: pl.LazyFrame, name: str, date_col: str, ctx: _Context) -> pl.LazyFrame:
+    options = ctx.options
+    group = (
+        pl.coalesce(pl.col("source"), pl.col(SOURCE_FILE))
+        if "source" in ENTITIES[name].column_names
+        else pl.col(SOURCE_FILE)
+    )
+    lf = lf.with_columns(group.alias("__group"))
+    newest = pl.when(_ok()).then(pl.col(date_col)).max().over("__group")
+    default = -1 if options.freshness_days is None else options.freshness_days
+    limits = pl.col("__group").replace_strict(
+        dict(options.source_freshness), default=default, return_dtype=pl.Int64
+    )
+    age = (pl.lit(options.as_of, dtype=pl.Date) - newest).dt.total_days()
+    stale = (limits >= 0) & (age > limits).fill_null(False) & _ok()
+    lf = lf.with_columns(newest.alias("__newest"), limits.alias("__limit"), stale.alias("__stale"))
+    summary = (
+        lf.filter(pl.col("__stale"))
+        .group_by("__group")
+        .agg(pl.col("__newest").first(), pl.col("__limit").first(), pl.len())
+        .sort("__group")
+        .collect()
+    )
+    for group_name, newest_date, limit, rows in summary.iter_rows():
+        ctx.stale.append(StaleSource(name, str(group_name), newest_date, int(limit), int(rows)))
+    return _fold(
+        [
+            _problem(
+                Reason.STALE_SOURCE,
+                pl.col("__stale"),
+                pl.format(
+                    "source {} is stale: newest record {} is more than {} days before {}",
+                    pl.col("__group"),
+                    pl.col("__newest"),
+                    pl.col("__limit"),
+                    pl.lit(options.as_of.isoformat()),
+                ),
+            )
+        ],
+        lf,
+        "e",
+    ).drop("__group", "__newest", "__limit", "__stale")
+
+
+def _outliers(lf: pl.LazyFrame, options: GateOptions) -> pl.LazyFrame:
+    """Robust z-score per series (Iglewicz and Hoaglin 1993, modified z-score).
+
+    ``z = (x - median) / (1.4826 MAD)``; when MAD is 0 (more than half the values equal)
+    the mean absolute deviation times sqrt(pi/2) stands in, and a series with no spread
+    at all is not judged. Returns are not judged and do not count.
+    """
+    keys = list(SERIES_KEYS)
+    eligible = _ok() & ~pl.col("is_return").fill_null(False)
+    x = pl.when(eligible).then(pl.col("quantity"))
+    lf = lf.with_columns(x.median().over(keys).alias("__median"), x.count().over(keys).alias("__n"))
+    deviation = pl.when(eligible).then((pl.col("quantity") - pl.col("__median")).abs())
+    lf = lf.with_columns(
+        (deviation.median().over(keys) * MAD_TO_SIGMA).alias("__mad"),
+        (deviation.mean().over(keys) * MEANAD_TO_SIGMA).alias("__meanad"),
+    )
+    scale = pl.when(pl.col("__mad") > 0).then(pl.col("__mad")).otherwise(pl.col("__meanad"))
+    z = (pl.col("quantity") - pl.col("__median")) / scale
+    flag = (
+        eligible
+        & (pl.col("__n") >= options.outlier_min_history)
+        & (scale > 0).fill_null(False)
+        & (z.abs() > options.outlier_z).fill_null(False)
+    )
+    return _fold(
+        [
+            _problem(
+                Reason.OUTLIER,
+                flag,
+                pl.format(
+                    "quantity {} has robust z-score {} in its series (median {}, n = {}); "
+                    "threshold {}",
+                    pl.col("quantity"),
+                    z.round(1),
+                    pl.col("__median"),
+                    pl.col("__n"),
+                    pl.lit(options.outlier_z),
+                ),
+            )
+        ],
+        lf,
+        "f",
+    ).drop("__median", "__n", "__mad", "__meanad")
+
+
+def _quarantine_rows(
+    name: str, strings: pl.DataFrame, bad: pl.DataFrame, columns: tuple[str, ...]
+) -> pl.DataFrame:
+    if bad.height == 0:
+        return pl.DataFrame(schema=dict(QUARANTINE_SCHEMA))
+    rows = strings[bad["__row"]]
+    pieces = []
+    for part in rows.get_column("__part").unique().sort().to_list():
+        chunk = rows.filter(pl.col("__part") == part)
+        chunk_bad = bad.filter(pl.col("__part") == part)
+        if chunk.get_column(RAW_JSON).is_not_null().all() if RAW_JSON in chunk.columns else False:
+            raw = chunk.get_column(RAW_JSON)
+        else:
+            data_cols = [
+                c
+                for c in chunk.columns
+                if not c.startswith("_") and chunk.get_column(c).is_not_null().any()
+            ] or list(columns)
+            raw = chunk.select(pl.struct(data_cols).struct.json_encode()).to_series()
+        pieces.append(
+            pl.DataFrame(
+                {
+                    "entity": pl.Series([name] * chunk.height, dtype=pl.String),
+                    "reason": chunk_bad.get_column("__reason"),
+                    "detail": chunk_bad.get_column("__detail"),
+                    "source_file": chunk.get_column(SOURCE_FILE).cast(pl.String),
+                    "row_number": chunk.get_column(ROW_NUMBER).cast(pl.Int64),
+                    "raw": raw.cast(pl.String),
+                    "values": chunk.select(pl.struct(list(columns)).struct.json_encode())
+                    .to_series()
+                    .cast(pl.String),
+                }
+            )
+        )
+    return pl.concat(pieces).select([pl.col(c).cast(t) for c, t in QUARANTINE_SCHEMA.items()])
+
+
+def _known(known_keys: Mapping[str, Iterable[str]] | None) -> Mapping[str, pl.Series] | None:
+    if known_keys is None:
+        return None
+    out = {}
+    for name, keys in known_keys.items():
+        if name not in ENTITIES:
+            raise choice_error("validate", "known_keys", name, ENTITIES)
+        out[name] = pl.Series(name, list(keys) if not isinstance(keys, pl.Series) else keys)
+        out[name] = out[name].cast(pl.String)
+    return MappingProxyType(out)
+
+
+def validate(
+    tables: Tables,
+    *,
+    options: GateOptions,
+    known_keys: Mapping[str, Iterable[str]] | None = None,
+) -> GateResult:
+    """Check every record; load it or quarantine it with a reason.
+
+    Parameters
+    ----------
+    tables
+        Entity name -> records as strings: a :class:`~stockpilot.io.readers.RawTable`,
+        a polars/pandas DataFrame, or a sequence of them (several files feeding one
+        entity, e.g. the demand of several source extracts). Frames may carry
+        ``_source_file``, ``_row_number``, ``_raw``, ``_reason`` and ``_detail``.
+    options
+        As-of date, outlier and freshness settings (:class:`GateOptions`).
+    known_keys
+        Entity name -> keys already in the store (``{"items": [...], "locations":
+        [...]}``). References are checked against these plus the keys accepted in the
+        same import. ``None`` checks only references to entities in this import.
+
+    Returns
+    -------
+    GateResult
+        Typed accepted frames per entity, one quarantine frame, and the report.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> import polars as pl
+    >>> items = pl.DataFrame({"item_id": ["A", "B", "A"], "unit_cost": ["2", "0", "3"]})
+    >>> result = validate({"items": items}, options=GateOptions(as_of=date(2026, 1, 1)))
+    >>> result.quarantine.select("reason", "row_number").rows()
+    [('invalid_value', 3), ('duplicate', 4)]
+    """
+    for name in tables:
+        if name not in ENTITIES:
+            raise choice_error("validate", "tables", name, ENTITIES)
+    ctx = _Context(options, {}, _known(known_keys), [], [])
+    accepted: dict[str, pl.DataFrame] = {}
+    quarantines = []
+    counts = []
+    ignored = {}
+    for name in LOAD_ORDER:
+        if name not in tables:
+            continue
+        parts = _as_parts(name, tables[name])
+        frame, bad, count, extra = _validate_entity(ENTITIES[name], parts, ctx)
+        accepted[name] = frame
+        quarantines.append(bad)
+        counts.append(count)
+        if extra:
+            ignored[name] = extra
+    quarantine = (
+        pl.concat(quarantines) if quarantines else pl.DataFrame(schema=dict(QUARANTINE_SCHEMA))
+    )
+    report = ImportReport(
+        as_of=options.as_of,
+        entities=tuple(counts),
+        stale_sources=tuple(ctx.stale),
+        ignored_columns=MappingProxyType(ignored),
+        unchecked_references=tuple(ctx.unchecked),
+    )
+    if not report.reconciles or report.rows_quarantined != quarantine.height:  # pragma: no cover
+        raise AssertionError("import report does not reconcile: " + report.render())
+    return GateResult(MappingProxyType(accepted), quarantine, report)
+
+
+def revalidate(
+    records: pl.DataFrame,
+    corrections: Sequence[Mapping[str, str | None] | None] | None = None,
+    *,
+    options: GateOptions,
+    known_keys: Mapping[str, Iterable[str]] | None = None,
+) -> GateResult:
+    """Send quarantined records, corrected, through the same gate again.
+
+    Parameters
+    ----------
+    records
+        Rows of a quarantine frame (``entity``, ``source_file``, ``row_number``, ``raw``
+        and ``values``).
+    corrections
+        One entry per record (or ``None``): canonical column -> corrected value as text
+        (``None`` empties the cell). Columns not named keep their quarantined value.
+    options, known_keys
+        As for :func:`validate`; pass the store's keys so a released record is checked
+        against what is already loaded.
+
+    Returns
+    -------
+    GateResult
+        Released records under ``accepted``; those still failing in ``quarantine``.
+    """
+    missing = [c for c in ("entity", "values") if c not in records.columns]
+    if missing:
+        raise InvalidDataError(
+            f"revalidate: records need the quarantine columns {missing}; got {records.columns}."
+        )
+    if corrections is not None and len(corrections) != records.height:
+        raise parameter_error(
+            "revalidate",
+            "corrections",
+            f"a sequence with one entry per record ({records.height})",
+            f"{len(corrections)} entries",
+        )
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for index, record in enumerate(records.iter_rows(named=True)):
+        name = str(record["entity"])
+        if name not in ENTITIES:
+            raise choice_error("revalidate", "entity", name, ENTITIES)
+        values = json.loads(record["values"]) if record["values"] else {}
+        change = corrections[index] if corrections is not None else None
+        for column, value in (change or {}).items():
+            ENTITIES[name].column(column)  # raises with the valid columns listed
+            values[column] = value
+        row = {
+            c: (None if values.get(c) is None else str(values[c]))
+            for c in ENTITIES[name].column_names
+        }
+        row[SOURCE_FILE] = record.get("source_file")
+        row[ROW_NUMBER] = record.get("row_number")
+        row[RAW_JSON] = record.get("raw")
+        grouped.setdefault(name, []).append(row)
+    tables: dict[str, pl.DataFrame] = {}
+    for name, rows in grouped.items():
+        schema: dict[str, Any] = {c: pl.String for c in ENTITIES[name].column_names}
+        schema.update({SOURCE_FILE: pl.String, ROW_NUMBER: pl.Int64, RAW_JSON: pl.String})
+        tables[name] = pl.DataFrame(rows, schema=schema, orient="row")
+    return validate(tables, options=options, known_keys=known_keys)
