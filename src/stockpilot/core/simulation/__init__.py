@@ -1,9 +1,21 @@
 """Discrete-time inventory simulation, vectorized across series (and network nodes)."""
 
+from stockpilot.core.simulation.multi_echelon import (
+    NetworkSimulationResult,
+    network_depths,
+    simulate_network,
+)
 from stockpilot.core.simulation.single_echelon import (
     SimulationTraces,
     SingleEchelonResult,
     simulate_single_echelon,
 )
 
-__all__ = ["SimulationTraces", "SingleEchelonResult", "simulate_single_echelon"]
+__all__ = [
+    "NetworkSimulationResult",
+    "SimulationTraces",
+    "SingleEchelonResult",
+    "network_depths",
+    "simulate_network",
+    "simulate_single_echelon",
+]

@@ -1,0 +1,184 @@
+"""Network simulator: hand-computed flows, Clark-Scarf/Chen-Zheng costs and invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockpilot.core.network.ssm import serial_base_stock_levels
+from stockpilot.core.simulation import simulate_single_echelon
+from stockpilot.core.simulation.multi_echelon import network_depths, simulate_network
+from stockpilot.errors import InvalidDataError, InvalidParameterError
+
+
+def test_hand_computed_two_stage_chain() -> None:
+    """Retailer (node 0, S = 7, L = 1) fed by a warehouse (node 1, S = 4, L = 0).
+
+    Demand 3 per period. Period 0: the retailer ends with 4 and orders 3; the warehouse
+    ships 3 (due in period 2), keeps 1 and orders 3 from outside (due in period 1). From
+    period 1 on both end every period with 1 on hand; 6 units are in transit to the
+    retailer (3 in period 0) and 3 to the warehouse.
+    """
+    demand = np.array([[3.0] * 6, [0.0] * 6])
+    res = simulate_network(
+        demand, supplier=[1, -1], policy="base_stock", order_up_to=[7.0, 4.0], lead_time=[1, 0]
+    )
+    np.testing.assert_allclose(res.average_on_hand[0], [(4 + 5 * 1) / 6, 1.0])
+    np.testing.assert_allclose(res.average_in_transit[0], [(3 + 5 * 6) / 6, 3.0])
+    np.testing.assert_allclose(res.average_shipped[0], [3.0, 3.0])
+    np.testing.assert_array_equal(res.fill_rate[0], [1.0, 1.0])
+    np.testing.assert_array_equal(res.orders_placed[0], [6, 6])
+    assert np.isnan(res.customer_fill_rate[0, 1])
+
+
+def test_hand_computed_upstream_shortage_delays_the_retailer() -> None:
+    """Warehouse S = 0: each retailer order waits one period for the warehouse's own order.
+
+    Retailer S = 6, L = 0, demand 2 per period. Period 0: retailer ends with 4, orders 2;
+    the warehouse has nothing, owes 2 and orders 2 (arrives period 1), ships in period 1
+    what the retailer ordered in period 0, and so on: the retailer's effective lead time
+    becomes 1 period longer and it ends every later period with 2 on hand.
+    """
+    demand = np.array([[2.0] * 5, [0.0] * 5])
+    res = simulate_network(
+        demand,
+        supplier=[1, -1],
+        policy="base_stock",
+        order_up_to=[6.0, 0.0],
+        lead_time=[0, 0],
+    )
+    np.testing.assert_allclose(res.average_on_hand[0], [(4 + 4 * 2) / 5, 0.0])
+    # the warehouse owes 2 units at the end of every period
+    np.testing.assert_allclose(res.average_backorders[0], [0.0, 2.0])
+    assert res.fill_rate[0, 0] == 1.0
+    assert res.fill_rate[0, 1] == 0.0
+
+
+def test_snyder_shen_2019_example_6_1_simulated_cost_matches_chen_zheng() -> None:
+    """Simulating the optimal echelon base-stock policy of Example 6.1 gives its cost.
+
+    Example 6.1: h = (3, 2, 2) (local h' = 7, 4, 2), L = (1, 1, 2), p = 37.12, N(5, 1).
+    In the simulator an order reaches the next stage L - 1 periods after the period it is
+    shipped (see the event order), and the cost is h'_j on hand + h'_{j+1} in transit to j
+    + p customer backorders per period.
+    """
+    sol = serial_base_stock_levels(
+        echelon_holding_cost=[3, 2, 2],
+        lead_time=[1, 1, 2],
+        stockout_cost=37.12,
+        demand_mean=5,
+        demand_sd=1,
+    )
+    rng = np.random.default_rng(2)
+    n, horizon = 600, 800
+    demand = np.zeros((n, 3, horizon))
+    demand[:, 0, :] = np.maximum(rng.normal(5.0, 1.0, size=(n, horizon)), 0.0)
+    res = simulate_network(
+        demand,
+        supplier=[1, 2, -1],
+        policy="base_stock",
+        order_up_to=sol.local_base_stock,
+        lead_time=[0, 0, 1],
+        warmup=20,
+    )
+    cost = res.holding_and_backorder_cost(
+        holding_cost=[7.0, 4.0, 2.0],
+        in_transit_holding_cost=[4.0, 2.0, 0.0],
+        backorder_cost=[37.12, 0, 0],
+    )
+    assert np.mean(cost) == pytest.approx(sol.expected_cost, rel=0.004)
+
+
+def test_single_node_network_equals_single_echelon() -> None:
+    rng = np.random.default_rng(8)
+    demand = rng.poisson(4.0, size=(30, 200)).astype(float)
+    for lost in (False, True):
+        kw = {"policy": "s_Q", "reorder_point": 9.0, "order_quantity": 12.0, "lead_time": 2}
+        single = simulate_single_echelon(demand, backorders=not lost, **kw)  # type: ignore[arg-type]
+        net = simulate_network(demand[:, None, :], supplier=[-1], backorders=not lost, **kw)  # type: ignore[arg-type]
+        np.testing.assert_allclose(net.fill_rate[:, 0], single.fill_rate)
+        np.testing.assert_allclose(net.average_on_hand[:, 0], single.average_on_hand)
+        np.testing.assert_allclose(net.average_lost_sales[:, 0], single.average_lost_sales)
+        np.testing.assert_allclose(net.cycle_service_level[:, 0], single.cycle_service_level)
+
+
+def test_distribution_network_conserves_flow_and_is_symmetric() -> None:
+    """One warehouse (node 0) and three identical retailers: what flows in flows out."""
+    rng = np.random.default_rng(4)
+    n, horizon = 200, 400
+    demand = np.zeros((n, 4, horizon))
+    demand[:, 1:, :] = rng.poisson(5.0, size=(n, 3, horizon))
+    res = simulate_network(
+        demand,
+        supplier=[-1, 0, 0, 0],
+        policy=["s_Q", "base_stock", "base_stock", "base_stock"],
+        reorder_point=[30.0, np.nan, np.nan, np.nan],
+        order_quantity=[40.0, np.nan, np.nan, np.nan],
+        order_up_to=[np.nan, 14.0, 14.0, 14.0],
+        lead_time=[3, 1, 1, 1],
+        warmup=20,
+    )
+    flow = res.average_shipped.mean(axis=0)
+    assert flow[0] == pytest.approx(flow[1:].sum(), rel=0.02)
+    assert flow[1:].sum() == pytest.approx(15.0, rel=0.02)
+    fill = res.customer_fill_rate[:, 1:].mean(axis=0)
+    assert np.ptp(fill) < 0.01
+    assert np.all((res.fill_rate[:, 1:] >= 0) & (res.fill_rate[:, 1:] <= 1))
+
+
+def test_random_lead_times_and_defects_are_reproducible() -> None:
+    demand = np.zeros((20, 2, 150))
+    demand[:, 0, :] = np.random.default_rng(0).poisson(3.0, size=(20, 150))
+
+    def run(seed: int) -> np.ndarray:
+        res = simulate_network(
+            demand,
+            supplier=[1, -1],
+            policy=["s_S", "R_S"],
+            reorder_point=[5.0, np.nan],
+            order_up_to=[12.0, 20.0],
+            review_period=[1, 2],
+            lead_time=lambda rng, shape: rng.integers(0, 3, size=shape),
+            defect_rate=[0.05, 0.0],
+            seed=seed,
+        )
+        return np.stack([res.fill_rate, res.average_on_hand])
+
+    np.testing.assert_array_equal(run(5), run(5))
+    assert not np.array_equal(run(5), run(6))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    retail=st.integers(0, 20),
+    upstream=st.integers(0, 15),
+    extra=st.integers(1, 10),
+    lead=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    seed=st.integers(0, 1000),
+)
+def test_property_more_upstream_stock_never_hurts_a_serial_retailer(
+    retail: int, upstream: int, extra: int, lead: tuple[int, int], seed: int
+) -> None:
+    demand = np.zeros((3, 2, 40))
+    demand[:, 0, :] = np.random.default_rng(seed).poisson(3.0, size=(3, 40))
+    kw = {"supplier": [1, -1], "policy": "base_stock", "lead_time": list(lead)}
+    low = simulate_network(demand, order_up_to=[float(retail), float(upstream)], **kw)  # type: ignore[arg-type]
+    high = simulate_network(demand, order_up_to=[float(retail), float(upstream + extra)], **kw)  # type: ignore[arg-type]
+    ok = ~np.isnan(low.fill_rate[:, 0])
+    assert np.all(high.fill_rate[ok, 0] >= low.fill_rate[ok, 0] - 1e-12)
+    assert np.all((low.fill_rate[ok, 0] >= 0) & (low.fill_rate[ok, 0] <= 1))
+
+
+def test_network_depths_and_validation() -> None:
+    np.testing.assert_array_equal(network_depths([1, 2, -1]), [2, 1, 0])
+    np.testing.assert_array_equal(network_depths([-1, 0, 0, 1]), [0, 1, 1, 2])
+    with pytest.raises(InvalidDataError, match="cycle"):
+        network_depths([1, 0])
+    with pytest.raises(InvalidDataError, match="supplier"):
+        network_depths([5, -1])
+    with pytest.raises(InvalidParameterError, match="'order_up_to'"):
+        simulate_network(np.ones((2, 4)), supplier=[1, -1], policy="base_stock")
+    with pytest.raises(InvalidParameterError, match="'supplier'"):
+        simulate_network(np.ones((2, 4)), supplier=[-1], policy="base_stock", order_up_to=1.0)
