@@ -13,7 +13,7 @@ _Kernel = Callable[[FloatArray, int, int], PanelForecast]
 
 
 def _table() -> dict[ForecastModel, _Kernel]:
-    from stockpilot.core.forecast.models import naive, smoothing
+    from stockpilot.core.forecast.models import intermittent, naive, smoothing
 
     table: dict[ForecastModel, _Kernel] = {
         ForecastModel.NAIVE: lambda y, h, m: naive.naive_forecast(y, h),
@@ -24,6 +24,12 @@ def _table() -> dict[ForecastModel, _Kernel]:
         ForecastModel.SES: lambda y, h, m: smoothing.ses_forecast(y, h),
         ForecastModel.HOLT: lambda y, h, m: smoothing.holt_forecast(y, h),
         ForecastModel.DAMPED_HOLT: lambda y, h, m: smoothing.damped_holt_forecast(y, h),
+        ForecastModel.CROSTON: lambda y, h, m: intermittent.croston_forecast(y, h),
+        ForecastModel.CROSTON_OPTIMIZED: lambda y, h, m: intermittent.croston_forecast(
+            y, h, optimized=True
+        ),
+        ForecastModel.SBA: lambda y, h, m: intermittent.sba_forecast(y, h),
+        ForecastModel.TSB: lambda y, h, m: intermittent.tsb_forecast(y, h),
     }
     return table
 
