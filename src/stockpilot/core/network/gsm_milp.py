@@ -1,0 +1,396 @@
+"""Guaranteed-service model on general acyclic networks by mixed-integer programming.
+
+The model is that of :mod:`stockpilot.core.network.gsm_tree` (Graves and Willems 2000;
+Humair and Willems 2011 for general acyclic networks): choose outbound service times
+``S_j`` and inbound service times ``SI_j`` to minimise ``sum_j h_j z_j sigma_j
+sqrt(tau_j)`` with ``tau_j = SI_j + T_j - S_j >= 0``, ``SI_j >= S_i + L_ij`` on every lane,
+``SI_j >= SI_j^ext`` and ``0 <= S_j <= s_j``.
+
+The concave cost ``sqrt(tau)`` is replaced by its piecewise-linear interpolation on the
+breakpoints ``0, r, 2r, ...`` (``r`` the ``resolution``, one period by default), written in
+the incremental ("delta") form: ``tau_j = sum_k delta_jk`` with ``0 <= delta_jk <= r`` and
+binaries ``y_jk`` forcing segments to fill in order (``delta_jk >= r y_jk >=
+delta_j,k+1``). The interpolation is exact at every breakpoint; with integer times and
+``r = 1`` every net lead time is an integer, so the MILP optimum is the GSM optimum. HiGHS
+solves the model to a proven optimum (gap ``mip_rel_gap``). Stages that carry no cost
+(``h_j sigma_j = 0``) get no binaries at all.
+
+References
+----------
+S. C. Graves and S. P. Willems, M&SOM 2(1):68-83, 2000. S. Humair and S. P. Willems,
+"Optimizing strategic safety stock placement in general acyclic networks", *Operations
+Research* 59(3):781-787, 2011. T. L. Magnanti, Z.-J. M. Shen, J. Shu, D. Simchi-Levi and
+C.-P. Teo, "Inventory placement in acyclic supply chain networks", *Operations Research
+Letters* 34(2):228-238, 2006 (piecewise-linear MILP of the GSM).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from stockpilot.core.network.gsm_tree import (
+    GSMMethod,
+    GSMSolution,
+    gsm_solution_from_service_times,
+    gsm_tree,
+)
+from stockpilot.core.network.network import Network, NetworkArrays
+from stockpilot.errors import SolverError, parameter_error
+
+__all__ = ["gsm_milp", "optimize_service_times"]
+
+
+def _max_replenishment(arr: NetworkArrays) -> NDArray[np.float64]:
+    """Longest time from outside supply to the end of each stage (bounds every S, SI)."""
+    n = arr.n_nodes
+    start = arr.external_inbound_cst.copy()
+    up, down, lane = arr.edge_upstream, arr.edge_downstream, arr.edge_lead_time
+    by_down = np.argsort(down, kind="stable")
+    bounds = np.searchsorted(down[by_down], np.arange(n + 1))
+    done = np.zeros(n)
+    for j in arr.topological_order.tolist():
+        lanes = by_down[bounds[j] : bounds[j + 1]]
+        if lanes.size:
+            start[j] = max(start[j], float(np.max(done[up[lanes]] + lane[lanes])))
+        done[j] = start[j] + arr.processing_time[j]
+    return done
+
+
+def gsm_milp(
+    network: Network,
+    *,
+    resolution: float = 1.0,
+    mip_rel_gap: float = 1e-6,
+    time_limit: float = 600.0,
+    threads: int = 1,
+    refine: bool = True,
+) -> GSMSolution:
+    """Optimal committed service times on any acyclic network (MILP with HiGHS).
+
+    Parameters
+    ----------
+    network
+        Any acyclic network (trees, assembly/distribution DAGs, the Willems 2008 chains).
+    resolution
+        Spacing ``r`` of the breakpoints of the piecewise-linear ``sqrt(tau)``; the cost is
+        exact at multiples of ``r``. Use 1 for integer data (then the optimum is exact).
+    mip_rel_gap
+        Relative optimality gap at which HiGHS stops (1e-6: proven optimal in practice).
+    time_limit
+        Seconds before HiGHS stops; the best solution found is returned with
+        ``optimal=False`` and its gap.
+    threads
+        HiGHS threads.
+
+    Returns
+    -------
+    GSMSolution
+        ``S``, ``SI``, ``tau``, safety and base stock per node, evaluated with the exact
+        ``sqrt`` (so ``total_cost`` is the true GSM cost of the returned service times),
+        ``mip_gap`` the gap HiGHS proved for the piecewise-linear model.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a bad option.
+    SolverError
+        If HiGHS finds no solution within the limits.
+
+    Examples
+    --------
+    A diamond (not a tree); enumerating every integer ``S`` gives the same optimum:
+
+    >>> from stockpilot.core.network import Edge, Network, Node
+    >>> net = Network(
+    ...     nodes=(Node("raw", processing_time=2, holding_cost=1.0),
+    ...            Node("a", processing_time=1, holding_cost=2.0),
+    ...            Node("b", processing_time=3, holding_cost=2.0),
+    ...            Node("end", processing_time=1, holding_cost=4.0, demand_sd=1.0,
+    ...                 external_outbound_cst=0)),
+    ...     edges=(Edge("raw", "a"), Edge("raw", "b"), Edge("a", "end"), Edge("b", "end")),
+    ...     z=1.0)
+    >>> sol = gsm_milp(net)
+    >>> sol.service_times()
+    {'raw': 2.0, 'a': 3.0, 'b': 5.0, 'end': 0.0}
+    >>> round(sol.total_cost, 4)
+    9.798
+    """
+    owner = "gsm_milp"
+    if not (isinstance(resolution, int | float) and math.isfinite(resolution) and resolution > 0):
+        raise parameter_error(owner, "resolution", "a finite number > 0", resolution)
+    if not (isinstance(mip_rel_gap, int | float) and 0 <= mip_rel_gap < 1):
+        raise parameter_error(owner, "mip_rel_gap", "a number in [0, 1)", mip_rel_gap)
+    if not (isinstance(time_limit, int | float) and time_limit > 0):
+        raise parameter_error(owner, "time_limit", "a number > 0 (seconds)", time_limit)
+    if not (isinstance(threads, int) and threads >= 1):
+        raise parameter_error(owner, "threads", "an integer >= 1", threads)
+
+    arr = network.arrays()
+    t_proc = arr.processing_time
+    maxrep = _max_replenishment(arr)
+    bounds = _Bounds(
+        s_hi=np.minimum(arr.external_outbound_cst, maxrep),
+        si_lo=arr.external_inbound_cst,
+        si_hi=np.maximum(maxrep - t_proc, arr.external_inbound_cst),
+    )
+    weight = arr.holding_cost * arr.z * arr.net_demand_sd
+    costly = np.flatnonzero(weight > 0)
+    integral = _times_integral(arr)
+    deadline = time.perf_counter() + time_limit
+    if refine:
+        breaks = [np.unique([0.0, float(maxrep[j])]) for j in costly]
+    else:
+        breaks = [
+            np.unique(np.append(np.arange(0.0, float(maxrep[j]), resolution), maxrep[j]))
+            for j in costly
+        ]
+    best_s: NDArray[np.float64] | None = None
+    best_cost = math.inf
+    lower = -math.inf
+    optimal = False
+    while True:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        sub = _solve_pwl(
+            arr,
+            costly=costly,
+            weight=weight,
+            breaks=breaks,
+            bounds=bounds,
+            mip_rel_gap=mip_rel_gap / 4,
+            time_limit=remaining,
+            threads=threads,
+        )
+        if sub is None:
+            break
+        s_vals, bound, proven = sub
+        if integral:
+            s_vals = np.minimum(np.round(s_vals), np.floor(bounds.s_hi + 1e-9))
+        s_vals = _repair(arr, np.clip(s_vals, 0.0, bounds.s_hi))
+        trial = gsm_solution_from_service_times(network, s_vals, method=GSMMethod.MILP)
+        if trial.total_cost < best_cost:
+            best_cost, best_s = trial.total_cost, s_vals
+        lower = max(lower, bound)
+        if not proven:
+            break
+        if best_cost - lower <= mip_rel_gap * max(abs(best_cost), 1e-12) or not refine:
+            optimal = proven
+            break
+        grown = False
+        tau = trial.net_lead_time[costly]
+        for c in range(costly.size):
+            b = breaks[c]
+            if not np.any(np.abs(b - tau[c]) <= 1e-9):
+                breaks[c] = np.sort(np.append(b, tau[c]))
+                grown = True
+        if not grown:  # the relaxation is exact at the incumbent: it is optimal
+            optimal = True
+            lower = best_cost
+            break
+    if best_s is None:
+        raise SolverError(
+            f"HiGHS found no guaranteed-service solution for network {network.name!r} "
+            f"within {time_limit} s. Raise time_limit."
+        )
+    gap = 0.0 if best_cost <= lower else (best_cost - lower) / max(abs(best_cost), 1e-12)
+    return gsm_solution_from_service_times(
+        network, best_s, method=GSMMethod.MILP, optimal=optimal, mip_gap=gap
+    )
+
+
+@dataclass(frozen=True)
+class _Bounds:
+    s_hi: NDArray[np.float64]
+    si_lo: NDArray[np.float64]
+    si_hi: NDArray[np.float64]
+
+
+def _times_integral(arr: NetworkArrays) -> bool:
+    return all(
+        bool(np.all(values == np.round(values)))
+        for values in (arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst)
+    )
+
+
+def _solve_pwl(
+    arr: NetworkArrays,
+    *,
+    costly: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    breaks: list[NDArray[np.float64]],
+    bounds: _Bounds,
+    mip_rel_gap: float,
+    time_limit: float,
+    threads: int,
+) -> tuple[NDArray[np.float64], float, bool] | None:
+    """Solve the MILP with ``sqrt`` interpolated on ``breaks``; (S, dual bound, proven)."""
+    n, m = arr.n_nodes, arr.n_edges
+    t_proc = arr.processing_time
+    seg_count = np.asarray([b.size - 1 for b in breaks], dtype=np.int64)
+    n_delta = int(seg_count.sum())
+    n_bin = int(np.maximum(seg_count - 1, 0).sum())
+    n_cols = 2 * n + n_delta + n_bin
+    col_lo = np.zeros(n_cols)
+    col_hi = np.zeros(n_cols)
+    cost = np.zeros(n_cols)
+    integrality = np.zeros(n_cols, dtype=np.int32)
+    col_hi[:n] = bounds.s_hi
+    col_lo[n : 2 * n], col_hi[n : 2 * n] = bounds.si_lo, bounds.si_hi
+
+    rows: list[NDArray[np.int64]] = []
+    cols: list[NDArray[np.int64]] = []
+    vals: list[NDArray[np.float64]] = []
+    row_lo: list[NDArray[np.float64]] = []
+    row_hi: list[NDArray[np.float64]] = []
+    n_rows = 0
+
+    def add(
+        r: NDArray[np.int64],
+        c: NDArray[np.int64],
+        v: NDArray[np.float64],
+        lo: NDArray[np.float64],
+        hi: NDArray[np.float64],
+    ) -> None:
+        nonlocal n_rows
+        rows.append(r + n_rows)
+        cols.append(c)
+        vals.append(v)
+        row_lo.append(lo)
+        row_hi.append(hi)
+        n_rows += lo.size
+
+    inf = highspy.kHighsInf
+    if m:  # lanes: SI_j - S_i >= L_ij
+        k = np.arange(m)
+        add(
+            np.concatenate([k, k]),
+            np.concatenate([n + arr.edge_downstream, arr.edge_upstream]),
+            np.concatenate([np.ones(m), -np.ones(m)]),
+            arr.edge_lead_time.copy(),
+            np.full(m, inf),
+        )
+    k = np.arange(n)  # net lead time >= 0: S_j - SI_j <= T_j
+    add(
+        np.concatenate([k, k]),
+        np.concatenate([k, n + k]),
+        np.concatenate([np.ones(n), -np.ones(n)]),
+        np.full(n, -inf),
+        t_proc.copy(),
+    )
+    if n_delta:
+        # SI_j - S_j - sum_k delta_jk = -T_j on costly nodes.
+        owner_of_delta = np.repeat(np.arange(costly.size), seg_count)
+        first_delta = np.concatenate([[0], np.cumsum(seg_count)[:-1]])
+        seg_index = np.arange(n_delta) - first_delta[owner_of_delta]
+        delta_cols = 2 * n + np.arange(n_delta)
+        r_nodes = np.arange(costly.size)
+        add(
+            np.concatenate([r_nodes, r_nodes, owner_of_delta]),
+            np.concatenate([n + costly, costly, delta_cols]),
+            np.concatenate([np.ones(costly.size), -np.ones(costly.size), -np.ones(n_delta)]),
+            -t_proc[costly],
+            -t_proc[costly],
+        )
+        left = np.concatenate([b[:-1] for b in breaks])
+        right = np.concatenate([b[1:] for b in breaks])
+        width = right - left
+        col_hi[delta_cols] = width
+        slope = (np.sqrt(right) - np.sqrt(left)) / np.where(width > 0, width, 1.0)
+        cost[delta_cols] = weight[costly][owner_of_delta] * slope
+        if n_bin:
+            # Binary y_jk between delta_jk and delta_j,k+1: delta_jk >= w_k y >= ...
+            has_next = seg_index < seg_count[owner_of_delta] - 1
+            d_this = delta_cols[has_next]
+            bin_cols = 2 * n + n_delta + np.arange(n_bin)
+            col_hi[bin_cols] = 1.0
+            integrality[bin_cols] = 1
+            w_this = width[has_next]
+            w_next = width[np.flatnonzero(has_next) + 1]
+            rb = np.arange(n_bin)
+            add(
+                np.concatenate([rb, rb]),
+                np.concatenate([d_this, bin_cols]),
+                np.concatenate([np.ones(n_bin), -w_this]),
+                np.zeros(n_bin),
+                np.full(n_bin, inf),
+            )
+            add(
+                np.concatenate([rb, rb]),
+                np.concatenate([d_this + 1, bin_cols]),
+                np.concatenate([np.ones(n_bin), -w_next]),
+                np.full(n_bin, -inf),
+                np.zeros(n_bin),
+            )
+
+    matrix = sparse.csc_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_rows, n_cols),
+    )
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = cost
+    lp.col_lower_ = col_lo
+    lp.col_upper_ = col_hi
+    lp.row_lower_ = np.concatenate(row_lo)
+    lp.row_upper_ = np.concatenate(row_hi)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    if n_bin:
+        lp.integrality_ = [highspy.HighsVarType(int(v)) for v in integrality]
+
+    solver = highspy.Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    solver.setOptionValue("time_limit", float(time_limit))
+    solver.setOptionValue("threads", int(threads))
+    solver.setOptionValue("random_seed", 0)
+    solver.passModel(lp)
+    solver.run()
+    status = solver.getModelStatus()
+    info = solver.getInfo()
+    proven = status == highspy.HighsModelStatus.kOptimal
+    if not proven and info.primal_solution_status != 2:  # 2: a feasible point exists
+        return None
+    values = np.asarray(solver.getSolution().col_value)
+    bound = float(info.mip_dual_bound) if n_bin else float(info.objective_function_value)
+    return values[:n], bound, proven
+
+
+def _repair(arr: NetworkArrays, s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Lower any ``S_j`` above ``SI_j + T_j`` (solver tolerance) so every tau >= 0."""
+    for _ in range(arr.n_nodes + 1):
+        si = arr.external_inbound_cst.copy()
+        if arr.n_edges:
+            np.maximum.at(si, arr.edge_downstream, s[arr.edge_upstream] + arr.edge_lead_time)
+        over = s > si + arr.processing_time
+        if not over.any():
+            return s
+        s = np.where(over, si + arr.processing_time, s)
+    return s
+
+
+def optimize_service_times(network: Network, **milp_options: float) -> GSMSolution:
+    """Solve the guaranteed-service model with the best exact method for the network.
+
+    Trees with integer times go to the dynamic program :func:`gsm_tree`; everything else
+    to :func:`gsm_milp` (``milp_options`` are passed on).
+    """
+    arr = network.arrays()
+    integral = all(
+        bool(np.all(values == np.round(values)))
+        for values in (arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst)
+    )
+    if arr.is_tree and integral and not milp_options:
+        return gsm_tree(network)
+    return gsm_milp(network, **milp_options)  # type: ignore[arg-type]
