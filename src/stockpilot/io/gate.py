@@ -547,13 +547,13 @@ def _validate_entity(
                 )
             )
     lf = _fold(stage1, lf, "a")
-    stage2 = [_problem(rule.reason, rule.mask & _ok(), rule.detail) for rule in _value_rules(name)]
+    stage2 = [_problem(rule.reason, rule.mask, rule.detail) for rule in _value_rules(name)]
     as_of = pl.lit(ctx.options.as_of, dtype=pl.Date)
     for col in HISTORY_DATES.get(name, ()):
         stage2.append(
             _problem(
                 Reason.FUTURE_DATE,
-                (pl.col(col) > as_of).fill_null(False) & _ok(),
+                (pl.col(col) > as_of).fill_null(False),
                 pl.format(f"{col} {{}} is after the as-of date {ctx.options.as_of}", pl.col(col)),
             )
         )
@@ -570,7 +570,7 @@ def _validate_entity(
         stage3.append(
             _problem(
                 Reason.UNKNOWN_KEY,
-                pl.col(col).is_not_null() & ~pl.col(col).is_in(allowed.implode()) & _ok(),
+                pl.col(col).is_not_null() & ~pl.col(col).is_in(allowed.implode()),
                 pl.format(f"{col} {{}} is not a known {ref} key", pl.col(col)),
             )
         )
@@ -585,7 +585,7 @@ def _validate_entity(
                 pl.format(
                     f"key ({', '.join(key)}) = ({', '.join('{}' for _ in key)}) already loaded "
                     "from an earlier row",
-                    *[pl.col(k) for k in key],
+                    *[pl.col(k).cast(pl.String).fill_null("") for k in key],
                 ),
             )
         ],

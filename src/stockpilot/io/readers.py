@@ -139,6 +139,10 @@ def read_table_file(path: Path | str, *, label: str | None = None) -> pl.DataFra
         frame = _as_strings(pl.read_parquet(path))
     else:
         frame = _as_strings(pl.read_excel(path, engine="calamine", infer_schema_length=0))
+        # Excel stores dates as date-times; a midnight time is a plain date.
+        frame = frame.with_columns(
+            pl.col(pl.String).str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(\.0+)?$", "$1")
+        )
     return _with_provenance(frame, label if label is not None else path.name)
 
 
