@@ -1,0 +1,437 @@
+"""Method selection: candidates by lifecycle, pattern and history; winner by rolling origin.
+
+The rule (documented in docs/forecasting.md, section "Selection rule"):
+
+1. **No history / no demand.** A series without any observation forecasts 0; a series
+   whose observed history holds no demand forecasts 0 with the ``moving_average`` method.
+2. **Short history.** A series with fewer than ``min_train + eval_horizon`` observed
+   periods cannot be tested out of sample: it gets the simple method of its pattern
+   (``short_smooth`` or ``short_intermittent``) and says so.
+3. **Candidates.** Otherwise the candidate set follows the Syntetos-Boylan pattern:
+   ``intermittent_models`` for intermittent and lumpy series (Croston family, TSB, ADIDA,
+   IMAPA), ``smooth_models`` for smooth and erratic ones; series at ``end_of_life`` use
+   ``end_of_life_models`` (methods that decay or stay flat). Seasonal models
+   (``seasonal_models``) join only when ``season_length > 1`` and every training window
+   used holds at least two full seasons. Models not available in the registry are skipped.
+4. **Rolling origin.** Each candidate is fitted on all series of its group in one call per
+   origin. Origins are the ``n_origins`` forecast origins ``T - eval_horizon * k``,
+   k = 1..n_origins; a series contributes an origin only when its training window there
+   holds at least ``min_train`` observations. The score is the mean squared error (or the
+   mean absolute error) over all its origins and horizon steps: out-of-sample only, never
+   the in-sample fit.
+5. **Winner.** The lowest score wins; a candidate must beat the earlier (simpler)
+   candidates by more than ``tolerance`` (relative) to be preferred. The winning model is
+   refitted on the full history. Its root mean squared out-of-sample error is the spread
+   ``sd`` used for quantiles (the in-sample residual sd when no origin was usable).
+
+Each series records its winner and a short reason, e.g.
+``"tsb: lowest rolling-origin MSE 0.412 over 3 origins x 6 steps among 7 intermittent
+candidates (runner-up sba 0.430)"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from stockpilot.core.classify import demand_pattern, lifecycle_stage
+from stockpilot.core.forecast.base import ForecastModel, observation_count
+from stockpilot.core.forecast.registry import available_models, fit_predict
+from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
+from stockpilot.vocab import DemandPattern, LifecycleStage
+
+FloatArray = NDArray[np.float64]
+
+__all__ = ["Criterion", "SelectionConfig", "SelectionResult", "select_and_forecast"]
+
+
+class Criterion(StrEnum):
+    MSE = "mse"
+    MAE = "mae"
+
+
+M = ForecastModel
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """Options of the selection rule (see the module docstring)."""
+
+    n_origins: int = 2
+    eval_horizon: int | None = None
+    min_train: int = 8
+    criterion: Criterion = Criterion.MSE
+    tolerance: float = 0.0
+    smooth_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.DAMPED_HOLT)
+    intermittent_models: tuple[ForecastModel, ...] = (
+        M.MOVING_AVERAGE,
+        M.SES,
+        M.TSB,
+        M.SBA,
+        M.CROSTON_OPTIMIZED,
+        M.ADIDA,
+        M.IMAPA,
+    )
+    end_of_life_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.TSB)
+    seasonal_models: tuple[ForecastModel, ...] = (
+        M.SEASONAL_NAIVE,
+        M.HOLT_WINTERS_ADDITIVE,
+        M.HOLT_WINTERS_MULTIPLICATIVE,
+    )
+    short_smooth: tuple[ForecastModel, ...] = (M.SES, M.MOVING_AVERAGE, M.NAIVE)
+    short_intermittent: tuple[ForecastModel, ...] = (M.TSB, M.MOVING_AVERAGE, M.NAIVE)
+
+    def __post_init__(self) -> None:
+        owner = "SelectionConfig"
+        if self.n_origins < 1:
+            raise parameter_error(owner, "n_origins", "an integer >= 1", self.n_origins)
+        if self.eval_horizon is not None and self.eval_horizon < 1:
+            raise parameter_error(
+                owner, "eval_horizon", "an integer >= 1 or None", self.eval_horizon
+            )
+        if self.min_train < 2:
+            raise parameter_error(owner, "min_train", "an integer >= 2", self.min_train)
+        if self.tolerance < 0:
+            raise parameter_error(owner, "tolerance", "a float >= 0", self.tolerance)
+        try:
+            Criterion(self.criterion)
+        except ValueError:
+            raise choice_error(
+                owner, "criterion", self.criterion, [c.value for c in Criterion]
+            ) from None
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    """Per-series outcome of selection (arrays in input row order).
+
+    Attributes
+    ----------
+    model
+        (N,) winning model (value of :class:`ForecastModel`).
+    reason
+        (N,) why it won.
+    mean
+        (N, h) forecasts of the winner refitted on the full history, clipped at 0.
+    sd
+        (N,) root mean squared out-of-sample error of the winner (spread for quantiles).
+    oos_bias
+        (N,) mean out-of-sample error forecast minus actual of the winner (NaN if untested).
+    n_origins_used
+        (N,) origins that scored the series (0: not tested out of sample).
+    pattern, lifecycle
+        (N,) classes used to pick the candidates.
+    candidates
+        Every model scored for some series, the columns of ``scores``.
+    scores
+        (N, C) rolling-origin score per candidate (NaN: not a candidate of that series).
+    failed
+        (N,) True where the winner's kernel flagged a fallback on the full history.
+    """
+
+    model: NDArray[np.str_]
+    reason: NDArray[np.str_]
+    mean: FloatArray
+    sd: FloatArray
+    oos_bias: FloatArray
+    n_origins_used: NDArray[np.int64]
+    pattern: NDArray[np.str_]
+    lifecycle: NDArray[np.str_]
+    candidates: tuple[str, ...]
+    scores: FloatArray
+    failed: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def _first_available(models: Sequence[ForecastModel], avail: set[ForecastModel]) -> ForecastModel:
+    for m in models:
+        if m in avail:
+            return m
+    return M.NAIVE
+
+
+def _safe_fit(
+    model: ForecastModel, y: FloatArray, h: int, season_length: int
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
+    """Fit one model on rows; ``None`` when the kernel rejects the whole call."""
+    try:
+        pf = fit_predict(model, y, h, season_length=season_length)
+    except StockpilotError:
+        return None
+    failed = pf.failed if pf.failed.size == y.shape[0] else np.zeros(y.shape[0], dtype=bool)
+    return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), pf.residual_sd, failed
+
+
+def select_and_forecast(
+    y: ArrayLike,
+    h: int,
+    *,
+    season_length: int = 1,
+    config: SelectionConfig | None = None,
+    patterns: ArrayLike | None = None,
+    lifecycle: ArrayLike | None = None,
+) -> SelectionResult:
+    """Choose a method per series by rolling-origin error and forecast ``h`` periods.
+
+    Parameters
+    ----------
+    y
+        (N, T) demand, NaN before each series' first observation.
+    h
+        Forecast horizon in periods.
+    season_length
+        Periods per season m (12 monthly, 52 weekly; 1 = no seasonal candidates).
+    config
+        :class:`SelectionConfig`.
+    patterns, lifecycle
+        (N,) demand patterns and lifecycle stages; computed with
+        :func:`stockpilot.core.classify.demand_pattern` / ``lifecycle_stage`` when omitted.
+
+    Examples
+    --------
+    >>> r = select_and_forecast(np.full((2, 30), 4.0), 3)
+    >>> r.mean.tolist()
+    [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]
+    """
+    cfg = SelectionConfig() if config is None else config
+    if isinstance(h, bool) or int(h) < 1:
+        raise parameter_error("select_and_forecast", "h", "a positive integer", h)
+    if int(season_length) < 1:
+        raise parameter_error(
+            "select_and_forecast", "season_length", "an integer >= 1", season_length
+        )
+    arr = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    if arr.ndim != 2:
+        raise InvalidDataError(f"select_and_forecast: y must be (N, T); got {arr.shape}.")
+    n, t = arr.shape
+    pat = (
+        demand_pattern(arr).patterns
+        if patterns is None
+        else np.asarray(patterns).astype(str).reshape(-1)
+    )
+    life = (
+        lifecycle_stage(arr) if lifecycle is None else np.asarray(lifecycle).astype(str).reshape(-1)
+    )
+    if pat.size != n or life.size != n:
+        raise InvalidDataError(
+            f"select_and_forecast: {pat.size} patterns / {life.size} stages for {n} series."
+        )
+    avail = set(available_models())
+    eval_h = int(cfg.eval_horizon or h)
+    n_obs = observation_count(arr)
+    first = t - n_obs  # leading NaNs only (kernels treat inner NaNs as missing)
+    needed = cfg.min_train + eval_h
+
+    intermittent = np.isin(pat, [DemandPattern.INTERMITTENT.value, DemandPattern.LUMPY.value])
+    eol = life == LifecycleStage.END_OF_LIFE.value
+    no_demand = (pat == DemandPattern.NO_DEMAND.value) | (np.nansum(arr, axis=1) <= 0)
+    empty = n_obs == 0
+    short = (n_obs < needed) & ~empty & ~no_demand
+
+    # Origins shared by all series: train on [:, :end], score on [:, end:end + eval_h].
+    origin_ends = [t - eval_h * k for k in range(1, cfg.n_origins + 1) if t - eval_h * k >= 2]
+    seasonal_ok = np.zeros(n, dtype=bool)
+    if season_length > 1 and origin_ends:
+        earliest = min(origin_ends)
+        seasonal_ok = (earliest - first) >= 2 * season_length
+
+    model_out = np.full(n, M.NAIVE.value, dtype="<U32")
+    reason_out = np.full(n, "", dtype=object)
+    mean_out = np.zeros((n, h))
+    sd_out = np.full(n, np.nan)
+    bias_out = np.full(n, np.nan)
+    used_out = np.zeros(n, dtype=np.int64)
+    failed_out = np.zeros(n, dtype=bool)
+
+    # ---- groups by candidate set
+    group_key = np.full(n, "", dtype=object)
+    sets: dict[str, tuple[ForecastModel, ...]] = {}
+    for label, base, extra_mask in (
+        ("end-of-life", cfg.end_of_life_models, eol),
+        ("intermittent", cfg.intermittent_models, intermittent & ~eol),
+        ("smooth", cfg.smooth_models, ~intermittent & ~eol),
+    ):
+        for seasonal in (False, True):
+            rows = extra_mask & ~short & ~empty & ~no_demand & (seasonal_ok == seasonal)
+            if not rows.any():
+                continue
+            models = tuple(m for m in base if m in avail)
+            if seasonal and label != "end-of-life":
+                models += tuple(m for m in cfg.seasonal_models if m in avail and m not in models)
+            key = f"{label}{' seasonal' if seasonal else ''}"
+            if not models:
+                models = (_first_available((M.MOVING_AVERAGE, M.NAIVE), avail),)
+            sets[key] = models
+            group_key[rows] = key
+
+    all_candidates: list[str] = []
+    for models in sets.values():
+        for m in models:
+            if m.value not in all_candidates:
+                all_candidates.append(m.value)
+    scores = np.full((n, len(all_candidates)), np.nan)
+
+    for key, models in sets.items():
+        rows = np.flatnonzero(group_key == key)
+        sub = arr[rows]
+        sub_first = first[rows]
+        sq = np.zeros((rows.size, len(models)))
+        ab = np.zeros((rows.size, len(models)))
+        er = np.zeros((rows.size, len(models)))
+        cnt = np.zeros((rows.size, len(models)))
+        origins = np.zeros(rows.size, dtype=np.int64)
+        broken: set[ForecastModel] = set()
+        for end in origin_ends:
+            ok_rows = (end - sub_first) >= cfg.min_train
+            if not ok_rows.any():
+                continue
+            origins += ok_rows
+            train = sub[ok_rows, :end]
+            actual = sub[ok_rows, end : end + eval_h]
+            for j, model in enumerate(models):
+                if model in broken:
+                    continue
+                fit = _safe_fit(model, train, eval_h, season_length)
+                if fit is None:
+                    broken.add(model)
+                    continue
+                err = fit[0][:, : actual.shape[1]] - actual
+                ok = ~np.isnan(err)
+                e0 = np.where(ok, err, 0.0)
+                sq[ok_rows, j] += (e0 * e0).sum(axis=1)
+                ab[ok_rows, j] += np.abs(e0).sum(axis=1)
+                er[ok_rows, j] += e0.sum(axis=1)
+                cnt[ok_rows, j] += ok.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mse = np.where(cnt > 0, sq / cnt, np.nan)
+            mae = np.where(cnt > 0, ab / cnt, np.nan)
+            mbias = np.where(cnt > 0, er / cnt, np.nan)
+        for j, model in enumerate(models):
+            if model in broken:
+                mse[:, j] = np.nan
+                mae[:, j] = np.nan
+        crit = mse if cfg.criterion == Criterion.MSE else mae
+        win = _pick(crit, cfg.tolerance)
+        tested: NDArray[np.bool_] = np.asarray(~np.isnan(crit).all(axis=1), dtype=bool)
+        cols = np.array([all_candidates.index(m.value) for m in models], dtype=np.intp)
+        scores[np.ix_(rows, cols)] = crit
+        # untested rows (no usable origin) -> simple default of the pattern
+        default = _first_available(
+            cfg.short_intermittent if key.startswith("intermittent") else cfg.short_smooth, avail
+        )
+        winners = np.array(
+            [
+                models[w].value if ok else default.value
+                for w, ok in zip(win.tolist(), tested.tolist(), strict=True)
+            ]
+        )
+        for wm in np.unique(winners):
+            sel = winners == wm
+            fit = _safe_fit(M(wm), sub[sel], h, season_length)
+            if fit is None:  # the full-history call failed: fall back, say so
+                fb = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
+                fit = _safe_fit(fb, sub[sel], h, season_length)
+                assert fit is not None
+                failed_out[rows[sel]] = True
+            mean_out[rows[sel]] = fit[0]
+            failed_out[rows[sel]] |= fit[2]
+            in_sd = fit[1]
+            j_idx = np.array([models.index(M(wm))]) if M(wm) in models else None
+            if j_idx is not None:
+                oos_sd = np.sqrt(mse[sel, j_idx[0]])
+                sd_out[rows[sel]] = np.where(np.isnan(oos_sd), in_sd, oos_sd)
+                bias_out[rows[sel]] = mbias[sel, j_idx[0]]
+            else:
+                sd_out[rows[sel]] = in_sd
+        model_out[rows] = winners
+        used_out[rows] = origins
+        n_steps = eval_h
+        for i_local, i in enumerate(rows.tolist()):
+            if not tested[i_local]:
+                reason_out[i] = (
+                    f"{default.value}: no rolling origin with {cfg.min_train} training periods; "
+                    f"simple {key.split()[0]} default"
+                )
+                continue
+            order = np.argsort(np.nan_to_num(crit[i_local], nan=np.inf), kind="stable")
+            w = win[i_local]
+            runner = next((k for k in order if k != w and not np.isnan(crit[i_local, k])), None)
+            runner_txt = (
+                f" (runner-up {models[runner].value} {crit[i_local, runner]:.4g})"
+                if runner is not None
+                else ""
+            )
+            reason_out[i] = (
+                f"{models[w].value}: lowest rolling-origin {cfg.criterion.upper()} "
+                f"{crit[i_local, w]:.4g} over {origins[i_local]} origins x {n_steps} steps among "
+                f"{len(models) - len(broken)} {key} candidates{runner_txt}"
+            )
+
+    # ---- short, empty and no-demand series
+    for label, mask, choices in (
+        ("short intermittent", short & intermittent, cfg.short_intermittent),
+        ("short smooth", short & ~intermittent, cfg.short_smooth),
+    ):
+        if not mask.any():
+            continue
+        chosen = _first_available(choices, avail)
+        fit = _safe_fit(chosen, arr[mask], h, season_length)
+        if fit is None:
+            chosen = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
+            fit = _safe_fit(chosen, arr[mask], h, season_length)
+            assert fit is not None
+        mean_out[mask] = fit[0]
+        sd_out[mask] = fit[1]
+        failed_out[mask] = fit[2]
+        model_out[mask] = chosen.value
+        obs = n_obs[mask]
+        reason_out[mask] = [
+            f"{chosen.value}: {label.split()[1]} series with {k} observed periods, fewer than "
+            f"the {needed} needed for an out-of-sample test; simple method"
+            for k in obs.tolist()
+        ]
+    zero = (empty | no_demand) & ~short
+    if zero.any():
+        zero_model = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
+        model_out[zero] = zero_model.value
+        mean_out[zero] = 0.0
+        sd_out[zero] = 0.0
+        reason_out[zero & empty] = f"{zero_model.value}: no observation; forecast 0"
+        reason_out[zero & ~empty] = (
+            f"{zero_model.value}: no demand in the observed history; forecast 0"
+        )
+
+    # sd: never NaN (a single observation has no error spread: use the mean level)
+    sd_out = np.where(np.isnan(sd_out), np.sqrt(np.clip(mean_out[:, 0], 0, None)), sd_out)
+    return SelectionResult(
+        model=model_out,
+        reason=reason_out.astype(str),
+        mean=mean_out,
+        sd=sd_out,
+        oos_bias=bias_out,
+        n_origins_used=used_out,
+        pattern=pat,
+        lifecycle=life,
+        candidates=tuple(all_candidates),
+        scores=scores,
+        failed=failed_out,
+    )
+
+
+def _pick(crit: FloatArray, tolerance: float) -> NDArray[np.int64]:
+    """Column of the best score per row; a later column must beat earlier ones by
+    ``tolerance`` (relative)."""
+    n, c = crit.shape
+    best = np.zeros(n, dtype=np.int64)
+    best_val = np.full(n, np.inf)
+    for j in range(c):
+        v = crit[:, j]
+        better = ~np.isnan(v) & (v < best_val * (1.0 - tolerance) - 1e-12)
+        first_valid = np.isinf(best_val) & ~np.isnan(v)
+        take = better | first_valid
+        best = np.where(take, j, best)
+        best_val = np.where(take, v, best_val)
+    return best

@@ -1,0 +1,500 @@
+"""Forecasting on long frames: classify, select per series, forecast, quantiles, events.
+
+The Python API of the forecasting step. Input is canonical long demand
+(``item_id, location_id, period`` or ``date``, ``quantity``; polars or pandas); output is a
+:class:`ForecastResult` whose ``forecasts`` frame follows the exchange format of
+DESIGN.md section 3 (``item_id, location_id, period_start, model, mean, q50, q90, ...``).
+
+>>> import polars as pl
+>>> from datetime import date, timedelta
+>>> d = pl.DataFrame({"item_id": "A", "location_id": "L",
+...                   "period": [date(2024, 1, 1) + timedelta(weeks=k) for k in range(30)],
+...                   "quantity": 5.0})
+>>> r = Forecaster(horizon=2, bucket="week", levels=(0.5, 0.9)).fit(d).predict()
+>>> r.forecasts.columns
+['item_id', 'location_id', 'period_start', 'model', 'mean', 'q50', 'q90']
+>>> r.forecasts["mean"].to_list()
+[5.0, 5.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import ArrayLike, NDArray
+
+from stockpilot.core.classify import Classification, ClassificationConfig, classify
+from stockpilot.core.forecast.events import ForecastEvent, OverrideRecord, apply_events
+from stockpilot.core.forecast.metrics import (
+    AccuracyReport,
+    accuracy,
+    scaled_pinball_loss,
+)
+from stockpilot.core.forecast.quantiles import (
+    DEFAULT_LEVELS,
+    CalibrationReport,
+    calibrated_levels,
+    calibration_report,
+    distribution_for_pattern,
+    lead_time_quantiles,
+    period_quantiles,
+    quantile_column,
+)
+from stockpilot.core.forecast.selection import SelectionConfig, SelectionResult, select_and_forecast
+from stockpilot.engine.panel import Panel, as_bucket, to_panel
+from stockpilot.errors import InvalidDataError, parameter_error
+from stockpilot.vocab import Bucket
+
+__all__ = [
+    "BacktestResult",
+    "ForecastResult",
+    "Forecaster",
+    "backtest",
+    "default_season_length",
+    "forecast",
+]
+
+_SEASON = {Bucket.DAY: 7, Bucket.WEEK: 52, Bucket.MONTH: 12}
+_PERIODS_PER_YEAR = {Bucket.DAY: 365, Bucket.WEEK: 52, Bucket.MONTH: 12}
+
+
+def default_season_length(bucket: Bucket | str) -> int:
+    """Periods per year-long season of a bucket: 7 (day of week), 52 (week), 12 (month)."""
+    return _SEASON[as_bucket(bucket)]
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """Forecasts of N series in exchange format, with per-series diagnostics.
+
+    Attributes
+    ----------
+    forecasts
+        ``item_id, location_id, period_start, model, mean, q..`` one row per series and
+        horizon period (after events).
+    diagnostics
+        One row per series: ``model, reason, pattern, lifecycle, abc, xyz, adi, cv2,
+        n_observations, sd, oos_bias, n_origins, distribution, failed``.
+    lead_time
+        ``item_id, location_id, lead_time, review_period, lead_time_sd, ltd_mean, ltd_sd,
+        q..`` quantiles of demand over lead time plus review period (``None`` when no lead
+        time was given).
+    levels
+        Quantile levels of the ``q..`` columns.
+    overrides
+        Audit records of every forecast cell changed by an event.
+    calibration
+        Backtest calibration (share of actuals at or below each quantile) when the
+        forecaster was asked to calibrate; ``None`` otherwise.
+    """
+
+    forecasts: pl.DataFrame
+    diagnostics: pl.DataFrame
+    lead_time: pl.DataFrame | None
+    levels: tuple[float, ...]
+    overrides: tuple[OverrideRecord, ...] = ()
+    calibration: CalibrationReport | None = None
+
+
+def _to_polars(demand: Any) -> pl.DataFrame:
+    if isinstance(demand, pl.DataFrame):
+        return demand
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(demand, pd.DataFrame):
+        return pl.from_pandas(demand)
+    raise InvalidDataError(
+        f"Demand must be a polars or pandas DataFrame; got {type(demand).__name__}."
+    )
+
+
+def _panel(demand: Any, bucket: Bucket, end: date | None) -> Panel:
+    frame = _to_polars(demand)
+    if "period" in frame.columns:
+        column = "period"
+    elif "date" in frame.columns:
+        column = "date"
+    else:
+        raise InvalidDataError(
+            "Demand needs a 'period' (bucket start) or 'date' column; got "
+            f"{frame.columns}. Harmonize it with stockpilot.io.buckets.harmonize_demand."
+        )
+    if frame.height == 0:
+        raise InvalidDataError("Demand is empty: nothing to forecast.")
+    quantity = frame["quantity"].cast(pl.Float64, strict=False)
+    if quantity.null_count() > frame["quantity"].null_count() or (quantity < 0).any():
+        raise InvalidDataError(
+            "Demand 'quantity' must be numeric and non-negative; found "
+            f"{int((quantity < 0).sum())} negative value(s). Net returns out of demand first."
+        )
+    return to_panel(frame, bucket=bucket, period_column=column, end=end)
+
+
+def _future_periods(panel: Panel, h: int) -> NDArray[np.datetime64]:
+    last = panel.periods[-1]
+    if panel.bucket is Bucket.MONTH:
+        months = last.astype("datetime64[M]") + np.arange(1, h + 1)
+        return months.astype("datetime64[D]")
+    step = 7 if panel.bucket is Bucket.WEEK else 1
+    return (last + np.arange(1, h + 1) * step).astype("datetime64[D]")
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    panel: Panel
+    classification: Classification
+    selection: SelectionResult
+    distribution: NDArray[np.str_]
+    periods: NDArray[np.datetime64]
+    calibration: CalibrationReport | None
+    asked_levels: NDArray[np.float64]
+
+
+@dataclass
+class Forecaster:
+    """Automatic forecaster for many series (scikit-learn style: ``fit`` then ``predict``).
+
+    Parameters
+    ----------
+    horizon
+        Periods to forecast, h.
+    bucket
+        Planning bucket (``day``, ``week``, ``month``).
+    levels
+        Quantile levels in [0.5, 1).
+    season_length
+        Periods per season; default by bucket (:func:`default_season_length`).
+    lead_time, review_period, lead_time_sd
+        When ``lead_time`` is given, quantiles of demand over lead time + review period are
+        computed too (periods; scalars or one value per series in row order).
+    selection, classification
+        Options of :func:`~stockpilot.core.forecast.selection.select_and_forecast` and
+        :func:`~stockpilot.core.classify.classify`.
+    events
+        Known future events applied to the forecasts (logged as overrides).
+    attributes
+        Hierarchy attributes for event scopes, a frame with ``item_id`` (and optionally
+        ``location_id``) plus attribute columns.
+    calibrate
+        Learn the quantile calibration from a backtest over the last ``horizon`` periods
+        and ask the distributions for the levels that reached the targets there.
+    lumpy_empirical
+        Bootstrap lumpy series' quantiles from their history instead of the negative
+        binomial.
+    seed
+        Seed of the bootstrap.
+    """
+
+    horizon: int
+    bucket: Bucket | str = Bucket.WEEK
+    levels: Sequence[float] = DEFAULT_LEVELS
+    season_length: int | None = None
+    lead_time: float | ArrayLike | None = None
+    review_period: float | ArrayLike = 0.0
+    lead_time_sd: float | ArrayLike = 0.0
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    classification: ClassificationConfig = field(default_factory=ClassificationConfig)
+    events: Sequence[ForecastEvent] = ()
+    attributes: pl.DataFrame | None = None
+    calibrate: bool = False
+    lumpy_empirical: bool = False
+    seed: int = 0
+    end: date | None = None
+
+    fitted_: _Fitted | None = field(default=None, init=False, repr=False)
+
+    def _validate(self) -> tuple[Bucket, int, NDArray[np.float64]]:
+        owner = "Forecaster"
+        if isinstance(self.horizon, bool) or not isinstance(self.horizon, int | np.integer):
+            raise parameter_error(owner, "horizon", "a positive integer", self.horizon)
+        if self.horizon < 1:
+            raise parameter_error(owner, "horizon", "a positive integer", self.horizon)
+        bucket = as_bucket(self.bucket)
+        season = default_season_length(bucket) if self.season_length is None else self.season_length
+        if int(season) < 1:
+            raise parameter_error(owner, "season_length", "an integer >= 1", season)
+        lv = np.asarray(self.levels, dtype=np.float64).reshape(-1)
+        if lv.size == 0 or np.any(~(lv >= 0.5)) or np.any(~(lv < 1.0)):
+            raise parameter_error(owner, "levels", "floats in [0.5, 1)", list(self.levels))
+        return bucket, int(season), np.sort(np.unique(lv))
+
+    def fit(self, demand: Any) -> Forecaster:
+        """Build the panel, classify, select a method per series and forecast."""
+        bucket, season, levels = self._validate()
+        panel = _panel(demand, bucket, self.end)
+        y = panel.values
+        cls = classify(y, config=self.classification, periods_per_year=_PERIODS_PER_YEAR[bucket])
+        sel = select_and_forecast(
+            y,
+            self.horizon,
+            season_length=season,
+            config=self.selection,
+            patterns=cls.pattern.patterns,
+            lifecycle=cls.lifecycle,
+        )
+        dist = distribution_for_pattern(
+            cls.pattern.patterns,
+            sel.mean[:, 0],
+            sel.sd**2,
+            lumpy_empirical=self.lumpy_empirical,
+        )
+        calib = None
+        asked = levels
+        if self.calibrate:
+            calib = _backtest_calibration(
+                y,
+                self.horizon,
+                season,
+                self.selection,
+                cls,
+                seed=self.seed,
+                lumpy_empirical=self.lumpy_empirical,
+            )
+            if calib is not None:
+                asked = np.maximum.accumulate(
+                    np.clip(calibrated_levels(calib, levels), 0.5, 0.9999)
+                )
+        self.fitted_ = _Fitted(
+            panel, cls, sel, dist, _future_periods(panel, self.horizon), calib, asked
+        )
+        return self
+
+    def predict(self) -> ForecastResult:
+        """Forecast frames of the fitted series (see :class:`ForecastResult`)."""
+        if self.fitted_ is None:
+            raise parameter_error(
+                "Forecaster.predict",
+                "self",
+                "a fitted Forecaster",
+                "unfitted",
+                hint="Call fit(demand) first.",
+            )
+        _, _, levels = self._validate()
+        f = self.fitted_
+        panel, sel = f.panel, f.selection
+        n, h = sel.mean.shape
+        q = period_quantiles(
+            sel.mean,
+            sel.sd,
+            f.asked_levels,
+            distribution=f.distribution,
+            history=panel.values,
+            seed=self.seed,
+        ).values
+        mean = sel.mean
+        records: tuple[OverrideRecord, ...] = ()
+        items = panel.keys["item_id"].to_numpy().astype(str)
+        locs = panel.keys["location_id"].to_numpy().astype(str)
+        if self.events:
+            adj = apply_events(
+                mean,
+                self.events,
+                item_ids=items,
+                location_ids=locs,
+                periods=f.periods,
+                attributes=_attribute_arrays(self.attributes, panel.keys),
+            )
+            records = adj.records
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = np.where(mean > 0, adj.values / np.where(mean > 0, mean, 1.0), np.nan)
+            scaled = q * ratio[..., None]
+            shifted = np.broadcast_to(adj.values[..., None], q.shape)
+            q = np.where(adj.changed[..., None], np.where(np.isnan(scaled), shifted, scaled), q)
+            mean = adj.values
+        cols: dict[str, Any] = {
+            "item_id": np.repeat(items, h),
+            "location_id": np.repeat(locs, h),
+            "period_start": np.tile(f.periods, n),
+            "model": np.repeat(sel.model, h),
+            "mean": mean.reshape(-1),
+        }
+        for j, lv in enumerate(levels):
+            cols[quantile_column(float(lv))] = q[:, :, j].reshape(-1)
+        forecasts = pl.DataFrame(cols).with_columns(pl.col("period_start").cast(pl.Date))
+        lead = None
+        if self.lead_time is not None:
+            ltq = lead_time_quantiles(
+                mean,
+                sel.sd,
+                f.asked_levels,
+                lead_time=self.lead_time,
+                review_period=self.review_period,
+                lead_time_sd=self.lead_time_sd,
+                distribution=f.distribution,
+                history=panel.values,
+                seed=self.seed,
+            )
+            lt_cols: dict[str, Any] = {
+                "item_id": items,
+                "location_id": locs,
+                "lead_time": np.broadcast_to(np.asarray(self.lead_time, dtype=float), (n,)),
+                "review_period": np.broadcast_to(np.asarray(self.review_period, dtype=float), (n,)),
+                "lead_time_sd": np.broadcast_to(np.asarray(self.lead_time_sd, dtype=float), (n,)),
+                "ltd_mean": ltq.mean,
+                "ltd_sd": ltq.sd,
+            }
+            for j, lv in enumerate(levels):
+                lt_cols[quantile_column(float(lv))] = ltq.values[:, j]
+            lead = pl.DataFrame(lt_cols)
+        return ForecastResult(
+            forecasts=forecasts,
+            diagnostics=_diagnostics(f),
+            lead_time=lead,
+            levels=tuple(float(x) for x in levels),
+            overrides=records,
+            calibration=f.calibration,
+        )
+
+
+def _attribute_arrays(
+    attributes: pl.DataFrame | None, keys: pl.DataFrame
+) -> Mapping[str, NDArray[Any]] | None:
+    if attributes is None:
+        return None
+    on = [c for c in ("item_id", "location_id") if c in attributes.columns]
+    if "item_id" not in on:
+        raise InvalidDataError(
+            f"Event attributes need an 'item_id' column; got {attributes.columns}."
+        )
+    joined = keys.join(attributes.unique(subset=on), on=on, how="left", maintain_order="left")
+    return {
+        c: joined[c].cast(pl.String).fill_null("").to_numpy()
+        for c in attributes.columns
+        if c not in ("item_id", "location_id")
+    }
+
+
+def _diagnostics(f: _Fitted) -> pl.DataFrame:
+    c, s = f.classification, f.selection
+    return f.panel.keys.with_columns(
+        pl.Series("model", s.model),
+        pl.Series("reason", s.reason),
+        pl.Series("pattern", c.pattern.patterns),
+        pl.Series("lifecycle", c.lifecycle),
+        pl.Series("abc", c.abc.classes),
+        pl.Series("xyz", c.xyz.classes),
+        pl.Series("adi", c.pattern.adi),
+        pl.Series("cv2", c.pattern.cv2),
+        pl.Series("n_observations", c.history_length),
+        pl.Series("sd", s.sd),
+        pl.Series("oos_bias", s.oos_bias),
+        pl.Series("n_origins", s.n_origins_used),
+        pl.Series("distribution", f.distribution),
+        pl.Series("failed", s.failed if s.failed.size else np.zeros(s.model.size, dtype=bool)),
+    )
+
+
+_CALIBRATION_GRID = np.array(
+    [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999]
+)
+
+
+def _backtest_calibration(
+    y: NDArray[np.float64],
+    h: int,
+    season: int,
+    selection: SelectionConfig,
+    cls: Classification,
+    *,
+    seed: int,
+    lumpy_empirical: bool,
+) -> CalibrationReport | None:
+    """Calibration of the whole procedure on the last ``h`` periods (None if too short)."""
+    if y.shape[1] <= h + selection.min_train:
+        return None
+    train, test = y[:, :-h], y[:, -h:]
+    sel = select_and_forecast(
+        train,
+        h,
+        season_length=season,
+        config=selection,
+        patterns=cls.pattern.patterns,
+        lifecycle=cls.lifecycle,
+    )
+    dist = distribution_for_pattern(
+        cls.pattern.patterns, sel.mean[:, 0], sel.sd**2, lumpy_empirical=lumpy_empirical
+    )
+    q = period_quantiles(
+        sel.mean, sel.sd, _CALIBRATION_GRID, distribution=dist, history=train, seed=seed
+    )
+    return calibration_report(test, q.values, _CALIBRATION_GRID)
+
+
+def forecast(
+    demand: Any, *, horizon: int, bucket: Bucket | str = Bucket.WEEK, **options: Any
+) -> ForecastResult:
+    """One call: ``Forecaster(horizon=..., bucket=..., **options).fit(demand).predict()``."""
+    return Forecaster(horizon=horizon, bucket=bucket, **options).fit(demand).predict()
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Accuracy of the automatic method on the last ``horizon`` periods held out.
+
+    ``accuracy`` holds per-series metrics (rows as in ``keys``); ``calibration`` the share
+    of actuals at or below each quantile; ``spl`` the scaled pinball loss per level
+    (mean over series) and ``coverage`` the per-level pooled coverage.
+    """
+
+    keys: pl.DataFrame
+    models: NDArray[np.str_]
+    accuracy: AccuracyReport
+    calibration: CalibrationReport
+    spl: NDArray[np.float64]
+    levels: tuple[float, ...]
+
+
+def backtest(
+    demand: Any,
+    *,
+    horizon: int,
+    bucket: Bucket | str = Bucket.WEEK,
+    levels: Sequence[float] = DEFAULT_LEVELS,
+    season_length: int | None = None,
+    selection: SelectionConfig | None = None,
+) -> BacktestResult:
+    """Hold out the last ``horizon`` periods, forecast them, and score the forecasts."""
+    b = as_bucket(bucket)
+    panel = _panel(demand, b, None)
+    y = panel.values
+    if y.shape[1] <= horizon:
+        raise InvalidDataError(
+            f"backtest: {y.shape[1]} periods cannot hold out a horizon of {horizon}."
+        )
+    season = default_season_length(b) if season_length is None else season_length
+    train, test = y[:, :-horizon], y[:, -horizon:]
+    cfg = selection or SelectionConfig()
+    cls = classify(train, periods_per_year=_PERIODS_PER_YEAR[b])
+    sel = select_and_forecast(
+        train,
+        horizon,
+        season_length=season,
+        config=cfg,
+        patterns=cls.pattern.patterns,
+        lifecycle=cls.lifecycle,
+    )
+    dist = distribution_for_pattern(cls.pattern.patterns, sel.mean[:, 0], sel.sd**2)
+    lv = np.sort(np.asarray(levels, dtype=np.float64))
+    q = period_quantiles(sel.mean, sel.sd, lv, distribution=dist, history=train)
+    acc = accuracy(test, sel.mean, train)
+    spl = np.array(
+        [
+            np.nanmean(scaled_pinball_loss(test, q.values[:, :, j], train, float(level)))
+            for j, level in enumerate(lv)
+        ]
+    )
+    return BacktestResult(
+        keys=panel.keys,
+        models=sel.model,
+        accuracy=acc,
+        calibration=calibration_report(test, q.values, lv),
+        spl=spl,
+        levels=tuple(float(x) for x in lv),
+    )

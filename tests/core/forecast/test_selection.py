@@ -1,0 +1,114 @@
+"""Method selection by rolling-origin out-of-sample error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockpilot.core.forecast.base import ForecastModel as M
+from stockpilot.core.forecast.registry import fit_predict
+from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast
+from stockpilot.errors import InvalidParameterError
+
+CFG = SelectionConfig(
+    n_origins=2,
+    min_train=6,
+    smooth_models=(M.NAIVE, M.MOVING_AVERAGE),
+    intermittent_models=(M.NAIVE, M.MOVING_AVERAGE),
+    seasonal_models=(M.SEASONAL_NAIVE,),
+)
+
+
+def test_scores_are_rolling_origin_out_of_sample_mse() -> None:
+    """Scores equal the MSE of forecasts made at origins T-h and T-2h (hand loop)."""
+    rng = np.random.default_rng(3)
+    y = rng.poisson(5.0, size=(6, 20)).astype(float) + np.arange(20) * 0.3
+    r = select_and_forecast(y, 3, config=CFG)
+    for j, name in enumerate(r.candidates):
+        sq = np.zeros(6)
+        for end in (17, 14):
+            fc = np.clip(fit_predict(name, y[:, :end], 3).mean, 0, None)
+            sq += ((fc - y[:, end : end + 3]) ** 2).sum(axis=1)
+        np.testing.assert_allclose(r.scores[:, j], sq / 6)
+    best = np.array(r.candidates)[np.argmin(r.scores, axis=1)]
+    assert r.model.tolist() == best.tolist()
+    assert all("lowest rolling-origin MSE" in s for s in r.reason)
+    # the winner is refitted on the full history
+    for m in set(r.model.tolist()):
+        rows = r.model == m
+        np.testing.assert_allclose(r.mean[rows], np.clip(fit_predict(m, y[rows], 3).mean, 0, None))
+
+
+def test_short_history_gets_simple_method_with_reason() -> None:
+    y = np.full((2, 20), np.nan)
+    y[0, -5:] = [3.0, 4.0, 5.0, 4.0, 3.0]
+    y[1] = 4.0
+    r = select_and_forecast(y, 2, config=CFG)
+    assert "fewer than the 8 needed" in r.reason[0]
+    assert r.n_origins_used.tolist() == [0, 2]
+
+
+def test_no_demand_and_empty_forecast_zero() -> None:
+    y = np.array([[0.0] * 12, [np.nan] * 12, [2.0] * 12])
+    r = select_and_forecast(y, 2, config=CFG)
+    assert r.mean[:2].tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    assert "no demand" in r.reason[0] and "no observation" in r.reason[1]
+
+
+def test_seasonal_candidates_need_two_full_seasons() -> None:
+    rng = np.random.default_rng(0)
+    long = rng.poisson(5, size=(1, 20)).astype(float)  # earliest origin end 16 >= 2 x 4
+    short = np.full((1, 20), np.nan)
+    short[0, 8:] = rng.poisson(5, size=12)  # earliest origin 16 - 8 = 8 obs: exactly 2 seasons
+    too_short = np.full((1, 20), np.nan)
+    too_short[0, 10:] = rng.poisson(5, size=10)  # 6 obs at the earliest origin
+    for y, expected in ((long, True), (short, True), (too_short, False)):
+        r = select_and_forecast(y, 2, season_length=4, config=CFG)
+        assert ("seasonal_naive" in r.candidates) is expected
+        assert (" seasonal candidates" in r.reason[0]) is expected
+
+
+def test_intermittent_series_use_intermittent_candidates() -> None:
+    y = np.tile([0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 1.0, 0.0], (1, 3))
+    r = select_and_forecast(y, 2, config=CFG)
+    assert r.pattern.tolist() == ["intermittent"]
+    assert "intermittent candidates" in r.reason[0]
+
+
+def test_config_validation() -> None:
+    with pytest.raises(InvalidParameterError, match="'criterion' parameter"):
+        SelectionConfig(criterion="mape")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="'h' parameter"):
+        select_and_forecast(np.ones((1, 10)), 0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.floats(0.0, 1e4), st.integers(1, 40), st.integers(1, 5))
+def test_constant_series_forecasts_the_constant(c: float, t: int, h: int) -> None:
+    r = select_and_forecast(np.full((2, t), c), h, config=CFG)
+    np.testing.assert_allclose(r.mean, c, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 10_000))
+def test_results_independent_of_series_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.poisson(rng.uniform(0.2, 8.0, size=(8, 1)), size=(8, 24)).astype(float)
+    y[0, :5] = np.nan
+    perm = rng.permutation(8)
+    a = select_and_forecast(y, 3, config=CFG)
+    b = select_and_forecast(y[perm], 3, config=CFG)
+    assert b.model.tolist() == a.model[perm].tolist()
+    np.testing.assert_allclose(b.mean, a.mean[perm])
+    np.testing.assert_allclose(b.sd, a.sd[perm])
+    assert (a.mean >= 0).all()
+
+
+def test_default_config_runs_available_models() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.poisson(3.0, size=(20, 40)).astype(float)
+    r = select_and_forecast(y, 4)
+    assert r.mean.shape == (20, 4) and np.isfinite(r.sd).all()
+    assert set(r.model.tolist()) <= set(r.candidates)

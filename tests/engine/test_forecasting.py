@@ -1,0 +1,140 @@
+"""Forecasting API on long frames."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from stockpilot.core.forecast.events import AdjustmentType, EventKind, EventScope, ForecastEvent
+from stockpilot.core.forecast.selection import SelectionConfig
+from stockpilot.engine.forecasting import Forecaster, backtest, forecast
+from stockpilot.errors import InvalidDataError, InvalidParameterError
+
+START = date(2024, 1, 1)  # a Monday
+
+
+def _demand(n_weeks: int = 40) -> pl.DataFrame:
+    rng = np.random.default_rng(5)
+    rows = []
+    for item, loc, lam in (("A", "L1", 8.0), ("A", "L2", 0.3), ("B", "L1", 20.0)):
+        for k in range(n_weeks):
+            rows.append((item, loc, START + timedelta(weeks=k), float(rng.poisson(lam))))
+    return pl.DataFrame(rows, schema=["item_id", "location_id", "period", "quantity"], orient="row")
+
+
+def test_exchange_format_and_diagnostics() -> None:
+    r = forecast(_demand(), horizon=4, bucket="week", levels=(0.5, 0.9, 0.95))
+    f = r.forecasts
+    assert f.columns == [
+        "item_id",
+        "location_id",
+        "period_start",
+        "model",
+        "mean",
+        "q50",
+        "q90",
+        "q95",
+    ]
+    assert f.height == 12
+    assert f["period_start"].dtype == pl.Date
+    assert f.filter(pl.col("item_id") == "B")["period_start"].to_list() == [
+        START + timedelta(weeks=40 + k) for k in range(4)
+    ]
+    q = f.select("q50", "q90", "q95").to_numpy()
+    assert (q >= 0).all() and (np.diff(q, axis=1) >= 0).all()
+    d = r.diagnostics
+    assert d.height == 3
+    assert {"model", "reason", "pattern", "lifecycle", "abc", "xyz", "distribution"} <= set(
+        d.columns
+    )
+    assert d.filter(pl.col("location_id") == "L2")["pattern"].item() in ("intermittent", "lumpy")
+    assert r.lead_time is None
+
+
+def test_pandas_input_and_raw_dates_are_bucketed() -> None:
+    d = _demand().to_pandas()
+    d = d.rename(columns={"period": "date"})
+    d["date"] = pd.to_datetime(d["date"]) + pd.Timedelta(days=2)  # Wednesday dates
+    r = forecast(d, horizon=2, bucket="week", levels=(0.9,))
+    assert r.forecasts["period_start"].min() == START + timedelta(weeks=40)
+
+
+def test_input_row_order_does_not_change_results() -> None:
+    d = _demand()
+    a = forecast(d, horizon=3, bucket="week").forecasts
+    b = forecast(d.sample(fraction=1.0, shuffle=True, seed=3), horizon=3, bucket="week").forecasts
+    assert a.equals(b)
+
+
+def test_lead_time_quantiles_frame() -> None:
+    r = forecast(
+        _demand(), horizon=6, bucket="week", levels=(0.5, 0.95), lead_time=2.0, review_period=1.0
+    )
+    lt = r.lead_time
+    assert lt is not None and lt.height == 3
+    assert {"ltd_mean", "ltd_sd", "q50", "q95"} <= set(lt.columns)
+    means = r.forecasts.group_by("item_id", "location_id", maintain_order=True).agg(
+        pl.col("mean").head(3).sum()
+    )
+    joined = lt.join(means, on=["item_id", "location_id"])
+    np.testing.assert_allclose(joined["ltd_mean"], joined["mean"], rtol=1e-9)
+    assert (lt["q95"] >= lt["q50"]).all()
+
+
+def test_events_adjust_forecasts_and_log_overrides() -> None:
+    promo = ForecastEvent(
+        "P1",
+        EventKind.PROMOTION,
+        START + timedelta(weeks=40),
+        START + timedelta(weeks=40, days=6),
+        AdjustmentType.UPLIFT_PCT,
+        1.0,
+        EventScope(item_ids=("B",)),
+        author="ann",
+        reason="tv",
+    )
+    base = forecast(_demand(), horizon=2, bucket="week")
+    r = forecast(_demand(), horizon=2, bucket="week", events=[promo])
+    b0 = base.forecasts.filter(pl.col("item_id") == "B").row(0, named=True)
+    b1 = r.forecasts.filter(pl.col("item_id") == "B").row(0, named=True)
+    assert b1["mean"] == pytest.approx(2 * b0["mean"])
+    assert b1["q90"] == pytest.approx(2 * b0["q90"])
+    assert len(r.overrides) == 1 and r.overrides[0].author == "ann"
+    assert r.forecasts.filter(pl.col("item_id") == "A")["mean"].to_list() == (
+        base.forecasts.filter(pl.col("item_id") == "A")["mean"].to_list()
+    )
+
+
+def test_calibration_is_reported_when_asked() -> None:
+    r = Forecaster(horizon=4, bucket="week", calibrate=True).fit(_demand(60)).predict()
+    assert r.calibration is not None
+    assert r.calibration.n_observations == 12
+    assert (np.diff(r.calibration.observed) >= 0).all()
+
+
+def test_backtest_scores_holdout() -> None:
+    bt = backtest(
+        _demand(),
+        horizon=4,
+        bucket="week",
+        levels=(0.9, 0.95),
+        selection=SelectionConfig(n_origins=1),
+    )
+    assert bt.accuracy.mae.shape == (3,)
+    assert bt.calibration.levels.tolist() == [0.9, 0.95]
+    assert bt.spl.shape == (2,)
+
+
+def test_errors() -> None:
+    with pytest.raises(InvalidParameterError, match="'horizon' parameter of Forecaster"):
+        forecast(_demand(), horizon=0)
+    with pytest.raises(InvalidParameterError, match="one of 'day', 'week', 'month'"):
+        forecast(_demand(), horizon=1, bucket="year")
+    with pytest.raises(InvalidDataError, match="'period'"):
+        forecast(_demand().rename({"period": "when"}), horizon=1)
+    with pytest.raises(InvalidDataError, match="non-negative"):
+        forecast(_demand().with_columns(pl.lit(-1.0).alias("quantity")), horizon=1)
