@@ -13,7 +13,13 @@ _Kernel = Callable[[FloatArray, int, int], PanelForecast]
 
 
 def _table() -> dict[ForecastModel, _Kernel]:
-    from stockpilot.core.forecast.models import intermittent, naive, smoothing
+    from stockpilot.core.forecast.models import (
+        aggregation,
+        combination,
+        intermittent,
+        naive,
+        smoothing,
+    )
 
     table: dict[ForecastModel, _Kernel] = {
         ForecastModel.NAIVE: lambda y, h, m: naive.naive_forecast(y, h),
@@ -30,6 +36,9 @@ def _table() -> dict[ForecastModel, _Kernel]:
         ),
         ForecastModel.SBA: lambda y, h, m: intermittent.sba_forecast(y, h),
         ForecastModel.TSB: lambda y, h, m: intermittent.tsb_forecast(y, h),
+        ForecastModel.ADIDA: lambda y, h, m: aggregation.adida_forecast(y, h),
+        ForecastModel.IMAPA: lambda y, h, m: aggregation.imapa_forecast(y, h),
+        ForecastModel.COMBINATION: lambda y, h, m: combination.combination_forecast(y, h),
     }
     return table
 
