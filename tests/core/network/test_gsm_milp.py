@@ -1,0 +1,131 @@
+"""GSM on general acyclic networks by MILP (HiGHS), and decoupling points."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+from _random_networks import brute_force_cost, random_dag, random_tree
+from graves_willems_2000 import BATTERY, BULLDOZER
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockpilot.core.network import Edge, Network, Node
+from stockpilot.core.network.decoupling import StockRole, decoupling_points
+from stockpilot.core.network.gsm_milp import gsm_milp, optimize_service_times
+from stockpilot.core.network.gsm_tree import GSMMethod, gsm_tree
+from stockpilot.core.network.willems import willems_network
+from stockpilot.errors import InvalidParameterError
+
+
+@pytest.mark.parametrize(
+    ("text", "rate", "published"), [(BULLDOZER, 0.30, 632_775), (BATTERY, 0.25, 853_077)]
+)
+def test_graves_willems_2000_examples_by_milp(text: str, rate: float, published: int) -> None:
+    """The MILP proves the published optima of Graves and Willems (2000) too."""
+    net = willems_network(csv.reader(io.StringIO(text)), holding_rate=rate)
+    sol = gsm_milp(net)
+    assert sol.optimal and sol.method is GSMMethod.MILP
+    assert sol.total_cost == pytest.approx(published, abs=1.0)
+
+
+def test_diamond_hand_enumerated() -> None:
+    """Hand case: a diamond (two paths from raw to end) is no tree; enumeration agrees."""
+    net = Network(
+        nodes=(
+            Node("raw", processing_time=2, holding_cost=1.0),
+            Node("a", processing_time=1, holding_cost=2.0),
+            Node("b", processing_time=3, holding_cost=2.0),
+            Node(
+                "end", processing_time=1, holding_cost=4.0, demand_sd=1.0, external_outbound_cst=0
+            ),
+        ),
+        edges=(Edge("raw", "a"), Edge("raw", "b"), Edge("a", "end"), Edge("b", "end")),
+        z=1.0,
+    )
+    sol = gsm_milp(net)
+    # S = (2, 3, 5, 0): every stage flows through, end covers tau = 5 + 1 = 6 alone.
+    assert sol.total_cost == pytest.approx(4 * np.sqrt(6))
+    assert sol.total_cost == pytest.approx(brute_force_cost(net))
+    assert decoupling_points(sol).stocking_nodes == ("end",)
+
+
+def test_service_level_caps_are_honoured() -> None:
+    net = Network(
+        nodes=(
+            Node("dc", processing_time=5, holding_cost=1.0),
+            Node(
+                "store", processing_time=1, holding_cost=1.5, demand_sd=2.0, external_outbound_cst=2
+            ),
+        ),
+        edges=(Edge("dc", "store", lead_time=2),),
+    )
+    sol = gsm_milp(net)
+    assert sol.committed_service_time[1] <= 2
+    assert sol.total_cost == pytest.approx(gsm_tree(net).total_cost)
+
+
+def test_fractional_times_are_solved_with_proof() -> None:
+    """With fractional times the adaptive breakpoints still close the gap exactly."""
+    net = Network(
+        nodes=(
+            Node("a", processing_time=2.5, holding_cost=1.0),
+            Node(
+                "b",
+                processing_time=1.25,
+                holding_cost=2.0,
+                demand_sd=1.0,
+                external_outbound_cst=0.5,
+            ),
+        ),
+        edges=(Edge("a", "b", lead_time=0.5),),
+    )
+    sol = gsm_milp(net)
+    assert sol.optimal
+    assert sol.mip_gap <= 1e-6
+    # Hand check (cost concave in S_a, so S_a is 0 or 2.5): S_a = 0 gives tau = (2.5, 1.25),
+    # S_a = 2.5 gives tau_b = 2.5 + 0.5 + 1.25 - 0.5 = 3.75 held at b alone.
+    both = 1.645 * (np.sqrt(2.5) + 2 * np.sqrt(1.25))
+    only_b = 1.645 * 2 * np.sqrt(3.75)
+    assert sol.total_cost == pytest.approx(min(both, only_b), rel=1e-9)
+
+
+def test_bad_options_are_rejected() -> None:
+    net = Network(nodes=(Node("a", demand_sd=1.0, processing_time=1, holding_cost=1.0),))
+    with pytest.raises(InvalidParameterError, match="resolution"):
+        gsm_milp(net, resolution=0)
+    with pytest.raises(InvalidParameterError, match="mip_rel_gap"):
+        gsm_milp(net, mip_rel_gap=2)
+
+
+def test_dispatcher_picks_the_tree_dp() -> None:
+    net = random_tree(np.random.default_rng(0), 8)
+    assert optimize_service_times(net).method is GSMMethod.TREE_DP
+    diamond = random_dag(np.random.default_rng(1), 6)
+    if not diamond.is_tree():
+        assert optimize_service_times(diamond).method is GSMMethod.MILP
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 14))
+def test_milp_equals_tree_dp_on_random_trees(seed: int, n: int) -> None:
+    """Property: the MILP and the exact tree DP agree on random trees."""
+    net = random_tree(np.random.default_rng(seed), n)
+    assert gsm_milp(net).total_cost == pytest.approx(gsm_tree(net).total_cost, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 5))
+def test_milp_equals_brute_force_on_random_dags(seed: int, n: int) -> None:
+    """Property: on small acyclic networks the MILP finds the enumerated optimum."""
+    net = random_dag(np.random.default_rng(seed), n)
+    sol = gsm_milp(net)
+    assert sol.optimal
+    assert sol.total_cost == pytest.approx(brute_force_cost(net), rel=1e-6, abs=1e-9)
+    roles = decoupling_points(sol).role
+    assert all(
+        (r is StockRole.DECOUPLING) == (t > 1e-9)
+        for r, t in zip(roles, sol.net_lead_time, strict=True)
+    )
