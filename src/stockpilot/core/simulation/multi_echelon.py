@@ -22,8 +22,9 @@ Event order within period ``t``:
       is backordered (or lost with ``backorders=False``);
    b. **ships** to its downstream nodes what they ordered and it still owes them, rationed
       in proportion to the amounts owed when stock is short (internal orders are always
-      backordered; an order counts as met at once only if shipped in the period it was
-      placed, oldest dues first); a shipment sent in period t with lead time L arrives at ``t + L + 1``;
+      backordered): oldest dues first (orders more than ``FIFO_AGES - 1`` periods old are
+      served together), dues of the same age in proportion to their size; an order counts
+      as met at once only if shipped in the period it was placed; a shipment sent in period t with lead time L arrives at ``t + L + 1``;
    c. **reviews and orders** from its supplier (seen by the supplier in the same period;
       an outside supplier ships at once).
 """
@@ -51,6 +52,7 @@ __all__ = ["NetworkSimulationResult", "network_depths", "simulate_network"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 OWNER = "simulate_network"
+FIFO_AGES = 8
 
 NetworkLeadTimeSampler = Callable[[np.random.Generator, tuple[int, int, int]], ArrayLike]
 """``sampler(rng, (N, K, T))``: lead time of a shipment to each node sent in each period."""
@@ -346,6 +348,10 @@ def _run(
     customer_back = np.zeros((n, k))
     owed_to = np.zeros((n, k))  # owed to node k by its supplier
     owed_by = np.zeros((n, k))  # owed by node k to its downstream nodes
+    # what each node is owed, by the age of the order (periods); the last bucket collects
+    # all older dues. One bucket suffices when no supplier has two downstream nodes.
+    ages = FIFO_AGES if np.any(np.bincount(sup[sup >= 0], minlength=k) > 1) else 1
+    owed_age = np.zeros((n, k, ages))
 
     sums = {
         name: np.zeros((n, k))
@@ -388,6 +394,10 @@ def _run(
         lost = np.zeros((n, k))
         shipped_in = np.zeros((n, k))
         new_order_of = np.zeros((n, k))
+        if ages > 1:
+            owed_age[:, :, -1] += owed_age[:, :, -2]
+            owed_age[:, :, 1:-1] = owed_age[:, :, :-2].copy()
+            owed_age[:, :, 0] = 0.0
         for lvl in range(len(levels) - 1, -1, -1):
             g = levels[lvl]
             avail = on_hand[:, g]
@@ -408,25 +418,33 @@ def _run(
             if counting:
                 sums["cust_requests"][:, g] += dt
                 sums["cust_met"][:, g] += served
-            # b. ship to downstream nodes, rationing a shortage in proportion to what is owed
+            # b. ship to downstream nodes
             c = children[lvl]
             if c.size:
                 onehot = to_supplier[lvl]
-                due = (owed_to[:, c]) @ onehot
-                due_g = due[:, g]
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    ratio_g = np.where(due_g > 0, np.minimum(1.0, avail / due_g), 1.0)
-                ratio = np.ones((n, k))
-                ratio[:, g] = ratio_g
-                ship = owed_to[:, c] * ratio[:, sup[c]]
-                # first come, first served within a node: old dues go out before new orders
-                old_due = owed_to[:, c] - new_order_of[:, c]
-                new_met = np.clip(ship - old_due, 0.0, new_order_of[:, c]) @ onehot
-                requested = (new_order_of[:, c]) @ onehot
+                ship = np.zeros((n, c.size))
+                new_met = np.zeros((n, k))
+                # oldest dues first; dues of the same age are rationed in proportion
+                for age in range(ages - 1, -1, -1):
+                    owed_a = owed_age[:, c, age]
+                    due_g = (owed_a @ onehot)[:, g]
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        ratio_g = np.where(due_g > 0, np.minimum(1.0, avail / due_g), 1.0)
+                    ratio = np.ones((n, k))
+                    ratio[:, g] = ratio_g
+                    sent = owed_a * ratio[:, sup[c]]
+                    owed_age[:, c, age] = owed_a - sent
+                    ship += sent
+                    avail = np.maximum(avail - due_g * ratio_g, 0.0)
+                    if age == 0 and ages > 1:
+                        new_met = sent @ onehot
+                if ages == 1:  # one bucket: the new orders are the last in line
+                    old_due = owed_to[:, c] - new_order_of[:, c]
+                    new_met = np.clip(ship - old_due, 0.0, new_order_of[:, c]) @ onehot
+                requested = new_order_of[:, c] @ onehot
                 requests[:, g] += requested[:, g]
                 met[:, g] += new_met[:, g]
                 owed_to[:, c] -= ship
-                avail = avail - due_g * ratio_g
                 shipped_in[:, c] = ship
                 pipeline[rows, c[None, :], (t + lead[:, c, t] + 1) % size] += ship
                 in_transit[:, c] += ship
@@ -450,6 +468,7 @@ def _run(
                 shipped_in[:, g] = order
             else:
                 owed_to[:, g] += order
+                owed_age[:, g, 0] += order
                 new_order_of[:, g] = order
         cycle_short |= met < requests - 1e-12
         if counting:
