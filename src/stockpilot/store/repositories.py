@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
+import psycopg
 from psycopg import sql
 from sqlalchemy import JSON, Select, Table, delete, func, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from stockpilot.errors import InvalidDataError
@@ -137,9 +139,15 @@ def _copy_in(session: Session, table: Table, frame: pl.DataFrame) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, frame.columns))
     )
-    with dbapi.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for chunk in frame.iter_slices(COPY_CHUNK_ROWS):
-            copy.write(chunk.write_csv(include_header=False))
+    try:
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for chunk in frame.iter_slices(COPY_CHUNK_ROWS):
+                copy.write(chunk.write_csv(include_header=False))
+    except psycopg.errors.IntegrityError as exc:
+        # Same exception family as the SQLite path, so callers catch one kind.
+        raise sa_exc.IntegrityError(f"COPY {table.name}", None, exc) from exc
+    except psycopg.Error as exc:
+        raise sa_exc.DBAPIError(f"COPY {table.name}", None, exc) from exc
 
 
 def _executemany(session: Session, table: Table, frame: pl.DataFrame) -> None:
