@@ -197,23 +197,24 @@ class LeadTimeDemand:
         if m.any():
             a, theta = self._gamma_params(m)
             out[m] = gamma_loss(x[m], a, theta)
+        # Discrete families: exact at integers and linear in between,
+        # E[(D - x)^+] = n(k) - (x - k) P(D > k) with k = floor(x).
         m = self._mask(DemandDistribution.POISSON)
         if m.any():
-            mu, xm = self.mean[m], np.floor(x[m])
-            out[m] = np.where(
-                xm < 0,
-                mu - xm,
-                mu * stats.poisson.sf(xm - 1, mu) - xm * stats.poisson.sf(xm, mu),
-            )
+            mu, k = self.mean[m], np.floor(x[m])
+            n_k = mu * stats.poisson.sf(k - 1, mu) - k * stats.poisson.sf(k, mu)
+            frac = (x[m] - k) * stats.poisson.sf(k, mu)
+            out[m] = np.where(k < 0, mu - x[m], n_k - frac)
         m = self._mask(DemandDistribution.NEGATIVE_BINOMIAL)
         if m.any():
             r, q = self._nb_params(m)
-            out[m] = negative_binomial_loss(x[m], r, q)
+            k = np.floor(x[m])
+            frac = (x[m] - k) * stats.nbinom.sf(k, r, q)
+            out[m] = np.where(k < 0, self.mean[m] - x[m], negative_binomial_loss(k, r, q) - frac)
         m = self._mask(DemandDistribution.EMPIRICAL)
         if m.any():
             assert self.samples is not None
-            draws = self.samples[m]
-            out[m] = np.maximum(draws - np.floor(x[m])[:, None], 0.0).mean(axis=1)
+            out[m] = np.maximum(self.samples[m] - x[m][:, None], 0.0).mean(axis=1)
         return np.maximum(out, 0.0)
 
     def cdf(self, level: ArrayLike) -> FloatArray:

@@ -140,6 +140,37 @@ def _fill_rate_s_q(ltd: LeadTimeDemand, s: FloatArray, q: FloatArray) -> FloatAr
     return np.clip(np.where(ltd.mean > 0, fill, 1.0), 0.0, 1.0)
 
 
+_NODES = 8
+
+
+def _fill_rate_periodic(
+    protection: LeadTimeDemand,
+    lead_only: LeadTimeDemand,
+    level: FloatArray,
+    spread: FloatArray,
+) -> FloatArray:
+    """Fill rate of a policy reviewed every R periods, backorders.
+
+    The inventory position after a review is ``y`` (``S`` for order-up-to policies; uniform
+    on (s, s + Q] for (s, Q)); the demand of the R periods before the next receipt finds
+    ``y - D(L)`` units, so the expected shortage per review is
+    ``E_y[n_{L+R}(y) - n_L(y)]`` (Zipkin 2000, Section 6.2.3; Axsäter 2015, eq. 5.9 for the
+    periodic case) and the fill rate ``1 - shortage / mu_R``. ``E_y`` uses 8 nodes (the
+    integers of the range for discrete families when Q <= 8).
+    """
+    mu_r = protection.mean - lead_only.mean
+    discrete = protection.is_discrete()
+    short = np.zeros(level.shape[0])
+    nodes = 1 if not np.any(spread > 0) else _NODES
+    for j in range(nodes):
+        frac = (j + 0.5) / nodes
+        y = np.where(discrete, level + np.ceil(spread * frac), level + spread * frac)
+        short += protection.loss(y) - lead_only.loss(y)
+    short /= nodes
+    fill = np.where(mu_r > 0, 1.0 - short / np.where(mu_r > 0, mu_r, 1.0), 1.0)
+    return np.clip(fill, 0.0, 1.0)
+
+
 def _search_level(
     ltd: LeadTimeDemand,
     meets: object,
@@ -190,6 +221,7 @@ def s_q_service(
     *,
     service_type: ServiceType | str = ServiceType.FILL_RATE,
     policy: PolicyType = PolicyType.S_Q,
+    lead_time_only: LeadTimeDemand | None = None,
 ) -> InventoryPolicy:
     """Reorder point of an (s, Q) policy for a service target, any demand family.
 
@@ -208,6 +240,12 @@ def s_q_service(
         fill rate when the inventory position is uniform on (s, s + Q] (Zipkin 2000,
         eq. 6.2.13; Axsäter 2015, eq. 5.28; Silver, Pyke & Thomas' eq. 6.19 drops
         ``n(s + Q)``). Discrete families give integer s.
+    lead_time_only
+        Demand over the lead time alone. When given, the policy is taken as reviewed every
+        ``R`` periods (``ltd`` over ``L + R``) and the fill rate is the periodic-review
+        expression ``1 - E_y[n_{L+R}(y) - n_L(y)] / mu_R`` with ``y`` uniform on
+        (s, s + Q] (see ``_fill_rate_periodic``), which counts the batch demand of a bucket
+        correctly where the unit-demand formula above overstates shortages.
 
     Examples
     --------
@@ -221,23 +259,31 @@ def s_q_service(
     n = ltd.mean.shape[0]
     q = _arr(_check(order_quantity, "order_quantity", owner), n)
     target = _arr(validate_service_target(service_target, owner=owner), n)
+    lead_only = lead_time_only
+
+    def fill_rate(sub: LeadTimeDemand, x: FloatArray, mask: NDArray[np.bool_]) -> FloatArray:
+        if lead_only is None:
+            return _fill_rate_s_q(sub, x, q[mask])
+        return _fill_rate_periodic(sub, _subset(lead_only, mask), x, q[mask])
+
     if st is ServiceType.CYCLE_SERVICE:
         s = ltd.quantile(target)
     else:
 
         def meets(sub: LeadTimeDemand, x: FloatArray, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
-            return _fill_rate_s_q(sub, x, q[mask]) >= target[mask]
+            return fill_rate(sub, x, mask) >= target[mask]
 
         lo, hi = _bounds(ltd, q)
         s = _search_level(ltd, meets, lo, hi)
     s = np.where(ltd.mean > 0, s, 0.0)
+    everything = np.ones(n, dtype=bool)
     return InventoryPolicy(
         policy=policy,
         reorder_point=s,
         order_quantity=q,
         order_up_to=s + q,
         safety_stock=s - ltd.mean,
-        expected_fill_rate=_fill_rate_s_q(ltd, s, q),
+        expected_fill_rate=np.where(ltd.mean > 0, fill_rate(ltd, s, everything), 1.0),
         expected_cycle_service=np.where(ltd.mean > 0, ltd.cdf(s), 1.0),
         expected_cost=_nan(n),
     )
@@ -298,7 +344,7 @@ def s_q_fill_rate_normal(
     Examples
     --------
     ``x_L = 100``, ``sigma_L = 20``, ``Q = 200``, ``P2 = 0.99``: ``G(k) = 0.1``,
-    ``k = 0.9004``, ``s = 118.0`` (hand computation with Silver, Pyke & Thomas' table).
+    ``k = 0.9023``, ``s = 118.0`` (hand computation with Silver, Pyke & Thomas' table).
 
     >>> p = s_q_fill_rate_normal(100.0, 20.0, 200.0, 0.99)
     >>> round(float(p.reorder_point[0]), 1)
@@ -426,6 +472,7 @@ def r_s_service(
     *,
     service_type: ServiceType | str = ServiceType.FILL_RATE,
     policy: PolicyType = PolicyType.R_S,
+    lead_time_only: LeadTimeDemand | None = None,
 ) -> InventoryPolicy:
     """Order-up-to level S of a periodic-review (R, S) policy for a service target.
 
@@ -441,6 +488,9 @@ def r_s_service(
         7.10 generalized to any family by its loss function). The expected shortage per
         replenishment cycle ignores the shortage already present at the start of the
         cycle, so the setting errs on the safe side.
+    lead_time_only
+        Demand over the lead time alone; when given, the shortage per cycle is the exact
+        ``n_{R+L}(S) - n_L(S)`` for backorders (Zipkin 2000, Section 6.2.3).
 
     Examples
     --------
@@ -451,6 +501,13 @@ def r_s_service(
     """
     owner = "r_s_service"
     st = as_service_type(service_type, owner=owner)
+    lead_only = lead_time_only
+
+    def _shortage(sub: LeadTimeDemand, x: FloatArray, mask: NDArray[np.bool_]) -> FloatArray:
+        if lead_only is None:
+            return sub.loss(x)
+        return sub.loss(x) - _subset(lead_only, mask).loss(x)
+
     n = ltd.mean.shape[0]
     mu_r = _arr(_check(review_demand, "review_demand", owner), n)
     target = _arr(validate_service_target(service_target, owner=owner), n)
@@ -485,13 +542,19 @@ def base_stock_service(
     service_target: ArrayLike,
     *,
     service_type: ServiceType | str = ServiceType.FILL_RATE,
+    lead_time_only: LeadTimeDemand | None = None,
 ) -> InventoryPolicy:
     """Base-stock level for a service target: (R, S) with ``R = 1``.
 
     ``ltd`` is demand over ``L + 1`` periods and ``demand_mean`` the mean per period.
     """
     return r_s_service(
-        ltd, demand_mean, service_target, service_type=service_type, policy=PolicyType.BASE_STOCK
+        ltd,
+        demand_mean,
+        service_target,
+        service_type=service_type,
+        policy=PolicyType.BASE_STOCK,
+        lead_time_only=lead_time_only,
     )
 
 
@@ -693,6 +756,7 @@ def r_s_s_service(
     *,
     service_type: ServiceType | str = ServiceType.FILL_RATE,
     policy: PolicyType = PolicyType.R_S_S,
+    lead_time_only: LeadTimeDemand | None = None,
 ) -> InventoryPolicy:
     """(R, s, S) (or (s, S)) for a service target, with ``S - s = Q`` from lot sizing.
 
@@ -702,7 +766,13 @@ def r_s_s_service(
     is somewhat below the target when demand per review is large relative to Q; check
     with the simulator.
     """
-    res = s_q_service(ltd, order_quantity, service_target, service_type=service_type)
+    res = s_q_service(
+        ltd,
+        order_quantity,
+        service_target,
+        service_type=service_type,
+        lead_time_only=lead_time_only,
+    )
     return InventoryPolicy(
         policy,
         res.reorder_point,
