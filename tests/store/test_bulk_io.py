@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from datetime import date, timedelta
 
 import polars as pl
@@ -112,7 +112,6 @@ def test_untyped_column_is_reported(sessions: SessionFactory) -> None:
         repo.write_entity(session, "demand", frame, batch_id)
 
 
-_BATCH_TAGS = itertools.count()
 texts = st.text(
     alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
     max_size=12,
@@ -161,7 +160,7 @@ def test_any_values_roundtrip(engine: Engine, rows: list[tuple[object, ...]]) ->
             "is_return": pl.Boolean,
         },
     )
-    batch_id = new_batch(sessions, f"h{next(_BATCH_TAGS)}")
+    batch_id = new_batch(sessions, uuid.uuid4().hex)
     with sessions.begin() as session:
         repo.write_entity(session, "demand", frame, batch_id)
     with sessions() as session:
