@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -330,3 +331,71 @@ def test_eoq_lot_sizing_uses_mean_demand() -> None:
     placed = plan.orders[0][plan.orders[0] > 0]
     np.testing.assert_allclose(placed / q, np.round(placed / q))
     assert plan.method is LotSizingMethod.EOQ
+
+
+def test_snyder_shen_2019_example_3_1_eoq() -> None:
+    """Snyder and Shen, *Fundamentals of Supply Chain Theory* (2nd ed., 2019), Example 3.1:
+    K = 8, h = 0.225, lambda = 1,300 gives Q* = 304.05 and g* = 68.41."""
+    r = eoq(1300.0, 8.0, 0.225)
+    assert r.order_quantity[0] == pytest.approx(304.0467800264368)
+    assert r.relevant_cost[0] == pytest.approx(68.41052550594829)
+
+
+def test_snyder_shen_2019_example_3_9_wagner_whitin() -> None:
+    """Snyder and Shen (2019), Example 3.9: T = 4, h = 2, K = 500, demand 90, 120, 80, 70:
+    order 210 in period 1 and 150 in period 3, optimal cost 1,380."""
+    plan = wagner_whitin([90.0, 120.0, 80.0, 70.0], 500.0, 2.0)
+    np.testing.assert_allclose(plan.orders[0], [210, 0, 150, 0])
+    assert plan.total_cost[0] == pytest.approx(1380.0)
+
+
+@pytest.mark.parametrize(
+    ("demand", "setup", "rate", "breaks", "prices", "kind", "q", "region", "cost"),
+    [
+        (1000, 200, 0.20, [0, 200, 500], [500, 475, 450], "all_units", 500, 2, 472900.0),
+        (
+            2400,
+            150,
+            0.25,
+            [0, 300, 600],
+            [100, 90, 80],
+            "incremental",
+            1481.8906842274164,
+            2,
+            222762.8136845483,
+        ),
+    ],
+)
+def test_quantity_discounts_match_stockpyl_1_0_2_docstring_examples(
+    *, demand, setup, rate, breaks, prices, kind, q, region, cost
+) -> None:
+    """Figures from the doctest examples of stockpyl 1.0.2 (``eoq.py``), an independent
+    implementation (no textbook source is given there)."""
+    r = eoq_quantity_discount(demand, setup, rate, breaks, prices, discount=kind)
+    assert r.order_quantity[0] == pytest.approx(q)
+    assert r.price_break[0] == region
+    assert r.total_cost[0] == pytest.approx(cost)
+
+
+@pytest.mark.shared_data
+def test_carparts_real_demand_wagner_whitin_optimal_and_constraints_hold() -> None:
+    """On the real carparts demand (Hyndman et al. 2008, 2,674 monthly series) WW is never
+    costlier than Silver-Meal, POQ or lot-for-lot, and constrained plans honour the pack."""
+    path = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "carparts"
+    csv = path / "demand_monthly.csv"
+    if not csv.exists():
+        pytest.skip(f"shared data not found at {csv}")
+    import polars as pl
+
+    d = np.nan_to_num(pl.read_csv(csv).drop("unique_id").to_numpy().astype(np.float64))
+    ww = wagner_whitin(d, 20.0, 0.5)
+    for plan in (
+        silver_meal(d, 20.0, 0.5),
+        period_order_quantity(d, 20.0, 0.5),
+        lot_for_lot(d, 20.0, 0.5),
+    ):
+        assert np.all(ww.total_cost <= plan.total_cost + 1e-6)
+    np.testing.assert_allclose(ww.orders.sum(axis=1), d.sum(axis=1))
+    res = apply_order_constraints(ww, d, 20.0, 0.5, moq=2, pack_size=2, shelf_life_periods=12)
+    orders = res.plan.orders
+    np.testing.assert_allclose(orders % 2, 0)

@@ -600,23 +600,30 @@ def wagner_whitin(
     a = _per_period(owner, "setup_cost", setup_cost, d.shape)
     h = _per_period(owner, "holding_cost", holding_cost, d.shape)
     # H[k] = holding cost per unit from period 0 up to period k (exclusive).
-    big_h = np.concatenate([np.zeros((n, 1)), np.cumsum(h, axis=1)], axis=1)[:, :t_len]
-    cum_d = np.concatenate([np.zeros((n, 1)), np.cumsum(d, axis=1)], axis=1)
-    cum_dh = np.concatenate([np.zeros((n, 1)), np.cumsum(d * big_h, axis=1)], axis=1)
-    f = np.zeros((n, t_len + 1))  # f[:, t+1] = best cost covering periods 0..t
-    choice = np.full((n, t_len), -1, dtype=np.int64)  # order period of last lot, -1 = none
+    # Time-major (T, N) layout so each stage reads contiguous blocks.
+    big_h = np.ascontiguousarray(
+        np.concatenate([np.zeros((n, 1)), np.cumsum(h, axis=1)], axis=1)[:, :t_len].T
+    )
+    cum_d = np.ascontiguousarray(np.concatenate([np.zeros((n, 1)), np.cumsum(d, axis=1)], axis=1).T)
+    cum_dh = np.concatenate([np.zeros((1, n)), np.cumsum(d.T * big_h, axis=0)], axis=0)
+    a_t = np.ascontiguousarray(a.T)
+    # cand(j, t) = F(j) + A_j + (cum_dh[t+1] - cum_dh[j]) - H_j (cum_d[t+1] - cum_d[j])
+    #            = base[j] + cum_dh[t+1] - H_j cum_d[t+1], with base[j] known once F(j) is.
+    base = np.empty((t_len, n))
+    f = np.zeros((t_len + 1, n))  # f[t+1] = best cost covering periods 0..t
+    choice = np.full((t_len, n), -1, dtype=np.int64)  # order period of last lot, -1 = none
+    cols = np.arange(n)
     for t in range(t_len):
-        j = np.arange(t + 1)
-        carry = (cum_dh[:, t + 1 : t + 2] - cum_dh[:, j]) - big_h[:, j] * (
-            cum_d[:, t + 1 : t + 2] - cum_d[:, j]
-        )
-        cand = f[:, j] + a[:, j] + carry
-        best = np.argmin(cand, axis=1)
-        best_cost = cand[np.arange(n), best]
+        base[t] = f[t] + a_t[t] - cum_dh[t] + big_h[t] * cum_d[t]
+        cand = big_h[: t + 1] * cum_d[t + 1]
+        np.subtract(base[: t + 1], cand, out=cand)
+        best = np.argmin(cand, axis=0)
+        best_cost = cand[best, cols] + cum_dh[t + 1]
         idle = d[:, t] <= _TOL
-        keep = idle & (f[:, t] <= best_cost + _TOL)
-        f[:, t + 1] = np.where(keep, f[:, t], best_cost)
-        choice[:, t] = np.where(keep, -1, best)
+        keep = idle & (f[t] <= best_cost + _TOL)
+        f[t + 1] = np.where(keep, f[t], best_cost)
+        choice[t] = np.where(keep, -1, best)
+    choice = np.ascontiguousarray(choice.T)
     # Backtrack across all items at once.
     starts = np.zeros((n, t_len), dtype=bool)
     pos = np.full(n, t_len - 1, dtype=np.int64)
