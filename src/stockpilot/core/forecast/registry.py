@@ -16,6 +16,8 @@ def _table() -> dict[ForecastModel, _Kernel]:
     from stockpilot.core.forecast.models import (
         aggregation,
         combination,
+        ets,
+        holt_winters,
         intermittent,
         naive,
         smoothing,
@@ -38,6 +40,13 @@ def _table() -> dict[ForecastModel, _Kernel]:
         ForecastModel.TSB: lambda y, h, m: intermittent.tsb_forecast(y, h),
         ForecastModel.ADIDA: lambda y, h, m: aggregation.adida_forecast(y, h),
         ForecastModel.IMAPA: lambda y, h, m: aggregation.imapa_forecast(y, h),
+        ForecastModel.HOLT_WINTERS_ADDITIVE: lambda y, h, m: holt_winters.holt_winters_forecast(
+            y, h, season_length=m
+        ),
+        ForecastModel.HOLT_WINTERS_MULTIPLICATIVE: lambda y, h, m: (
+            holt_winters.holt_winters_forecast(y, h, season_length=m, multiplicative=True)
+        ),
+        ForecastModel.AUTO_ETS: lambda y, h, m: ets.auto_ets_forecast(y, h, season_length=m),
         ForecastModel.COMBINATION: lambda y, h, m: combination.combination_forecast(y, h),
     }
     return table

@@ -101,14 +101,17 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
                     tr = ph * tr
                     continue
                 e = v - mu
-                s1 += e * e
-                if mu > 0.0:
-                    r = e / mu
-                    s2 += r * r
-                    s3 += np.log(mu)
-                else:
-                    ok = False
-                c += 1.0
+                # Seasonal filters start one period earlier (states from the first seasons);
+                # every spec scores the same periods, from the 2nd observation on.
+                if season_mode == 0 or t > t0[i]:
+                    s1 += e * e
+                    if mu > 0.0:
+                        r = e / mu
+                        s2 += r * r
+                        s3 += np.log(mu)
+                    else:
+                        ok = False
+                    c += 1.0
                 if season_mode == 2:
                     sj = season[j]
                     lev = base + a * e / sj
@@ -165,7 +168,8 @@ def _filter_run(  # noqa: PLR0917 (numba has no keyword-only parameters)
                 mu = base * season_out[i, j]
             else:
                 mu = base
-            fitted[i, t] = mu
+            if season_mode == 0 or t > t0[i]:
+                fitted[i, t] = mu
             v = y[i, t]
             if np.isnan(v):
                 lev = base
