@@ -496,7 +496,7 @@ def _validate_entity(
     strings = strings.with_columns(pl.col(c).cast(pl.String) for c in columns)
     strings = strings.with_columns(
         # Blank cells are missing values, not the empty string.
-        pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
         for c in columns
     )
     n_in = strings.height
@@ -576,12 +576,11 @@ def _validate_entity(
         )
     lf = _fold(stage3, lf, "c")
     key = list(ent.key)
-    seen = _ok().cast(pl.Int64).cum_sum().over(key)
     lf = _fold(
         [
             _problem(
                 Reason.DUPLICATE,
-                _ok() & (seen > 1),
+                pl.col("__dup"),
                 pl.format(
                     f"key ({', '.join(key)}) = ({', '.join('{}' for _ in key)}) already loaded "
                     "from an earlier row",
@@ -589,15 +588,17 @@ def _validate_entity(
                 ),
             )
         ],
-        lf,
+        _duplicates(lf.collect(), key).lazy(),
         "d",
-    )
+    ).drop("__dup")
     fresh_col = FRESHNESS_DATE.get(name)
     if fresh_col is not None:
         lf = _stale(lf, name, fresh_col, ctx)
     if name == "demand":
         lf = _outliers(lf, ctx.options)
     checked = lf.collect()
+    if fresh_col is not None:
+        _stale_summary(name, checked, ctx)
     accepted = (
         checked.filter(pl.col("__reason").is_null())
         .select(columns)
@@ -631,6 +632,31 @@ def _validate_entity(
     return accepted, quarantine, counts, tuple(sorted(ignored))
 
 
+def _duplicates(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """Mark ``__dup``: a valid row whose key an earlier valid row already has.
+
+    A 64-bit hash of the key finds the candidates in one pass; the exact comparison runs
+    only on rows whose hash repeats, so a hash collision can never drop a record.
+    """
+    ok = frame.get_column("__reason").is_null()
+    repeated = frame.select(
+        (
+            pl.col("__reason").is_null()
+            & pl.when(pl.col("__reason").is_null())
+            .then(pl.struct(key).hash())
+            .is_duplicated()
+            .fill_null(False)
+        ).alias("c")
+    ).get_column("c")
+    index = (ok & repeated).arg_true()
+    dup = pl.zeros(frame.height, dtype=pl.Boolean, eager=True).alias("__dup")
+    if index.len():
+        subset = frame[index].select(key)
+        first = subset.select(pl.struct(key).is_first_distinct()).to_series()
+        dup = dup.scatter(index.filter(~first), True)
+    return frame.with_columns(dup)
+
+
 def _stale(lf: pl.LazyFrame, name: str, date_col: str, ctx: _Context) -> pl.LazyFrame:
     options = ctx.options
     group = (
@@ -647,15 +673,6 @@ def _stale(lf: pl.LazyFrame, name: str, date_col: str, ctx: _Context) -> pl.Lazy
     age = (pl.lit(options.as_of, dtype=pl.Date) - newest).dt.total_days()
     stale = (limits >= 0) & (age > limits).fill_null(False) & _ok()
     lf = lf.with_columns(newest.alias("__newest"), limits.alias("__limit"), stale.alias("__stale"))
-    summary = (
-        lf.filter(pl.col("__stale"))
-        .group_by("__group")
-        .agg(pl.col("__newest").first(), pl.col("__limit").first(), pl.len())
-        .sort("__group")
-        .collect()
-    )
-    for group_name, newest_date, limit, rows in summary.iter_rows():
-        ctx.stale.append(StaleSource(name, str(group_name), newest_date, int(limit), int(rows)))
     return _fold(
         [
             _problem(
@@ -672,7 +689,19 @@ def _stale(lf: pl.LazyFrame, name: str, date_col: str, ctx: _Context) -> pl.Lazy
         ],
         lf,
         "e",
-    ).drop("__group", "__newest", "__limit", "__stale")
+    )
+
+
+def _stale_summary(name: str, checked: pl.DataFrame, ctx: _Context) -> None:
+    """Record each stale source for the report (from the materialized check columns)."""
+    summary = (
+        checked.filter(pl.col("__stale"))
+        .group_by("__group")
+        .agg(pl.col("__newest").first(), pl.col("__limit").first(), pl.len())
+        .sort("__group")
+    )
+    for group_name, newest_date, limit, rows in summary.iter_rows():
+        ctx.stale.append(StaleSource(name, str(group_name), newest_date, int(limit), int(rows)))
 
 
 def _outliers(lf: pl.LazyFrame, options: GateOptions) -> pl.LazyFrame:
