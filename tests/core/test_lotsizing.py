@@ -24,6 +24,7 @@ from stockpilot.core.lotsizing import (
     period_order_quantity,
     plan_cost,
     plan_lots,
+    plan_lots_by_item,
     round_order_quantity,
     silver_meal,
     wagner_whitin,
@@ -406,3 +407,49 @@ def test_carparts_real_demand_wagner_whitin_optimal_and_constraints_hold() -> No
     res = apply_order_constraints(ww, d, 20.0, 0.5, moq=2, pack_size=2, shelf_life_periods=12)
     orders = res.plan.orders
     np.testing.assert_allclose(orders % 2, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    d=demand_matrices,
+    method=st.sampled_from([m for m in LotSizingMethod if m is not LotSizingMethod.EOQ]),
+)
+def test_non_binding_constraints_leave_the_plan_unchanged(
+    d: np.ndarray, method: LotSizingMethod
+) -> None:
+    """Integer demand and lots: the default pack of 1 unit is not binding. (The EOQ rule's
+    fractional lots are rounded up to whole units by the default pack, so it is left out.)"""
+    base = plan_lots(method, d, 10.0, 1.0, order_quantity=12.0)
+    res = apply_order_constraints(base, d, 10.0, 1.0)
+    np.testing.assert_allclose(res.plan.orders, base.orders, atol=1e-9)
+    np.testing.assert_allclose(res.plan.total_cost, base.total_cost, atol=1e-9)
+    assert all(r == "constraints not binding" for r in res.reasons)
+
+
+def test_plan_lots_by_item_matches_per_method_calls() -> None:
+    d = np.vstack([SPT_DEMAND, SPT_DEMAND, WW_DEMAND, np.zeros(12)])
+    choice = choose_lot_sizing_method(
+        demand=d,
+        setup_cost=[54, 54, 100, 10],
+        holding_cost=[0.4, 0.4, 1, 1],
+        pattern=["erratic", "lumpy", "smooth", "no_demand"],
+        moq=[0, 0, 400, 0],
+    )
+    mixed = plan_lots_by_item(
+        choice.methods, d, [54, 54, 100, 10], [0.4, 0.4, 1, 1], fixed_quantity=choice.fixed_quantity
+    )
+    assert mixed.methods == choice.methods
+    sm = silver_meal(d[:1], 54, 0.4)
+    ww = wagner_whitin(d[1:2], 54, 0.4)
+    foq = fixed_order_quantity(d[2:3], 100, 1, order_quantity=400)
+    np.testing.assert_allclose(mixed.orders[0], sm.orders[0])
+    np.testing.assert_allclose(mixed.orders[1], ww.orders[0])
+    np.testing.assert_allclose(mixed.orders[2], foq.orders[0])
+    np.testing.assert_allclose(
+        mixed.total_cost[:3], [sm.total_cost[0], ww.total_cost[0], foq.total_cost[0]]
+    )
+    assert mixed.n_orders[3] == 0
+    with pytest.raises(InvalidParameterError, match="fixed_quantity"):
+        plan_lots_by_item(["fixed_order_quantity"], d[:1], 1.0, 1.0)
+    constrained = apply_order_constraints(mixed.as_plan(), d, 10.0, 1.0, pack_size=5)
+    assert np.allclose(constrained.plan.orders % 5, 0)

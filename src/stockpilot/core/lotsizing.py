@@ -718,6 +718,103 @@ def plan_lots(
     return silver_meal(demand, setup_cost, holding_cost)
 
 
+@dataclass(frozen=True)
+class ItemLotPlan:
+    """Orders when each item follows its own lot-sizing rule.
+
+    Attributes
+    ----------
+    methods : rule per item.
+    orders, ending_inventory : (N, T) as in :class:`LotSizingPlan`.
+    setup_cost, holding_cost, total_cost : (N,).
+    n_orders : (N,).
+    """
+
+    methods: tuple[LotSizingMethod, ...]
+    orders: FloatArray
+    ending_inventory: FloatArray
+    setup_cost: FloatArray
+    holding_cost: FloatArray
+    total_cost: FloatArray
+    n_orders: IntArray
+
+    def as_plan(self) -> LotSizingPlan:
+        """The same orders as a :class:`LotSizingPlan` (labelled with the first method), for
+        :func:`apply_order_constraints`."""
+        return LotSizingPlan(
+            method=self.methods[0] if self.methods else LotSizingMethod.LOT_FOR_LOT,
+            orders=self.orders,
+            ending_inventory=self.ending_inventory,
+            setup_cost=self.setup_cost,
+            holding_cost=self.holding_cost,
+            total_cost=self.total_cost,
+            n_orders=self.n_orders,
+        )
+
+
+def plan_lots_by_item(
+    methods: tuple[LotSizingMethod, ...] | list[str] | list[LotSizingMethod],
+    demand: ArrayLike,
+    setup_cost: ArrayLike,
+    holding_cost: ArrayLike,
+    *,
+    fixed_quantity: ArrayLike | None = None,
+) -> ItemLotPlan:
+    """Plan every item with its own rule, e.g. ``choose_lot_sizing_method(...).methods``.
+
+    Items are grouped by rule (at most six groups) and each group is planned in one
+    vectorized call, so the cost stays one kernel pass per rule, not one per item.
+
+    Parameters
+    ----------
+    methods : one rule per item.
+    demand : (N, T) net requirements.
+    setup_cost, holding_cost : A and h; scalar, (N,), (1, T) or (N, T).
+    fixed_quantity : (N,) order quantity for items on ``fixed_order_quantity`` (e.g.
+        ``LotSizingChoice.fixed_quantity``); required when any item uses that rule.
+    """
+    owner = "plan_lots_by_item"
+    d = _demand_matrix(owner, demand)
+    n = d.shape[0]
+    valid = [m.value for m in LotSizingMethod]
+    labels = [str(m) for m in methods]
+    if len(labels) != n:
+        raise parameter_error(owner, "methods", f"one rule per item ({n})", len(labels))
+    bad = [m for m in labels if m not in valid]
+    if bad:
+        raise choice_error(owner, "methods", bad[0], valid)
+    a = _per_period(owner, "setup_cost", setup_cost, d.shape)
+    h = _per_period(owner, "holding_cost", holding_cost, d.shape)
+    codes = np.array([valid.index(m) for m in labels], dtype=np.int64)
+    fq = None if fixed_quantity is None else _vector(owner, "fixed_quantity", fixed_quantity, n)
+    orders = np.zeros_like(d)
+    for code in np.unique(codes):
+        rows = np.flatnonzero(codes == code)
+        method = LotSizingMethod(valid[int(code)])
+        quantity = None
+        if method is LotSizingMethod.FIXED_ORDER_QUANTITY:
+            if fq is None or not bool(np.all(np.isfinite(fq[rows]) & (fq[rows] > 0))):
+                raise parameter_error(
+                    owner,
+                    "fixed_quantity",
+                    "finite and > 0 for fixed_order_quantity items",
+                    None if fq is None else fq[rows][:5].tolist(),
+                )
+            quantity = fq[rows]
+        group = plan_lots(method, d[rows], a[rows], h[rows], order_quantity=quantity)
+        orders[rows] = group.orders
+    total = _finish(LotSizingMethod.LOT_FOR_LOT, orders, d, a, h)
+    return ItemLotPlan(
+        methods=tuple(LotSizingMethod(m) for m in labels),
+        orders=orders,
+        ending_inventory=total.ending_inventory,
+        setup_cost=total.setup_cost,
+        holding_cost=total.holding_cost,
+        total_cost=total.total_cost,
+        n_orders=total.n_orders,
+    )
+
+
 # ---------------------------------------------------------------------------
 # Supplier constraints
 # ---------------------------------------------------------------------------
@@ -766,9 +863,10 @@ def apply_order_constraints(
     """Re-plan a lot-sizing plan so every order honours the supplier constraints.
 
     Period by period (arrays across items): an order is due where the plan ordered or where
-    stock would not cover the period. Its raw size is what the planned lot was meant to cover
-    (up to the next planned order) minus stock on hand, or the shortfall for an unplanned
-    order. Then, in this order:
+    stock would not cover the period. Its raw size brings stock to what the plan had right
+    after that order (for lot-for-lot, POQ, Wagner-Whitin and Silver-Meal: the demand the lot
+    covers up to the next planned order; for fixed quantities: the planned lot), or covers
+    the shortfall for an unplanned order. Then, in this order:
 
     1. raised to the MOQ and rounded up to a pack multiple;
     2. capped at ``max_order`` (rounded down to a pack multiple);
@@ -811,12 +909,10 @@ def apply_order_constraints(
     mean_demand = d.mean(axis=1)
     cap_pack = np.floor(cap / pack + _TOL) * pack
     planned = plan.orders > _TOL
-    # next planned order period after t (t_len if none), for the coverage of each lot
-    next_plan = np.full((n, t_len), t_len, dtype=np.int64)
-    nxt = np.full(n, t_len, dtype=np.int64)
-    for t in range(t_len - 1, -1, -1):
-        next_plan[:, t] = nxt
-        nxt = np.where(planned[:, t], t, nxt)
+    # Stock the plan meant to have right after each planned order (for coverage rules this
+    # is the demand the lot covers; for fixed quantities it keeps the plan's lot size).
+    plan_before = np.concatenate([np.zeros((n, 1)), plan.ending_inventory[:, :-1]], axis=1)
+    plan_post = plan_before + plan.orders
     cum = np.concatenate([np.zeros((n, 1)), np.cumsum(d, axis=1)], axis=1)
     rows = np.arange(n)
     orders = np.zeros_like(d)
@@ -824,8 +920,7 @@ def apply_order_constraints(
     moq_violated = np.zeros(n, dtype=bool)
     shortage = np.zeros(n)
     for t in range(t_len):
-        cover = cum[rows, next_plan[:, t]] - cum[:, t]
-        raw_planned = np.where(planned[:, t], cover - stock, 0.0)
+        raw_planned = np.where(planned[:, t], plan_post[:, t] - stock, 0.0)
         raw_short = d[:, t] - stock
         raw = np.maximum(raw_planned, raw_short)
         due = raw > _TOL
