@@ -1,0 +1,148 @@
+"""``stockpilot policy``: inventory policies from a demand history.
+
+Usage::
+
+    stockpilot policy --demand demand.csv [--items items.csv] [--bucket week]
+        [--lead-time L] [--lead-time-sd S] [--review-period R]
+        [--service-type fill_rate|cycle_service] [--service-target 0.95]
+        [--history-periods N] --out policies.csv [--erp-out erp.csv]
+
+``demand.csv`` is canonical long demand (``item_id, location_id, date, quantity``); it is
+harmonized to the planning bucket (``--bucket``, default: inferred from the dates: all
+firsts of a month -> month, all Mondays -> week, else day). Periods and lead times are in
+that bucket. ``items.csv`` may carry per-item (or per item-location) columns that override
+the flags: ``lead_time, lead_time_sd, review_period, unit_cost, holding_cost_rate,
+order_cost, moq, pack_size, max_order_qty, shelf_life, service_target, service_type,
+policy``. The output follows the policies exchange format (docs/policies.md);
+``--erp-out`` also writes the ERP import layout (reorder point, order quantity, min/max).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from stockpilot.cli.simulate import read_demand
+from stockpilot.engine.panel import to_panel
+from stockpilot.engine.policies import (
+    ITEM_PARAMETER_COLUMNS,
+    PolicyOptions,
+    compute_policies,
+    erp_export,
+)
+from stockpilot.errors import InvalidDataError, StockpilotError, choice_error
+from stockpilot.io.buckets import harmonize_demand
+from stockpilot.io.readers import read_table_file
+from stockpilot.io.writers import write_table
+from stockpilot.vocab import Bucket, ServiceType
+
+_err = Console(stderr=True)
+
+
+def infer_bucket(dates: pl.Series) -> Bucket:
+    """Month when every date is a first of month, week when every date is a Monday, else day."""
+    d = dates.drop_nulls()
+    if d.len() == 0:
+        return Bucket.DAY
+    if bool((d.dt.day() == 1).all()) and d.n_unique() > 1:
+        return Bucket.MONTH
+    if bool((d.dt.weekday() == 1).all()):
+        return Bucket.WEEK
+    return Bucket.DAY
+
+
+def read_items(path: Path) -> pl.DataFrame:
+    """Per-item parameters; numeric columns are checked, all bad values reported together."""
+    raw = read_table_file(path)
+    if "item_id" not in raw.columns:
+        raise InvalidDataError(
+            f"The items file {str(path)!r} needs an 'item_id' column; got {raw.columns}."
+        )
+    keep = [c for c in raw.columns if not c.startswith("_")]
+    frame = raw.select(keep)
+    problems: list[str] = []
+    for name in ITEM_PARAMETER_COLUMNS:
+        if name not in frame.columns:
+            continue
+        text = frame[name]
+        values = text.cast(pl.Float64, strict=False)
+        bad = values.is_null() & text.is_not_null() & (text.str.strip_chars() != "")
+        if bad.any():
+            lines = (bad.arg_true() + 2).head(5).to_list()
+            problems.append(f"non-numeric {name!r} at file lines {lines}")
+        frame = frame.with_columns(values.alias(name))
+    if problems:
+        raise InvalidDataError(f"The items file {str(path)!r} has " + "; ".join(problems) + ".")
+    return frame
+
+
+def run_policy(
+    *,
+    demand: Annotated[Path, typer.Option(help="Canonical long demand (CSV/Parquet/Excel).")],
+    out: Annotated[Path, typer.Option(help="Policies file to write (.csv/.parquet/.xlsx).")],
+    items: Annotated[
+        Path | None, typer.Option(help="Per-item parameters overriding the flags.")
+    ] = None,
+    bucket: Annotated[
+        str | None, typer.Option(help="Planning bucket: day, week or month (default: inferred).")
+    ] = None,
+    lead_time: Annotated[float, typer.Option(help="Lead time in buckets.")] = 1.0,
+    lead_time_sd: Annotated[float, typer.Option(help="Lead-time standard deviation.")] = 0.0,
+    review_period: Annotated[float, typer.Option(help="Review period in buckets.")] = 1.0,
+    service_type: Annotated[
+        str, typer.Option(help="fill_rate (type 2) or cycle_service (type 1).")
+    ] = ServiceType.FILL_RATE.value,
+    service_target: Annotated[float, typer.Option(help="Target in (0, 1).")] = 0.95,
+    history_periods: Annotated[
+        int | None, typer.Option(help="Use only the last N buckets of history.")
+    ] = None,
+    erp_out: Annotated[
+        Path | None, typer.Option(help="Also write the ERP import layout here.")
+    ] = None,
+) -> None:
+    """Compute reorder points, order quantities and order-up-to levels per item-location."""
+    try:
+        if service_type not in [s.value for s in ServiceType]:
+            raise choice_error("stockpilot policy", "service_type", service_type, list(ServiceType))
+        if bucket is not None and bucket not in [b.value for b in Bucket]:
+            raise choice_error("stockpilot policy", "bucket", bucket, [b.value for b in Bucket])
+        frame = read_demand(demand)
+        chosen = Bucket(bucket) if bucket else infer_bucket(frame["date"])
+        harmonized = harmonize_demand(frame, bucket=chosen)
+        panel = to_panel(harmonized, bucket=chosen)
+        item_frame = read_items(items) if items is not None else None
+        options = PolicyOptions(
+            lead_time=lead_time,
+            lead_time_sd=lead_time_sd,
+            review_period=review_period,
+            service_type=ServiceType(service_type),
+            service_target=service_target,
+            history_periods=history_periods,
+        )
+        with _err.status(f"computing policies for {panel.n_series} item-locations"):
+            policies = compute_policies(panel, items=item_frame, options=options)
+        write_table(policies, out)
+        if erp_out is not None:
+            write_table(erp_export(policies), erp_out)
+    except StockpilotError as exc:
+        _err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        _err.print(
+            f"[red]error:[/red] cannot read or write a file: {escape(str(exc))}", highlight=False
+        )
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"{policies.height} policies ({chosen.value} buckets) written to {out}"
+        + (f"; ERP layout to {erp_out}" if erp_out is not None else "")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``policy`` command to ``app``."""
+    app.command("policy")(run_policy)

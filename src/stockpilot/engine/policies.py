@@ -1,0 +1,603 @@
+"""Frame-level policy computation: demand panel + item parameters -> policies frame.
+
+The steps, all vectorized over item-locations:
+
+1. **Demand statistics** per series from the history panel (mean and standard deviation
+   of per-bucket demand over the last ``history_periods`` observed buckets), or from a
+   forecast frame (mean of the forecast over the protection interval; its ``sd`` column
+   when present, else the history's).
+2. **Parameters** per series: defaults from :class:`PolicyOptions`, overridden by the
+   columns of an optional ``items`` frame keyed by ``item_id`` (and ``location_id`` when
+   present): ``lead_time``, ``lead_time_sd``, ``review_period``, ``unit_cost``,
+   ``holding_cost_rate`` (per year), ``order_cost``, ``moq``, ``pack_size``,
+   ``max_order_qty``, ``shelf_life`` (buckets), ``service_target``, ``service_type``,
+   ``policy``.
+3. **Pattern and distribution**: Syntetos-Boylan-Croston class from the history, the
+   demand family from :func:`~stockpilot.core.policy.leadtime_demand.choose_distribution`.
+4. **Lot size**: EOQ (``stockpilot.core.lotsizing.eoq``) where order and holding costs are
+   known, else one review period of demand; then MOQ, pack multiple, maximum order
+   (``round_order_quantity``) and the shelf-life cap (never more than sells within the
+   shelf life).
+5. **Policy type** when not given: batching pays (EOQ covers more than 1.5 buckets of
+   demand) -> ``s_Q`` (review every bucket) or ``R_s_S`` (review period > 1); otherwise
+   ``base_stock`` / ``R_S``.
+6. **Levels** for the service target with the periodic-review loss expressions (the
+   model is reviewed once per bucket at least) and integer rounding up.
+7. **Explanation** of the drivers of each line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from stockpilot.core.lotsizing import eoq, round_order_quantity
+from stockpilot.core.policy.explain import explain_policies
+from stockpilot.core.policy.leadtime_demand import (
+    DemandDistribution,
+    LeadTimeDemand,
+    classify_pattern,
+    lead_time_demand,
+)
+from stockpilot.core.policy.policies import (
+    InventoryPolicy,
+    r_s_s_service,
+    r_s_service,
+    s_q_service,
+)
+from stockpilot.core.policy.service import as_service_type, validate_service_target
+from stockpilot.engine.panel import Panel
+from stockpilot.errors import InvalidDataError, parameter_error
+from stockpilot.vocab import Bucket, PolicyType, ServiceType
+
+__all__ = [
+    "ERP_EXPORT_COLUMNS",
+    "ITEM_PARAMETER_COLUMNS",
+    "POLICY_COLUMNS",
+    "PolicyOptions",
+    "compute_policies",
+    "erp_export",
+]
+
+FloatArray = NDArray[np.float64]
+
+POLICY_COLUMNS = (
+    "item_id",
+    "location_id",
+    "policy",
+    "review_period",
+    "lead_time",
+    "reorder_point",
+    "order_quantity",
+    "order_up_to",
+    "safety_stock",
+    "service_type",
+    "service_target",
+    "expected_service",
+    "lot_sizing_rule",
+    "explanation",
+)
+"""The policies exchange format of DESIGN.md section 3 (further columns follow these)."""
+
+ITEM_PARAMETER_COLUMNS = (
+    "lead_time",
+    "lead_time_sd",
+    "review_period",
+    "unit_cost",
+    "holding_cost_rate",
+    "order_cost",
+    "moq",
+    "pack_size",
+    "max_order_qty",
+    "shelf_life",
+    "service_target",
+)
+_TEXT_PARAMETERS = ("service_type", "policy")
+
+ERP_EXPORT_COLUMNS = (
+    "item_id",
+    "location_id",
+    "policy",
+    "review_period",
+    "reorder_point",
+    "order_quantity",
+    "min_qty",
+    "max_qty",
+    "safety_stock",
+)
+"""ERP import layout: integers, ``min_qty`` = reorder point, ``max_qty`` = order-up-to."""
+
+PERIODS_PER_YEAR = {Bucket.DAY: 365.0, Bucket.WEEK: 52.0, Bucket.MONTH: 12.0}
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """Defaults for parameters an item does not carry (periods are planning buckets).
+
+    Attributes
+    ----------
+    lead_time, lead_time_sd, review_period
+        In buckets. ``review_period`` 1 means the position is checked every bucket.
+    service_type, service_target
+        Type 1 (``cycle_service``) or type 2 (``fill_rate``) and its target.
+    holding_cost_rate
+        Annual holding cost as a share of unit cost (0.25 = 25 % per year).
+    order_cost, unit_cost
+        Fixed cost per order and unit cost; NaN = unknown (no EOQ, lot-for-lot).
+    history_periods
+        Buckets of history used for demand statistics (None: all).
+    policy
+        Force one policy type for every line (None: the rule of step 5).
+    integer_levels
+        Round reorder points and order-up-to levels up to whole units.
+    """
+
+    lead_time: float = 1.0
+    lead_time_sd: float = 0.0
+    review_period: float = 1.0
+    service_type: ServiceType = ServiceType.FILL_RATE
+    service_target: float = 0.95
+    holding_cost_rate: float = 0.25
+    order_cost: float = float("nan")
+    unit_cost: float = float("nan")
+    history_periods: int | None = None
+    policy: PolicyType | None = None
+    integer_levels: bool = True
+
+
+def _item_parameters(
+    keys: pl.DataFrame, items: pl.DataFrame | None, options: PolicyOptions
+) -> pl.DataFrame:
+    defaults = {
+        "lead_time": options.lead_time,
+        "lead_time_sd": options.lead_time_sd,
+        "review_period": options.review_period,
+        "unit_cost": options.unit_cost,
+        "holding_cost_rate": options.holding_cost_rate,
+        "order_cost": options.order_cost,
+        "moq": 0.0,
+        "pack_size": 1.0,
+        "max_order_qty": float("inf"),
+        "shelf_life": float("inf"),
+        "service_target": options.service_target,
+    }
+    frame = keys.select("item_id", "location_id")
+    if items is not None:
+        if "item_id" not in items.columns:
+            raise InvalidDataError(
+                f"compute_policies: the items frame needs an 'item_id' column; got {items.columns}."
+            )
+        on = ["item_id", "location_id"] if "location_id" in items.columns else ["item_id"]
+        wanted = [c for c in (*ITEM_PARAMETER_COLUMNS, *_TEXT_PARAMETERS) if c in items.columns]
+        dup = items.select(on).is_duplicated()
+        if dup.any():
+            raise InvalidDataError(
+                f"compute_policies: the items frame has {int(dup.sum())} duplicated {on} rows; "
+                "keep one row per key."
+            )
+        casts = [pl.col(c).cast(pl.String) for c in on]
+        casts += [
+            pl.col(c).cast(pl.Float64, strict=False) for c in wanted if c in ITEM_PARAMETER_COLUMNS
+        ]
+        casts += [pl.col(c).cast(pl.String) for c in wanted if c in _TEXT_PARAMETERS]
+        frame = frame.join(items.select(casts), on=on, how="left", maintain_order="left")
+    exprs = [
+        (pl.col(c).fill_null(v).fill_nan(v) if c in frame.columns else pl.lit(v)).alias(c)
+        for c, v in defaults.items()
+    ]
+    frame = frame.with_columns(exprs)
+    service_type = options.service_type.value
+    frame = frame.with_columns(
+        (
+            pl.col("service_type").fill_null(service_type)
+            if "service_type" in frame.columns
+            else pl.lit(service_type)
+        ).alias("service_type"),
+        (
+            pl.col("policy").fill_null("")
+            if "policy" in frame.columns
+            else pl.lit(options.policy.value if options.policy else "")
+        ).alias("policy"),
+    )
+    return frame
+
+
+def _validate(params: pl.DataFrame) -> None:
+    owner = "compute_policies"
+    problems: list[str] = []
+    for name, low, strict in (
+        ("lead_time", 0.0, False),
+        ("lead_time_sd", 0.0, False),
+        ("review_period", 0.0, True),
+        ("moq", 0.0, False),
+        ("pack_size", 0.0, True),
+        ("max_order_qty", 0.0, True),
+        ("shelf_life", 0.0, True),
+    ):
+        col = params[name].to_numpy()
+        bad = ~(col > low) if strict else ~(col >= low)
+        if bad.any():
+            rows = params.filter(pl.Series(bad))
+            first = rows.row(0, named=True)
+            kind = "> 0" if strict else ">= 0"
+            problems.append(
+                f"{name} must be {kind}: {int(bad.sum())} row(s), e.g. item "
+                f"{first['item_id']!r} at {first['location_id']!r} has {first[name]!r}"
+            )
+    target = params["service_target"].to_numpy()
+    bad_t = ~((target > 0) & (target < 1))
+    if bad_t.any():
+        first = params.filter(pl.Series(bad_t)).row(0, named=True)
+        problems.append(
+            f"service_target must be in (0, 1): {int(bad_t.sum())} row(s), e.g. item "
+            f"{first['item_id']!r} has {first['service_target']!r}"
+        )
+    valid_types = {s.value for s in ServiceType}
+    bad_types = sorted(set(params["service_type"].unique().to_list()) - valid_types)
+    if bad_types:
+        problems.append(f"service_type must be one of {sorted(valid_types)}; got {bad_types}")
+    valid_pol = {p.value for p in PolicyType} | {""}
+    bad_pol = sorted(set(params["policy"].unique().to_list()) - valid_pol)
+    if bad_pol:
+        problems.append(f"policy must be one of {sorted(valid_pol - {''})} or empty; got {bad_pol}")
+    if problems:
+        raise parameter_error(owner, "items", "valid per-item parameters", "; ".join(problems))
+
+
+def _history_stats(
+    values: FloatArray, history_periods: int | None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    window = values if history_periods is None else values[:, -history_periods:]
+    observed = ~np.isnan(window)
+    count = observed.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, np.nansum(window, axis=1) / np.maximum(count, 1), 0.0)
+        dev = np.where(observed, window - mean[:, None], 0.0)
+        var = (dev**2).sum(axis=1) / np.maximum(count - 1, 1)
+    return mean, np.sqrt(np.where(count > 1, var, 0.0)), window
+
+
+def _forecast_mean(
+    keys: pl.DataFrame, forecast: pl.DataFrame, horizon: FloatArray
+) -> tuple[FloatArray, FloatArray | None]:
+    need = ("item_id", "location_id", "period_start", "mean")
+    missing = [c for c in need if c not in forecast.columns]
+    if missing:
+        raise InvalidDataError(
+            f"compute_policies: the forecast frame lacks {missing}; got {forecast.columns}."
+        )
+    ordered = forecast.sort("item_id", "location_id", "period_start").with_columns(
+        pl.int_range(pl.len()).over("item_id", "location_id").alias("_step")
+    )
+    joined = keys.select("item_id", "location_id").with_columns(
+        pl.Series("_h", np.maximum(np.ceil(horizon), 1.0))
+    )
+    sel = [pl.col("mean").cast(pl.Float64)]
+    if "sd" in forecast.columns:
+        sel.append(pl.col("sd").cast(pl.Float64))
+    agg = (
+        joined.join(ordered, on=["item_id", "location_id"], how="left")
+        .filter(pl.col("_step") < pl.col("_h"))
+        .group_by("item_id", "location_id")
+        .agg([s.mean() for s in sel])
+    )
+    back = keys.select("item_id", "location_id").join(
+        agg, on=["item_id", "location_id"], how="left", maintain_order="left"
+    )
+    mean = back["mean"].fill_null(np.nan).to_numpy().astype(np.float64)
+    sd = (
+        back["sd"].fill_null(np.nan).to_numpy().astype(np.float64) if "sd" in back.columns else None
+    )
+    return mean, sd
+
+
+def _lot_sizes(
+    mean: FloatArray, params: pl.DataFrame, bucket: Bucket
+) -> tuple[FloatArray, NDArray[np.str_], NDArray[np.str_], NDArray[np.bool_]]:
+    """Order quantity, lot-sizing rule, adjustment notes and whether batching pays."""
+    n = mean.shape[0]
+    col = {c: params[c].to_numpy().astype(np.float64) for c in ITEM_PARAMETER_COLUMNS}
+    review = col["review_period"]
+    h = col["unit_cost"] * col["holding_cost_rate"] / PERIODS_PER_YEAR[bucket]
+    costed = np.isfinite(h) & (h > 0) & np.isfinite(col["order_cost"]) & (col["order_cost"] > 0)
+    q_eoq = np.full(n, np.nan)
+    if costed.any():
+        q_eoq[costed] = eoq(mean[costed], col["order_cost"][costed], h[costed]).order_quantity
+    cover = np.where(mean > 0, q_eoq / np.where(mean > 0, mean, 1.0), 0.0)
+    batching = costed & (cover > 1.5)
+    review_demand = np.maximum(mean * review, 0.0)
+    raw = np.where(batching, q_eoq, review_demand)
+    rule = np.where(batching, "eoq", "lot_for_lot").astype("<U32")
+    q = np.where(raw > 0, raw, 0.0)
+    notes = np.full(n, "", dtype="<U200")
+    rounded = round_order_quantity(
+        q, moq=col["moq"], pack_size=col["pack_size"], max_order=col["max_order_qty"]
+    )
+    moq_hit = (col["moq"] > 0) & (q > 0) & (q < col["moq"])
+    notes = np.where(
+        moq_hit, np.char.add(notes, np.char.mod("lot raised to MOQ %g; ", col["moq"])), notes
+    )
+    packed = (col["pack_size"] > 1) & (rounded != q) & (q > 0)
+    notes = np.where(
+        packed, np.char.add(notes, np.char.mod("rounded to packs of %g; ", col["pack_size"])), notes
+    )
+    capped = np.isfinite(col["max_order_qty"]) & (rounded < np.maximum(q, col["moq"]))
+    notes = np.where(
+        capped,
+        np.char.add(notes, np.char.mod("capped at max order %g; ", col["max_order_qty"])),
+        notes,
+    )
+    with np.errstate(invalid="ignore"):
+        life = np.where(np.isfinite(col["shelf_life"]), col["shelf_life"] * mean, np.inf)
+    shelf = np.isfinite(life) & (rounded > life) & (life > 0)
+    pack = col["pack_size"]
+    shelf_q = np.maximum(np.floor(life / pack) * pack, pack)
+    rounded = np.where(shelf, np.minimum(rounded, shelf_q), rounded)
+    notes = np.where(
+        shelf,
+        np.char.add(
+            notes, np.char.mod("lot capped at %g buckets of shelf life; ", col["shelf_life"])
+        ),
+        notes,
+    )
+    rule = np.where(
+        (rule == "lot_for_lot") & (col["moq"] > q) & (q > 0), "fixed_order_quantity", rule
+    )
+    return rounded, rule, np.char.rstrip(notes, "; "), batching
+
+
+def _choose_policy(params: pl.DataFrame, batching: NDArray[np.bool_]) -> NDArray[np.str_]:
+    given = params["policy"].to_numpy().astype(str)
+    periodic = params["review_period"].to_numpy() > 1.0
+    auto = np.where(
+        batching,
+        np.where(periodic, PolicyType.R_S_S.value, PolicyType.S_Q.value),
+        np.where(periodic, PolicyType.R_S.value, PolicyType.BASE_STOCK.value),
+    )
+    return np.where(given != "", given, auto)
+
+
+def _subset(ltd: LeadTimeDemand, mask: NDArray[np.bool_]) -> LeadTimeDemand:
+    samples = None if ltd.samples is None else ltd.samples[mask]
+    return LeadTimeDemand(ltd.family[mask], ltd.mean[mask], ltd.variance[mask], samples)
+
+
+def compute_policies(
+    panel: Panel,
+    *,
+    items: pl.DataFrame | None = None,
+    forecast: pl.DataFrame | None = None,
+    options: PolicyOptions | None = None,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Policies for every series of a demand panel, in the DESIGN.md section 3 format.
+
+    Parameters
+    ----------
+    panel
+        Demand history (N, T) in planning buckets (``stockpilot.engine.panel.to_panel``).
+    items
+        Optional per-item (or per item-location) parameters; see the module docstring.
+    forecast
+        Optional forecasts (``item_id, location_id, period_start, mean`` and optionally
+        ``sd``); the mean over the protection interval replaces the history mean.
+    options
+        Defaults for parameters items do not carry.
+    seed
+        Seed of the empirical bootstrap (lumpy series).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`POLICY_COLUMNS` then ``demand_mean, demand_sd, lead_time_sd, pattern,
+        distribution, expected_fill_rate, expected_cycle_service``.
+    """
+    opts = options or PolicyOptions()
+    as_service_type(opts.service_type, owner="PolicyOptions")
+    validate_service_target(opts.service_target, owner="PolicyOptions")
+    n = panel.n_series
+    params = _item_parameters(panel.keys, items, opts)
+    _validate(params)
+    lt = params["lead_time"].to_numpy().astype(np.float64)
+    lt_sd = params["lead_time_sd"].to_numpy().astype(np.float64)
+    review = params["review_period"].to_numpy().astype(np.float64)
+    target = params["service_target"].to_numpy().astype(np.float64)
+    service_types = params["service_type"].to_numpy().astype(str)
+
+    mean, sd, window = _history_stats(panel.values, opts.history_periods)
+    if forecast is not None:
+        f_mean, f_sd = _forecast_mean(panel.keys, forecast, lt + review)
+        mean = np.where(np.isnan(f_mean), mean, f_mean)
+        if f_sd is not None:
+            sd = np.where(np.isnan(f_sd), sd, f_sd)
+    pattern = classify_pattern(window) if n else np.array([], dtype=str)
+
+    q, rule, notes, batching = _lot_sizes(mean, params, panel.bucket)
+    policy = _choose_policy(params, batching)
+    # Every policy is reviewed at least once per bucket: protection L + R with R >= 1.
+    bucket_review = np.isin(
+        policy, [PolicyType.BASE_STOCK.value, PolicyType.S_Q.value, PolicyType.S_S.value]
+    )
+    r_eff = np.where(bucket_review, 1.0, np.maximum(review, 1.0))
+
+    protection = lead_time_demand(
+        mean,
+        sd,
+        lt,
+        review_period=r_eff,
+        lead_time_sd=lt_sd,
+        distribution=None,
+        pattern=pattern,
+        history=window,
+        seed=seed,
+    )
+    # The lead-time-only distribution uses the same family as the protection interval.
+    lead_mean = mean * lt
+    lead_var = lt * sd**2 + mean**2 * lt_sd**2
+    lead_samples = None
+    if protection.samples is not None:
+        lead_only_emp = lead_time_demand(
+            mean,
+            sd,
+            lt,
+            lead_time_sd=lt_sd,
+            distribution=DemandDistribution.EMPIRICAL,
+            history=window,
+            seed=seed + 1,
+        )
+        lead_samples = lead_only_emp.samples
+        emp = protection.family == tuple(DemandDistribution).index(DemandDistribution.EMPIRICAL)
+        lead_mean = np.where(emp, lead_only_emp.mean, lead_mean)
+        lead_var = np.where(emp, lead_only_emp.variance, lead_var)
+    lead_only = LeadTimeDemand(protection.family, lead_mean, lead_var, lead_samples)
+    zero_lead = lead_mean <= 0
+    if zero_lead.any():
+        code = tuple(DemandDistribution).index(DemandDistribution.ZERO)
+        lead_only = LeadTimeDemand(
+            np.where(zero_lead, code, lead_only.family).astype(np.int8),
+            lead_mean,
+            lead_var,
+            lead_samples,
+        )
+
+    reorder = np.zeros(n)
+    order_up_to = np.zeros(n)
+    fill = np.ones(n)
+    cycle = np.ones(n)
+    for kind in np.unique(policy):
+        for stype in np.unique(service_types):
+            mask = (policy == kind) & (service_types == stype)
+            if not mask.any():
+                continue
+            prot, lead = _subset(protection, mask), _subset(lead_only, mask)
+            res: InventoryPolicy
+            if kind in (PolicyType.BASE_STOCK.value, PolicyType.R_S.value):
+                res = r_s_service(
+                    prot,
+                    mean[mask] * r_eff[mask],
+                    target[mask],
+                    service_type=stype,
+                    policy=PolicyType(kind),
+                    lead_time_only=lead,
+                )
+            elif kind == PolicyType.S_Q.value:
+                res = s_q_service(
+                    prot,
+                    np.maximum(q[mask], 1e-9),
+                    target[mask],
+                    service_type=stype,
+                    lead_time_only=lead,
+                )
+            else:
+                res = r_s_s_service(
+                    prot,
+                    np.maximum(q[mask], 1e-9),
+                    target[mask],
+                    service_type=stype,
+                    policy=PolicyType(kind),
+                    lead_time_only=lead,
+                )
+            reorder[mask] = res.reorder_point
+            order_up_to[mask] = res.order_up_to
+            fill[mask] = res.expected_fill_rate
+            cycle[mask] = res.expected_cycle_service
+
+    if opts.integer_levels:
+        rounded_s = np.ceil(reorder - 1e-9)
+        rounded_up = np.where(
+            np.isin(policy, [PolicyType.S_Q.value, PolicyType.S_S.value, PolicyType.R_S_S.value]),
+            rounded_s + q,
+            np.ceil(order_up_to - 1e-9),
+        )
+        changed = (rounded_s != reorder) | (rounded_up != order_up_to)
+        notes = np.where(changed & (np.char.str_len(notes) > 0), np.char.add(notes, "; "), notes)
+        notes = np.where(changed, np.char.add(notes, "levels rounded up to whole units"), notes)
+        reorder, order_up_to = rounded_s, rounded_up
+        order_up_to_policies = np.isin(policy, [PolicyType.BASE_STOCK.value, PolicyType.R_S.value])
+        reorder = np.where(order_up_to_policies, order_up_to, reorder)
+    no_demand = mean <= 0
+    reorder = np.where(no_demand, 0.0, reorder)
+    order_up_to = np.where(no_demand, 0.0, order_up_to)
+    q_out = np.where(no_demand, 0.0, q)
+    level = np.where(
+        np.isin(policy, [PolicyType.BASE_STOCK.value, PolicyType.R_S.value]), order_up_to, reorder
+    )
+    safety = level - protection.mean
+    families = np.array([d.value for d in DemandDistribution])[protection.family]
+    explanation = explain_policies(
+        policy=policy,
+        demand_mean=mean,
+        demand_sd=sd,
+        lead_time=lt,
+        lead_time_sd=lt_sd,
+        review_period=r_eff,
+        order_quantity=q_out,
+        lot_sizing_rule=rule,
+        service_type=service_types,
+        service_target=target,
+        safety_stock=safety,
+        distribution=families,
+        pattern=pattern,
+        adjustments=notes,
+    )
+    expected = np.where(service_types == ServiceType.FILL_RATE.value, fill, cycle)
+    return panel.keys.select("item_id", "location_id").with_columns(
+        pl.Series("policy", policy.astype(str)),
+        pl.Series("review_period", r_eff),
+        pl.Series("lead_time", lt),
+        pl.Series("reorder_point", reorder),
+        pl.Series("order_quantity", q_out),
+        pl.Series("order_up_to", order_up_to),
+        pl.Series("safety_stock", safety),
+        pl.Series("service_type", service_types),
+        pl.Series("service_target", target),
+        pl.Series("expected_service", expected),
+        pl.Series("lot_sizing_rule", rule.astype(str)),
+        pl.Series("explanation", explanation.text.astype(str)),
+        pl.Series("demand_mean", mean),
+        pl.Series("demand_sd", sd),
+        pl.Series("lead_time_sd", lt_sd),
+        pl.Series("pattern", pattern.astype(str)),
+        pl.Series("distribution", families.astype(str)),
+        pl.Series("expected_fill_rate", fill),
+        pl.Series("expected_cycle_service", cycle),
+    )
+
+
+def erp_export(policies: pl.DataFrame) -> pl.DataFrame:
+    """ERP import layout (:data:`ERP_EXPORT_COLUMNS`): whole units, min/max pair.
+
+    ``min_qty`` is the level at or below which an order is due (the reorder point; for
+    order-up-to policies the level itself), ``max_qty`` the order-up-to level (``s + Q``
+    for (s, Q)), ``order_quantity`` the fixed lot (0 for order-up-to policies, which order
+    ``max_qty`` minus the inventory position).
+    """
+    missing = [c for c in POLICY_COLUMNS if c not in policies.columns]
+    if missing:
+        raise InvalidDataError(f"erp_export: policies frame lacks {missing}.")
+    up_to = pl.col("policy").is_in([PolicyType.BASE_STOCK.value, PolicyType.R_S.value])
+    return policies.select(
+        "item_id",
+        "location_id",
+        "policy",
+        pl.col("review_period").ceil().cast(pl.Int64),
+        pl.col("reorder_point").ceil().cast(pl.Int64),
+        pl.when(up_to)
+        .then(0.0)
+        .otherwise(pl.col("order_quantity"))
+        .ceil()
+        .cast(pl.Int64)
+        .alias("order_quantity"),
+        pl.when(up_to)
+        .then(pl.col("order_up_to") - 1)
+        .otherwise(pl.col("reorder_point"))
+        .clip(lower_bound=0)
+        .ceil()
+        .cast(pl.Int64)
+        .alias("min_qty"),
+        pl.col("order_up_to").ceil().cast(pl.Int64).alias("max_qty"),
+        pl.col("safety_stock").ceil().cast(pl.Int64),
+    )

@@ -1,0 +1,103 @@
+"""``stockpilot policy`` through typer's CliRunner on a fresh app."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import typer
+from typer.testing import CliRunner
+
+from stockpilot.cli.policy import register
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def _root() -> None:  # keeps "policy" a sub-command
+        pass
+
+    return app
+
+
+def _demand(path: Path) -> None:
+    rng = np.random.default_rng(0)
+    rows = [
+        (item, "S1", (date(2023, 1, 1) + timedelta(days=d)).isoformat(), float(rng.poisson(lam)))
+        for item, lam in (("A", 3.0), ("B", 0.2))
+        for d in range(200)
+    ]
+    pl.DataFrame(
+        rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
+    ).write_csv(path)
+
+
+def test_policy_command_writes_policies_and_erp_layout(tmp_path: Path) -> None:
+    demand = tmp_path / "demand.csv"
+    _demand(demand)
+    items = tmp_path / "items.csv"
+    pl.DataFrame(
+        {"item_id": ["A"], "lead_time": ["3"], "unit_cost": ["4"], "order_cost": ["30"]}
+    ).write_csv(items)
+    out, erp = tmp_path / "policies.csv", tmp_path / "erp.csv"
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "policy",
+            "--demand",
+            str(demand),
+            "--items",
+            str(items),
+            "--bucket",
+            "week",
+            "--service-target",
+            "0.9",
+            "--out",
+            str(out),
+            "--erp-out",
+            str(erp),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 policies (week buckets)" in result.output
+    policies = pl.read_csv(out)
+    assert policies["item_id"].to_list() == ["A", "B"]
+    assert policies["lead_time"].to_list() == [3.0, 1.0]
+    assert policies["service_target"].to_list() == [0.9, 0.9]
+    assert pl.read_csv(erp).columns[-3:] == ["min_qty", "max_qty", "safety_stock"]
+
+
+def test_policy_command_infers_the_bucket(tmp_path: Path) -> None:
+    demand = tmp_path / "demand.csv"
+    _demand(demand)
+    out = tmp_path / "p.csv"
+    result = CliRunner().invoke(_app(), ["policy", "--demand", str(demand), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "(day buckets)" in result.output
+
+
+def test_policy_command_errors_go_to_stderr_with_exit_1(tmp_path: Path) -> None:
+    demand = tmp_path / "demand.csv"
+    _demand(demand)
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "policy",
+            "--demand",
+            str(demand),
+            "--service-type",
+            "type2",
+            "--out",
+            str(tmp_path / "p.csv"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "service_type" in result.output and "fill_rate" in result.output
+    missing = CliRunner().invoke(
+        _app(), ["policy", "--demand", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "p.csv")]
+    )
+    assert missing.exit_code == 1

@@ -1,0 +1,139 @@
+"""Frame-level policy computation: parameters, policy choice, rounding, export."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from stockpilot.core.simulation.single_echelon import simulate_single_echelon
+from stockpilot.engine.panel import to_panel
+from stockpilot.engine.policies import (
+    ERP_EXPORT_COLUMNS,
+    POLICY_COLUMNS,
+    PolicyOptions,
+    compute_policies,
+    erp_export,
+)
+from stockpilot.errors import InvalidParameterError
+from stockpilot.vocab import ServiceType
+
+
+def _panel(values: np.ndarray, items: list[str] | None = None) -> object:
+    n, t = values.shape
+    ids = items or [f"I{i}" for i in range(n)]
+    start = date(2023, 1, 2)
+    rows = [
+        (ids[i], "DC", start + timedelta(weeks=k), float(values[i, k]))
+        for i in range(n)
+        for k in range(t)
+    ]
+    frame = pl.DataFrame(
+        rows, schema=["item_id", "location_id", "period", "quantity"], orient="row"
+    )
+    return to_panel(frame, bucket="week")
+
+
+def test_output_has_the_design_columns_and_explanations() -> None:
+    rng = np.random.default_rng(1)
+    values = np.vstack([rng.poisson(30, 80), rng.poisson(0.4, 80), np.zeros(80)])
+    out = compute_policies(_panel(values))
+    assert out.columns[: len(POLICY_COLUMNS)] == list(POLICY_COLUMNS)
+    assert out["policy"].to_list() == ["base_stock", "base_stock", "base_stock"]
+    assert out["distribution"].to_list()[2] == "zero"
+    assert out["order_up_to"][2] == 0.0
+    assert all(len(text) > 40 for text in out["explanation"])
+    assert "fill rate target 95.0%" in out["explanation"][0]
+    # Integer levels, expected service at or above the target.
+    assert (out["order_up_to"] == out["order_up_to"].round()).all()
+    assert (out["expected_service"] >= 0.95 - 1e-9).all()
+
+
+def test_items_override_defaults_and_drive_lot_sizing_and_rounding() -> None:
+    rng = np.random.default_rng(2)
+    values = np.vstack([rng.poisson(40, 60), rng.poisson(40, 60)])
+    items = pl.DataFrame(
+        {
+            "item_id": ["I0", "I1"],
+            "unit_cost": [20.0, 20.0],
+            "order_cost": [100.0, None],
+            "pack_size": [25.0, 1.0],
+            "lead_time": [3.0, 1.0],
+            "review_period": [1.0, 4.0],
+            "service_type": ["cycle_service", None],
+            "service_target": [0.9, None],
+        }
+    )
+    out = compute_policies(_panel(values), items=items)
+    first, second = out.row(0, named=True), out.row(1, named=True)
+    assert first["policy"] == "s_Q"
+    assert first["lot_sizing_rule"] == "eoq"
+    assert first["order_quantity"] % 25 == 0
+    assert "rounded to packs of 25" in first["explanation"]
+    assert first["service_type"] == "cycle_service"
+    assert first["service_target"] == 0.9
+    assert first["lead_time"] == 3.0
+    assert second["policy"] == "R_S"
+    assert second["review_period"] == 4.0
+    assert second["service_type"] == ServiceType.FILL_RATE
+
+
+def test_shelf_life_caps_the_lot() -> None:
+    values = np.full((1, 50), 10.0)
+    items = pl.DataFrame(
+        {"item_id": ["I0"], "unit_cost": [1.0], "order_cost": [500.0], "shelf_life": [3.0]}
+    )
+    out = compute_policies(_panel(values), items=items)
+    assert out["order_quantity"][0] == pytest.approx(30.0)
+    assert "shelf life" in out["explanation"][0]
+
+
+def test_higher_service_target_never_lowers_levels() -> None:
+    rng = np.random.default_rng(5)
+    values = np.vstack([rng.poisson(m, 70) for m in (0.5, 3.0, 25.0)]).astype(float)
+    panel = _panel(values)
+    low = compute_policies(panel, options=PolicyOptions(service_target=0.9, lead_time=2))
+    high = compute_policies(panel, options=PolicyOptions(service_target=0.98, lead_time=2))
+    assert (high["order_up_to"] >= low["order_up_to"]).all()
+
+
+def test_policies_deliver_their_fill_rate_in_simulation() -> None:
+    """Stationary demand: policies from 150 buckets, simulated on the next 600."""
+    rng = np.random.default_rng(9)
+    train = np.vstack([rng.poisson(m, 750) for m in (2.0, 8.0, 30.0)]).astype(float)
+    out = compute_policies(_panel(train[:, :150]), options=PolicyOptions(lead_time=2))
+    res = simulate_single_echelon(
+        train[:, 150:],
+        policy="base_stock",
+        order_up_to=out["order_up_to"].to_numpy(),
+        lead_time=2,
+        warmup=20,
+    )
+    assert np.all(np.abs(res.fill_rate - 0.95) < 0.03)
+
+
+def test_invalid_items_report_every_problem_together() -> None:
+    values = np.ones((2, 10))
+    items = pl.DataFrame(
+        {"item_id": ["I0", "I1"], "lead_time": [-1.0, 1.0], "service_target": [0.9, 1.5]}
+    )
+    with pytest.raises(InvalidParameterError) as info:
+        compute_policies(_panel(values), items=items)
+    message = str(info.value)
+    assert "lead_time must be >= 0" in message
+    assert "service_target must be in (0, 1)" in message
+
+
+def test_erp_export_layout() -> None:
+    rng = np.random.default_rng(3)
+    values = np.vstack([rng.poisson(20, 40)]).astype(float)
+    items = pl.DataFrame({"item_id": ["I0"], "unit_cost": [5.0], "order_cost": [80.0]})
+    out = compute_policies(_panel(values), items=items)
+    erp = erp_export(out)
+    assert tuple(erp.columns) == ERP_EXPORT_COLUMNS
+    row = erp.row(0, named=True)
+    assert row["min_qty"] == row["reorder_point"]
+    assert row["max_qty"] == row["reorder_point"] + row["order_quantity"]
+    assert erp.schema["max_qty"] == pl.Int64
