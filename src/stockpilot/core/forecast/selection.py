@@ -70,11 +70,9 @@ class SelectionConfig:
     intermittent_models: tuple[ForecastModel, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
-        M.TSB,
         M.SBA,
-        M.CROSTON_OPTIMIZED,
+        M.TSB,
         M.ADIDA,
-        M.IMAPA,
     )
     end_of_life_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.TSB)
     seasonal_models: tuple[ForecastModel, ...] = (

@@ -1,0 +1,370 @@
+"""Forecasting benchmark: stockpilot's automatic method vs statsforecast, same holdout, same run.
+
+Protocol (shared/ANCHORS.md): last-h holdout, h = 12 for monthly series with >= 72
+periods, else 6; 13 for weekly. Series with gaps inside are skipped; leading zeros are
+trimmed only for M5 (items not launched yet); forecasts are clipped at 0. Series whose
+training part holds fewer than ``--min-train`` observations are skipped for every model
+(statsforecast's conformal intervals need a few windows). RMSSE and the scaled pinball
+loss (SPL) follow the M5 guidelines; MASE uses the one-step naive scale; bias is the pooled
+relative bias sum(f - y) / sum(y); coverage is the pooled share of actuals <= quantile.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_forecast.py                       # everything
+    .venv/bin/python benchmarks/bench_forecast.py --datasets carparts,raf --sample 500
+    .venv/bin/python benchmarks/bench_forecast.py --skip-peers --synthetic 100000
+    .venv/bin/python benchmarks/bench_forecast.py --synthetic 0 --arima-sample 0
+
+Run it with one core for the peer (``n_jobs=1``), as in ANCHORS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("NIXTLA_ID_AS_COL", "1")
+
+import numpy as np
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO / "src"))
+
+from stockpilot.core.classify import demand_pattern  # noqa: E402
+from stockpilot.core.forecast.metrics import (  # noqa: E402
+    mase,
+    rmsse,
+    scaled_pinball_loss,
+)
+from stockpilot.core.forecast.quantiles import (  # noqa: E402
+    distribution_for_pattern,
+    period_quantiles,
+)
+from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast  # noqa: E402
+
+LEVELS = (0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class DataSet:
+    name: str
+    path: Path
+    weekly: bool
+    trim_leading_zeros: bool
+
+
+DATASETS = {
+    "carparts": DataSet("carparts", DATA / "carparts" / "demand_monthly.csv", False, False),
+    "raf": DataSet("raf", DATA / "raf" / "demand_monthly.csv", False, False),
+    "m5_CA_1": DataSet("m5_CA_1", DATA / "m5_weekly" / "demand_weekly_CA_1.csv", True, True),
+    "m5_TX_2": DataSet("m5_TX_2", DATA / "m5_weekly" / "demand_weekly_TX_2.csv", True, True),
+    "jewelry": DataSet("jewelry", DATA / "jewelry" / "demand_weekly.csv", True, False),
+    "hospital": DataSet("hospital", DATA / "hospital" / "demand_monthly.csv", False, False),
+}
+
+
+@dataclass(frozen=True)
+class Holdout:
+    ids: np.ndarray
+    dates: np.ndarray
+    train: np.ndarray  # (N, T-h), NaN before the first observation
+    test: np.ndarray  # (N, h)
+    h: int
+    season: int
+    freq: str
+
+
+def load(ds: DataSet, *, sample: int | None, min_train: int, seed: int) -> Holdout:
+    wide = pl.read_csv(ds.path, infer_schema_length=0)
+    ids = wide["unique_id"].to_numpy()
+    dates = np.array(wide.columns[1:], dtype="datetime64[D]")
+    y = wide.drop("unique_id").select(pl.all().cast(pl.Float64, strict=False)).to_numpy()
+    if ds.trim_leading_zeros:
+        started = np.cumsum(np.nan_to_num(y) > 0, axis=1) > 0
+        y = np.where(started, y, np.nan)
+    obs = ~np.isnan(y)
+    first = np.where(obs.any(axis=1), obs.argmax(axis=1), y.shape[1])
+    after_first = np.arange(y.shape[1])[None, :] >= first[:, None]
+    gap = (after_first & ~obs).any(axis=1)
+    t = y.shape[1]
+    h = 13 if ds.weekly else (12 if t >= 72 else 6)
+    keep = ~gap & ((t - h - first) >= min_train)
+    # the holdout needs the series to be observed in the test part
+    ids, y = ids[keep], y[keep]
+    if sample is not None and sample < ids.size:
+        pick = np.sort(np.random.default_rng(seed).choice(ids.size, sample, replace=False))
+        ids, y = ids[pick], y[pick]
+    return Holdout(
+        ids, dates, y[:, :-h], y[:, -h:], h, 1 if ds.weekly else 12, "1w" if ds.weekly else "1mo"
+    )
+
+
+@dataclass(frozen=True)
+class Score:
+    model: str
+    n: int
+    seconds: float
+    mase: float
+    rmsse: float
+    bias: float
+    spl90: float
+    spl95: float
+    cov90: float
+    cov95: float
+
+    @property
+    def per_1000(self) -> float:
+        return self.seconds / self.n * 1000.0
+
+
+def score(  # noqa: PLR0917
+    name: str,
+    hd: Holdout,
+    rows: np.ndarray,
+    mean: np.ndarray,
+    q: dict[float, np.ndarray] | None,
+    seconds: float,
+) -> Score:
+    test, train = hd.test[rows], hd.train[rows]
+    f = np.clip(mean, 0.0, None)
+    nan = float("nan")
+
+    def m(x: np.ndarray) -> float:
+        return float(np.nanmean(x)) if np.isfinite(x).any() else nan
+
+    spl = {lv: nan for lv in LEVELS}
+    cov = {lv: nan for lv in LEVELS}
+    if q is not None:
+        for lv in LEVELS:
+            ql = np.clip(q[lv], 0.0, None)
+            spl[lv] = m(scaled_pinball_loss(test, ql, train, lv))
+            cov[lv] = float(np.mean(test <= ql))
+    return Score(
+        name,
+        int(rows.size),
+        seconds,
+        m(mase(test, f, train)),
+        m(rmsse(test, f, train)),
+        float((f - test).sum() / max(test.sum(), 1e-12)),
+        spl[0.9],
+        spl[0.95],
+        cov[0.9],
+        cov[0.95],
+    )
+
+
+def run_stockpilot(
+    hd: Holdout, cfg: SelectionConfig
+) -> tuple[np.ndarray, dict[float, np.ndarray], float, np.ndarray]:
+    t0 = time.perf_counter()
+    pattern = demand_pattern(hd.train).patterns
+    sel = select_and_forecast(hd.train, hd.h, season_length=hd.season, config=cfg, patterns=pattern)
+    dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
+    qf = period_quantiles(sel.mean, sel.sd, LEVELS, distribution=dist, history=hd.train)
+    seconds = time.perf_counter() - t0
+    q = {lv: qf.values[:, :, j] for j, lv in enumerate(LEVELS)}
+    return sel.mean, q, seconds, sel.model
+
+
+def _long(hd: Holdout, rows: np.ndarray) -> pl.DataFrame:
+    train = hd.train[rows]
+    n, t = train.shape
+    ds = np.tile(hd.dates[:t], n)
+    uid = np.repeat(hd.ids[rows].astype(str), t)
+    y = train.reshape(-1)
+    keep = ~np.isnan(y)
+    return pl.DataFrame({"unique_id": uid[keep], "ds": ds[keep], "y": y[keep]}).with_columns(
+        pl.col("ds").cast(pl.Datetime("ns"))
+    )
+
+
+def run_peer(
+    name: str, hd: Holdout, rows: np.ndarray
+) -> tuple[np.ndarray, dict[float, np.ndarray] | None, float]:
+    from statsforecast import StatsForecast
+    from statsforecast.models import (
+        ADIDA,
+        IMAPA,
+        TSB,
+        AutoARIMA,
+        AutoETS,
+        CrostonOptimized,
+    )
+    from statsforecast.utils import ConformalIntervals
+
+    conformal = ConformalIntervals(h=hd.h, n_windows=2)
+    factory = {
+        "AutoETS": lambda: AutoETS(season_length=hd.season),
+        "AutoARIMA": lambda: AutoARIMA(season_length=hd.season),
+        "CrostonOptimized": lambda: CrostonOptimized(prediction_intervals=conformal),
+        "TSB": lambda: TSB(alpha_d=0.1, alpha_p=0.1, prediction_intervals=conformal),
+        "ADIDA": lambda: ADIDA(prediction_intervals=conformal),
+        "IMAPA": lambda: IMAPA(prediction_intervals=conformal),
+    }
+    df = _long(hd, rows)
+    sf = StatsForecast(models=[factory[name]()], freq=hd.freq, n_jobs=1)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = sf.forecast(df=df, h=hd.h, level=[80, 90])
+    seconds = time.perf_counter() - t0
+    out = (
+        out.sort(["unique_id", "ds"])
+        if isinstance(out, pl.DataFrame)
+        else pl.from_pandas(out.reset_index()).sort(["unique_id", "ds"])
+    )
+    order = {u: i for i, u in enumerate(hd.ids[rows].astype(str))}
+    idx = np.array([order[u] for u in out["unique_id"].to_list()])
+    mean = np.zeros((rows.size, hd.h))
+    step = np.tile(np.arange(hd.h), rows.size)
+    mean[idx, step] = out[name].to_numpy()
+    q = None
+    hi80, hi90 = f"{name}-hi-80", f"{name}-hi-90"
+    if hi80 in out.columns:
+        q = {0.9: np.zeros_like(mean), 0.95: np.zeros_like(mean)}
+        q[0.9][idx, step] = out[hi80].to_numpy()
+        q[0.95][idx, step] = out[hi90].to_numpy()
+    return mean, q, seconds
+
+
+def fmt(s: Score) -> str:
+    return (
+        f"| {s.model:<18} | {s.n:>5} | {s.per_1000:>9.2f} | {s.mase:6.3f} | {s.rmsse:6.3f} | "
+        f"{s.bias:+7.3f} | {s.spl90:6.3f} | {s.spl95:6.3f} | {s.cov90:5.3f} | {s.cov95:5.3f} |"
+    )
+
+
+HEADER = (
+    "| model              |     n | s / 1,000 |   MASE |  RMSSE |    bias | SPL.90 | SPL.95 "
+    "| cov90 | cov95 |\n|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def synthetic(n: int, t: int, seed: int) -> np.ndarray:
+    """Weekly demand mixing smooth, seasonal, trending and intermittent series."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, 4, n)
+    level = rng.gamma(2.0, 10.0, n)[:, None]
+    weeks = np.arange(t)[None, :]
+    season = 1 + 0.3 * np.sin(2 * np.pi * weeks / 52 + rng.uniform(0, 6.3, n)[:, None])
+    trend = 1 + rng.normal(0, 0.003, n)[:, None] * weeks
+    lam = np.where(kind[:, None] == 1, level * season, level)
+    lam = np.where(kind[:, None] == 2, level * np.clip(trend, 0.1, None), lam)
+    lam = np.where(kind[:, None] == 3, 0.3, lam)
+    y = rng.poisson(lam).astype(np.float64)
+    start = rng.integers(0, t // 2, n)
+    y[weeks < start[:, None] * (rng.random(n) < 0.2)[:, None]] = np.nan
+    return y
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--datasets", default=",".join(DATASETS))
+    p.add_argument("--sample", type=int, default=None, help="series per data set (default all)")
+    p.add_argument("--peers", default="AutoETS,CrostonOptimized,TSB,ADIDA,IMAPA")
+    p.add_argument(
+        "--arima-sample", type=int, default=50, help="series for AutoARIMA per data set (0 = skip)"
+    )
+    p.add_argument("--skip-peers", action="store_true")
+    p.add_argument("--synthetic", type=int, default=100_000, help="synthetic series (0 = skip)")
+    p.add_argument("--min-train", type=int, default=12)
+    p.add_argument("--n-origins", type=int, default=SelectionConfig().n_origins)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    cfg = SelectionConfig(n_origins=args.n_origins)
+    print(f"# bench_forecast  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(
+        f"# machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"
+        f", load {os.getloadavg()[0]:.1f}"
+    )
+    # warm the JIT caches so compile time is not charged to the first data set
+    select_and_forecast(
+        np.random.default_rng(0).poisson(2.0, (4, 40)).astype(float),
+        3,
+        season_length=12,
+        config=cfg,
+    )
+    for key in [k for k in args.datasets.split(",") if k]:
+        ds = DATASETS[key]
+        if not ds.path.exists():
+            print(f"\n## {key}: data not found at {ds.path}; skipped")
+            continue
+        hd = load(ds, sample=args.sample, min_train=args.min_train, seed=args.seed)
+        rows = np.arange(hd.ids.size)
+        print(
+            f"\n## {key}: {rows.size} series, train {hd.train.shape[1]} periods, h = {hd.h}, "
+            f"m = {hd.season}"
+        )
+        print(HEADER)
+        mean, q, sec, models = run_stockpilot(hd, cfg)
+        ours = score("stockpilot auto", hd, rows, mean, q, sec)
+        print(fmt(ours), flush=True)
+        zero = score("zero forecast", hd, rows, np.zeros_like(mean), None, 0.0)
+        print(fmt(zero), flush=True)
+        if args.skip_peers:
+            continue
+        results = []
+        for name in [x for x in args.peers.split(",") if x]:
+            pm, pq, psec = run_peer(name, hd, rows)
+            s = score(name, hd, rows, pm, pq, psec)
+            results.append(s)
+            print(fmt(s), flush=True)
+        if args.arima_sample:
+            sub = rows[: min(args.arima_sample, rows.size)]
+            pm, pq, psec = run_peer("AutoARIMA", hd, sub)
+            s = score("AutoARIMA (sample)", hd, sub, pm, pq, psec)
+            results.append(s)
+            print(fmt(s), flush=True)
+            sub_ours = score(
+                "stockpilot (sample)",
+                hd,
+                sub,
+                mean[sub],
+                {lv: v[sub] for lv, v in q.items()},
+                sec * sub.size / rows.size,
+            )
+            print(fmt(sub_ours), flush=True)
+        full = [r for r in results if r.n == rows.size]
+        ets = next((r for r in results if r.model == "AutoETS"), None)
+        if ets is not None:
+            print(f"speed ratio AutoETS / stockpilot: {ets.seconds / max(ours.seconds, 1e-9):.1f}x")
+        if full:
+            best_rmsse = min(full, key=lambda r: r.rmsse)
+            best_spl = min(
+                (r for r in full if np.isfinite(r.spl95)), key=lambda r: r.spl95, default=None
+            )
+            print(
+                f"best peer RMSSE {best_rmsse.rmsse:.3f} ({best_rmsse.model}) vs ours "
+                f"{ours.rmsse:.3f}"
+            )
+            if best_spl is not None:
+                print(
+                    f"best peer SPL.95 {best_spl.spl95:.3f} ({best_spl.model}) vs ours "
+                    f"{ours.spl95:.3f}"
+                )
+        counts = dict(zip(*np.unique(models, return_counts=True), strict=True))
+        print("stockpilot winners: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if args.synthetic:
+        y = synthetic(args.synthetic, 156, args.seed)
+        t0 = time.perf_counter()
+        pattern = demand_pattern(y).patterns
+        sel = select_and_forecast(y, 13, season_length=1, config=cfg, patterns=pattern)
+        dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
+        period_quantiles(sel.mean, sel.sd, (0.5, 0.9, 0.95), distribution=dist, history=y)
+        sec = time.perf_counter() - t0
+        print(
+            f"\n## synthetic: {args.synthetic} weekly series x 156 weeks, h = 13: "
+            f"{sec:.1f} s (goal < 60 s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
