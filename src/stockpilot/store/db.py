@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stockpilot.errors import parameter_error
 
-__all__ = ["SessionFactory", "create_store_engine", "dialect_of", "session_factory"]
+__all__ = ["SessionFactory", "create_store_engine", "dialect_of", "open_store", "session_factory"]
 
 SessionFactory = sessionmaker[Session]
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
@@ -91,3 +91,30 @@ def dialect_of(bind: Engine | Session) -> str:
     """Name of the database dialect behind an engine or session (``sqlite``/``postgresql``)."""
     engine = bind if isinstance(bind, Engine) else bind.get_bind()
     return str(engine.dialect.name)
+
+
+def open_store(url: str, *, migrate: bool = True, echo: bool = False) -> SessionFactory:
+    """Engine + migrations + session factory in one call (what the CLI and web app need).
+
+    Parameters
+    ----------
+    url : str
+        Store URL, usually ``Settings.resolved_database_url()``.
+    migrate : bool, default True
+        Run ``alembic upgrade head`` first (idempotent; a no-op when already at head).
+    echo : bool, default False
+        Log SQL.
+
+    Examples
+    --------
+    >>> sessions = open_store("sqlite://")
+    >>> with sessions() as session:
+    ...     dialect_of(session)
+    'sqlite'
+    """
+    from stockpilot.store.migrations import upgrade
+
+    engine = create_store_engine(url, echo=echo)
+    if migrate:
+        upgrade(engine)
+    return session_factory(engine)
