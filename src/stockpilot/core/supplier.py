@@ -6,9 +6,9 @@ polars categoricals), order date, due date, ASN date (optional), receipt date, q
 received and quantity rejected. Dates are ``datetime64`` arrays (any unit, ``NaT`` for
 missing) or day numbers (``nan`` for missing).
 
-From these, per supplier-item and per supplier, all groups at once (numpy grouping with
-``np.unique(..., return_inverse=True)``, ``np.bincount`` and one ``np.lexsort``, no loop per
-supplier):
+From these, per supplier-item and per supplier, all groups at once (one stable sort by supplier, item and lead time, then
+``np.add.reduceat`` over each group's contiguous slice; supplier totals pool the
+supplier-item sums; no loop per supplier):
 
 * lead time ``L = receipt_date - order_date`` (days): count, mean, standard deviation,
   quantiles and the empirical sample (flat sorted array with offsets);
@@ -307,62 +307,135 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _bsum(inverse: IntArray, weights: FloatArray, n_groups: int) -> FloatArray:
-    return np.bincount(inverse, weights=weights, minlength=n_groups).astype(np.float64)
+def _sort_order(key: IntArray, lt: FloatArray) -> IntArray:
+    """Stable order by (group key, lead time); one integer argsort when lead times are whole
+    days (the usual case), a two-key lexsort otherwise."""
+    if lt.size and bool(np.all(lt == np.round(lt))):
+        lo, hi = float(lt.min()), float(lt.max())
+        span = int(hi - lo) + 1
+        if int(key.max()) < (2**62) // span:
+            composite = key * span + (lt - lo).astype(np.int64)
+            return np.argsort(composite, kind="stable").astype(np.int64)
+    return np.lexsort((lt, key)).astype(np.int64)
 
 
-def _group_stats(
-    rec: ReceiptRecords,
+@dataclass(frozen=True)
+class _Sums:
+    """Additive per-group sums (so supplier totals pool supplier-item totals exactly)."""
+
+    count: FloatArray
+    lead: FloatArray
+    dev2: FloatArray  # sum of squared deviations from the group mean
+    due_n: FloatArray
+    on_n: FloatArray
+    due_q: FloatArray
+    on_q: FloatArray
+    qty: FloatArray
+    rej: FloatArray
+    asn_n: FloatArray
+    asn_sum: FloatArray
+
+    def pool(self, starts: IntArray) -> _Sums:
+        """Sums over consecutive runs of groups starting at ``starts``."""
+
+        def red(x: FloatArray) -> FloatArray:
+            return np.add.reduceat(x, starts, dtype=np.float64)
+
+        count = red(self.count)
+        lead = red(self.lead)
+        mean = lead / count
+        sizes = np.diff(np.append(starts, self.count.size))
+        # Pooled squared deviations: within-group plus between-group parts.
+        between = self.count * (self.lead / self.count - np.repeat(mean, sizes)) ** 2
+        return _Sums(
+            count=count,
+            lead=lead,
+            dev2=red(self.dev2 + between),
+            due_n=red(self.due_n),
+            on_n=red(self.on_n),
+            due_q=red(self.due_q),
+            on_q=red(self.on_q),
+            qty=red(self.qty),
+            rej=red(self.rej),
+            asn_n=red(self.asn_n),
+            asn_sum=red(self.asn_sum),
+        )
+
+
+def _sums_by_group(
+    rec: ReceiptRecords, order: IntArray, starts: IntArray, tolerance: float
+) -> tuple[_Sums, FloatArray]:
+    """Per-group sums over records sorted by ``order`` with groups starting at ``starts``;
+    also returns the sorted lead times."""
+
+    def gsum(values: npt.NDArray[np.float64] | BoolArray) -> FloatArray:
+        return np.add.reduceat(values, starts, dtype=np.float64)
+
+    lt = rec.lead_time_days[order]
+    count = np.diff(np.append(starts, lt.size)).astype(np.float64)
+    lead = gsum(lt)
+    dev2 = gsum((lt - np.repeat(lead / count, count.astype(np.int64))) ** 2)
+    due = rec.due_day[order]
+    receipt = rec.receipt_day[order]
+    qty = rec.quantity[order]
+    has_due = ~np.isnan(due)
+    on_time = has_due & (receipt <= due + tolerance)
+    asn = rec.asn_day[order]
+    has_asn = ~np.isnan(asn)
+    sums = _Sums(
+        count=count,
+        lead=lead,
+        dev2=dev2,
+        due_n=gsum(has_due),
+        on_n=gsum(on_time),
+        due_q=gsum(np.where(has_due, qty, 0.0)),
+        on_q=gsum(np.where(on_time, qty, 0.0)),
+        qty=gsum(qty),
+        rej=gsum(rec.quantity_rejected[order]),
+        asn_n=gsum(has_asn),
+        asn_sum=gsum(np.where(has_asn, receipt - asn, 0.0)),
+    )
+    return sums, lt
+
+
+def _performance(
+    sums: _Sums,
+    sample: FloatArray,
     *,
-    inverse: IntArray,
-    n_groups: int,
     supplier: IntArray,
     item: IntArray,
     levels: FloatArray,
-    tolerance: float,
 ) -> GroupPerformance:
-    lt = rec.lead_time_days
-    count = np.bincount(inverse, minlength=n_groups)
-    fcount = count.astype(np.float64)
-    mean = _bsum(inverse, lt, n_groups) / fcount
-    dev2 = _bsum(inverse, (lt - mean[inverse]) ** 2, n_groups)
-    sd = np.sqrt(_ratio(dev2, fcount - 1.0))
-    order = np.lexsort((lt, inverse))
-    sample = lt[order]
-    offsets = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-    pos = offsets[:-1, None] + levels[None, :] * (fcount[:, None] - 1.0)
+    """Statistics from group sums and the lead-time sample sorted within each group."""
+    n = sums.count
+    offsets = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+    pos = offsets[:-1, None] + levels[None, :] * (n[:, None] - 1.0)
     lo = np.floor(pos).astype(np.int64)
     hi = np.ceil(pos).astype(np.int64)
     frac = pos - lo
-    quantiles = sample[lo] * (1.0 - frac) + sample[hi] * frac
-    has_due = ~np.isnan(rec.due_day)
-    on_time = has_due & (rec.receipt_day <= rec.due_day + tolerance)
-    due_n = _bsum(inverse, has_due.astype(np.float64), n_groups)
-    on_n = _bsum(inverse, on_time.astype(np.float64), n_groups)
-    due_q = _bsum(inverse, np.where(has_due, rec.quantity, 0.0), n_groups)
-    on_q = _bsum(inverse, np.where(on_time, rec.quantity, 0.0), n_groups)
-    qty = _bsum(inverse, rec.quantity, n_groups)
-    rej = _bsum(inverse, rec.quantity_rejected, n_groups)
-    has_asn = ~np.isnan(rec.asn_day)
-    asn_n = _bsum(inverse, has_asn.astype(np.float64), n_groups)
-    notice = np.where(has_asn, rec.receipt_day - rec.asn_day, 0.0)
-    asn_sum = _bsum(inverse, notice, n_groups)
     return GroupPerformance(
         supplier=supplier,
         item=item,
-        n_receipts=count.astype(np.int64),
-        lead_time_mean=mean,
-        lead_time_sd=sd,
+        n_receipts=n.astype(np.int64),
+        lead_time_mean=sums.lead / n,
+        lead_time_sd=np.sqrt(_ratio(sums.dev2, n - 1.0)),
         quantile_levels=levels,
-        lead_time_quantiles=quantiles,
-        on_time_rate=_ratio(on_n, due_n),
-        on_time_quantity_rate=_ratio(on_q, due_q),
-        defect_rate=_ratio(rej, qty),
-        asn_rate=asn_n / fcount,
-        asn_notice_mean=_ratio(asn_sum, asn_n),
+        lead_time_quantiles=sample[lo] * (1.0 - frac) + sample[hi] * frac,
+        on_time_rate=_ratio(sums.on_n, sums.due_n),
+        on_time_quantity_rate=_ratio(sums.on_q, sums.due_q),
+        defect_rate=_ratio(sums.rej, sums.qty),
+        asn_rate=sums.asn_n / n,
+        asn_notice_mean=_ratio(sums.asn_sum, sums.asn_n),
         lead_time_sample=sample,
         offsets=offsets,
     )
+
+
+def _run_starts(sorted_keys: IntArray) -> IntArray:
+    first = np.empty(sorted_keys.size, dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    return np.flatnonzero(first).astype(np.int64)
 
 
 def supplier_performance(
@@ -406,28 +479,31 @@ def supplier_performance(
             "supplier_performance needs at least one receipt record; got none. "
             "Use effective_lead_time's defaults for suppliers without history."
         )
-    pair_keys, pair_inv = np.unique(
-        np.column_stack([records.supplier, records.item]), axis=0, return_inverse=True
-    )
-    sup_keys, sup_inv = np.unique(records.supplier, return_inverse=True)
     tol = float(tolerance_days)
-    by_pair = _group_stats(
-        records,
-        inverse=pair_inv.ravel().astype(np.int64),
-        n_groups=pair_keys.shape[0],
-        supplier=pair_keys[:, 0].astype(np.int64),
-        item=pair_keys[:, 1].astype(np.int64),
-        levels=levels,
-        tolerance=tol,
+    span = np.int64(int(records.item.max()) + 1)
+    # One sort by (supplier, item, lead time) serves the supplier-item level; supplier
+    # totals pool its sums (exact), and only the supplier-level sample needs a second,
+    # nearly-sorted, argsort.
+    pair_key = records.supplier * span + records.item
+    order = _sort_order(pair_key, records.lead_time_days)
+    sorted_pair = pair_key[order]
+    pair_starts = _run_starts(sorted_pair)
+    pair_sums, pair_sample = _sums_by_group(records, order, pair_starts, tol)
+    keys = sorted_pair[pair_starts]
+    by_pair = _performance(
+        pair_sums, pair_sample, supplier=keys // span, item=keys % span, levels=levels
     )
-    by_sup = _group_stats(
-        records,
-        inverse=sup_inv.ravel().astype(np.int64),
-        n_groups=sup_keys.size,
-        supplier=sup_keys.astype(np.int64),
-        item=np.full(sup_keys.size, -1, dtype=np.int64),
+    pair_supplier = keys // span
+    sup_group_starts = _run_starts(pair_supplier)
+    sup_sums = pair_sums.pool(sup_group_starts)
+    sorted_supplier = sorted_pair // span
+    sup_order = _sort_order(sorted_supplier, pair_sample)
+    by_sup = _performance(
+        sup_sums,
+        pair_sample[sup_order],
+        supplier=pair_supplier[sup_group_starts],
+        item=np.full(sup_group_starts.size, -1, dtype=np.int64),
         levels=levels,
-        tolerance=tol,
     )
     return SupplierPerformance(
         by_supplier_item=by_pair, by_supplier=by_sup, tolerance_days=tol, records=records
