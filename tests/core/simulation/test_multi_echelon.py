@@ -13,7 +13,8 @@ from stockpilot.core.simulation.multi_echelon import network_depths, simulate_ne
 from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 
-def test_hand_computed_two_stage_chain() -> None:
+@pytest.mark.parametrize("engine", ["compiled", "arrays"])
+def test_hand_computed_two_stage_chain(engine: str) -> None:
     """Retailer (node 0, S = 7, L = 1) fed by a warehouse (node 1, S = 4, L = 0).
 
     Demand 3 per period. Period 0: the retailer ends with 4 and orders 3; the warehouse
@@ -23,7 +24,12 @@ def test_hand_computed_two_stage_chain() -> None:
     """
     demand = np.array([[3.0] * 6, [0.0] * 6])
     res = simulate_network(
-        demand, supplier=[1, -1], policy="base_stock", order_up_to=[7.0, 4.0], lead_time=[1, 0]
+        demand,
+        supplier=[1, -1],
+        policy="base_stock",
+        order_up_to=[7.0, 4.0],
+        lead_time=[1, 0],
+        engine=engine,  # type: ignore[arg-type]
     )
     np.testing.assert_allclose(res.average_on_hand[0], [(4 + 5 * 1) / 6, 1.0])
     np.testing.assert_allclose(res.average_in_transit[0], [(3 + 5 * 6) / 6, 3.0])
@@ -33,7 +39,8 @@ def test_hand_computed_two_stage_chain() -> None:
     assert np.isnan(res.customer_fill_rate[0, 1])
 
 
-def test_hand_computed_upstream_shortage_delays_the_retailer() -> None:
+@pytest.mark.parametrize("engine", ["compiled", "arrays"])
+def test_hand_computed_upstream_shortage_delays_the_retailer(engine: str) -> None:
     """Warehouse S = 0: each retailer order waits one period for the warehouse's own order.
 
     Retailer S = 6, L = 0, demand 2 per period. Period 0: retailer ends with 4, orders 2;
@@ -48,6 +55,7 @@ def test_hand_computed_upstream_shortage_delays_the_retailer() -> None:
         policy="base_stock",
         order_up_to=[6.0, 0.0],
         lead_time=[0, 0],
+        engine=engine,  # type: ignore[arg-type]
     )
     np.testing.assert_allclose(res.average_on_hand[0], [(4 + 4 * 2) / 5, 0.0])
     # the warehouse owes 2 units at the end of every period
@@ -128,6 +136,32 @@ def test_distribution_network_conserves_flow_and_is_symmetric() -> None:
     assert np.all((res.fill_rate[:, 1:] >= 0) & (res.fill_rate[:, 1:] <= 1))
 
 
+@pytest.mark.parametrize("lost", [False, True])
+def test_compiled_and_array_engines_agree(lost: bool) -> None:
+    """Same model in two kernels: a distribution network with mixed policies."""
+    rng = np.random.default_rng(0)
+    demand = np.zeros((40, 5, 250))
+    demand[:, [0, 2, 3, 4], :] = rng.poisson(3.0, size=(40, 4, 250))
+    kw = {
+        "supplier": [-1, 0, 0, 1, 1],
+        "policy": ["s_Q", "R_s_S", "base_stock", "R_S", "s_S"],
+        "reorder_point": [25.0, 10.0, np.nan, np.nan, 4.0],
+        "order_quantity": [30.0, np.nan, np.nan, np.nan, np.nan],
+        "order_up_to": [np.nan, 30.0, 10.0, 14.0, 12.0],
+        "review_period": [1, 2, 1, 3, 1],
+        "lead_time": lambda g, shape: g.integers(0, 4, size=shape),
+        "backorders": not lost,
+        "warmup": 10,
+        "seed": 11,
+    }
+    compiled = simulate_network(demand, engine="compiled", **kw)  # type: ignore[arg-type]
+    arrays = simulate_network(demand, engine="arrays", **kw)  # type: ignore[arg-type]
+    for name in compiled.__dataclass_fields__:
+        np.testing.assert_allclose(
+            getattr(compiled, name), getattr(arrays, name), rtol=1e-12, atol=1e-12, err_msg=name
+        )
+
+
 def test_random_lead_times_and_defects_are_reproducible() -> None:
     demand = np.zeros((20, 2, 150))
     demand[:, 0, :] = np.random.default_rng(0).poisson(3.0, size=(20, 150))
@@ -180,5 +214,9 @@ def test_network_depths_and_validation() -> None:
         network_depths([5, -1])
     with pytest.raises(InvalidParameterError, match="'order_up_to'"):
         simulate_network(np.ones((2, 4)), supplier=[1, -1], policy="base_stock")
+    with pytest.raises(InvalidParameterError, match="'auto', 'compiled', 'arrays'"):
+        simulate_network(
+            np.ones((1, 4)), supplier=[-1], policy="base_stock", order_up_to=1.0, engine="gpu"
+        )  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="'supplier'"):
         simulate_network(np.ones((2, 4)), supplier=[-1], policy="base_stock", order_up_to=1.0)

@@ -33,10 +33,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from stockpilot.core.simulation import _network_kernel as kernel
 from stockpilot.core.simulation.single_echelon import (
     PolicyArrays,
     policy_codes,
@@ -44,7 +46,7 @@ from stockpilot.core.simulation.single_echelon import (
     scrap_defects,
     validate_policy_levels,
 )
-from stockpilot.errors import InvalidDataError, parameter_error
+from stockpilot.errors import InvalidDataError, choice_error, parameter_error
 from stockpilot.vocab import PolicyType
 
 __all__ = ["NetworkSimulationResult", "network_depths", "simulate_network"]
@@ -168,18 +170,19 @@ def _lead_times(
 ) -> IntArray:
     raw = np.asarray(lead_time(rng, shape) if callable(lead_time) else lead_time)
     k = shape[1]
-    if raw.ndim == 0 or raw.shape == (k,):
-        raw = np.broadcast_to(raw.reshape(1, -1, 1) if raw.ndim else raw, shape)
-    if raw.shape != shape:
+    if raw.ndim != 0 and raw.shape not in ((k,), shape):
         raise parameter_error(OWNER, "lead_time", f"a scalar, ({k},) or {shape}", raw.shape)
-    as_float = raw.astype(np.float64)
-    if (
-        not np.all(np.isfinite(as_float))
-        or np.any(as_float != np.round(as_float))
-        or np.any(as_float < 0)
-    ):
-        raise parameter_error(OWNER, "lead_time", "whole numbers of periods >= 0", "other values")
-    return raw.astype(np.int64)
+    if raw.dtype.kind not in "iu":
+        as_float = raw.astype(np.float64)
+        if not np.all(np.isfinite(as_float)) or np.any(as_float != np.round(as_float)):
+            raise parameter_error(OWNER, "lead_time", "whole numbers of periods", "other values")
+    if raw.size and raw.min() < 0:
+        raise parameter_error(OWNER, "lead_time", "whole numbers of periods >= 0", int(raw.min()))
+    small = raw.astype(np.int64)
+    if small.shape == shape:
+        return small
+    # a read-only broadcast view: no (N, K, T) copy for constant lead times
+    return np.broadcast_to(small.reshape(1, -1, 1) if small.ndim else small, shape)
 
 
 def simulate_network(
@@ -197,6 +200,7 @@ def simulate_network(
     defect_rate: ArrayLike | None = None,
     warmup: int = 0,
     seed: int | np.random.Generator | None = None,
+    engine: Literal["auto", "compiled", "arrays"] = "auto",
 ) -> NetworkSimulationResult:
     """Simulate installation inventory policies at every node of a serial or distribution network.
 
@@ -227,6 +231,10 @@ def simulate_network(
         Periods simulated but not measured.
     seed
         Seed or ``numpy.random.Generator`` for random lead times and defects.
+    engine
+        ``compiled`` (numba loop, fastest for any N), ``arrays`` (numpy, vectorized over
+        replications and the nodes of a depth level; needed for defects) or ``auto``
+        (compiled unless a defect rate is given). Both give the same results.
 
     Returns
     -------
@@ -292,6 +300,24 @@ def simulate_network(
     start = np.where(np.isnan(start), np.where(codes == 4, s + q, big_s), start)
     if np.any(start < 0):
         raise parameter_error(OWNER, "initial_on_hand", ">= 0", float(start.min()))
+    engines = ("auto", "compiled", "arrays")
+    if engine not in engines:
+        raise choice_error(OWNER, "engine", engine, engines)
+    if engine == "compiled" and defects is not None:
+        raise parameter_error(
+            OWNER, "engine", "'arrays' or 'auto' when a defect rate is given", engine
+        )
+    if engine == "compiled" or (engine == "auto" and defects is None):
+        return _run_compiled(
+            d,
+            sup=sup,
+            depth=depth,
+            policy=PolicyArrays(codes, s, q, big_s, review.astype(np.int64)),
+            lead=lead,
+            start=start,
+            backorders=backorders,
+            warmup=warmup,
+        )
     policy_arrays = PolicyArrays(codes, s, q, big_s, review.astype(np.int64))
     return _run(
         d,
@@ -305,6 +331,66 @@ def simulate_network(
         warmup=warmup,
         rng=rng,
     )
+
+
+def _run_compiled(
+    d: FloatArray,
+    *,
+    sup: IntArray,
+    depth: IntArray,
+    policy: PolicyArrays,
+    lead: IntArray,
+    start: FloatArray,
+    backorders: bool,
+    warmup: int,
+) -> NetworkSimulationResult:
+    _, k, horizon = d.shape
+    order_nodes = np.argsort(-depth, kind="stable").astype(np.int64)
+    child_idx = np.argsort(sup, kind="stable").astype(np.int64)
+    child_idx = child_idx[sup[child_idx] >= 0]
+    counts = np.bincount(sup[sup >= 0], minlength=k)
+    child_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    ages = FIFO_AGES if np.any(counts > 1) else 1
+    sums = kernel.network_kernel(
+        np.ascontiguousarray(d),
+        sup,
+        order_nodes,
+        child_ptr,
+        child_idx,
+        policy.codes.astype(np.int64),
+        np.ascontiguousarray(policy.reorder_point),
+        np.ascontiguousarray(policy.order_quantity),
+        np.ascontiguousarray(policy.order_up_to),
+        policy.review_period.astype(np.int64),
+        lead,
+        int(lead.max(initial=0)) + 2,
+        np.ascontiguousarray(start),
+        backorders,
+        int(warmup),
+        ages,
+    )
+    measured = horizon - warmup
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return NetworkSimulationResult(
+            fill_rate=np.where(
+                sums[kernel.REQUESTS] > 0, sums[kernel.MET] / sums[kernel.REQUESTS], np.nan
+            ),
+            customer_fill_rate=np.where(
+                sums[kernel.CUST_REQUESTS] > 0,
+                sums[kernel.CUST_MET] / sums[kernel.CUST_REQUESTS],
+                np.nan,
+            ),
+            cycle_service_level=np.where(
+                sums[kernel.CYCLES] > 0, sums[kernel.GOOD_CYCLES] / sums[kernel.CYCLES], np.nan
+            ),
+            ready_rate=sums[kernel.READY] / measured,
+            average_on_hand=sums[kernel.ON_HAND] / measured,
+            average_backorders=sums[kernel.BACKORDERS] / measured,
+            average_in_transit=sums[kernel.IN_TRANSIT] / measured,
+            average_lost_sales=sums[kernel.LOST] / measured,
+            average_shipped=sums[kernel.SHIPPED] / measured,
+            orders_placed=sums[kernel.ORDERS].astype(np.int64),
+        )
 
 
 def _run(
