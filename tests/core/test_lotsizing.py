@@ -453,3 +453,25 @@ def test_plan_lots_by_item_matches_per_method_calls() -> None:
         plan_lots_by_item(["fixed_order_quantity"], d[:1], 1.0, 1.0)
     constrained = apply_order_constraints(mixed.as_plan(), d, 10.0, 1.0, pack_size=5)
     assert np.allclose(constrained.plan.orders % 5, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    d=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 4), st.integers(1, 10)),
+        elements=st.floats(1.0, 100.0),
+    ),
+    a=st.floats(0.0, 200.0),
+    h=st.floats(0.01, 5.0),
+)
+def test_silver_meal_never_worse_than_lot_for_lot_on_positive_demand(
+    d: np.ndarray, a: float, h: float
+) -> None:
+    """Each Silver-Meal lot of k periods has TRC(k)/k <= TRC(1) = A, so with demand in
+    every period it costs at most k setups: never more than lot-for-lot."""
+    ww = wagner_whitin(d, a, h).total_cost
+    sm = silver_meal(d, a, h).total_cost
+    l4l = lot_for_lot(d, a, h).total_cost
+    assert np.all(ww <= sm + 1e-7)
+    assert np.all(sm <= l4l + 1e-7)
