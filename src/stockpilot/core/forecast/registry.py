@@ -15,6 +15,7 @@ _Kernel = Callable[[FloatArray, int, int], PanelForecast]
 def _table() -> dict[ForecastModel, _Kernel]:
     from stockpilot.core.forecast.models import (
         aggregation,
+        arima,
         combination,
         ets,
         holt_winters,
@@ -46,6 +47,7 @@ def _table() -> dict[ForecastModel, _Kernel]:
         ForecastModel.HOLT_WINTERS_MULTIPLICATIVE: lambda y, h, m: (
             holt_winters.holt_winters_forecast(y, h, season_length=m, multiplicative=True)
         ),
+        ForecastModel.AUTO_ARIMA: lambda y, h, m: arima.auto_arima_forecast(y, h),
         ForecastModel.AUTO_ETS: lambda y, h, m: ets.auto_ets_forecast(y, h, season_length=m),
         ForecastModel.COMBINATION: lambda y, h, m: combination.combination_forecast(y, h),
     }
