@@ -170,7 +170,13 @@ def simulate_policies(
         warnings.append(
             f"{int(np.sum(whole != lead))} fractional lead time(s) rounded up to whole buckets"
         )
-    review = np.ceil(keyed["review_period"].fill_null(1).to_numpy() - 1e-9)
+    raw_review = keyed["review_period"].fill_null(1).to_numpy()
+    review = np.ceil(raw_review - 1e-9)
+    if np.any(review != raw_review):
+        warnings.append(
+            f"{int(np.sum(review != raw_review))} fractional review period(s) rounded up to "
+            "whole buckets"
+        )
     horizon = values.shape[1]
     if not 0 <= warmup < horizon:
         raise InvalidParameterError(
