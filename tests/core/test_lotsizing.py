@@ -475,3 +475,45 @@ def test_silver_meal_never_worse_than_lot_for_lot_on_positive_demand(
     l4l = lot_for_lot(d, a, h).total_cost
     assert np.all(ww <= sm + 1e-7)
     assert np.all(sm <= l4l + 1e-7)
+
+
+def _discount_cost(
+    q: np.ndarray, *, d: float, a: float, r: float, b: list, p: list, kind: str
+) -> np.ndarray:
+    """Total cost per unit time evaluated directly from the price schedule."""
+    b_arr, p_arr = np.asarray(b, float), np.asarray(p, float)
+    k = np.searchsorted(b_arr, q, side="right") - 1
+    if kind == "all_units":
+        purchase = p_arr[k] * q
+    else:
+        widths = np.diff(b_arr)
+        paid = np.concatenate([[0.0], np.cumsum(p_arr[:-1] * widths)])
+        purchase = paid[k] + p_arr[k] * (q - b_arr[k])
+    return d * purchase / q + a * d / q + r * purchase / 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    d=st.floats(10, 5000),
+    a=st.floats(0.5, 300),
+    r=st.floats(0.05, 0.5),
+    steps=st.lists(st.floats(10, 800), min_size=1, max_size=3),
+    base_price=st.floats(1, 100),
+    cuts=st.lists(st.floats(0.01, 0.2), min_size=3, max_size=3),
+    kind=st.sampled_from(["all_units", "incremental"]),
+)
+def test_quantity_discount_optimum_beats_a_fine_grid(
+    *, d, a, r, steps, base_price, cuts, kind
+) -> None:
+    breaks = [0.0, *np.cumsum(steps).tolist()]
+    prices = [base_price]
+    for c in cuts[: len(breaks) - 1]:
+        prices.append(prices[-1] * (1 - c))
+    res = eoq_quantity_discount(d, a, r, breaks, prices, discount=kind)
+    grid = np.linspace(0.5, 3 * breaks[-1] + 3 * np.sqrt(2 * a * d / (r * prices[-1])), 20000)
+    grid = np.unique(np.concatenate([grid, breaks[1:]]))
+    best_grid = _discount_cost(grid, d=d, a=a, r=r, b=breaks, p=prices, kind=kind).min()
+    assert res.total_cost[0] <= best_grid * (1 + 1e-9) + 1e-9
+    # and the reported cost is the true cost of the reported quantity
+    direct = _discount_cost(res.order_quantity, d=d, a=a, r=r, b=breaks, p=prices, kind=kind)[0]
+    assert res.total_cost[0] == pytest.approx(direct, rel=1e-9)
