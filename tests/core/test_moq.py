@@ -60,6 +60,12 @@ def test_shelf_life_waste_hand_computed() -> None:
         customer_lead_time=3,
     )
     assert r.waste_per_period[0] == pytest.approx(7.5)
+    b = r.order_moq_breakdown
+    # purchase 5 x 4 = 20; expiry 60 x 4 / 8 = 30; holding 4 x 0.01 x 640 / 8 = 3.2
+    np.testing.assert_allclose(
+        [b.purchase[0], b.expiry[0], b.holding[0], b.setup[0]], [20.0, 30.0, 3.2, 0.0]
+    )
+    assert b.total[0] == pytest.approx(53.2)
     assert r.cost_order_moq[0] == pytest.approx(53.2)
     assert np.isinf(r.cost_lower_moq[0])
     assert r.cost_make_to_order[0] == pytest.approx(20.0)
@@ -158,3 +164,27 @@ def test_risk_never_lowers_the_cost_of_holding_the_moq(
     )
     assert np.all(chosen <= res.cost_order_moq + 1e-9)
     assert np.all(res.saving_per_period >= -1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    d=st.floats(0, 50),
+    moq=st.floats(0, 1000),
+    rho=st.floats(0, 0.3),
+    life=st.sampled_from([np.inf, 2.0, 10.0, 100.0]),
+    a=st.floats(0, 100),
+)
+def test_breakdown_adds_up(*, d: float, moq: float, rho: float, life: float, a: float) -> None:
+    r = moq_exception(
+        demand_rate=d,
+        moq=moq,
+        unit_cost=2.0,
+        holding_rate=0.02,
+        setup_cost=a,
+        obsolescence_rate=rho,
+        shelf_life_periods=life,
+    )
+    b = r.order_moq_breakdown
+    parts = b.purchase + b.setup + b.holding + b.obsolescence + b.expiry
+    np.testing.assert_allclose(parts, r.cost_order_moq, rtol=1e-12)
+    assert np.all(np.array([b.purchase, b.setup, b.holding, b.obsolescence, b.expiry]) >= 0)

@@ -52,6 +52,7 @@ import numpy.typing as npt
 from stockpilot.errors import parameter_error
 
 FloatArray = npt.NDArray[np.float64]
+_MIN_DEMAND = 1e-12  # demand below this per period counts as none
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -73,6 +74,8 @@ class MOQExceptionResult:
     cost_order_moq, cost_lower_moq, cost_make_to_order : (N,) cost per period of each option
         (``inf`` where an option is unavailable).
     waste_per_period : (N,) units written off per period under option (a) (shelf life).
+    order_moq_breakdown : option (a) split into purchase, setup, holding, obsolescence and
+        expiry cost per period.
     recommendation : one :class:`MOQOption` per item.
     saving_per_period : (N,) cost of ordering the MOQ minus the cost of the recommendation.
     reasons : plain-language reason per item.
@@ -86,6 +89,7 @@ class MOQExceptionResult:
     cost_lower_moq: FloatArray
     cost_make_to_order: FloatArray
     waste_per_period: FloatArray
+    order_moq_breakdown: StockingCost
     recommendation: tuple[MOQOption, ...]
     saving_per_period: FloatArray
     reasons: tuple[str, ...]
@@ -125,32 +129,70 @@ def _arr(
     return arr
 
 
+@dataclass(frozen=True)
+class StockingCost:
+    """Cost per period of stocking an item in lots, broken down by driver.
+
+    Attributes
+    ----------
+    purchase : ``v D``, buying the units that sell.
+    setup : ``A / tau``, ordering.
+    holding : ``v r x`` carried unit-periods per period.
+    obsolescence : ``v rho x`` carried unit-periods per period (write-off risk).
+    expiry : ``v w / tau``, units bought that expire unsold.
+    total : sum of the above.
+    """
+
+    purchase: FloatArray
+    setup: FloatArray
+    holding: FloatArray
+    obsolescence: FloatArray
+    expiry: FloatArray
+    total: FloatArray
+
+
 def _stock_cost(
     *,
     lot: FloatArray,
     demand: FloatArray,
     price: FloatArray,
-    rate: FloatArray,
+    carrying: FloatArray,
+    obsolescence: FloatArray,
     setup: FloatArray,
     life: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[StockingCost, FloatArray]:
     """Cost per period of stocking lots of ``lot`` and the units wasted per period."""
-    positive = demand > 0
+    positive = demand > _MIN_DEMAND
     d = np.where(positive, demand, 1.0)
     tau = np.minimum(lot / d, life)
     empty = tau <= 0  # zero lot (A = 0, MOQ = 0): continuous replenishment, cost v D
     tau = np.where(empty, 1.0, tau)
-    waste = np.maximum(lot - d * tau, 0.0)
-    area = d * tau**2 / 2.0 + waste * tau
-    cost = np.where(empty, price * d, (setup + price * lot + price * rate * area) / tau)
-    waste = np.where(empty, 0.0, waste)
+    waste = np.where(empty, 0.0, np.maximum(lot - d * tau, 0.0))
+    carried = np.where(empty, 0.0, d * tau / 2.0 + waste)  # unit-periods per period
+    setup_pp = np.where(empty, 0.0, setup / tau)
+    expiry = price * waste / tau
     # No demand: the lot sits (written off at the end of its shelf life, if any).
-    idle = price * rate * lot + np.where(
-        np.isfinite(life), price * lot / np.where(life > 0, life, 1), 0
+    finite = np.isfinite(life)
+    idle_expiry = np.where(finite, price * lot / np.where(finite & (life > 0), life, 1.0), 0.0)
+    purchase = np.where(positive, price * d, 0.0)
+    setup_pp = np.where(positive, setup_pp, 0.0)
+    carried = np.where(positive, carried, lot)
+    expiry = np.where(positive, expiry, idle_expiry)
+    holding = price * carrying * carried
+    obsol = price * obsolescence * carried
+    total = purchase + setup_pp + holding + obsol + expiry
+    waste_rate = np.where(positive, waste / tau, np.where(finite, lot / life, 0.0))
+    return (
+        StockingCost(
+            purchase=purchase,
+            setup=setup_pp,
+            holding=holding,
+            obsolescence=obsol,
+            expiry=expiry,
+            total=total,
+        ),
+        waste_rate,
     )
-    cost = np.where(positive, cost, idle)
-    waste_rate = np.where(positive, waste / tau, np.where(np.isfinite(life), lot / life, 0.0))
-    return cost, waste_rate
 
 
 def moq_exception(
@@ -225,6 +267,7 @@ def moq_exception(
     )
     n = max(int(np.size(x)) for x in inputs)
     d = _arr(owner, "demand_rate", demand_rate, n, low=0.0)
+    d = np.where(d > _MIN_DEMAND, d, 0.0)
     q_min = _arr(owner, "moq", moq, n, low=0.0)
     v = _arr(owner, "unit_cost", unit_cost, n, low=0.0, strict=True)
     r = _arr(owner, "holding_rate", holding_rate, n, low=0.0)
@@ -258,14 +301,23 @@ def moq_exception(
         return np.maximum(floor, eoq)
 
     lot_a = lot_for(q_min, v)
-    cost_a, waste_a = _stock_cost(lot=lot_a, demand=d, price=v, rate=rate, setup=a, life=life)
+    breakdown_a, waste_a = _stock_cost(
+        lot=lot_a, demand=d, price=v, carrying=r, obsolescence=rho, setup=a, life=life
+    )
+    cost_a = breakdown_a.total
     offered = ~np.isnan(q_low)
     v_b = v * (1.0 + pi)
     lot_b = np.where(offered, lot_for(np.where(offered, q_low, 0.0), v_b), np.nan)
-    cost_b_raw, _ = _stock_cost(
-        lot=np.where(offered, lot_b, 1.0), demand=d, price=v_b, rate=rate, setup=a, life=life
+    breakdown_b, _ = _stock_cost(
+        lot=np.where(offered, lot_b, 1.0),
+        demand=d,
+        price=v_b,
+        carrying=r,
+        obsolescence=rho,
+        setup=a,
+        life=life,
     )
-    cost_b = np.where(offered, cost_b_raw, np.inf)
+    cost_b = np.where(offered, breakdown_b.total, np.inf)
     wait = np.maximum(lt - tc, 0.0)
     with np.errstate(invalid="ignore"):
         delay = np.where(wait > 0, np.minimum(b * wait, e), 0.0)
@@ -301,7 +353,7 @@ def moq_exception(
         if k == 0:
             tail = "ordering the MOQ is still cheapest"
         else:
-            pct = 100.0 * saving[i] / cost_a[i] if cost_a[i] > 0 else 0.0
+            pct = 100.0 * saving[i] / cost_a[i] if 0 < cost_a[i] < np.inf else 0.0
             what = (
                 f"ask for MOQ {q_low[i]:g} at +{100 * pi[i]:.3g}% price"
                 if k == 1
@@ -318,6 +370,7 @@ def moq_exception(
         cost_lower_moq=cost_b.astype(np.float64),
         cost_make_to_order=cost_c.astype(np.float64),
         waste_per_period=waste_a.astype(np.float64),
+        order_moq_breakdown=breakdown_a,
         recommendation=recommendation,
         saving_per_period=saving.astype(np.float64),
         reasons=tuple(reasons),
