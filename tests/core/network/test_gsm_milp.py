@@ -129,3 +129,12 @@ def test_milp_equals_brute_force_on_random_dags(seed: int, n: int) -> None:
         (r is StockRole.DECOUPLING) == (t > 1e-9)
         for r, t in zip(roles, sol.net_lead_time, strict=True)
     )
+
+
+def test_fixed_grid_formulation_matches_tree_dp() -> None:
+    """The fixed-grid MILP (refine=False) is exact at integer net lead times too."""
+    for seed in range(3):
+        net = random_tree(np.random.default_rng(seed), 9)
+        sol = gsm_milp(net, refine=False)
+        assert sol.optimal
+        assert sol.total_cost == pytest.approx(gsm_tree(net).total_cost, rel=1e-6)

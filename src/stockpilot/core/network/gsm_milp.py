@@ -6,14 +6,18 @@ Humair and Willems 2011 for general acyclic networks): choose outbound service t
 sqrt(tau_j)`` with ``tau_j = SI_j + T_j - S_j >= 0``, ``SI_j >= S_i + L_ij`` on every lane,
 ``SI_j >= SI_j^ext`` and ``0 <= S_j <= s_j``.
 
-The concave cost ``sqrt(tau)`` is replaced by its piecewise-linear interpolation on the
-breakpoints ``0, r, 2r, ...`` (``r`` the ``resolution``, one period by default), written in
-the incremental ("delta") form: ``tau_j = sum_k delta_jk`` with ``0 <= delta_jk <= r`` and
-binaries ``y_jk`` forcing segments to fill in order (``delta_jk >= r y_jk >=
-delta_j,k+1``). The interpolation is exact at every breakpoint; with integer times and
-``r = 1`` every net lead time is an integer, so the MILP optimum is the GSM optimum. HiGHS
-solves the model to a proven optimum (gap ``mip_rel_gap``). Stages that carry no cost
-(``h_j sigma_j = 0``) get no binaries at all.
+The concave cost ``sqrt(tau)`` is replaced by its piecewise-linear interpolation on
+breakpoints, in the incremental ("delta") form: ``tau_j = sum_k delta_jk`` with
+``0 <= delta_jk <= w_jk`` and binaries ``y_jk`` forcing segments to fill in order
+(``delta_jk >= w_jk y_jk`` and ``delta_j,k+1 <= w_j,k+1 y_jk``). The interpolation of a
+concave function lies below it, so each such MILP is a relaxation: its optimum is a lower
+bound, and the exact cost of its service times an upper bound. With ``refine=True`` the
+breakpoints start at ``{0, M_j}`` (``M_j`` the longest replenishment time into ``j``) and
+each round adds the incumbent's net lead times, until the bounds meet within
+``mip_rel_gap`` or the interpolation is exact at the incumbent (which proves it optimal;
+after Magnanti et al. 2006). With ``refine=False`` the breakpoints are the fixed grid
+``0, r, 2r, ...`` (``r`` the ``resolution``), exact at multiples of ``r``. HiGHS solves every
+MILP to proven optimality; stages that carry no cost (``h_j sigma_j = 0``) get no binaries.
 
 References
 ----------
@@ -79,8 +83,7 @@ def gsm_milp(
     network
         Any acyclic network (trees, assembly/distribution DAGs, the Willems 2008 chains).
     resolution
-        Spacing ``r`` of the breakpoints of the piecewise-linear ``sqrt(tau)``; the cost is
-        exact at multiples of ``r``. Use 1 for integer data (then the optimum is exact).
+        Spacing ``r`` of the fixed breakpoint grid used when ``refine=False``.
     mip_rel_gap
         Relative optimality gap at which HiGHS stops (1e-6: proven optimal in practice).
     time_limit
@@ -88,6 +91,8 @@ def gsm_milp(
         ``optimal=False`` and its gap.
     threads
         HiGHS threads.
+    refine
+        Adaptive breakpoints with a proven gap (default); ``False`` uses the fixed grid.
 
     Returns
     -------
