@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stockpilot.core.supplier import (
+    clean_receipt_records,
     defect_adjustment,
     effective_lead_time,
     receipt_records,
@@ -107,6 +108,27 @@ def test_validation_reports_all_problems() -> None:
     msg = str(info.value)
     for fragment in ("order_date missing", "before order_date", "quantity not > 0", "rejected"):
         assert fragment in msg
+
+
+def test_clean_receipt_records_drops_and_explains() -> None:
+    cleaned = clean_receipt_records(
+        supplier=[0, 1, 1],
+        item=[0, 0, 0],
+        order_date=[5.0, np.nan, 1.0],
+        receipt_date=[3.0, 4.0, 9.0],
+        quantity=[0.0, 1.0, 4.0],
+        quantity_rejected=[0.0, 2.0, 1.0],
+    )
+    assert cleaned.dropped_rows.tolist() == [0, 1]
+    assert "before order_date" in cleaned.reasons[0]
+    assert "quantity not > 0" in cleaned.reasons[0]
+    assert "order_date missing" in cleaned.reasons[1]
+    assert len(cleaned.records) == 1
+    assert cleaned.records.lead_time_days.tolist() == [8.0]
+    with pytest.raises(InvalidDataError, match="integer codes"):
+        clean_receipt_records(
+            supplier=["a"], item=[0], order_date=[0], receipt_date=[1], quantity=[1]
+        )
 
 
 def test_defect_adjustment_hand_computed() -> None:

@@ -244,6 +244,105 @@ def receipt_records(
     InvalidDataError
         Listing all failing checks with counts and first offending rows.
     """
+    parsed, checks = _parse_receipts(
+        supplier=supplier,
+        item=item,
+        order_date=order_date,
+        receipt_date=receipt_date,
+        quantity=quantity,
+        due_date=due_date,
+        asn_date=asn_date,
+        quantity_rejected=quantity_rejected,
+    )
+    problems = []
+    for label, bad in checks:
+        if bool(bad.any()):
+            rows = np.flatnonzero(bad)
+            problems.append(f"{label}: {rows.size} row(s), first {rows[:5].tolist()}")
+    if problems:
+        raise InvalidDataError(
+            "Invalid receipt_records: "
+            + "; ".join(problems)
+            + ". Fix or quarantine these rows (clean_receipt_records drops them and says why)."
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class ReceiptCleaning:
+    """Receipt records with the invalid rows dropped, and why.
+
+    Attributes
+    ----------
+    records : the valid rows.
+    dropped_rows : positions (in the input) of the rows left out.
+    reasons : one reason per dropped row (checks joined with ``"; "``).
+    """
+
+    records: ReceiptRecords
+    dropped_rows: IntArray
+    reasons: tuple[str, ...]
+
+
+def clean_receipt_records(
+    *,
+    supplier: npt.ArrayLike,
+    item: npt.ArrayLike,
+    order_date: npt.ArrayLike,
+    receipt_date: npt.ArrayLike,
+    quantity: npt.ArrayLike,
+    due_date: npt.ArrayLike | None = None,
+    asn_date: npt.ArrayLike | None = None,
+    quantity_rejected: npt.ArrayLike | None = None,
+) -> ReceiptCleaning:
+    """Like :func:`receipt_records`, but rows failing a row check are dropped and reported
+    instead of stopping the run (house rule 6: a bad row does not kill a run). Structural
+    problems (non-integer codes, lengths) still raise :class:`InvalidDataError`.
+    """
+    parsed, checks = _parse_receipts(
+        supplier=supplier,
+        item=item,
+        order_date=order_date,
+        receipt_date=receipt_date,
+        quantity=quantity,
+        due_date=due_date,
+        asn_date=asn_date,
+        quantity_rejected=quantity_rejected,
+    )
+    n = len(parsed)
+    bad_any = np.zeros(n, dtype=bool)
+    for _, bad in checks:
+        bad_any |= bad
+    dropped = np.flatnonzero(bad_any).astype(np.int64)
+    reasons = tuple(
+        "; ".join(label for label, bad in checks if bool(bad[row])) for row in dropped.tolist()
+    )
+    keep = ~bad_any
+    records = ReceiptRecords(
+        supplier=parsed.supplier[keep],
+        item=parsed.item[keep],
+        order_day=parsed.order_day[keep],
+        due_day=parsed.due_day[keep],
+        asn_day=parsed.asn_day[keep],
+        receipt_day=parsed.receipt_day[keep],
+        quantity=parsed.quantity[keep],
+        quantity_rejected=parsed.quantity_rejected[keep],
+    )
+    return ReceiptCleaning(records=records, dropped_rows=dropped, reasons=reasons)
+
+
+def _parse_receipts(
+    *,
+    supplier: npt.ArrayLike,
+    item: npt.ArrayLike,
+    order_date: npt.ArrayLike,
+    receipt_date: npt.ArrayLike,
+    quantity: npt.ArrayLike,
+    due_date: npt.ArrayLike | None,
+    asn_date: npt.ArrayLike | None,
+    quantity_rejected: npt.ArrayLike | None,
+) -> tuple[ReceiptRecords, list[tuple[str, BoolArray]]]:
+    """Arrays converted, structural checks raised; row checks returned as masks."""
     s = np.atleast_1d(np.asarray(supplier))
     n = int(s.size)
     i = np.atleast_1d(np.asarray(item))
@@ -255,37 +354,30 @@ def receipt_records(
             problems.append(f"{name!r} must have {n} values (shape {arr.shape})")
         elif n and int(arr.min()) < 0:
             problems.append(f"{name!r} codes must be >= 0")
-    if problems:
-        raise InvalidDataError("Invalid receipt_records: " + "; ".join(problems) + ".")
-    order = _days("order_date", order_date, n)
-    receipt = _days("receipt_date", receipt_date, n)
-    due = _days("due_date", due_date, n) if due_date is not None else np.full(n, np.nan)
-    asn = _days("asn_date", asn_date, n) if asn_date is not None else np.full(n, np.nan)
     qty = np.atleast_1d(np.asarray(quantity, dtype=np.float64))
     rej = (
         np.atleast_1d(np.asarray(quantity_rejected, dtype=np.float64))
         if quantity_rejected is not None
         else np.zeros(n)
     )
-    checks: Sequence[tuple[str, BoolArray]] = (
-        ("order_date missing", np.isnan(order)),
-        ("receipt_date missing", np.isnan(receipt)),
-        ("receipt_date before order_date", receipt < order),
-        ("quantity not > 0", ~(qty > 0) if qty.shape == (n,) else np.ones(n, bool)),
-        (
-            "quantity_rejected not in [0, quantity]",
-            ~((rej >= 0) & (rej <= qty)) if rej.shape == (n,) else np.ones(n, bool),
-        ),
-    )
-    for label, bad in checks:
-        if bool(bad.any()):
-            rows = np.flatnonzero(bad)
-            problems.append(f"{label}: {rows.size} row(s), first {rows[:5].tolist()}")
+    for name, arr in (("quantity", qty), ("quantity_rejected", rej)):
+        if arr.shape != (n,):
+            problems.append(f"{name!r} must have {n} values (shape {arr.shape})")
     if problems:
-        raise InvalidDataError(
-            "Invalid receipt_records: " + "; ".join(problems) + ". Fix or quarantine these rows."
-        )
-    return ReceiptRecords(
+        raise InvalidDataError("Invalid receipt_records: " + "; ".join(problems) + ".")
+    order = _days("order_date", order_date, n)
+    receipt = _days("receipt_date", receipt_date, n)
+    due = _days("due_date", due_date, n) if due_date is not None else np.full(n, np.nan)
+    asn = _days("asn_date", asn_date, n) if asn_date is not None else np.full(n, np.nan)
+    with np.errstate(invalid="ignore"):
+        checks: list[tuple[str, BoolArray]] = [
+            ("order_date missing", np.isnan(order)),
+            ("receipt_date missing", np.isnan(receipt)),
+            ("receipt_date before order_date", receipt < order),
+            ("quantity not > 0", ~(qty > 0)),
+            ("quantity_rejected not in [0, quantity]", ~((rej >= 0) & (rej <= qty))),
+        ]
+    parsed = ReceiptRecords(
         supplier=s.astype(np.int64),
         item=i.astype(np.int64),
         order_day=order,
@@ -295,6 +387,7 @@ def receipt_records(
         quantity=qty,
         quantity_rejected=rej,
     )
+    return parsed, checks
 
 
 # ---------------------------------------------------------------------------
