@@ -439,6 +439,60 @@ def plan_cost(
     return _finish(LotSizingMethod(str(method)), o, d, a, h)
 
 
+def net_requirements(
+    gross: ArrayLike,
+    *,
+    on_hand: ArrayLike = 0.0,
+    scheduled_receipts: ArrayLike | None = None,
+    safety_stock: ArrayLike = 0.0,
+) -> FloatArray:
+    """MRP netting: turn gross requirements into the net requirements lot sizing plans.
+
+    Projected available before planned orders ``P_t = P_{t-1} + SR_t - g_t`` starting from
+    on-hand stock; the net requirement is what keeps it at the safety stock,
+    ``n_t = max(0, SS - P_t)``, after which ``P_t`` is raised by ``n_t`` (MRP netting:
+    Orlicky 1975; Hopp and Spearman, *Factory Physics*, ch. 3). Vectorized across items, one
+    pass over time.
+
+    Parameters
+    ----------
+    gross : (N, T) gross requirements (forecast or dependent demand), finite, >= 0.
+    on_hand : per item stock at the start, >= 0 (backlog as negative on-hand is allowed).
+    scheduled_receipts : optional (N, T) open orders arriving at the start of each period.
+    safety_stock : per item stock to keep, >= 0.
+
+    Returns
+    -------
+    (N, T) net requirements, the ``demand`` argument of the lot-sizing rules.
+
+    Examples
+    --------
+    >>> net_requirements([[30, 40, 50, 20]], on_hand=45, scheduled_receipts=[[0, 20, 0, 0]],
+    ...                  safety_stock=10).tolist()
+    [[0.0, 15.0, 50.0, 20.0]]
+    """
+    owner = "net_requirements"
+    g = _demand_matrix(owner, gross)
+    n, t_len = g.shape
+    stock = _vector(owner, "on_hand", on_hand, n)
+    if not bool(np.all(np.isfinite(stock))):
+        raise parameter_error(owner, "on_hand", "finite values", stock.tolist()[:5])
+    ss = _vector(owner, "safety_stock", safety_stock, n)
+    _check(owner, "safety_stock", ss, low=0.0, strict=False)
+    if scheduled_receipts is None:
+        sr = np.zeros_like(g)
+    else:
+        sr = _per_period(owner, "scheduled_receipts", scheduled_receipts, g.shape)
+    net = np.zeros_like(g)
+    available = stock.copy()
+    for t in range(t_len):
+        available = available + sr[:, t] - g[:, t]
+        need = np.maximum(ss - available, 0.0)
+        net[:, t] = need
+        available = available + need
+    return net
+
+
 def lot_for_lot(demand: ArrayLike, setup_cost: ArrayLike, holding_cost: ArrayLike) -> LotSizingPlan:
     """Order exactly each period's net requirement (Silver, Pyke and Thomas 2017, 6.3)."""
     d = _demand_matrix("lot_for_lot", demand)
