@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -293,3 +295,40 @@ def test_property_same_seed_same_result(seed: int, defect: float) -> None:
         return np.stack([res.fill_rate, res.average_on_hand, res.cycle_service_level])
 
     np.testing.assert_array_equal(run(), run())
+
+
+CARPARTS = (
+    Path(__file__).resolve().parents[3].parent
+    / "shared"
+    / "data"
+    / "carparts"
+    / "demand_monthly.csv"
+)
+
+
+@pytest.mark.shared_data
+def test_carparts_real_demand_invariants() -> None:
+    """Real intermittent demand (Hyndman et al. 2008 carparts): 2,509 complete series at once.
+
+    Invariants that must hold on any data: fill rates in [0, 1]; lost sales never fill
+    less than backorders under base stock; one more unit of stock never lowers service.
+    """
+    if not CARPARTS.exists():
+        pytest.skip("../shared/data/carparts is not available")
+    import polars as pl
+
+    wide = pl.read_csv(CARPARTS, infer_schema_length=0)
+    values = wide.drop("unique_id").with_columns(pl.all().cast(pl.Float64)).to_numpy()
+    values = values[~np.isnan(values).any(axis=1)]
+    train, test = values[:, :-12], values[:, -12:]
+    level = np.ceil(2 * train.mean(axis=1) + 1.645 * train.std(axis=1) * np.sqrt(2))
+    kw = {"policy": "base_stock", "lead_time": 1}
+    back = simulate_single_echelon(test, order_up_to=level, **kw)  # type: ignore[arg-type]
+    lost = simulate_single_echelon(test, order_up_to=level, backorders=False, **kw)  # type: ignore[arg-type]
+    more = simulate_single_echelon(test, order_up_to=level + 1, **kw)  # type: ignore[arg-type]
+    ok = ~np.isnan(back.fill_rate)
+    assert ok.sum() > 1000
+    assert np.all((back.fill_rate[ok] >= 0) & (back.fill_rate[ok] <= 1))
+    assert np.all(lost.fill_rate[ok] >= back.fill_rate[ok] - 1e-12)
+    assert np.all(more.fill_rate[ok] >= back.fill_rate[ok] - 1e-12)
+    assert np.all(more.average_on_hand >= back.average_on_hand)
