@@ -203,12 +203,15 @@ def test_stale_source_quarantines_all_its_rows(tmp_path: Path, masters: dict[str
 
 
 def test_outlier_by_robust_z_score(tmp_path: Path, masters: dict[str, Path]) -> None:
-    """Hand-computed: values 10, 11, 9, 10, 12, 8, 10, 11 and 60.
+    """Hand-computed: values 10, 11, 9, 10, 12, 8, 10, 11 and 600, scored on y = log(1 + x).
 
-    Median 10; absolute deviations 0, 1, 1, 0, 2, 2, 0, 1, 50 -> MAD 1, sigma = 1.4826;
-    z(60) = 50 / 1.4826 = 33.7 > 6; z(12) = 1.35. Only row 10 (the 60) is an outlier.
+    median(y) = log 11 (the value 10); absolute deviations 0, 0, 0, log(12/11) twice,
+    log(11/10), log(13/11), log(11/9), log(601/11) -> MAD = log(12/11) = 0.08701,
+    1.4826 x MAD = 0.12901, below the Poisson floor sqrt(10) / 11 = 0.28748, which is the
+    scale; z(600) = log(601/11) / 0.28748 = 13.9 > 6, while z(8) = 0.70. Only row 10
+    (the 600) is an outlier.
     """
-    values = [10, 11, 9, 10, 12, 8, 10, 11, 60]
+    values = [10, 11, 9, 10, 12, 8, 10, 11, 600]
     start = date(2025, 12, 1)
     rows = "\n".join(
         f"A,L1,{(start + timedelta(days=7 * k)).isoformat()},{v}" for k, v in enumerate(values)
@@ -216,10 +219,26 @@ def test_outlier_by_robust_z_score(tmp_path: Path, masters: dict[str, Path]) -> 
     result = _run({**masters, "demand": _demand(tmp_path, rows)})
     bad = _only(result)
     assert (bad["reason"], bad["row_number"]) == ("outlier", 10)
-    assert "robust z-score 33.7" in str(bad["detail"])
+    assert "robust z-score 13.9 (log scale)" in str(bad["detail"])
     # Too short a history: not judged.
     short = GateOptions(as_of=AS_OF, freshness_days=None, outlier_min_history=10)
     assert _run({**masters, "demand": _demand(tmp_path, rows)}, short).quarantine.height == 0
+
+
+def test_low_volume_count_noise_is_not_an_outlier(tmp_path: Path, masters: dict[str, Path]) -> None:
+    """Eight sales of 1 and one of 5: y = log 2 eight times and log 6 once.
+
+    MAD = 0, so the mean absolute deviation stands in: log 3 / 9 x 1.2533 = 0.153, which
+    alone would give z = log 3 / 0.153 = 7.2 > 6. The Poisson floor at median 1 is
+    sqrt(1) / 2 = 0.5, so z = 2.2: ordinary count noise, kept.
+    """
+    values = [1, 1, 1, 1, 5, 1, 1, 1, 1]
+    start = date(2025, 12, 1)
+    rows = "\n".join(
+        f"A,L1,{(start + timedelta(days=7 * k)).isoformat()},{v}" for k, v in enumerate(values)
+    )
+    result = _run({**masters, "demand": _demand(tmp_path, rows)})
+    assert result.quarantine.height == 0
 
 
 def test_options_validate_and_come_from_settings() -> None:
@@ -294,3 +313,57 @@ def test_random_dirty_imports_always_reconcile(
     expected_bad = sum(kind != "good" for kind in kinds)
     assert demand.rows_quarantined >= expected_bad
     assert sum(demand.by_reason.values()) == demand.rows_quarantined
+
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def test_online_retail_real_invoices_reconcile_and_flag_the_74215_unit_order() -> None:
+    """UCI Online Retail (Chen, Sain and Guo 2012), invoice lines 2010-12 to 2011-12.
+
+    Lines are summed per stock code, day and return flag (invoices starting with C are
+    cancellations: returns) as a POS extract would deliver them. The data's SOURCE.md
+    notes the 74,215-unit order of stock code 23166 on 2011-01-18 (cancelled the same
+    day); every other day of that jar sells a few dozen at most, so the gate must call
+    it an outlier, while the cancellation itself is a return and is loaded.
+    """
+    path = DATA / "online_retail" / "online_retail_2010-12_2011-12.parquet"
+    if not path.exists():
+        pytest.skip(f"real data not available at {path}")
+    lines = pl.read_parquet(path, columns=["InvoiceNo", "StockCode", "Quantity", "InvoiceDate"])
+    daily = (
+        lines.with_columns(
+            pl.col("InvoiceDate").dt.date().alias("date"),
+            pl.col("InvoiceNo").str.starts_with("C").alias("is_return"),
+        )
+        .group_by("StockCode", "date", "is_return")
+        .agg(pl.col("Quantity").sum().alias("quantity"))
+        .sort("date", "StockCode", "is_return")
+        .select(
+            pl.col("StockCode").alias("item_id"),
+            pl.lit("UK-ONLINE").alias("location_id"),
+            "date",
+            "quantity",
+            "is_return",
+            pl.lit("online_retail").alias("source"),
+            pl.lit("online").alias("channel"),
+        )
+    )
+    options = GateOptions(as_of=date(2011, 12, 9), freshness_days=14)
+    result = validate({"demand": daily}, options=options)
+    report = result.report
+    assert report.reconciles and report.rows_in == daily.height
+    q = result.quarantine.with_columns(
+        pl.col("values").str.json_decode(
+            pl.Struct({"item_id": pl.String, "date": pl.String, "quantity": pl.String})
+        )
+    ).unnest("values")
+    jar = q.filter((pl.col("item_id") == "23166") & (pl.col("date") == "2011-01-18"))
+    assert jar["reason"].to_list() == ["outlier"]
+    accepted = result.accepted["demand"]
+    cancelled = accepted.filter(
+        (pl.col("item_id") == "23166") & (pl.col("date") == date(2011, 1, 18))
+    )
+    assert cancelled["quantity"].to_list() == [-74215.0]
+    # Outliers are the exception, not the rule: well under 1 % of the daily records.
+    assert report.by_reason.get(Reason.OUTLIER, 0) < 0.01 * report.rows_in
