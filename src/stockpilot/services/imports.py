@@ -228,6 +228,15 @@ def import_folder(
         ),
         actor=actor,
         after_entity_write=after_entity_write,
+        sources={
+            m.source: {
+                "entity": m.entity,
+                "bucket": m.bucket.value,
+                "authoritative_for": list(m.authoritative_for),
+                "freshness_days": m.freshness_days,
+            }
+            for m in prepared.mappings
+        },
     )
 
 
@@ -294,6 +303,7 @@ def _import(
     options: GateOptions,
     actor: str,
     after_entity_write: AfterEntityWrite | None,
+    sources: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ImportOutcome:
     previous = _existing(session_factory, digest)
     if previous is not None:
@@ -313,7 +323,9 @@ def _import(
                 rows_in=report.rows_in,
                 rows_loaded=report.rows_loaded,
                 rows_quarantined=report.rows_quarantined,
-                counts=_counts_json(report),
+                # The source declarations travel with the batch: planning reads each
+                # source's bucket and channel authority from here.
+                counts={**_counts_json(report), "sources": dict(sources or {})},
                 status=status.value,
                 actor=actor,
             )

@@ -1,0 +1,588 @@
+"""The planning cycle as registered run steps.
+
+``ingest -> validate -> snapshot -> classify -> forecast -> policy -> network ->
+simulate -> publish``, each a plain function of the :class:`RunContext`, registered in a
+:class:`StepRegistry` and executed by :func:`stockpilot.services.runs.execute_run` (which
+records progress and timings and marks the run failed when a step raises).
+
+Data flow between steps goes through ``context.state`` (in memory) and the store
+(forecasts and policies as ``proposed`` rows; publish makes them the plan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy.orm import Session
+
+from stockpilot.core.classify import ClassificationConfig, classify
+from stockpilot.core.forecast.events import (
+    AdjustmentType,
+    EventKind,
+    EventScope,
+    ForecastEvent,
+)
+from stockpilot.core.review import choose_review_type
+from stockpilot.core.simulation.single_echelon import simulate_single_echelon
+from stockpilot.core.supplier import effective_lead_time, receipt_records, supplier_performance
+from stockpilot.engine.forecasting import Forecaster
+from stockpilot.engine.network import optimize_network_stock
+from stockpilot.engine.panel import Panel, to_panel
+from stockpilot.engine.policies import PolicyOptions, compute_policies
+from stockpilot.errors import InvalidDataError
+from stockpilot.io.ingest import planning_demand
+from stockpilot.services import imports
+from stockpilot.services.runs import (
+    RunContext,
+    StepRegistry,
+    publish_step,
+    save_forecasts,
+    save_policies,
+    snapshot_step,
+)
+from stockpilot.store.db import SessionFactory
+from stockpilot.store.models import ImportBatch
+from stockpilot.vocab import Bucket
+
+DAYS_PER_BUCKET = {Bucket.DAY: 1.0, Bucket.WEEK: 7.0, Bucket.MONTH: 365.25 / 12}
+FORECAST_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Choices of one planning run (everything else comes from :class:`Settings`).
+
+    Attributes
+    ----------
+    as_of
+        The date the data describe; the last complete planning bucket before it ends the
+        history.
+    import_folder, mappings
+        When given, the ``ingest`` step imports this folder first (with these source
+        mappings); otherwise the run plans on what is stored.
+    service_targets
+        Fill-rate target per ABC class.
+    transfer_lead_time
+        Lead time between a location and its parent, in planning buckets.
+    make_lead_time
+        Production lead time of made items, in planning buckets.
+    simulate_periods
+        Buckets of recent history the proposed policies are replayed on.
+    report_folder
+        Where run artefacts (network placement) are written; ``None`` keeps them in memory.
+    """
+
+    as_of: date
+    import_folder: Path | None = None
+    mappings: tuple[Path, ...] = ()
+    service_targets: Mapping[str, float] = field(
+        default_factory=lambda: {"A": 0.98, "B": 0.95, "C": 0.90}
+    )
+    transfer_lead_time: float = 1.0
+    make_lead_time: float = 2.0
+    simulate_periods: int = 52
+    actor: str = "planner"
+    report_folder: Path | None = None
+
+
+def last_complete_bucket(as_of: date, bucket: Bucket) -> date:
+    """Start of the last bucket that ends before ``as_of``."""
+    day = as_of - timedelta(days=1)
+    if bucket is Bucket.WEEK:
+        start = day - timedelta(days=day.weekday())
+        return start if start + timedelta(days=6) <= day else start - timedelta(days=7)
+    if bucket is Bucket.MONTH:
+        start = day.replace(day=1)
+        next_month = (start + timedelta(days=32)).replace(day=1)
+        return (
+            start
+            if next_month - timedelta(days=1) <= day
+            else (start - timedelta(days=1)).replace(day=1)
+        )
+    return day
+
+
+# --------------------------------------------------------------------- the steps
+
+
+def _state(context: RunContext) -> dict[str, Any]:
+    return context.state
+
+
+def make_ingest_step(session_factory: SessionFactory, options: PlanOptions) -> Any:
+    """The ``ingest`` step: import ``options.import_folder`` when one is given."""
+
+    def ingest(context: RunContext) -> None:
+        if options.import_folder is None:
+            context.progress(1.0, "no folder given: planning on the stored batches")
+            return
+        outcome = imports.import_folder(
+            session_factory,
+            options.import_folder,
+            mappings=options.mappings,
+            as_of=options.as_of,
+            settings=context.settings,
+            actor=options.actor,
+        )
+        _state(context)["import"] = outcome
+        context.progress(1.0, outcome.message)
+
+    return ingest
+
+
+def source_declarations(session: Session) -> tuple[dict[str, Bucket], dict[str, str]]:
+    """Source buckets and channel authorities declared by the mappings of stored batches."""
+    buckets: dict[str, Bucket] = {}
+    authority: dict[str, str] = {}
+    for batch in session.query(ImportBatch).order_by(ImportBatch.id):
+        sources = (batch.counts or {}).get("sources", {})
+        for name, spec in sources.items():
+            buckets[name] = Bucket(spec["bucket"])
+            for channel in spec.get("authoritative_for", []):
+                authority[channel] = name
+    return buckets, authority
+
+
+def validate_step(context: RunContext) -> None:
+    """The ``validate`` step: the gate's verdict on the data this run will read.
+
+    The gate itself runs inside every import (nothing reaches the store unchecked); this
+    step refuses to plan when no batch loaded records and reports what is quarantined.
+    """
+    batches = context.session.query(ImportBatch).all()
+    loaded = [b for b in batches if b.rows_loaded > 0]
+    if not loaded:
+        raise InvalidDataError(
+            "No import batch loaded any records; import data first "
+            "(stockpilot import DIR) and check its quarantine report."
+        )
+    rows_in = sum(b.rows_in for b in batches)
+    quarantined = sum(b.rows_quarantined for b in batches)
+    context.progress(
+        1.0,
+        f"{len(loaded)} batch(es) with data; {rows_in} rows in, {quarantined} quarantined",
+    )
+
+
+def _planning_panel(context: RunContext) -> Panel:
+    """Authoritative demand in the planning bucket, as a panel ending before ``as_of``."""
+    settings = context.settings
+    demand = context.read_entity("demand")
+    if demand.height == 0:
+        raise InvalidDataError(
+            "The snapshot holds no demand records; import demand (stockpilot import DIR) "
+            "before planning."
+        )
+    buckets, authority = source_declarations(context.session)
+    planning = planning_demand(
+        demand, bucket=settings.planning_bucket, source_buckets=buckets, authority=authority
+    )
+    as_of: date = _state(context)["as_of"]
+    end = last_complete_bucket(as_of, settings.planning_bucket)
+    # Returns are netted into their bucket; a bucket whose returns exceed its sales is
+    # zero demand, not negative demand (the surplus is stock, not a forecastable quantity).
+    planning = planning.filter(pl.col("period") <= end).with_columns(
+        pl.col("quantity").clip(lower_bound=0.0)
+    )
+    panel = to_panel(planning, bucket=settings.planning_bucket, end=end)
+    _state(context).update(planning_demand=planning, panel=panel, authority=authority)
+    return panel
+
+
+def classify_step(context: RunContext) -> None:
+    """The ``classify`` step: ABC on annual consumption value, XYZ, pattern, lifecycle."""
+    panel = _planning_panel(context)
+    items = context.read_entity("items")
+    cost = panel.keys.join(items.select("item_id", "unit_cost"), on="item_id", how="left")
+    per_year = {Bucket.DAY: 365, Bucket.WEEK: 52, Bucket.MONTH: 12}[panel.bucket]
+    result = classify(
+        panel.values,
+        config=ClassificationConfig(),
+        periods_per_year=per_year,
+        unit_value=cost["unit_cost"].fill_null(0.0).to_numpy(),
+    )
+    classes = panel.keys.with_columns(
+        pl.Series("abc", np.asarray(result.abc.classes).astype(str)),
+        pl.Series("xyz", np.asarray(result.xyz.classes).astype(str)),
+        pl.Series("pattern", np.asarray(result.pattern.patterns).astype(str)),
+        pl.Series("lifecycle", np.asarray(result.lifecycle).astype(str)),
+    )
+    _state(context)["classes"] = classes
+    counts = classes.group_by("abc").len().sort("abc")
+    summary = ", ".join(f"{a}: {n}" for a, n in counts.iter_rows())
+    context.progress(
+        1.0,
+        f"{panel.n_series} item-locations x {panel.n_periods} buckets; ABC {summary}",
+    )
+
+
+def events_from_frame(events: pl.DataFrame) -> tuple[ForecastEvent, ...]:
+    """Canonical ``events`` rows as forecast events (promotion uplift, shutdown zero)."""
+    out: list[ForecastEvent] = []
+    for row in events.iter_rows(named=True):
+        kind = row["kind"] if row["kind"] in set(EventKind) else EventKind.OTHER
+        if kind == EventKind.SHUTDOWN:
+            adjustment, value = AdjustmentType.ZERO, 0.0
+        elif row.get("quantity") is not None:
+            adjustment, value = AdjustmentType.ABSOLUTE, float(row["quantity"])
+        elif row.get("uplift_pct") is not None:
+            adjustment, value = AdjustmentType.UPLIFT_PCT, float(row["uplift_pct"]) / 100.0
+        else:
+            continue
+        hierarchy = {"category": (row["category"],)} if row.get("category") else {}
+        out.append(
+            ForecastEvent(
+                event_id=row["event_id"],
+                kind=EventKind(kind),
+                start=row["start_date"],
+                end=row["end_date"],
+                adjustment=adjustment,
+                value=value,
+                scope=EventScope(
+                    item_ids=(row["item_id"],) if row.get("item_id") else None,
+                    location_ids=(row["location_id"],) if row.get("location_id") else None,
+                    hierarchy=hierarchy,
+                ),
+                author=row.get("author") or "unknown",
+                reason=row.get("reason") or f"{kind} event",
+            )
+        )
+    return tuple(out)
+
+
+def forecast_step(context: RunContext) -> None:
+    """The ``forecast`` step: automatic method per series, quantiles, events applied."""
+    settings = context.settings
+    planning: pl.DataFrame = _state(context)["planning_demand"]
+    panel: Panel = _state(context)["panel"]
+    items = context.read_entity("items")
+    events = events_from_frame(context.read_entity("events"))
+    forecaster = Forecaster(
+        horizon=settings.horizon,
+        bucket=settings.planning_bucket,
+        levels=FORECAST_LEVELS,
+        events=events,
+        attributes=items.select("item_id", "category"),
+        end=panel.periods[-1].astype(date) if panel.n_periods else None,
+    )
+    result = forecaster.fit(planning.rename({"period": "date"})).predict()
+    _state(context)["forecast"] = result
+    models = result.diagnostics.group_by("model").len().sort("len", descending=True).head(3)
+    top = ", ".join(f"{m} {n}" for m, n in models.iter_rows())
+    # Progress is committed on its own connection: report before this step's transaction
+    # takes the write lock (SQLite has one writer).
+    context.progress(
+        0.9,
+        f"{result.forecasts.height} forecast rows, {len(result.overrides)} event overrides; "
+        f"methods: {top}",
+    )
+    save_forecasts(context, result.forecasts)
+
+
+def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
+    """Per bought item: lead-time mean/sd in buckets from receipts, on-time and defect rates."""
+    supplier_items = context.read_entity("supplier_items")
+    orders = context.read_entity("purchase_orders")
+    receipts = context.read_entity("receipts")
+    history = receipts.join(orders, on="po_id", how="inner", suffix="_po")
+    if supplier_items.height == 0:
+        return pl.DataFrame(schema={"item_id": pl.String, "lead_time": pl.Float64})
+    suppliers = sorted(set(supplier_items["supplier_id"]) | set(history["supplier_id"]))
+    item_codes = sorted(set(supplier_items["item_id"]) | set(history["item_id"]))
+    s_code = {s: i for i, s in enumerate(suppliers)}
+    i_code = {s: i for i, s in enumerate(item_codes)}
+    days = DAYS_PER_BUCKET[bucket]
+    quoted = supplier_items["lead_time_days"].fill_null(np.nan).to_numpy()
+    if history.height:
+        records = receipt_records(
+            supplier=history["supplier_id"].replace_strict(s_code).to_numpy(),
+            item=history["item_id"].replace_strict(i_code).to_numpy(),
+            order_date=history["order_date"].to_numpy(),
+            receipt_date=history["receipt_date"].to_numpy(),
+            quantity=history["quantity"].to_numpy(),
+            due_date=history["due_date"].to_numpy(),
+            quantity_rejected=history["quantity_rejected"].fill_null(0.0).to_numpy(),
+        )
+        effective = effective_lead_time(
+            supplier_performance(records),
+            supplier_items["supplier_id"].replace_strict(s_code).to_numpy(),
+            supplier_items["item_id"].replace_strict(i_code).to_numpy(),
+            period_days=days,
+            default_mean_days=quoted,
+        )
+        mean, sd = effective.mean, effective.sd
+        on_time, defects = effective.on_time_rate, effective.defect_rate
+        basis = list(effective.source)
+    else:
+        mean, sd = quoted / days, np.zeros(len(quoted))
+        on_time, defects = np.full(len(quoted), np.nan), np.zeros(len(quoted))
+        basis = ["quoted"] * len(quoted)
+    return (
+        supplier_items.select("item_id", "supplier_id", "moq", "pack_size")
+        .with_columns(
+            pl.Series("lead_time", mean),
+            pl.Series("lead_time_sd", sd),
+            pl.Series("on_time_rate", on_time),
+            pl.Series("defect_rate", defects),
+            pl.Series("lead_time_basis", basis),
+        )
+        .unique("item_id", keep="first")
+    )
+
+
+def policy_parameters(context: RunContext, options: PlanOptions) -> pl.DataFrame:
+    """Per item-location policy inputs from master data, suppliers and review capability."""
+    settings = context.settings
+    bucket = settings.planning_bucket
+    panel: Panel = _state(context)["panel"]
+    classes: pl.DataFrame = _state(context)["classes"]
+    items = context.read_entity("items")
+    locations = context.read_entity("locations")
+    review = choose_review_type(
+        locations["review_capability"].fill_null("daily_batch").to_numpy(),
+        latency_hours=locations["data_latency_hours"].fill_null(0.0).to_numpy(),
+        bucket=bucket,
+    )
+    days = DAYS_PER_BUCKET[bucket]
+    location_review = locations.select(
+        "location_id",
+        pl.col("type").alias("location_type"),
+        pl.Series("review_period", np.maximum(review.review_period, 1.0)),
+        pl.Series("information_delay", review.information_delay_days / days),
+    )
+    supply = _lead_times(context, bucket)
+    frame = (
+        panel.keys.join(classes, on=["item_id", "location_id"], how="left")
+        .join(
+            items.select(
+                "item_id",
+                "unit_cost",
+                "holding_cost_rate",
+                "order_cost",
+                "shelf_life_days",
+                "replenishment_type",
+                pl.col("pack_size").alias("item_pack"),
+            ),
+            on="item_id",
+            how="left",
+        )
+        .join(location_review, on="location_id", how="left")
+        .join(supply, on="item_id", how="left")
+    )
+    ordering = pl.col("location_type").is_in(["warehouse", "plant"])
+    bought = pl.col("replenishment_type") == "buy"
+    targets = options.service_targets
+    return frame.select(
+        "item_id",
+        "location_id",
+        pl.when(ordering & bought & pl.col("lead_time").is_not_null())
+        .then(pl.col("lead_time"))
+        .when(ordering)
+        .then(pl.lit(options.make_lead_time))
+        .otherwise(pl.lit(options.transfer_lead_time))
+        .add(pl.col("information_delay").fill_null(0.0))
+        .alias("lead_time"),
+        pl.when(ordering & bought)
+        .then(pl.col("lead_time_sd"))
+        .otherwise(0.0)
+        .fill_null(0.0)
+        .alias("lead_time_sd"),
+        pl.col("review_period").fill_null(1.0),
+        "unit_cost",
+        "holding_cost_rate",
+        "order_cost",
+        pl.when(ordering & bought).then(pl.col("moq")).otherwise(0.0).fill_null(0.0).alias("moq"),
+        pl.coalesce(
+            pl.when(ordering & bought).then(pl.col("pack_size")), pl.col("item_pack"), pl.lit(1.0)
+        ).alias("pack_size"),
+        (pl.col("shelf_life_days") / days).alias("shelf_life"),
+        pl.col("abc")
+        .replace_strict(dict(targets), default=targets.get("C", 0.9), return_dtype=pl.Float64)
+        .alias("service_target"),
+    )
+
+
+def make_policy_step(options: PlanOptions) -> Any:
+    def policy(context: RunContext) -> None:
+        """The ``policy`` step: reorder points and order quantities from the forecasts."""
+        panel: Panel = _state(context)["panel"]
+        params = policy_parameters(context, options)
+        forecast = _state(context)["forecast"].forecasts
+        sd = _state(context)["forecast"].diagnostics.select("item_id", "location_id", "sd")
+        policies = compute_policies(
+            panel,
+            items=params,
+            forecast=forecast.join(sd, on=["item_id", "location_id"], how="left"),
+            options=PolicyOptions(),
+        )
+        _state(context).update(policies=policies, policy_parameters=params)
+        mix = policies.group_by("policy").len().sort("len", descending=True)
+        context.progress(
+            0.9,
+            f"{policies.height} policies: " + ", ".join(f"{p} {n}" for p, n in mix.iter_rows()),
+        )
+        save_policies(context, policies)
+
+    return policy
+
+
+def _with_ancestors(item_locations: pl.DataFrame, locations: pl.DataFrame) -> pl.DataFrame:
+    """Add every upstream location of each item-location (no own demand) to the item's network."""
+    parents = locations.select("location_id", "parent").filter(pl.col("parent").is_not_null())
+    frontier = item_locations.select("item_id", "location_id")
+    found = [frontier]
+    for _ in range(locations.height):  # a chain is at most as long as the location list
+        frontier = (
+            frontier.join(parents, on="location_id")
+            .select("item_id", pl.col("parent").alias("location_id"))
+            .unique()
+        )
+        if frontier.height == 0:
+            break
+        found.append(frontier)
+    return pl.concat(found).unique(maintain_order=True)
+
+
+def make_network_step(options: PlanOptions) -> Any:
+    def network(context: RunContext) -> None:
+        """The ``network`` step: guaranteed-service safety-stock placement per item.
+
+        Each item's network is its stocking locations plus their upstream locations;
+        demand enters where the item sells; the top location is replenished by the
+        supplier (its lead time from receipts) or by production.
+        """
+        bucket = context.settings.planning_bucket
+        policies: pl.DataFrame = _state(context)["policies"]
+        params: pl.DataFrame = _state(context)["policy_parameters"]
+        locations = context.read_entity("locations").select(
+            "location_id", pl.col("parent_location_id").alias("parent"), "type"
+        )
+        items = context.read_entity("items").select(
+            "item_id", "unit_cost", "holding_cost_rate", "replenishment_type"
+        )
+        supply = _lead_times(context, bucket).select("item_id", "lead_time")
+        nodes = _with_ancestors(policies.select("item_id", "location_id"), locations)
+        per_year = {Bucket.DAY: 365.0, Bucket.WEEK: 52.0, Bucket.MONTH: 12.0}[bucket]
+        has_parent = pl.col("parent").is_not_null()
+        frame = (
+            nodes.join(locations, on="location_id", how="left")
+            .join(
+                policies.select("item_id", "location_id", "demand_mean", "demand_sd"),
+                on=["item_id", "location_id"],
+                how="left",
+            )
+            .join(items, on="item_id", how="left")
+            .join(supply, on="item_id", how="left")
+            .select(
+                "item_id",
+                "location_id",
+                pl.when(has_parent)
+                .then(pl.lit(options.transfer_lead_time))
+                .when(pl.col("replenishment_type") == "buy")
+                .then(pl.col("lead_time").fill_null(options.make_lead_time))
+                .otherwise(pl.lit(options.make_lead_time))
+                .round(0)
+                .clip(lower_bound=0.0)
+                .alias("lead_time"),
+                pl.col("demand_mean").fill_nan(0.0).fill_null(0.0),
+                pl.col("demand_sd").fill_nan(0.0).fill_null(0.0),
+                pl.col("unit_cost").fill_null(0.0),
+                (pl.col("holding_cost_rate").fill_null(0.25) / per_year).alias("holding_rate"),
+            )
+        )
+        placement = optimize_network_stock(frame, locations)
+        _state(context)["network"] = placement
+        if options.report_folder is not None:
+            options.report_folder.mkdir(parents=True, exist_ok=True)
+            placement.write_csv(options.report_folder / f"network_run_{context.run_id}.csv")
+        decoupled = placement.filter(pl.col("stock_role") == "decoupling")
+        context.progress(
+            1.0,
+            f"{placement['item_id'].n_unique()} item networks, {placement.height} nodes; "
+            f"{decoupled.height} hold safety stock "
+            f"({decoupled['location_id'].value_counts().sort('count', descending=True).head(3).rows()})",
+        )
+        del params
+
+    return network
+
+
+def make_simulate_step(options: PlanOptions) -> Any:
+    def simulate(context: RunContext) -> None:
+        """The ``simulate`` step: replay the proposed policies on recent history."""
+        panel: Panel = _state(context)["panel"]
+        policies: pl.DataFrame = _state(context)["policies"]
+        aligned = panel.keys.join(
+            policies, on=["item_id", "location_id"], how="left", maintain_order="left"
+        )
+        window = panel.values[:, -options.simulate_periods :]
+        result = simulate_single_echelon(
+            window,
+            policy=aligned["policy"].to_list(),
+            reorder_point=aligned["reorder_point"].fill_null(0.0).to_numpy(),
+            # A line without demand can carry Q = 0; the simulator needs Q > 0 for s_Q.
+            order_quantity=aligned["order_quantity"]
+            .fill_null(1.0)
+            .clip(lower_bound=1.0)
+            .to_numpy(),
+            order_up_to=aligned["order_up_to"].fill_null(0.0).to_numpy(),
+            review_period=np.maximum(
+                aligned["review_period"].fill_null(1.0).round(0).to_numpy(), 1
+            ).astype(np.int64),
+            lead_time=aligned["lead_time"].fill_null(1.0).round(0).to_numpy().astype(np.int64),
+            seed=0,
+        )
+        simulated = aligned.select("item_id", "location_id", "service_target").with_columns(
+            pl.Series("simulated_fill_rate", result.fill_rate),
+            pl.Series("average_on_hand", result.average_on_hand),
+        )
+        _state(context)["simulation"] = simulated
+        demand = result.total_demand
+        overall = float(np.nansum(result.fill_rate * demand) / max(np.nansum(demand), 1e-12))
+        target = float(np.nanmean(aligned["service_target"].to_numpy()))
+        context.progress(
+            1.0,
+            f"replayed {window.shape[1]} buckets: fill rate {overall:.3f} "
+            f"(mean target {target:.3f})",
+        )
+
+    return simulate
+
+
+def planning_registry(session_factory: SessionFactory, options: PlanOptions) -> StepRegistry:
+    """Every step of the planning cycle, in order."""
+    registry = StepRegistry()
+    registry.register("ingest", make_ingest_step(session_factory, options))
+    registry.register("validate", validate_step)
+    registry.register("snapshot", snapshot_step)
+    registry.register("classify", classify_step)
+    registry.register("forecast", forecast_step)
+    registry.register("policy", make_policy_step(options))
+    registry.register("network", make_network_step(options))
+    registry.register("simulate", make_simulate_step(options))
+    registry.register("publish", publish_step)
+    return registry
+
+
+def initial_state(options: PlanOptions) -> dict[str, Any]:
+    return {"as_of": options.as_of, "actor": options.actor}
+
+
+__all__ = [
+    "PlanOptions",
+    "classify_step",
+    "events_from_frame",
+    "forecast_step",
+    "initial_state",
+    "last_complete_bucket",
+    "make_network_step",
+    "planning_registry",
+    "policy_parameters",
+    "validate_step",
+]
