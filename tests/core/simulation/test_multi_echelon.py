@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stockpilot.core.network.network import Edge, Network, Node
 from stockpilot.core.network.ssm import serial_base_stock_levels
-from stockpilot.core.simulation import simulate_single_echelon
+from stockpilot.core.simulation import network_topology, simulate_single_echelon
 from stockpilot.core.simulation.multi_echelon import network_depths, simulate_network
 from stockpilot.errors import InvalidDataError, InvalidParameterError
 
@@ -97,6 +98,62 @@ def test_snyder_shen_2019_example_6_1_simulated_cost_matches_chen_zheng() -> Non
         backorder_cost=[37.12, 0, 0],
     )
     assert np.mean(cost) == pytest.approx(sol.expected_cost, rel=0.004)
+
+
+def test_shang_song_2003_row_1_by_simulation() -> None:
+    """Simulating the published optimum of Shang and Song (2003) Table 1 row 1 gives 12.688.
+
+    Take one period = 0.25 time units: Poisson(4) demand per period and one period of lead
+    time per stage (simulator lead time 0). Echelon levels (8, 13, 18, 22) are local levels
+    (8, 5, 5, 4); local holding costs h' = (1, 0.75, 0.5, 0.25) per unit time, p = 9; the
+    cost per unit time is the cost per period divided by 0.25.
+    """
+    rng = np.random.default_rng(12)
+    n, horizon = 400, 1500
+    demand = np.zeros((n, 4, horizon))
+    demand[:, 0, :] = rng.poisson(4.0, size=(n, horizon))
+    res = simulate_network(
+        demand,
+        supplier=[1, 2, 3, -1],
+        policy="base_stock",
+        order_up_to=[8.0, 5.0, 5.0, 4.0],
+        lead_time=0,
+        warmup=20,
+    )
+    local = np.array([1.0, 0.75, 0.5, 0.25])
+    per_period = res.holding_and_backorder_cost(
+        holding_cost=local * 0.25,
+        in_transit_holding_cost=np.r_[local[1:], 0.0] * 0.25,
+        backorder_cost=[9 * 0.25, 0, 0, 0],
+    )
+    assert np.mean(per_period) / 0.25 == pytest.approx(12.688, rel=0.005)
+
+
+def test_network_topology_from_the_network_model() -> None:
+    net = Network(
+        nodes=(
+            Node("plant", processing_time=2, external_inbound_cst=1),
+            Node("dc"),
+            Node("s1", demand_mean=5, demand_sd=2),
+            Node("s2", demand_mean=3, demand_sd=1),
+        ),
+        edges=(
+            Edge("plant", "dc", lead_time=3),
+            Edge("dc", "s1", lead_time=1),
+            Edge("dc", "s2", lead_time=2.5),
+        ),
+    )
+    topo = network_topology(net)
+    assert topo.node_ids == ("plant", "dc", "s1", "s2")
+    np.testing.assert_array_equal(topo.supplier, [-1, 0, 1, 1])
+    np.testing.assert_array_equal(topo.lead_time, [2, 2, 0, 2])
+    np.testing.assert_array_equal(topo.demand_mean, [0, 0, 5, 3])
+    assembly = Network(
+        nodes=(Node("a"), Node("b"), Node("c", demand_mean=1)),
+        edges=(Edge("a", "c"), Edge("b", "c")),
+    )
+    with pytest.raises(InvalidDataError, match="assembly"):
+        network_topology(assembly)
 
 
 def test_single_node_network_equals_single_echelon() -> None:

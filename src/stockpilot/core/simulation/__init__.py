@@ -2,7 +2,9 @@
 
 from stockpilot.core.simulation.multi_echelon import (
     NetworkSimulationResult,
+    NetworkTopology,
     network_depths,
+    network_topology,
     simulate_network,
 )
 from stockpilot.core.simulation.single_echelon import (
@@ -13,9 +15,11 @@ from stockpilot.core.simulation.single_echelon import (
 
 __all__ = [
     "NetworkSimulationResult",
+    "NetworkTopology",
     "SimulationTraces",
     "SingleEchelonResult",
     "network_depths",
+    "network_topology",
     "simulate_network",
     "simulate_single_echelon",
 ]

@@ -38,6 +38,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from stockpilot.core.network.network import Network
 from stockpilot.core.simulation import _network_kernel as kernel
 from stockpilot.core.simulation.single_echelon import (
     PolicyArrays,
@@ -49,7 +50,13 @@ from stockpilot.core.simulation.single_echelon import (
 from stockpilot.errors import InvalidDataError, choice_error, parameter_error
 from stockpilot.vocab import PolicyType
 
-__all__ = ["NetworkSimulationResult", "network_depths", "simulate_network"]
+__all__ = [
+    "NetworkSimulationResult",
+    "NetworkTopology",
+    "network_depths",
+    "network_topology",
+    "simulate_network",
+]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -117,6 +124,68 @@ class NetworkSimulationResult:
         b = np.asarray(backorder_cost, dtype=np.float64)
         cost = self.average_on_hand @ h + self.average_in_transit @ it + self.average_backorders @ b
         return np.asarray(cost, dtype=np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkTopology:
+    """A :class:`~stockpilot.core.network.network.Network` in the simulator's terms.
+
+    Attributes
+    ----------
+    node_ids
+        Node ids in index order (the K columns of demand and results).
+    supplier
+        (K,) index of each node's supplier, -1 for nodes fed from outside.
+    lead_time
+        (K,) simulator lead time: ``ceil(T) - 1`` (at least 0) where T is the node's
+        replenishment time, its processing time plus the inbound lane's lead time (plus the
+        outside supplier's guaranteed service time for top nodes). An order shipped in
+        period t is usable from period t + lead_time + 1, so T periods after the order.
+    demand_mean, demand_sd
+        (K,) external demand per period of each node.
+    """
+
+    node_ids: tuple[str, ...]
+    supplier: IntArray
+    lead_time: IntArray
+    demand_mean: FloatArray
+    demand_sd: FloatArray
+
+
+def network_topology(network: Network) -> NetworkTopology:
+    """Map a serial or distribution :class:`Network` onto :func:`simulate_network` inputs.
+
+    Raises :class:`~stockpilot.errors.InvalidDataError` for nodes with several inbound lanes
+    (assembly) or a bill-of-materials quantity other than 1, which the simulator does not
+    model.
+    """
+    arr = network.arrays()
+    k = arr.n_nodes
+    inbound = np.bincount(arr.edge_downstream, minlength=k)
+    problems = []
+    if np.any(inbound > 1):
+        ids = [arr.node_ids[i] for i in np.nonzero(inbound > 1)[0][:10]]
+        problems.append(f"nodes with several suppliers (assembly) {ids}")
+    if np.any(arr.edge_quantity != 1):
+        problems.append("lanes with a bill-of-materials quantity other than 1")
+    if problems:
+        raise InvalidDataError(
+            f"{OWNER} handles serial and distribution networks only; the network has "
+            + " and ".join(problems)
+            + ". Simulate those parts separately or use the guaranteed-service model."
+        )
+    supplier = np.full(k, -1, dtype=np.int64)
+    supplier[arr.edge_downstream] = arr.edge_upstream
+    replenish = arr.processing_time + arr.external_inbound_cst
+    replenish[arr.edge_downstream] = arr.processing_time[arr.edge_downstream] + arr.edge_lead_time
+    lead = np.maximum(np.ceil(replenish - 1e-9) - 1, 0).astype(np.int64)
+    return NetworkTopology(
+        node_ids=arr.node_ids,
+        supplier=supplier,
+        lead_time=lead,
+        demand_mean=arr.demand_mean.copy(),
+        demand_sd=arr.demand_sd.copy(),
+    )
 
 
 def network_depths(supplier: ArrayLike) -> IntArray:
