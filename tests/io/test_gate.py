@@ -367,3 +367,17 @@ def test_online_retail_real_invoices_reconcile_and_flag_the_74215_unit_order() -
     assert cancelled["quantity"].to_list() == [-74215.0]
     # Outliers are the exception, not the rule: well under 1 % of the daily records.
     assert report.by_reason.get(Reason.OUTLIER, 0) < 0.01 * report.rows_in
+
+
+def test_blank_strings_are_missing_values_and_empty_files_reconcile(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"item_id": ["A", "", "C"], "unit_cost": ["1", "2", " "]})
+    result = validate({"items": frame}, options=OPTIONS)
+    q = result.quarantine.sort("row_number")
+    assert q.select("reason", "row_number").rows() == [
+        ("missing_value", 3),
+        ("invalid_type", 4),  # whitespace is text, not a number
+    ]
+    empty = _csv(tmp_path / "locations.csv", "location_id,name")
+    report = _run({"locations": empty}).report
+    assert (report.rows_in, report.rows_loaded, report.rows_quarantined) == (0, 0, 0)
+    assert report.reconciles

@@ -509,11 +509,14 @@ def _validate_entity(
     if ROW_NUMBER not in strings.columns:
         strings = strings.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW_NUMBER))
     strings = strings.with_columns(pl.col(c).cast(pl.String) for c in columns)
-    strings = strings.with_columns(
-        # Blank cells are missing values, not the empty string.
-        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
-        for c in columns
-    )
+    # Blank cells are missing values, not the empty string (rewrite only columns that
+    # hold one: CSV already reads unquoted blanks as null).
+    blanks = strings.select((pl.col(c) == "").any() for c in columns)
+    blank_columns = [c for c in columns if blanks.get_column(c)[0]]
+    if blank_columns:
+        strings = strings.with_columns(
+            pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in blank_columns
+        )
     n_in = strings.height
     # Columns empty in every row (optional columns no file had) need no checks at all.
     nulls = strings.select(pl.col(c).null_count() for c in (*columns, PRE_REASON, "__struct"))
