@@ -8,12 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from stockpilot.core.network.network import Edge, Network, Node
 from stockpilot.core.network.ssm import (
     serial_base_stock_cost,
     serial_base_stock_levels,
+    serial_network_base_stock_levels,
     shang_song_heuristic,
 )
-from stockpilot.errors import InvalidParameterError
+from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 # Shang and Song (2003), Table 1: N = 4, Poisson demand rate 16, L_j = 0.25.
 # (row, echelon holding costs stage 1..4, p, optimal echelon levels, optimal cost)
@@ -181,3 +183,24 @@ def test_validation_messages() -> None:
             demand_mean=1,
             demand_sd=1,
         )
+
+
+def test_snyder_shen_2019_example_6_1_from_the_network_model() -> None:
+    """The same example built as a Network: local holding costs 7, 4, 2 and lane lead times."""
+    net = Network(
+        nodes=(
+            Node("stage3", holding_cost=2.0, external_inbound_cst=2.0),
+            Node("stage2", holding_cost=4.0),
+            Node("stage1", holding_cost=7.0, demand_mean=5.0, demand_sd=1.0),
+        ),
+        edges=(Edge("stage3", "stage2", lead_time=1.0), Edge("stage2", "stage1", lead_time=1.0)),
+    )
+    res = serial_network_base_stock_levels(net, stockout_cost=37.12)
+    assert res.node_ids == ("stage1", "stage2", "stage3")
+    np.testing.assert_allclose(res.solution.local_base_stock, [6.49, 5.53, 10.69], atol=0.005)
+    branching = Network(
+        nodes=(Node("w", holding_cost=1.0), Node("a", demand_mean=1.0), Node("b", demand_mean=1.0)),
+        edges=(Edge("w", "a"), Edge("w", "b")),
+    )
+    with pytest.raises(InvalidDataError, match="single chain"):
+        serial_network_base_stock_levels(branching, stockout_cost=10.0)

@@ -38,13 +38,16 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal, stats
 
-from stockpilot.errors import choice_error, parameter_error
+from stockpilot.core.network.network import Network
+from stockpilot.errors import InvalidDataError, choice_error, parameter_error
 
 __all__ = [
     "DemandDistribution",
+    "SerialNetworkSolution",
     "SerialSSMSolution",
     "serial_base_stock_cost",
     "serial_base_stock_levels",
+    "serial_network_base_stock_levels",
     "shang_song_heuristic",
 ]
 
@@ -404,3 +407,89 @@ def shang_song_heuristic(
     cost = _solve(problem, levels).expected_cost
     local = np.diff(np.concatenate([[0.0], levels]))
     return SerialSSMSolution(levels, local, cost, problem.step)
+
+
+@dataclass(frozen=True, slots=True)
+class SerialNetworkSolution:
+    """Optimal echelon base-stock levels for the stages of a serial :class:`Network`.
+
+    Attributes
+    ----------
+    node_ids
+        Stage ids from the customer-facing stage (stage 1) up to the top stage.
+    solution
+        The :class:`SerialSSMSolution`, in the same order.
+    """
+
+    node_ids: tuple[str, ...]
+    solution: SerialSSMSolution
+
+
+def serial_network_base_stock_levels(
+    network: Network,
+    *,
+    stockout_cost: float,
+    distribution: DemandDistribution | str = DemandDistribution.NORMAL,
+    grid_step: float | None = None,
+) -> SerialNetworkSolution:
+    """Chen-Zheng optimal echelon base-stock levels of a serial :class:`Network`.
+
+    The network must be a chain whose last stage carries all external demand (mean and
+    standard deviation per period). Each stage's ``holding_cost`` is its local (installation)
+    holding cost h'_j; echelon costs are h_j = h'_j - h'_{j+1} (value added, must be >= 0).
+    The lead time of a stage is its processing time plus its inbound lane's lead time (plus
+    the outside supplier's guaranteed service time at the top stage).
+    """
+    owner = "serial_network_base_stock_levels"
+    arr = network.arrays()
+    k = arr.n_nodes
+    outbound = np.bincount(arr.edge_upstream, minlength=k)
+    inbound = np.bincount(arr.edge_downstream, minlength=k)
+    sinks = np.nonzero(outbound == 0)[0]
+    problems = []
+    if np.any(outbound > 1) or np.any(inbound > 1) or sinks.size != 1:
+        problems.append("it is not a single chain (a stage has two neighbours on one side)")
+    demand_at = np.nonzero(arr.demand_mean > 0)[0]
+    if sinks.size == 1 and (demand_at.size != 1 or demand_at[0] != sinks[0]):
+        problems.append("external demand must arrive at the last stage only")
+    if np.any(arr.edge_quantity != 1):
+        problems.append("bill-of-materials quantities must be 1")
+    if problems:
+        raise InvalidDataError(
+            f"{owner}: the network cannot be solved as a serial system: "
+            + "; ".join(problems)
+            + "."
+        )
+    supplier = np.full(k, -1, dtype=np.int64)
+    lane = np.zeros(k)
+    supplier[arr.edge_downstream] = arr.edge_upstream
+    lane[arr.edge_downstream] = arr.edge_lead_time
+    chain = [int(sinks[0])]
+    while supplier[chain[-1]] >= 0:
+        chain.append(int(supplier[chain[-1]]))
+    order = np.array(chain)
+    local = arr.holding_cost[order]
+    echelon = local - np.r_[local[1:], 0.0]
+    if np.any(echelon < 0):
+        raise InvalidDataError(
+            f"{owner}: holding costs must not fall going downstream (echelon holding cost "
+            f"h'_j - h'_(j+1) < 0 at {[arr.node_ids[i] for i in order[echelon < 0]]})."
+        )
+    lead = arr.processing_time[order] + lane[order]
+    lead[-1] += arr.external_inbound_cst[order[-1]]
+    sink = int(sinks[0])
+    sd = (
+        float(arr.demand_sd[sink])
+        if DemandDistribution(distribution) is DemandDistribution.NORMAL
+        else None
+    )
+    solution = serial_base_stock_levels(
+        echelon_holding_cost=echelon,
+        lead_time=lead,
+        stockout_cost=stockout_cost,
+        demand_mean=float(arr.demand_mean[sink]),
+        demand_sd=sd,
+        distribution=distribution,
+        grid_step=grid_step,
+    )
+    return SerialNetworkSolution(tuple(arr.node_ids[i] for i in order), solution)
