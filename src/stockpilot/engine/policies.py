@@ -482,6 +482,7 @@ def compute_policies(
                     service_type=stype,
                     policy=PolicyType(kind),
                     lead_time_only=lead,
+                    integer=opts.integer_levels,
                 )
             elif kind == PolicyType.S_Q.value:
                 res = s_q_service(
@@ -490,6 +491,7 @@ def compute_policies(
                     target[mask],
                     service_type=stype,
                     lead_time_only=lead,
+                    integer=opts.integer_levels,
                 )
             else:
                 res = r_s_s_service(
@@ -499,6 +501,7 @@ def compute_policies(
                     service_type=stype,
                     policy=PolicyType(kind),
                     lead_time_only=lead,
+                    integer=opts.integer_levels,
                 )
             reorder[mask] = res.reorder_point
             order_up_to[mask] = res.order_up_to

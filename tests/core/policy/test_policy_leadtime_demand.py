@@ -112,3 +112,19 @@ def test_bad_inputs_name_the_parameter() -> None:
         lead_time_demand([1.0], [1.0], [-1.0])
     with pytest.raises(InvalidParameterError, match=r"'distribution'.*'normal'"):
         lead_time_demand([1.0], [1.0], [1.0], distribution="lognormal")
+
+
+@pytest.mark.parametrize("family", ["normal", "gamma", "poisson", "negative_binomial"])
+def test_second_order_loss_is_the_sum_or_integral_of_the_loss(family: str) -> None:
+    """n2(x) = sum_{y > x} n(y) (discrete) or integral_x^inf n(y) dy (continuous)."""
+    ltd = lead_time_demand([3.0, 12.0], [2.5, 6.0], [2.0, 1.0], distribution=family)
+    for x in (-3.0, 0.0, 4.0, 9.0):
+        level = np.full(2, x)
+        if ltd.is_discrete().all():
+            ys = np.arange(x + 1, x + 400)
+            expected = np.array([ltd.loss(np.full(2, y)) for y in ys]).sum(axis=0)
+        else:
+            grid = np.linspace(x, x + 120, 1201)
+            values = np.array([ltd.loss(np.full(2, y)) for y in grid])
+            expected = np.trapezoid(values, grid, axis=0)
+        np.testing.assert_allclose(ltd.second_order_loss(level), expected, rtol=1e-3, atol=1e-8)

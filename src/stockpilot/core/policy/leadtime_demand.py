@@ -34,7 +34,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from stockpilot.core.classify import demand_pattern
-from stockpilot.core.policy.loss import gamma_loss, negative_binomial_loss, normal_loss
+from stockpilot.core.policy.loss import (
+    gamma_loss,
+    negative_binomial_loss,
+    negative_binomial_sf,
+    normal_loss,
+    poisson_sf,
+)
 from stockpilot.errors import choice_error, parameter_error
 from stockpilot.vocab import DemandPattern
 
@@ -186,6 +192,65 @@ class LeadTimeDemand:
             out[m] = draws[np.arange(draws.shape[0]), idx]
         return out
 
+    def second_order_loss(self, level: ArrayLike) -> FloatArray:
+        """Second-order loss: ``sum_{y > x} n(y)`` (discrete, integer x) or
+        ``integral_x^inf n(y) dy = E[((D - x)^+)^2] / 2`` (continuous).
+
+        Averages of the loss over a uniform inventory position come from differences of
+        it (Zipkin 2000, Section 6.2.2; Snyder & Shen 2019, eqs. C.36-C.37). Discrete
+        families use the factorial-moment identities ``k p(k) = mu p'(k - 1)`` and
+        ``k (k - 1) p(k) = mu_2 p''(k - 2)``; empirical rows are not supported (NaN).
+        """
+        n = self.mean.shape[0]
+        x = np.broadcast_to(np.asarray(level, dtype=np.float64), (n,))
+        out = np.full(n, np.nan)
+        m = self._mask(DemandDistribution.ZERO)
+        out[m] = 0.5 * np.maximum(-x[m], 0.0) * np.maximum(-x[m] - 1.0, 0.0)
+        m = self._mask(DemandDistribution.NORMAL)
+        if m.any():
+            sd = self.sd[m]
+            safe = np.where(sd > 0, sd, 1.0)
+            z = (x[m] - self.mean[m]) / safe
+            g2 = 0.5 * ((z * z + 1.0) * special.ndtr(-z) - z * stats.norm.pdf(z))
+            out[m] = np.where(sd > 0, sd**2 * g2, 0.5 * np.maximum(self.mean[m] - x[m], 0.0) ** 2)
+        m = self._mask(DemandDistribution.GAMMA)
+        if m.any():
+            a, theta = self._gamma_params(m)
+            xm = x[m]
+            xs = np.maximum(xm, 0.0) / theta
+            second = a * (a + 1.0) * theta**2 * special.gammaincc(a + 2.0, xs)
+            first = a * theta * special.gammaincc(a + 1.0, xs)
+            tail = special.gammaincc(a, xs)
+            pos = 0.5 * (second - 2.0 * xm * first + xm**2 * tail)
+            mean = a * theta
+            var = a * theta**2
+            neg = 0.5 * (var + (mean - xm) ** 2)  # x < 0: D - x > 0 always
+            out[m] = np.where(xm < 0, neg, np.maximum(pos, 0.0))
+        for family in (DemandDistribution.POISSON, DemandDistribution.NEGATIVE_BINOMIAL):
+            m = self._mask(family)
+            if not m.any():
+                continue
+            k = np.floor(x[m])
+            mu = self.mean[m]
+            q = np.ones_like(mu)
+            if family is DemandDistribution.POISSON:
+                mu2 = mu**2
+                tail = poisson_sf(k, mu)
+                first = mu * poisson_sf(k - 1.0, mu)
+                second = mu2 * poisson_sf(k - 2.0, mu)
+            else:
+                r, q = self._nb_params(m)
+                mu2 = r * (r + 1.0) * ((1.0 - q) / q) ** 2
+                tail = negative_binomial_sf(k, r, q)
+                first = mu * negative_binomial_sf(k - 1.0, r + 1.0, q)
+                second = mu2 * negative_binomial_sf(k - 2.0, r + 2.0, q)
+            # E[(D - k)(D - k - 1) 1{D > k}] / 2 = sum_{y > k} n(y).
+            value = 0.5 * (second - 2.0 * k * first + k * (k + 1.0) * tail)
+            var = mu if family is DemandDistribution.POISSON else mu / q
+            below = 0.5 * (var + (mu - k) ** 2 - (mu - k))  # k < 0: D > k always
+            out[m] = np.where(k < 0, below, np.maximum(value, 0.0))
+        return out
+
     def loss(self, level: ArrayLike) -> FloatArray:
         """Expected shortage ``E[(D - x)^+]`` at ``x = level`` for each series."""
         n = self.mean.shape[0]
@@ -202,14 +267,15 @@ class LeadTimeDemand:
         m = self._mask(DemandDistribution.POISSON)
         if m.any():
             mu, k = self.mean[m], np.floor(x[m])
-            n_k = mu * stats.poisson.sf(k - 1, mu) - k * stats.poisson.sf(k, mu)
-            frac = (x[m] - k) * stats.poisson.sf(k, mu)
+            tail_k = poisson_sf(k, mu)
+            n_k = mu * poisson_sf(k - 1, mu) - k * tail_k
+            frac = (x[m] - k) * tail_k
             out[m] = np.where(k < 0, mu - x[m], n_k - frac)
         m = self._mask(DemandDistribution.NEGATIVE_BINOMIAL)
         if m.any():
             r, q = self._nb_params(m)
             k = np.floor(x[m])
-            frac = (x[m] - k) * stats.nbinom.sf(k, r, q)
+            frac = (x[m] - k) * negative_binomial_sf(k, r, q)
             out[m] = np.where(k < 0, self.mean[m] - x[m], negative_binomial_loss(k, r, q) - frac)
         m = self._mask(DemandDistribution.EMPIRICAL)
         if m.any():
@@ -230,11 +296,11 @@ class LeadTimeDemand:
             a, theta = self._gamma_params(m)
             out[m] = stats.gamma.cdf(x[m], a, scale=theta)
         m = self._mask(DemandDistribution.POISSON)
-        out[m] = stats.poisson.cdf(np.floor(x[m]), self.mean[m])
+        out[m] = 1.0 - poisson_sf(np.floor(x[m]), self.mean[m])
         m = self._mask(DemandDistribution.NEGATIVE_BINOMIAL)
         if m.any():
             r, q = self._nb_params(m)
-            out[m] = stats.nbinom.cdf(np.floor(x[m]), r, q)
+            out[m] = 1.0 - negative_binomial_sf(np.floor(x[m]), r, q)
         m = self._mask(DemandDistribution.EMPIRICAL)
         if m.any():
             assert self.samples is not None
