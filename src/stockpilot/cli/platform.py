@@ -15,7 +15,7 @@ from stockpilot.cli.common import console, err_console, progress, settings
 from stockpilot.errors import ConfigurationError, InvalidParameterError
 from stockpilot.services import imports, runs
 from stockpilot.services.planning import PlanOptions, initial_state, planning_registry
-from stockpilot.services.reporting import write_run_report
+from stockpilot.web.run_report import write_run_report
 from stockpilot.store.db import SessionFactory, open_store
 
 MANIFEST = "stockpilot.yaml"

@@ -30,7 +30,11 @@ from stockpilot.core.forecast.events import (
 )
 from stockpilot.core.review import choose_review_type
 from stockpilot.core.simulation.single_echelon import simulate_single_echelon
-from stockpilot.core.supplier import effective_lead_time, receipt_records, supplier_performance
+from stockpilot.core.supplier import (
+    clean_receipt_records,
+    effective_lead_time,
+    supplier_performance,
+)
 from stockpilot.engine.forecasting import Forecaster
 from stockpilot.engine.network import optimize_network_stock
 from stockpilot.engine.panel import Panel, to_panel
@@ -300,7 +304,7 @@ def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
     days = DAYS_PER_BUCKET[bucket]
     quoted = supplier_items["lead_time_days"].fill_null(np.nan).to_numpy()
     if history.height:
-        records = receipt_records(
+        cleaning = clean_receipt_records(
             supplier=history["supplier_id"].replace_strict(s_code).to_numpy(),
             item=history["item_id"].replace_strict(i_code).to_numpy(),
             order_date=history["order_date"].to_numpy(),
@@ -309,8 +313,11 @@ def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
             due_date=history["due_date"].to_numpy(),
             quantity_rejected=history["quantity_rejected"].fill_null(0.0).to_numpy(),
         )
+        # Receipts that fail a row check (e.g. received before ordered) are left out of the
+        # statistics; the planning run goes on and the count is reported.
+        _state(context)["receipts_dropped"] = len(cleaning.reasons)
         effective = effective_lead_time(
-            supplier_performance(records),
+            supplier_performance(cleaning.records),
             supplier_items["supplier_id"].replace_strict(s_code).to_numpy(),
             supplier_items["item_id"].replace_strict(i_code).to_numpy(),
             period_days=days,

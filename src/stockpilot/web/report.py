@@ -13,6 +13,7 @@ from datetime import datetime
 
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.offline import get_plotlyjs
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
 

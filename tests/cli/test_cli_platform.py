@@ -1,0 +1,128 @@
+"""The platform commands as a new user would run them: demo, import, plan, runs, quarantine, db."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stockpilot.cli.common import STATE
+from stockpilot.cli.main import app
+from stockpilot.io.demo.extracts import write_demo
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("STOCKPILOT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("STOCKPILOT_DATABASE_URL", raising=False)
+    STATE.settings = None
+    yield tmp_path
+    STATE.settings = None
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_demo(tmp_path_factory.mktemp("demo") / "data", items=40, weeks=40, seed=11).path
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    STATE.settings = None
+    result = runner.invoke(app, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        return 1, f"{result.output}\n{type(result.exception).__name__}: {result.exception}"
+    return result.exit_code, result.output
+
+
+def test_help_lists_every_command() -> None:
+    code, out = invoke("--help")
+    assert code == 0
+    for command in ("demo", "import", "plan", "runs", "quarantine", "db", "forecast", "policy"):
+        assert command in out
+
+
+def test_db_upgrade_creates_the_schema(home: Path) -> None:
+    code, out = invoke("db", "upgrade")
+    assert code == 0, out
+    assert "(empty) ->" in out
+    code, out = invoke("db", "upgrade")
+    assert code == 0 and "(empty)" not in out
+
+
+def test_import_plan_runs_and_quarantine(home: Path, demo_folder: Path) -> None:
+    code, out = invoke("import", str(demo_folder))
+    assert code == 0, out
+    assert "rows in = rows loaded + rows quarantined: yes" in out
+    assert "duplicate" in out and "unknown_key" in out
+
+    code, out = invoke("import", str(demo_folder))
+    assert code == 0 and "already holds this content" in out
+
+    code, out = invoke("plan", "--as-of", "2026-11-02", "--report", str(home / "r.html"))
+    assert code == 0, out
+    assert "succeeded" in out and "(published)" in out
+    assert (home / "r.html").read_text().count("plotly") > 3
+
+    code, out = invoke("runs", "list")
+    assert code == 0 and "succeeded" in out
+    code, out = invoke("runs", "show", "1")
+    assert code == 0
+    for step in ("ingest", "validate", "snapshot", "forecast", "policy", "network", "publish"):
+        assert step in out
+
+    code, out = invoke("quarantine", "list", "--entity", "items", "--reason", "invalid_value")
+    assert code == 0
+    assert "items.csv" in out and "invalid_value" in out
+
+
+def test_release_a_corrected_record(home: Path, demo_folder: Path) -> None:
+    from stockpilot.services.imports import list_quarantine
+    from stockpilot.store.db import open_store
+
+    assert invoke("import", str(demo_folder))[0] == 0
+    factory = open_store(f"sqlite:///{home / 'home' / 'stockpilot.db'}")
+    bad_cost = list_quarantine(factory, entity="items", reason="invalid_value")
+    record = int(bad_cost["id"][0])
+    code, out = invoke(
+        "quarantine", "release", str(record), "--set", "unit_cost=4.5", "--as-of", "2026-11-02"
+    )
+    assert code == 0, out
+    assert "released 1 record" in out
+    assert record not in list_quarantine(factory)["id"].to_list()
+    code, out = invoke("quarantine", "release", str(record))
+    assert code == 1
+
+
+def test_bad_input_gives_a_clear_error_and_exit_code_1(home: Path) -> None:
+    cmd = [sys.executable, "-m", "stockpilot", "import", str(home / "missing")]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+    debug = subprocess.run(
+        [sys.executable, "-m", "stockpilot", "--debug", "import", str(home / "missing")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_plan_without_data_fails_cleanly(home: Path) -> None:
+    code, out = invoke("plan", "--as-of", "2026-11-02")
+    assert code == 1
+    assert "No import batch loaded any records" in out
+
+
+def test_demo_end_to_end(home: Path) -> None:
+    out_dir = home / "demo"
+    code, out = invoke("demo", "--out", str(out_dir), "--items", "30", "--weeks", "40")
+    assert code == 0, out
+    assert "succeeded" in out
+    assert (out_dir / "report.html").is_file()
+    assert (out_dir / "data" / "stockpilot.yaml").is_file()
