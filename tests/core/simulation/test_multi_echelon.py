@@ -277,3 +277,34 @@ def test_network_depths_and_validation() -> None:
         )  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="'supplier'"):
         simulate_network(np.ones((2, 4)), supplier=[-1], policy="base_stock", order_up_to=1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(2, 5),
+    levels=st.lists(st.integers(0, 15), min_size=3, max_size=3),
+    lead=st.lists(st.integers(0, 3), min_size=3, max_size=3),
+    lost=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_property_distribution_results_follow_their_replication(
+    n: int, levels: list[int], lead: list[int], lost: bool, seed: int
+) -> None:
+    """Reversing the replications reverses the results; service measures stay in [0, 1]."""
+    demand = np.zeros((n, 3, 30))
+    demand[:, 1:, :] = np.random.default_rng(seed).poisson(2.0, size=(n, 2, 30))
+    kw = {
+        "supplier": [-1, 0, 0],
+        "policy": "base_stock",
+        "order_up_to": [float(v) for v in levels],
+        "lead_time": lead,
+        "backorders": not lost,
+    }
+    res = simulate_network(demand, **kw)  # type: ignore[arg-type]
+    rev = simulate_network(demand[::-1], **kw)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(rev.fill_rate[::-1], res.fill_rate)
+    np.testing.assert_array_equal(rev.average_on_hand[::-1], res.average_on_hand)
+    for name in ("fill_rate", "customer_fill_rate", "cycle_service_level", "ready_rate"):
+        values = getattr(res, name)
+        ok = ~np.isnan(values)
+        assert np.all((values[ok] >= 0) & (values[ok] <= 1)), name
