@@ -359,20 +359,21 @@ SQL_TYPES: Mapping[ColumnType, TypeEngine[Any]] = MappingProxyType(
 
 
 def _canonical(entity: Entity) -> Table:
+    # Master data gets an index on its natural key for lookups. Time series are read by
+    # batch (a snapshot) and written in bulk, where a wide key index would cost more than
+    # the COPY itself, so they are indexed by batch only.
     key_index = [c for c in entity.key if entity.column(c).required] or list(entity.key[:1])
+    indexes = [] if entity.time_series else [Index(None, *key_index)]
     return Table(
         entity.name,
         Base.metadata,
         Column("id", BigId, primary_key=True, autoincrement=True),
-        Column(
-            "batch_id",
-            BigId,
-            ForeignKey("import_batches.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        ),
+        # No FOREIGN KEY on purpose: a per-row referential check triples the cost of a
+        # PostgreSQL COPY, and records are only ever written by the import service in
+        # the same transaction that creates their batch row.
+        Column("batch_id", BigId, nullable=False, index=True),
         *(Column(c.name, SQL_TYPES[c.kind], nullable=not c.required) for c in entity.columns),
-        Index(None, *key_index),
+        *indexes,
         comment=entity.description,
     )
 

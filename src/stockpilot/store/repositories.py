@@ -9,14 +9,14 @@ on SQLite; reads land in polars frames. Nothing here loops over rows through the
 from __future__ import annotations
 
 import io
-import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
 import psycopg
 from psycopg import sql
-from sqlalchemy import JSON, Select, Table, delete, func, select
+from sqlalchemy import Select, Table, delete, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -151,14 +151,33 @@ def _copy_in(session: Session, table: Table, frame: pl.DataFrame) -> None:
 
 
 def _executemany(session: Session, table: Table, frame: pl.DataFrame) -> None:
-    json_columns = [c for c in frame.columns if isinstance(table.c[c].type, JSON)]
-    for chunk in frame.iter_slices(SQLITE_BATCH_ROWS):
-        rows = chunk.to_dicts()
-        for name in json_columns:  # JSON text -> objects, the JSON type serializes them
-            for row in rows:
-                if row[name] is not None:
-                    row[name] = json.loads(row[name])
-        session.execute(table.insert(), rows)
+    # Straight to the sqlite3 driver with tuples: SQLAlchemy's per-value bind processing
+    # would cost more than the insert. Values take the form SQLAlchemy itself stores in
+    # SQLite (ISO dates, 0/1 booleans, JSON as text), so the ORM reads them back alike.
+    conversions = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            conversions.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        elif dtype == pl.Boolean:
+            conversions.append(pl.col(name).cast(pl.Int8))
+        else:
+            conversions.append(pl.col(name))
+    ready = frame.select(conversions)
+    columns = ", ".join(_quote(c) for c in ready.columns)
+    marks = ", ".join("?" for _ in ready.columns)
+    statement = f"INSERT INTO {_quote(table.name)} ({columns}) VALUES ({marks})"
+    dbapi = session.connection().connection.driver_connection
+    try:
+        for chunk in ready.iter_slices(SQLITE_BATCH_ROWS):
+            dbapi.executemany(statement, chunk.rows())  # type: ignore[union-attr]
+    except sqlite3.IntegrityError as exc:
+        raise sa_exc.IntegrityError(statement, None, exc) from exc
+    except sqlite3.Error as exc:
+        raise sa_exc.DBAPIError(statement, None, exc) from exc
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def read_frame(
@@ -167,7 +186,7 @@ def read_frame(
     """Run ``statement`` and return its rows as a polars frame typed by ``schema``.
 
     PostgreSQL streams ``COPY (statement) TO STDOUT (FORMAT csv)``; SQLite fetches all
-    rows at once through the DBAPI.
+    rows at once through the sqlite3 driver (no per-value SQLAlchemy processing).
     """
     names = list(schema)
     if dialect_of(session) == "postgresql":
@@ -190,9 +209,27 @@ def read_frame(
             schema_overrides={n: pl.String for n in names},
         )
         return raw.select(_from_text(n, dtype) for n, dtype in schema.items())
-    rows = session.execute(statement).all()
-    return pl.DataFrame(
-        [tuple(r) for r in rows], schema=dict(schema), orient="row", infer_schema_length=None
+    compiled = statement.compile(
+        dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+    )
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    stored = {
+        name: pl.String if dtype == pl.Date else pl.Int64 if dtype == pl.Boolean else dtype
+        for name, dtype in schema.items()
+    }
+    raw = pl.DataFrame(rows, schema=stored, orient="row", infer_schema_length=None)
+    return raw.select(
+        pl.col(name).str.to_date("%Y-%m-%d")
+        if dtype == pl.Date
+        else pl.col(name).cast(pl.Boolean)
+        if dtype == pl.Boolean
+        else pl.col(name)
+        for name, dtype in schema.items()
     )
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 21:15:49.013182
+Create Date: 2026-11-24 21:32:41.114375
 """
 
 from __future__ import annotations
@@ -43,6 +43,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("prev_hash", name=op.f("uq_audit_log_prev_hash")),
     )
     op.create_table(
+        "business_units",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("business_unit_id", sa.String(), nullable=False),
+        sa.Column("name", sa.String(), nullable=True),
+        sa.Column("currency", sa.String(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_business_units")),
+        comment="Business units (legal or management entities) that own stock and safety-stock budgets.",
+    )
+    with op.batch_alter_table("business_units", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_business_units_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_business_units_business_unit_id"), ["business_unit_id"], unique=False
+        )
+
+    op.create_table(
         "change_requests",
         sa.Column(
             "id",
@@ -63,67 +84,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_change_requests")),
     )
     op.create_table(
-        "import_batches",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("content_sha256", sa.String(length=64), nullable=False),
-        sa.Column("source_files", sa.JSON(), nullable=False),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("rows_in", sa.BigInteger(), nullable=False),
-        sa.Column("rows_loaded", sa.BigInteger(), nullable=False),
-        sa.Column("rows_quarantined", sa.BigInteger(), nullable=False),
-        sa.Column("counts", sa.JSON(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("actor", sa.String(length=128), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_batches")),
-        sa.UniqueConstraint("content_sha256", name=op.f("uq_import_batches_content_sha256")),
-    )
-    op.create_table(
-        "snapshots",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("content_sha256", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_snapshots")),
-        sa.UniqueConstraint("content_sha256", name=op.f("uq_snapshots_content_sha256")),
-    )
-    op.create_table(
-        "business_units",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("business_unit_id", sa.String(), nullable=False),
-        sa.Column("name", sa.String(), nullable=True),
-        sa.Column("currency", sa.String(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_business_units_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_business_units")),
-        comment="Business units (legal or management entities) that own stock and safety-stock budgets.",
-    )
-    with op.batch_alter_table("business_units", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_business_units_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_business_units_business_unit_id"), ["business_unit_id"], unique=False
-        )
-
-    op.create_table(
         "code_mappings",
         sa.Column(
             "id",
@@ -136,12 +96,6 @@ def upgrade() -> None:
         sa.Column("source_code", sa.String(), nullable=False),
         sa.Column("item_id", sa.String(), nullable=False),
         sa.Column("factor", sa.Float(precision=53), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_code_mappings_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_code_mappings")),
         comment="Crosswalk from source-system codes (ERP, POS, acquired companies) to canonical items.",
     )
@@ -168,12 +122,6 @@ def upgrade() -> None:
         sa.Column("system_quantity", sa.Float(precision=53), nullable=False),
         sa.Column("counted_quantity", sa.Float(precision=53), nullable=False),
         sa.Column("reason_code", sa.String(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_cycle_counts_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cycle_counts")),
         comment="Cycle counts: system vs counted quantity.",
     )
@@ -201,22 +149,11 @@ def upgrade() -> None:
         sa.Column("source", sa.String(), nullable=True),
         sa.Column("channel", sa.String(), nullable=True),
         sa.Column("is_return", sa.Boolean(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_demand_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_demand")),
         comment="Demand history (sales orders, shipments or consumption) per item, location and date.",
     )
     with op.batch_alter_table("demand", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_demand_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_demand_item_id_location_id_date"),
-            ["item_id", "location_id", "date"],
-            unique=False,
-        )
 
     op.create_table(
         "events",
@@ -238,12 +175,6 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Float(precision=53), nullable=True),
         sa.Column("author", sa.String(), nullable=True),
         sa.Column("reason", sa.String(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_events_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         comment="Known events that change demand: promotions, shutdowns, launches.",
     )
@@ -264,12 +195,6 @@ def upgrade() -> None:
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("end_date", sa.Date(), nullable=False),
         sa.Column("close_date", sa.Date(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_fiscal_calendar_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fiscal_calendar")),
         comment="Fiscal periods and their close dates.",
     )
@@ -277,6 +202,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_fiscal_calendar_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_fiscal_calendar_period"), ["period"], unique=False)
 
+    op.create_table(
+        "import_batches",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("content_sha256", sa.String(length=64), nullable=False),
+        sa.Column("source_files", sa.JSON(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("rows_in", sa.BigInteger(), nullable=False),
+        sa.Column("rows_loaded", sa.BigInteger(), nullable=False),
+        sa.Column("rows_quarantined", sa.BigInteger(), nullable=False),
+        sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("actor", sa.String(length=128), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_import_batches")),
+        sa.UniqueConstraint("content_sha256", name=op.f("uq_import_batches_content_sha256")),
+    )
     op.create_table(
         "items",
         sa.Column(
@@ -304,12 +250,6 @@ def upgrade() -> None:
         sa.Column("business_unit_id", sa.String(), nullable=True),
         sa.Column("holding_cost_rate", sa.Float(precision=53), nullable=True),
         sa.Column("order_cost", sa.Float(precision=53), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_items_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
         comment="Stock-keeping items (products, parts, materials) with their master data.",
     )
@@ -334,12 +274,6 @@ def upgrade() -> None:
         sa.Column("parent_location_id", sa.String(), nullable=True),
         sa.Column("review_capability", sa.String(), nullable=True),
         sa.Column("data_latency_hours", sa.Float(precision=53), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_locations_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_locations")),
         comment="Places that hold or move stock: plants, distribution centres, warehouses, stores.",
     )
@@ -363,22 +297,121 @@ def upgrade() -> None:
         sa.Column("cost_basis", sa.String(), nullable=True),
         sa.Column("unit_value", sa.Float(precision=53), nullable=True),
         sa.Column("receipt_date", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_on_hand_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_on_hand")),
         comment="Stock on hand snapshots.",
     )
     with op.batch_alter_table("on_hand", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_on_hand_batch_id"), ["batch_id"], unique=False)
+
+    op.create_table(
+        "purchase_orders",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("po_id", sa.String(), nullable=False),
+        sa.Column("supplier_id", sa.String(), nullable=False),
+        sa.Column("item_id", sa.String(), nullable=False),
+        sa.Column("location_id", sa.String(), nullable=False),
+        sa.Column("quantity", sa.Float(precision=53), nullable=False),
+        sa.Column("order_date", sa.Date(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_orders")),
+        comment="Purchase order lines, open and closed.",
+    )
+    with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_purchase_orders_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_purchase_orders_po_id"), ["po_id"], unique=False)
+
+    op.create_table(
+        "receipts",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("po_id", sa.String(), nullable=False),
+        sa.Column("receipt_date", sa.Date(), nullable=False),
+        sa.Column("quantity", sa.Float(precision=53), nullable=False),
+        sa.Column("asn_date", sa.Date(), nullable=True),
+        sa.Column("quantity_rejected", sa.Float(precision=53), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_receipts")),
+        comment="Goods receipts against purchase orders (lead-time and quality history).",
+    )
+    with op.batch_alter_table("receipts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_receipts_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_on_hand_item_id_location_id_date"),
-            ["item_id", "location_id", "date"],
+            batch_op.f("ix_receipts_po_id_receipt_date"), ["po_id", "receipt_date"], unique=False
+        )
+
+    op.create_table(
+        "snapshots",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("content_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_snapshots")),
+        sa.UniqueConstraint("content_sha256", name=op.f("uq_snapshots_content_sha256")),
+    )
+    op.create_table(
+        "supplier_items",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("supplier_id", sa.String(), nullable=False),
+        sa.Column("item_id", sa.String(), nullable=False),
+        sa.Column("lead_time_days", sa.Float(precision=53), nullable=True),
+        sa.Column("moq", sa.Float(precision=53), nullable=True),
+        sa.Column("pack_size", sa.Float(precision=53), nullable=True),
+        sa.Column("price", sa.Float(precision=53), nullable=True),
+        sa.Column("price_breaks", sa.String(), nullable=True),
+        sa.Column("primary", sa.Boolean(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_supplier_items")),
+        comment="What each supplier sells: lead time, MOQ, pack size and price.",
+    )
+    with op.batch_alter_table("supplier_items", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_supplier_items_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_supplier_items_supplier_id_item_id"),
+            ["supplier_id", "item_id"],
             unique=False,
         )
+
+    op.create_table(
+        "suppliers",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("supplier_id", sa.String(), nullable=False),
+        sa.Column("name", sa.String(), nullable=True),
+        sa.Column("country", sa.String(), nullable=True),
+        sa.Column("order_weekdays", sa.String(), nullable=True),
+        sa.Column("vmi", sa.Boolean(), nullable=True),
+        sa.Column("capacity_per_week", sa.Float(precision=53), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppliers")),
+        comment="Suppliers with their calendars, VMI terms and capacity.",
+    )
+    with op.batch_alter_table("suppliers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_suppliers_batch_id"), ["batch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_suppliers_supplier_id"), ["supplier_id"], unique=False)
 
     op.create_table(
         "planning_runs",
@@ -404,36 +437,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("planning_runs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_planning_runs_status"), ["status"], unique=False)
-
-    op.create_table(
-        "purchase_orders",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("po_id", sa.String(), nullable=False),
-        sa.Column("supplier_id", sa.String(), nullable=False),
-        sa.Column("item_id", sa.String(), nullable=False),
-        sa.Column("location_id", sa.String(), nullable=False),
-        sa.Column("quantity", sa.Float(precision=53), nullable=False),
-        sa.Column("order_date", sa.Date(), nullable=False),
-        sa.Column("due_date", sa.Date(), nullable=False),
-        sa.Column("status", sa.String(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_purchase_orders_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_purchase_orders")),
-        comment="Purchase order lines, open and closed.",
-    )
-    with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_purchase_orders_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_purchase_orders_po_id"), ["po_id"], unique=False)
 
     op.create_table(
         "quarantine",
@@ -470,35 +473,6 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "receipts",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("po_id", sa.String(), nullable=False),
-        sa.Column("receipt_date", sa.Date(), nullable=False),
-        sa.Column("quantity", sa.Float(precision=53), nullable=False),
-        sa.Column("asn_date", sa.Date(), nullable=True),
-        sa.Column("quantity_rejected", sa.Float(precision=53), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_receipts_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_receipts")),
-        comment="Goods receipts against purchase orders (lead-time and quality history).",
-    )
-    with op.batch_alter_table("receipts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_receipts_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_receipts_po_id_receipt_date"), ["po_id", "receipt_date"], unique=False
-        )
-
-    op.create_table(
         "snapshot_batches",
         sa.Column(
             "snapshot_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -517,68 +491,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("snapshot_id", "batch_id", name=op.f("pk_snapshot_batches")),
     )
-    op.create_table(
-        "supplier_items",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("supplier_id", sa.String(), nullable=False),
-        sa.Column("item_id", sa.String(), nullable=False),
-        sa.Column("lead_time_days", sa.Float(precision=53), nullable=True),
-        sa.Column("moq", sa.Float(precision=53), nullable=True),
-        sa.Column("pack_size", sa.Float(precision=53), nullable=True),
-        sa.Column("price", sa.Float(precision=53), nullable=True),
-        sa.Column("price_breaks", sa.String(), nullable=True),
-        sa.Column("primary", sa.Boolean(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_supplier_items_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_supplier_items")),
-        comment="What each supplier sells: lead time, MOQ, pack size and price.",
-    )
-    with op.batch_alter_table("supplier_items", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_supplier_items_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_supplier_items_supplier_id_item_id"),
-            ["supplier_id", "item_id"],
-            unique=False,
-        )
-
-    op.create_table(
-        "suppliers",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("supplier_id", sa.String(), nullable=False),
-        sa.Column("name", sa.String(), nullable=True),
-        sa.Column("country", sa.String(), nullable=True),
-        sa.Column("order_weekdays", sa.String(), nullable=True),
-        sa.Column("vmi", sa.Boolean(), nullable=True),
-        sa.Column("capacity_per_week", sa.Float(precision=53), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["import_batches.id"],
-            name=op.f("fk_suppliers_batch_id_import_batches"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_suppliers")),
-        comment="Suppliers with their calendars, VMI terms and capacity.",
-    )
-    with op.batch_alter_table("suppliers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_suppliers_batch_id"), ["batch_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_suppliers_supplier_id"), ["supplier_id"], unique=False)
-
     op.create_table(
         "forecasts",
         sa.Column(
@@ -716,6 +628,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_forecasts_run_id_item_id_location_id"))
 
     op.drop_table("forecasts")
+    op.drop_table("snapshot_batches")
+    with op.batch_alter_table("quarantine", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quarantine_status_entity"))
+        batch_op.drop_index(batch_op.f("ix_quarantine_batch_id"))
+
+    op.drop_table("quarantine")
+    with op.batch_alter_table("planning_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_planning_runs_status"))
+
+    op.drop_table("planning_runs")
     with op.batch_alter_table("suppliers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_suppliers_supplier_id"))
         batch_op.drop_index(batch_op.f("ix_suppliers_batch_id"))
@@ -726,28 +648,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_supplier_items_batch_id"))
 
     op.drop_table("supplier_items")
-    op.drop_table("snapshot_batches")
+    op.drop_table("snapshots")
     with op.batch_alter_table("receipts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_receipts_po_id_receipt_date"))
         batch_op.drop_index(batch_op.f("ix_receipts_batch_id"))
 
     op.drop_table("receipts")
-    with op.batch_alter_table("quarantine", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_quarantine_status_entity"))
-        batch_op.drop_index(batch_op.f("ix_quarantine_batch_id"))
-
-    op.drop_table("quarantine")
     with op.batch_alter_table("purchase_orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_purchase_orders_po_id"))
         batch_op.drop_index(batch_op.f("ix_purchase_orders_batch_id"))
 
     op.drop_table("purchase_orders")
-    with op.batch_alter_table("planning_runs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_planning_runs_status"))
-
-    op.drop_table("planning_runs")
     with op.batch_alter_table("on_hand", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_on_hand_item_id_location_id_date"))
         batch_op.drop_index(batch_op.f("ix_on_hand_batch_id"))
 
     op.drop_table("on_hand")
@@ -761,6 +673,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_items_batch_id"))
 
     op.drop_table("items")
+    op.drop_table("import_batches")
     with op.batch_alter_table("fiscal_calendar", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_fiscal_calendar_period"))
         batch_op.drop_index(batch_op.f("ix_fiscal_calendar_batch_id"))
@@ -772,7 +685,6 @@ def downgrade() -> None:
 
     op.drop_table("events")
     with op.batch_alter_table("demand", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_demand_item_id_location_id_date"))
         batch_op.drop_index(batch_op.f("ix_demand_batch_id"))
 
     op.drop_table("demand")
@@ -786,12 +698,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_code_mappings_batch_id"))
 
     op.drop_table("code_mappings")
+    op.drop_table("change_requests")
     with op.batch_alter_table("business_units", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_business_units_business_unit_id"))
         batch_op.drop_index(batch_op.f("ix_business_units_batch_id"))
 
     op.drop_table("business_units")
-    op.drop_table("snapshots")
-    op.drop_table("import_batches")
-    op.drop_table("change_requests")
     op.drop_table("audit_log")
