@@ -15,8 +15,8 @@ from stockpilot.cli.common import console, err_console, progress, settings
 from stockpilot.errors import ConfigurationError, InvalidParameterError
 from stockpilot.services import imports, runs
 from stockpilot.services.planning import PlanOptions, initial_state, planning_registry
-from stockpilot.web.run_report import write_run_report
 from stockpilot.store.db import SessionFactory, open_store
+from stockpilot.web.run_report import write_run_report
 
 MANIFEST = "stockpilot.yaml"
 

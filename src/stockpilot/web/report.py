@@ -13,9 +13,9 @@ from datetime import datetime
 
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.offline import get_plotlyjs
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
+from plotly.offline import get_plotlyjs
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def render_report(data: ReportData, *, charts: int = 4) -> str:
     chart_html = [_series_chart(data, r[0], r[1]) for r in keys.iter_rows()]
     return env.get_template("report.html.j2").render(
         data=data,
-        plotly_js=pio.to_html(go.Figure(), full_html=False, include_plotlyjs=True).split("<div")[0],
+        plotly_js=f'<script type="text/javascript">{get_plotlyjs()}</script>',
         steps=data.steps,
         import_table=_table(data.import_counts),
         reasons_table=_table(data.quarantine_reasons),
