@@ -11,7 +11,7 @@ from stockpilot.services.imports import import_folder, list_quarantine
 from stockpilot.settings import Settings
 from stockpilot.store import repositories as repo
 from stockpilot.store.db import SessionFactory
-from stockpilot.store.models import BatchStatus, canonical_table
+from stockpilot.store.models import BatchStatus, ImportBatch, canonical_table
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,12 @@ def test_demo_folder_import_reconciles_and_is_idempotent(
         else:
             assert (source_file, reason) in found, (source_file, reason)
     assert quarantine.filter(pl.col("raw").is_null()).height == 0
+    with sessions() as session:
+        batch = session.get(ImportBatch, outcome.batch_id)
+        assert batch is not None
+        sources = batch.counts["sources"]
+    assert set(sources) == {"erp", "pos", "crm", "legacy_wms"}
+    assert all(spec["bucket"] in ("day", "week", "month") for spec in sources.values())
     again = import_folder(
         sessions, folder, mappings=[folder / "mappings"], as_of=as_of, settings=settings
     )
