@@ -466,7 +466,6 @@ def make_network_step(options: PlanOptions) -> Any:
         """
         bucket = context.settings.planning_bucket
         policies: pl.DataFrame = _state(context)["policies"]
-        params: pl.DataFrame = _state(context)["policy_parameters"]
         locations = context.read_entity("locations").select(
             "location_id", pl.col("parent_location_id").alias("parent"), "type"
         )
@@ -509,13 +508,14 @@ def make_network_step(options: PlanOptions) -> Any:
             options.report_folder.mkdir(parents=True, exist_ok=True)
             placement.write_csv(options.report_folder / f"network_run_{context.run_id}.csv")
         decoupled = placement.filter(pl.col("stock_role") == "decoupling")
+        where = decoupled["location_id"].value_counts().sort("count", descending=True).head(3)
         context.progress(
             1.0,
             f"{placement['item_id'].n_unique()} item networks, {placement.height} nodes; "
-            f"{decoupled.height} hold safety stock "
-            f"({decoupled['location_id'].value_counts().sort('count', descending=True).head(3).rows()})",
+            f"{decoupled.height} hold safety stock (most at "
+            + ", ".join(f"{loc} {n}" for loc, n in where.iter_rows())
+            + ")",
         )
-        del params
 
     return network
 

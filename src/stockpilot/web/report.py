@@ -47,7 +47,13 @@ class ReportData:
 def _table(frame: pl.DataFrame, *, limit: int = 50) -> dict[str, object]:
     shown = frame.head(limit)
     rows = [[_fmt(v) for v in row] for row in shown.iter_rows()]
-    return {"columns": shown.columns, "rows": rows, "more": max(0, frame.height - limit)}
+    numeric = [dtype.is_numeric() for dtype in shown.dtypes]
+    return {
+        "columns": shown.columns,
+        "rows": rows,
+        "numeric": numeric,
+        "more": max(0, frame.height - limit),
+    }
 
 
 def _fmt(value: object) -> str:

@@ -79,11 +79,8 @@ def build_report_data(
         ("item-locations planned", f"{policies.select('item_id', 'location_id').n_unique():,}"),
         ("rows quarantined", f"{sum(b.rows_quarantined for b in batches):,}"),
     ]
-    if policies.height:
-        value = policies.join(
-            history.group_by("item_id").len().select("item_id"), on="item_id", how="semi"
-        )
-        highlights.append(("policies proposed", f"{value.height:,}"))
+    if forecasts.height:
+        highlights.append(("forecast rows", f"{forecasts.height:,}"))
     return ReportData(
         title="stockpilot planning run",
         run_id=str(summary.id),
