@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from stockpilot.core.network.owmr import owmr_metric
+from stockpilot.core.network.owmr import owmr_metric, owmr_optimize
 from stockpilot.core.simulation import simulate_network
 from stockpilot.errors import InvalidParameterError
 
@@ -144,3 +144,32 @@ def test_validation_messages() -> None:
         owmr_metric(**{**base, "retailer_base_stock": [1.5, 1]})  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="'warehouse_base_stock'"):
         owmr_metric(**{**base, "warehouse_base_stock": -1})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["metric", "two_moment"])
+def test_owmr_optimize_matches_brute_force(method: str) -> None:
+    """Enumerating every (S_0, S_1, S_2) gives the same least holding cost under the targets."""
+    kw = {"warehouse_lead_time": 2.0, "retailer_lead_time": [1.0, 0.5], "demand_rate": [1.0, 2.5]}
+    h0, h = 1.0, np.array([3.0, 2.0])
+    target = np.array([0.9, 0.95])
+    opt = owmr_optimize(
+        **kw,  # type: ignore[arg-type]
+        warehouse_holding_cost=h0,
+        retailer_holding_cost=h,
+        fill_rate_target=target,
+        method=method,
+    )
+    best = np.inf
+    for s0 in range(0, 16):
+        for s1 in range(0, 9):
+            for s2 in range(0, 11):
+                res = owmr_metric(
+                    warehouse_base_stock=s0,
+                    retailer_base_stock=[s1, s2],
+                    method=method,
+                    **kw,  # type: ignore[arg-type]
+                )
+                if np.all(res.retailer_fill_rate >= target):
+                    best = min(best, h0 * res.warehouse_on_hand + float(h @ res.retailer_on_hand))
+    assert opt.expected_holding_cost == pytest.approx(best, rel=1e-12)
+    assert np.all(opt.evaluation.retailer_fill_rate >= target)

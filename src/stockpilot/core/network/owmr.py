@@ -37,7 +37,7 @@ from scipy import stats
 
 from stockpilot.errors import choice_error, parameter_error
 
-__all__ = ["OWMRMethod", "OWMRResult", "owmr_metric"]
+__all__ = ["OWMRMethod", "OWMROptimum", "OWMRResult", "owmr_metric", "owmr_optimize"]
 
 FloatArray = NDArray[np.float64]
 OWNER = "owmr_metric"
@@ -200,9 +200,30 @@ def owmr_metric(
     except ValueError:
         raise choice_error(OWNER, "method", method, [m.value for m in OWMRMethod]) from None
 
-    total = float(rates.sum())
+    return _evaluate(
+        float(warehouse_base_stock),
+        float(warehouse_lead_time),
+        levels,
+        leads,
+        rates,
+        total=float(rates.sum()),
+        how=how,
+    )
+
+
+def _evaluate(
+    warehouse_base_stock: float,
+    warehouse_lead_time: float,
+    levels: FloatArray,
+    leads: FloatArray,
+    rates: FloatArray,
+    *,
+    total: float,
+    how: OWMRMethod,
+) -> OWMRResult:
+    """The approximation for validated inputs; ``total`` is lambda_0 (rates may repeat)."""
     mean0 = np.array([total * warehouse_lead_time])
-    s0 = np.array([float(warehouse_base_stock)])
+    s0 = np.array([warehouse_base_stock])
     b0 = float(_poisson_backorders(mean0, s0)[0])
     delay = b0 / total
     effective = leads + delay
@@ -226,3 +247,125 @@ def owmr_metric(
         retailer_fill_rate=np.asarray(fill, dtype=np.float64),
         method=how,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OWMROptimum:
+    """Cheapest base-stock levels meeting the retailers' fill-rate targets.
+
+    Attributes
+    ----------
+    warehouse_base_stock
+        S_0.
+    retailer_base_stock
+        S_i, shape (R,).
+    expected_holding_cost
+        h_0 E[I_0] + sum_i h_i E[I_i] per unit time.
+    evaluation
+        The :class:`OWMRResult` at the optimum.
+    """
+
+    warehouse_base_stock: int
+    retailer_base_stock: NDArray[np.int64]
+    expected_holding_cost: float
+    evaluation: OWMRResult
+
+
+def owmr_optimize(
+    *,
+    warehouse_lead_time: float,
+    retailer_lead_time: ArrayLike,
+    demand_rate: ArrayLike,
+    warehouse_holding_cost: float,
+    retailer_holding_cost: ArrayLike,
+    fill_rate_target: ArrayLike,
+    method: OWMRMethod | str = OWMRMethod.METRIC,
+) -> OWMROptimum:
+    """Minimize expected holding cost subject to a fill-rate target at every retailer.
+
+    For each warehouse level S_0 (0 up to the 1 - 1e-9 quantile of its lead-time demand)
+    the smallest retailer levels meeting the targets are found under the chosen
+    approximation; the S_0 with the least total holding cost wins (Axsäter 2015, section
+    10.3.4, with fill-rate constraints instead of backorder costs). Exhaustive in S_0 and
+    exact per retailer given S_0, so it is optimal for the approximation.
+
+    Examples
+    --------
+    >>> opt = owmr_optimize(warehouse_lead_time=2.0, retailer_lead_time=1.0,
+    ...                     demand_rate=[1.0, 1.0], warehouse_holding_cost=1.0,
+    ...                     retailer_holding_cost=[2.0, 2.0], fill_rate_target=0.9)
+    >>> bool(np.all(opt.evaluation.retailer_fill_rate >= 0.9))
+    True
+    """
+    owner = "owmr_optimize"
+    rates = np.atleast_1d(np.asarray(demand_rate, dtype=np.float64))
+    leads = np.atleast_1d(np.asarray(retailer_lead_time, dtype=np.float64))
+    h = np.atleast_1d(np.asarray(retailer_holding_cost, dtype=np.float64))
+    target = np.atleast_1d(np.asarray(fill_rate_target, dtype=np.float64))
+    r = max(rates.size, leads.size, h.size, target.size)
+    rates, leads, h, target = (
+        np.broadcast_to(a, (r,)).copy() if a.size == 1 else a for a in (rates, leads, h, target)
+    )
+    for name, arr in (
+        ("demand_rate", rates),
+        ("retailer_lead_time", leads),
+        ("retailer_holding_cost", h),
+        ("fill_rate_target", target),
+    ):
+        if arr.shape != (r,):
+            raise parameter_error(owner, name, f"a scalar or an array of shape ({r},)", arr.shape)
+    if np.any(~np.isfinite(rates) | (rates <= 0)):
+        raise parameter_error(owner, "demand_rate", "finite and > 0", rates.tolist())
+    if np.any(~np.isfinite(leads) | (leads < 0)):
+        raise parameter_error(owner, "retailer_lead_time", "finite and >= 0", leads.tolist())
+    if np.any(~np.isfinite(h) | (h < 0)) or not (
+        np.isfinite(warehouse_holding_cost) and warehouse_holding_cost >= 0
+    ):
+        raise parameter_error(
+            owner, "holding costs", "finite and >= 0", [warehouse_holding_cost, *h.tolist()]
+        )
+    if np.any(~((target > 0) & (target < 1))):
+        raise parameter_error(owner, "fill_rate_target", "in (0, 1)", target.tolist())
+    if not np.isfinite(warehouse_lead_time) or warehouse_lead_time < 0:
+        raise parameter_error(owner, "warehouse_lead_time", "finite and >= 0", warehouse_lead_time)
+    try:
+        how = OWMRMethod(method)
+    except ValueError:
+        raise choice_error(owner, "method", method, [m.value for m in OWMRMethod]) from None
+
+    total = float(rates.sum())
+    top0 = int(stats.poisson.isf(1e-9, total * warehouse_lead_time)) + 1
+    # retailer levels to try: up to the target quantile with the longest possible delay
+    worst = rates * (leads + warehouse_lead_time)
+    top = int(np.max(stats.poisson.isf(1e-9, worst))) + 2
+    grid = np.arange(top + 1, dtype=np.float64)
+    rep_rates = np.repeat(rates, grid.size)
+    rep_leads = np.repeat(leads, grid.size)
+    rep_levels = np.tile(grid, r)
+    best: OWMROptimum | None = None
+    for s0 in range(top0 + 1):
+        trial = _evaluate(
+            float(s0),
+            float(warehouse_lead_time),
+            rep_levels,
+            rep_leads,
+            rep_rates,
+            total=total,
+            how=how,
+        )
+        fill = trial.retailer_fill_rate.reshape(r, grid.size)
+        meets = fill >= target[:, None] - 1e-12
+        if not np.all(meets.any(axis=1)):
+            continue
+        levels = grid[np.argmax(meets, axis=1)]
+        result = _evaluate(
+            float(s0), float(warehouse_lead_time), levels, leads, rates, total=total, how=how
+        )
+        cost = warehouse_holding_cost * result.warehouse_on_hand + float(
+            h @ result.retailer_on_hand
+        )
+        if best is None or cost < best.expected_holding_cost - 1e-12:
+            best = OWMROptimum(s0, levels.astype(np.int64), cost, result)
+    if best is None:  # pragma: no cover - the largest S_0 removes the delay almost surely
+        raise parameter_error(owner, "fill_rate_target", "reachable", target.tolist())
+    return best
