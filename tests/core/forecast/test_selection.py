@@ -18,6 +18,8 @@ CFG = SelectionConfig(
     smooth_models=(M.NAIVE, M.MOVING_AVERAGE),
     intermittent_models=(M.NAIVE, M.MOVING_AVERAGE),
     seasonal_models=(M.SEASONAL_NAIVE,),
+    ensemble_smooth=False,
+    group_tolerance_smooth=0.0,
 )
 
 
@@ -39,6 +41,62 @@ def test_scores_are_rolling_origin_out_of_sample_mse() -> None:
     for m in set(r.model.tolist()):
         rows = r.model == m
         np.testing.assert_allclose(r.mean[rows], np.clip(fit_predict(m, y[rows], 3).mean, 0, None))
+
+
+def test_ensemble_and_group_best_shrinkage() -> None:
+    """The ensemble scores the mean of the candidates' forecasts at each origin; with a
+    group tolerance a series keeps its own winner only if it beats the group-best by it."""
+    rng = np.random.default_rng(11)
+    y = rng.poisson(6.0, size=(30, 24)).astype(float)
+    cfg = SelectionConfig(
+        n_origins=2,
+        min_train=6,
+        smooth_models=(M.NAIVE, M.MOVING_AVERAGE),
+        ensemble_smooth=True,
+        group_tolerance_smooth=0.0,
+    )
+    r = select_and_forecast(y, 3, config=cfg)
+    assert r.candidates == ("naive", "moving_average", "ensemble")
+    sq = np.zeros(30)
+    for end in (21, 18):
+        fc = (
+            sum(
+                np.clip(fit_predict(m, y[:, :end], 3).mean, 0, None)
+                for m in ("naive", "moving_average")
+            )
+            / 2
+        )
+        sq += ((fc - y[:, end : end + 3]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(r.scores[:, 2], sq / 6)
+    ens = r.model == "ensemble"
+    if ens.any():
+        full = (
+            sum(
+                np.clip(fit_predict(m, y[ens], 3).mean, 0, None)
+                for m in ("naive", "moving_average")
+            )
+            / 2
+        )
+        np.testing.assert_allclose(r.mean[ens], full)
+    shrunk = select_and_forecast(
+        y,
+        3,
+        config=SelectionConfig(
+            n_origins=2,
+            min_train=6,
+            ensemble_smooth=True,
+            smooth_models=(M.NAIVE, M.MOVING_AVERAGE),
+            group_tolerance_smooth=0.5,
+        ),
+    )
+    msd = np.mean(np.diff(y, axis=1) ** 2, axis=1)  # the scale of each series
+    group_best = np.array(shrunk.candidates)[np.argmin(np.mean(shrunk.scores / msd[:, None], 0))]
+    own = np.array(shrunk.candidates)[np.argmin(shrunk.scores, axis=1)]
+    best_val = shrunk.scores.min(axis=1)
+    g_val = shrunk.scores[:, list(shrunk.candidates).index(str(group_best))]
+    expected = np.where(best_val < 0.5 * g_val, own, group_best)
+    assert shrunk.model.tolist() == expected.tolist()
+    assert any("was not 50% better" in s for s in shrunk.reason)
 
 
 def test_short_history_gets_simple_method_with_reason() -> None:

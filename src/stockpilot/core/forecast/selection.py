@@ -66,6 +66,10 @@ class SelectionConfig:
     min_train: int = 8
     criterion: Criterion = Criterion.MSE
     tolerance: float = 0.0
+    group_tolerance_smooth: float = 0.1
+    group_tolerance_intermittent: float = 0.0
+    ensemble_smooth: bool = True
+    ensemble_intermittent: bool = False
     smooth_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.DAMPED_HOLT)
     intermittent_models: tuple[ForecastModel, ...] = (
         M.MOVING_AVERAGE,
@@ -93,6 +97,9 @@ class SelectionConfig:
             )
         if self.min_train < 2:
             raise parameter_error(owner, "min_train", "an integer >= 2", self.min_train)
+        for name in ("group_tolerance_smooth", "group_tolerance_intermittent"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise parameter_error(owner, name, "a float in [0, 1)", getattr(self, name))
         if self.tolerance < 0:
             raise parameter_error(owner, "tolerance", "a float >= 0", self.tolerance)
         try:
@@ -252,12 +259,14 @@ def select_and_forecast(
         ("intermittent", cfg.intermittent_models, intermittent & ~eol),
         ("smooth", cfg.smooth_models, ~intermittent & ~eol),
     ):
-        for seasonal in (False, True):
-            rows = extra_mask & ~short & ~empty & ~no_demand & (seasonal_ok == seasonal)
+        for seasonal in (False, True) if label == "smooth" else (None,):
+            rows = extra_mask & ~short & ~empty & ~no_demand
+            if seasonal is not None:
+                rows &= seasonal_ok == seasonal
             if not rows.any():
                 continue
             models = tuple(m for m in base if m in avail)
-            if seasonal and label != "end-of-life":
+            if seasonal:
                 models += tuple(m for m in cfg.seasonal_models if m in avail and m not in models)
             key = f"{label}{' seasonal' if seasonal else ''}"
             if not models:
@@ -266,107 +275,33 @@ def select_and_forecast(
             group_key[rows] = key
 
     all_candidates: list[str] = []
-    for models in sets.values():
-        for m in models:
-            if m.value not in all_candidates:
-                all_candidates.append(m.value)
+    for key, models in sets.items():
+        use_ens = _group_options(key, cfg)[0] and len(models) > 1
+        names = [m.value for m in models] + ([ENSEMBLE] if use_ens else [])
+        for name in names:
+            if name not in all_candidates:
+                all_candidates.append(name)
     scores = np.full((n, len(all_candidates)), np.nan)
 
     for key, models in sets.items():
         rows = np.flatnonzero(group_key == key)
-        sub = arr[rows]
-        sub_first = first[rows]
-        sq = np.zeros((rows.size, len(models)))
-        ab = np.zeros((rows.size, len(models)))
-        er = np.zeros((rows.size, len(models)))
-        cnt = np.zeros((rows.size, len(models)))
-        origins = np.zeros(rows.size, dtype=np.int64)
-        broken: set[ForecastModel] = set()
-        for end in origin_ends:
-            ok_rows = (end - sub_first) >= cfg.min_train
-            if not ok_rows.any():
-                continue
-            origins += ok_rows
-            train = sub[ok_rows, :end]
-            actual = sub[ok_rows, end : end + eval_h]
-            for j, model in enumerate(models):
-                if model in broken:
-                    continue
-                fit = _safe_fit(model, train, eval_h, season_length)
-                if fit is None:
-                    broken.add(model)
-                    continue
-                err = fit[0][:, : actual.shape[1]] - actual
-                ok = ~np.isnan(err)
-                e0 = np.where(ok, err, 0.0)
-                sq[ok_rows, j] += (e0 * e0).sum(axis=1)
-                ab[ok_rows, j] += np.abs(e0).sum(axis=1)
-                er[ok_rows, j] += e0.sum(axis=1)
-                cnt[ok_rows, j] += ok.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mse = np.where(cnt > 0, sq / cnt, np.nan)
-            mae = np.where(cnt > 0, ab / cnt, np.nan)
-            mbias = np.where(cnt > 0, er / cnt, np.nan)
-        for j, model in enumerate(models):
-            if model in broken:
-                mse[:, j] = np.nan
-                mae[:, j] = np.nan
-        crit = mse if cfg.criterion == Criterion.MSE else mae
-        win = _pick(crit, cfg.tolerance)
-        tested: NDArray[np.bool_] = np.asarray(~np.isnan(crit).all(axis=1), dtype=bool)
-        cols = np.array([all_candidates.index(m.value) for m in models], dtype=np.intp)
-        scores[np.ix_(rows, cols)] = crit
-        # untested rows (no usable origin) -> simple default of the pattern
-        default = _first_available(
-            cfg.short_intermittent if key.startswith("intermittent") else cfg.short_smooth, avail
+        _select_group(
+            key=key,
+            models=models,
+            rows=rows,
+            arr=arr,
+            first=first,
+            origin_ends=origin_ends,
+            h=h,
+            eval_h=eval_h,
+            season_length=season_length,
+            cfg=cfg,
+            avail=avail,
+            all_candidates=all_candidates,
+            out=_Out(
+                model_out, reason_out, mean_out, sd_out, bias_out, used_out, failed_out, scores
+            ),
         )
-        winners = np.array(
-            [
-                models[w].value if ok else default.value
-                for w, ok in zip(win.tolist(), tested.tolist(), strict=True)
-            ]
-        )
-        for wm in np.unique(winners):
-            sel = winners == wm
-            fit = _safe_fit(M(wm), sub[sel], h, season_length)
-            if fit is None:  # the full-history call failed: fall back, say so
-                fb = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
-                fit = _safe_fit(fb, sub[sel], h, season_length)
-                assert fit is not None
-                failed_out[rows[sel]] = True
-            mean_out[rows[sel]] = fit[0]
-            failed_out[rows[sel]] |= fit[2]
-            in_sd = fit[1]
-            j_idx = np.array([models.index(M(wm))]) if M(wm) in models else None
-            if j_idx is not None:
-                oos_sd = np.sqrt(mse[sel, j_idx[0]])
-                sd_out[rows[sel]] = np.where(np.isnan(oos_sd), in_sd, oos_sd)
-                bias_out[rows[sel]] = mbias[sel, j_idx[0]]
-            else:
-                sd_out[rows[sel]] = in_sd
-        model_out[rows] = winners
-        used_out[rows] = origins
-        n_steps = eval_h
-        for i_local, i in enumerate(rows.tolist()):
-            if not tested[i_local]:
-                reason_out[i] = (
-                    f"{default.value}: no rolling origin with {cfg.min_train} training periods; "
-                    f"simple {key.split()[0]} default"
-                )
-                continue
-            order = np.argsort(np.nan_to_num(crit[i_local], nan=np.inf), kind="stable")
-            w = win[i_local]
-            runner = next((k for k in order if k != w and not np.isnan(crit[i_local, k])), None)
-            runner_txt = (
-                f" (runner-up {models[runner].value} {crit[i_local, runner]:.4g})"
-                if runner is not None
-                else ""
-            )
-            reason_out[i] = (
-                f"{models[w].value}: lowest rolling-origin {cfg.criterion.upper()} "
-                f"{crit[i_local, w]:.4g} over {origins[i_local]} origins x {n_steps} steps among "
-                f"{len(models) - len(broken)} {key} candidates{runner_txt}"
-            )
 
     # ---- short, empty and no-demand series
     for label, mask, choices in (
@@ -417,6 +352,202 @@ def select_and_forecast(
         scores=scores,
         failed=failed_out,
     )
+
+
+ENSEMBLE = "ensemble"
+
+
+def _group_options(key: str, cfg: SelectionConfig) -> tuple[bool, float]:
+    """(ensemble candidate?, group tolerance) of a candidate group."""
+    if key.startswith("smooth"):
+        return cfg.ensemble_smooth, cfg.group_tolerance_smooth
+    return cfg.ensemble_intermittent, cfg.group_tolerance_intermittent
+
+
+@dataclass(frozen=True)
+class _Out:
+    """Output arrays filled group by group (views into the result)."""
+
+    model: NDArray[np.str_]
+    reason: NDArray[np.object_]
+    mean: FloatArray
+    sd: FloatArray
+    bias: FloatArray
+    used: NDArray[np.int64]
+    failed: NDArray[np.bool_]
+    scores: FloatArray
+
+
+def _fit_named(
+    name: str,
+    models: tuple[ForecastModel, ...],
+    y: FloatArray,
+    h: int,
+    season_length: int,
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
+    """Fit one candidate (a model, or the ensemble = mean of the group's models)."""
+    if name != ENSEMBLE:
+        return _safe_fit(M(name), y, h, season_length)
+    fits = [f for f in (_safe_fit(m, y, h, season_length) for m in models) if f is not None]
+    if not fits:
+        return None
+    mean = np.mean([f[0] for f in fits], axis=0)
+    sd = np.nanmean(np.array([f[1] for f in fits]), axis=0) if y.shape[0] else np.zeros(0)
+    failed = np.any([f[2] for f in fits], axis=0)
+    return mean, sd, failed
+
+
+def _select_group(
+    *,
+    key: str,
+    models: tuple[ForecastModel, ...],
+    rows: NDArray[np.intp],
+    arr: FloatArray,
+    first: NDArray[np.int64],
+    origin_ends: list[int],
+    h: int,
+    eval_h: int,
+    season_length: int,
+    cfg: SelectionConfig,
+    avail: set[ForecastModel],
+    all_candidates: list[str],
+    out: _Out,
+) -> None:
+    """Rolling-origin scores, winner, refit and reasons for one group of series."""
+    sub = arr[rows]
+    sub_first = first[rows]
+    ensemble, group_tolerance = _group_options(key, cfg)
+    use_ens = ensemble and len(models) > 1
+    names = [m.value for m in models] + ([ENSEMBLE] if use_ens else [])
+    k = len(names)
+    sq = np.zeros((rows.size, k))
+    ab = np.zeros((rows.size, k))
+    er = np.zeros((rows.size, k))
+    cnt = np.zeros((rows.size, k))
+    origins = np.zeros(rows.size, dtype=np.int64)
+    broken: set[str] = set()
+
+    def accumulate(j: int, ok_rows: NDArray[np.bool_], fc: FloatArray, actual: FloatArray) -> None:
+        err = fc[:, : actual.shape[1]] - actual
+        ok = ~np.isnan(err)
+        e0 = np.where(ok, err, 0.0)
+        sq[ok_rows, j] += (e0 * e0).sum(axis=1)
+        ab[ok_rows, j] += np.abs(e0).sum(axis=1)
+        er[ok_rows, j] += e0.sum(axis=1)
+        cnt[ok_rows, j] += ok.sum(axis=1)
+
+    for end in origin_ends:
+        ok_rows = (end - sub_first) >= cfg.min_train
+        if not ok_rows.any():
+            continue
+        origins += ok_rows
+        train = sub[ok_rows, :end]
+        actual = sub[ok_rows, end : end + eval_h]
+        ens_sum = np.zeros((int(ok_rows.sum()), eval_h))
+        ens_n = 0
+        for j, model in enumerate(models):
+            if model.value in broken:
+                continue
+            fit = _safe_fit(model, train, eval_h, season_length)
+            if fit is None:
+                broken.add(model.value)
+                continue
+            accumulate(j, ok_rows, fit[0], actual)
+            ens_sum += fit[0]
+            ens_n += 1
+        if use_ens and ens_n:
+            accumulate(k - 1, ok_rows, ens_sum / ens_n, actual)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mse = np.where(cnt > 0, sq / cnt, np.nan)
+        mae = np.where(cnt > 0, ab / cnt, np.nan)
+        mbias = np.where(cnt > 0, er / cnt, np.nan)
+    for j, name in enumerate(names):
+        if name in broken:
+            mse[:, j] = np.nan
+            mae[:, j] = np.nan
+    crit = mse if cfg.criterion == Criterion.MSE else mae
+    own = _pick(crit, cfg.tolerance)
+    win = own.copy()
+    tested: NDArray[np.bool_] = np.asarray(~np.isnan(crit).all(axis=1), dtype=bool)
+    # Group-best model: lowest mean scaled score over the group's tested series. A series
+    # keeps its own winner only when it beats the group-best by group_tolerance.
+    diffs = np.diff(sub, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = (
+            np.nanmean(diffs * diffs, axis=1)
+            if cfg.criterion == Criterion.MSE
+            else np.nanmean(np.abs(diffs), axis=1)
+        )
+        rel = crit / np.where(scale > 0, scale, np.nan)[:, None]
+        finite = np.isfinite(rel)
+        group_score = np.where(
+            finite.any(axis=0), np.where(finite, rel, 0.0).sum(axis=0) / finite.sum(axis=0), np.inf
+        )
+    gbest = int(np.argmin(group_score)) if np.isfinite(group_score).any() else -1
+    if gbest >= 0 and group_tolerance > 0:
+        own_val = crit[np.arange(rows.size), own]
+        g_val = crit[:, gbest]
+        keep_own = ~(own_val >= (1.0 - group_tolerance) * g_val)  # NaN g_val keeps own
+        win = np.where(keep_own, own, gbest)
+    cols = np.array([all_candidates.index(nm) for nm in names], dtype=np.intp)
+    out.scores[np.ix_(rows, cols)] = crit
+    default = _first_available(
+        cfg.short_intermittent if key.startswith("intermittent") else cfg.short_smooth, avail
+    )
+    winners = np.where(tested, np.asarray(names, dtype=object)[win], default.value).astype(str)
+    for wm in np.unique(winners):
+        sel = winners == wm
+        fit = _fit_named(
+            str(wm), tuple(m for m in models if m.value not in broken), sub[sel], h, season_length
+        )
+        if fit is None:  # the full-history call failed: fall back, say so
+            fb = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
+            fit = _safe_fit(fb, sub[sel], h, season_length)
+            assert fit is not None
+            out.failed[rows[sel]] = True
+        out.mean[rows[sel]] = np.clip(np.nan_to_num(fit[0], nan=0.0), 0.0, None)
+        out.failed[rows[sel]] |= fit[2]
+        in_sd = fit[1]
+        if wm in names:
+            j = names.index(str(wm))
+            oos_sd = np.sqrt(mse[sel, j])
+            out.sd[rows[sel]] = np.where(np.isnan(oos_sd), in_sd, oos_sd)
+            out.bias[rows[sel]] = mbias[sel, j]
+        else:
+            out.sd[rows[sel]] = in_sd
+    out.model[rows] = winners
+    out.used[rows] = origins
+    n_cand = k - len(broken)
+    crit_name = cfg.criterion.upper()
+    members = "+".join(m.value for m in models if m.value not in broken)
+    for i_local, i in enumerate(rows.tolist()):
+        if not tested[i_local]:
+            out.reason[i] = (
+                f"{default.value}: no rolling origin with {cfg.min_train} training periods; "
+                f"simple {key.split(maxsplit=1)[0]} default"
+            )
+            continue
+        w, o = int(win[i_local]), int(own[i_local])
+        label = names[w] if names[w] != ENSEMBLE else f"ensemble (mean of {members})"
+        where = f"over {origins[i_local]} origins x {eval_h} steps among {n_cand} {key} candidates"
+        if w == o:
+            order = np.argsort(np.nan_to_num(crit[i_local], nan=np.inf), kind="stable")
+            runner = next((c for c in order if c != w and not np.isnan(crit[i_local, c])), None)
+            runner_txt = (
+                f" (runner-up {names[runner]} {crit[i_local, runner]:.4g})"
+                if runner is not None
+                else ""
+            )
+            out.reason[i] = (
+                f"{label}: lowest rolling-origin {crit_name} {crit[i_local, w]:.4g} {where}"
+                f"{runner_txt}"
+            )
+        else:
+            out.reason[i] = (
+                f"{label}: best of the {key} group by scaled rolling-origin {crit_name}; this "
+                f"series' own best {names[o]} ({crit[i_local, o]:.4g} vs {crit[i_local, w]:.4g}) "
+                f"was not {group_tolerance:.0%} better {where}"
+            )
 
 
 def _pick(crit: FloatArray, tolerance: float) -> NDArray[np.int64]:
