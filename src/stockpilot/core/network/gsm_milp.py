@@ -46,7 +46,7 @@ from stockpilot.core.network.gsm_tree import (
     gsm_tree,
 )
 from stockpilot.core.network.network import Network, NetworkArrays
-from stockpilot.errors import SolverError, parameter_error
+from stockpilot.errors import parameter_error
 
 __all__ = ["gsm_milp", "optimize_service_times"]
 
@@ -87,8 +87,9 @@ def gsm_milp(
     mip_rel_gap
         Relative optimality gap at which HiGHS stops (1e-6: proven optimal in practice).
     time_limit
-        Seconds before HiGHS stops; the best solution found is returned with
-        ``optimal=False`` and its gap.
+        Seconds before HiGHS stops; the best solution found (at worst the better of
+        "every stage quotes 0" and "every stage quotes as late as it can") is returned
+        with ``optimal=False`` and its proven gap.
     threads
         HiGHS threads.
     refine
@@ -105,8 +106,6 @@ def gsm_milp(
     ------
     InvalidParameterError
         For a bad option.
-    SolverError
-        If HiGHS finds no solution within the limits.
 
     Examples
     --------
@@ -156,14 +155,32 @@ def gsm_milp(
             np.unique(np.append(np.arange(0.0, float(maxrep[j]), resolution), maxrep[j]))
             for j in costly
         ]
-    best_s: NDArray[np.float64] | None = None
-    best_cost = math.inf
+    # Two feasible starts: every stage quotes 0, or every stage passes time downstream.
+    best_s = np.zeros(arr.n_nodes)
+    best_cost = gsm_solution_from_service_times(network, best_s).total_cost
+    late = _latest_service_times(arr)
+    late_cost = gsm_solution_from_service_times(network, late).total_cost
+    if late_cost < best_cost:
+        best_s, best_cost = late, late_cost
+    # Least net lead time of each costly stage: suppliers quote 0, the stage its cap.
+    si_min = _inbound_from_zero(arr)
+    floor_tau = np.maximum(si_min + t_proc - bounds.s_hi, 0.0)[costly]
+    floor_cost = weight[costly] * np.sqrt(floor_tau)
     lower = -math.inf
     optimal = False
     while True:
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             break
+        if refine:
+            # A solution better than the incumbent has w_j sqrt(tau_j) <= UB - (the least
+            # cost every other stage must carry), which caps each tau_j.
+            room = best_cost - floor_cost.sum() + floor_cost
+            tau_cap = np.minimum(maxrep[costly], (room / weight[costly]) ** 2 * (1 + 1e-9))
+            tau_cap = np.maximum(tau_cap, floor_tau)
+            breaks = [
+                np.append(b[b < cap - 1e-9], cap) for b, cap in zip(breaks, tau_cap, strict=True)
+            ]
         sub = _solve_pwl(
             arr,
             costly=costly,
@@ -175,6 +192,9 @@ def gsm_milp(
             threads=threads,
         )
         if sub is None:
+            break
+        if isinstance(sub, str):  # no solution beats the incumbent: it is optimal
+            optimal, lower = True, best_cost
             break
         s_vals, bound, proven = sub
         if integral:
@@ -200,11 +220,6 @@ def gsm_milp(
             optimal = True
             lower = best_cost
             break
-    if best_s is None:
-        raise SolverError(
-            f"HiGHS found no guaranteed-service solution for network {network.name!r} "
-            f"within {time_limit} s. Raise time_limit."
-        )
     gap = 0.0 if best_cost <= lower else (best_cost - lower) / max(abs(best_cost), 1e-12)
     return gsm_solution_from_service_times(
         network, best_s, method=GSMMethod.MILP, optimal=optimal, mip_gap=gap
@@ -235,8 +250,12 @@ def _solve_pwl(
     mip_rel_gap: float,
     time_limit: float,
     threads: int,
-) -> tuple[NDArray[np.float64], float, bool] | None:
-    """Solve the MILP with ``sqrt`` interpolated on ``breaks``; (S, dual bound, proven)."""
+) -> tuple[NDArray[np.float64], float, bool] | str | None:
+    """Solve the MILP with ``sqrt`` interpolated on ``breaks``; (S, dual bound, proven).
+
+    Returns ``"infeasible"`` when no point satisfies the (tau-capped) model and ``None``
+    when HiGHS stops without a feasible point.
+    """
     n, m = arr.n_nodes, arr.n_edges
     t_proc = arr.processing_time
     seg_count = np.asarray([b.size - 1 for b in breaks], dtype=np.int64)
@@ -365,11 +384,36 @@ def _solve_pwl(
     status = solver.getModelStatus()
     info = solver.getInfo()
     proven = status == highspy.HighsModelStatus.kOptimal
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return "infeasible"
     if not proven and info.primal_solution_status != 2:  # 2: a feasible point exists
         return None
     values = np.asarray(solver.getSolution().col_value)
     bound = float(info.mip_dual_bound) if n_bin else float(info.objective_function_value)
     return values[:n], bound, proven
+
+
+def _inbound_from_zero(arr: NetworkArrays) -> NDArray[np.float64]:
+    """Inbound service times when every supplier quotes 0 (the smallest possible)."""
+    si = arr.external_inbound_cst.copy()
+    if arr.n_edges:
+        np.maximum.at(si, arr.edge_downstream, arr.edge_lead_time)
+    return si
+
+
+def _latest_service_times(arr: NetworkArrays) -> NDArray[np.float64]:
+    """Every stage quotes as late as it can: ``S_j = min(s_j, SI_j + T_j)``."""
+    s = np.zeros(arr.n_nodes)
+    si = arr.external_inbound_cst.copy()
+    up, down, lane = arr.edge_upstream, arr.edge_downstream, arr.edge_lead_time
+    by_down = np.argsort(down, kind="stable")
+    bounds = np.searchsorted(down[by_down], np.arange(arr.n_nodes + 1))
+    for j in arr.topological_order.tolist():
+        lanes = by_down[bounds[j] : bounds[j + 1]]
+        if lanes.size:
+            si[j] = max(si[j], float(np.max(s[up[lanes]] + lane[lanes])))
+        s[j] = min(arr.external_outbound_cst[j], si[j] + arr.processing_time[j])
+    return s
 
 
 def _repair(arr: NetworkArrays, s: NDArray[np.float64]) -> NDArray[np.float64]:
