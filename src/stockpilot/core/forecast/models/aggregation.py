@@ -30,6 +30,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     first_observation,
     make_result,
+    threads_by_size,
     validate_panel,
 )
 from stockpilot.core.forecast.models._state_space import fit_ets
@@ -62,6 +63,7 @@ def _aggregate(y: FloatArray, level: int) -> FloatArray:
     return tail.reshape(n, k, level).sum(axis=2)
 
 
+@threads_by_size
 def _ses_level_forecast(y: FloatArray, level: int) -> tuple[FloatArray, FloatArray]:
     """Per-period ADIDA forecast (N,) and fitted (N, T) at one aggregation level."""
     n, t_len = y.shape
@@ -87,6 +89,7 @@ def _intermittent_rows(y: FloatArray) -> tuple[IntArray, IntArray, np.ndarray, n
     return start, level, no_data, no_demand
 
 
+@threads_by_size
 def adida_forecast(y: FloatArray, h: int) -> PanelForecast:
     """ADIDA point forecasts: SES on bucket totals at the mean-interval level, spread evenly.
 
@@ -119,6 +122,7 @@ def adida_forecast(y: FloatArray, h: int) -> PanelForecast:
     )
 
 
+@threads_by_size
 def imapa_forecast(y: FloatArray, h: int) -> PanelForecast:
     """IMAPA point forecasts: mean of the ADIDA forecasts at levels 1..L_max.
 

@@ -41,6 +41,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     first_observation,
     make_result,
+    threads_by_size,
     validate_panel,
 )
 from stockpilot.core.forecast.models.naive import forward_fill
@@ -300,6 +301,7 @@ def _arima_one(
     return fc, fitted, best
 
 
+@threads_by_size
 def auto_arima_forecast(y: FloatArray, h: int, *, max_p: int = 2, max_q: int = 2) -> PanelForecast:
     """Automatic ARIMA(p, d, q) per series (see the module docstring for the procedure).
 

@@ -16,6 +16,7 @@ from stockpilot.core.forecast.base import (
     ForecastModel,
     PanelForecast,
     make_result,
+    threads_by_size,
     validate_panel,
 )
 from stockpilot.core.forecast.models.smoothing import (
@@ -27,6 +28,7 @@ from stockpilot.core.forecast.models.smoothing import (
 MEMBERS = (ForecastModel.SES, ForecastModel.HOLT, ForecastModel.DAMPED_HOLT)
 
 
+@threads_by_size
 def combination_forecast(y: FloatArray, h: int) -> PanelForecast:
     """Mean of the SES, Holt and damped Holt forecasts, :math:`(\\hat y^S + \\hat y^H + \\hat y^D)/3`.
 

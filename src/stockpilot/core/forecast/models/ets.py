@@ -30,6 +30,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     first_observation,
     make_result,
+    threads_by_size,
     validate_panel,
 )
 from stockpilot.core.forecast.models._state_space import EtsFit, EtsSpec, Season, fit_ets
@@ -58,6 +59,7 @@ def candidate_specs(*, seasonal: bool) -> tuple[EtsSpec, ...]:
 SPEC_CODES: dict[str, int] = {s.label(): i for i, s in enumerate(candidate_specs(seasonal=True))}
 
 
+@threads_by_size
 def auto_ets_forecast(y: FloatArray, h: int, *, season_length: int = 1) -> PanelForecast:
     """ETS with the spec chosen per series by AICc.
 

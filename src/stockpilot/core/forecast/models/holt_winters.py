@@ -28,6 +28,7 @@ from stockpilot.core.forecast.base import (
     ForecastModel,
     PanelForecast,
     first_observation,
+    threads_by_size,
     validate_panel,
 )
 from stockpilot.core.forecast.models._state_space import EtsSpec, Season, fit_ets
@@ -38,6 +39,7 @@ HW_ADDITIVE_SPEC = EtsSpec(trend=True, damped=False, season=Season.ADDITIVE)
 HW_MULTIPLICATIVE_SPEC = EtsSpec(trend=True, damped=False, season=Season.MULTIPLICATIVE)
 
 
+@threads_by_size
 def holt_winters_forecast(
     y: FloatArray, h: int, *, season_length: int, multiplicative: bool = False
 ) -> PanelForecast:

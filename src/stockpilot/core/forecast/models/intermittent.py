@@ -36,6 +36,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     first_observation,
     make_result,
+    threads_by_size,
     validate_panel,
 )
 from stockpilot.core.forecast.models._optim import grid_points, minimize_box
@@ -243,6 +244,7 @@ def _croston_family(
     return make_result(model, y, mean=mean, fitted=fitted, params=params, failed=failed)
 
 
+@threads_by_size
 def croston_forecast(y: FloatArray, h: int, *, optimized: bool = False) -> PanelForecast:
     """Croston's method, :math:`\\hat y = \\hat z / \\hat p` (Croston 1972).
 
@@ -263,6 +265,7 @@ def croston_forecast(y: FloatArray, h: int, *, optimized: bool = False) -> Panel
     return _croston_family(model, y, h, optimized=optimized, debias=False)
 
 
+@threads_by_size
 def sba_forecast(y: FloatArray, h: int) -> PanelForecast:
     """Syntetos-Boylan approximation :math:`(1 - \\alpha/2)\\hat z/\\hat p`, :math:`\\alpha = 0.1`.
 
@@ -273,6 +276,7 @@ def sba_forecast(y: FloatArray, h: int) -> PanelForecast:
     return _croston_family(ForecastModel.SBA, y, h, optimized=False, debias=True)
 
 
+@threads_by_size
 def tsb_forecast(
     y: FloatArray, h: int, *, alpha_d: float | None = None, alpha_p: float | None = None
 ) -> PanelForecast:

@@ -17,6 +17,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     first_observation,
     make_result,
+    threads_by_size,
     validate_panel,
 )
 from stockpilot.errors import parameter_error
@@ -50,6 +51,7 @@ def _naive_parts(y: FloatArray) -> tuple[FloatArray, FloatArray]:
     return filled[:, -1], fitted
 
 
+@threads_by_size
 def naive_forecast(y: FloatArray, h: int) -> PanelForecast:
     """Naive method: every future period equals the last observation.
 
@@ -70,6 +72,7 @@ def naive_forecast(y: FloatArray, h: int) -> PanelForecast:
     return make_result(ForecastModel.NAIVE, y, mean=mean, fitted=fitted, params={}, failed=failed)
 
 
+@threads_by_size
 def seasonal_naive_forecast(y: FloatArray, h: int, *, season_length: int) -> PanelForecast:
     """Seasonal naive: each future period equals the last observed value of its season.
 
@@ -183,6 +186,7 @@ def _moving_average(
     return fitted, forecast, choice
 
 
+@threads_by_size
 def moving_average_forecast(
     y: FloatArray, h: int, *, window: int | None = None, windows: tuple[int, ...] = DEFAULT_WINDOWS
 ) -> PanelForecast:

@@ -25,6 +25,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     first_observation,
     make_result,
+    threads_by_size,
     validate_panel,
 )
 from stockpilot.core.forecast.models._state_space import (
@@ -68,6 +69,7 @@ def _check_alpha(owner: str, alpha: float | None) -> None:
         raise parameter_error(owner, "alpha", "a float in (0, 1]", alpha)
 
 
+@threads_by_size
 def ses_forecast(
     y: FloatArray,
     h: int,
@@ -149,6 +151,7 @@ def fixed_ets(
     )
 
 
+@threads_by_size
 def holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     """Holt's linear trend method (FPP3 eq. 8.3), parameters optimized per series.
 
@@ -162,6 +165,7 @@ def holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     return merge_fallback(ForecastModel.HOLT, y, fit, ses_forecast(y, h))
 
 
+@threads_by_size
 def damped_holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     """Damped trend method (FPP3 eq. 8.4 / Gardner & McKenzie 1985), optimized per series.
 
