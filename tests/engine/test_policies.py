@@ -137,3 +137,33 @@ def test_erp_export_layout() -> None:
     assert row["min_qty"] == row["reorder_point"]
     assert row["max_qty"] == row["reorder_point"] + row["order_quantity"]
     assert erp.schema["max_qty"] == pl.Int64
+
+
+def test_location_review_capability_sets_review_period_and_latency() -> None:
+    """D's rule: a weekly-batch ERP is reviewed periodically (every 7 days = 1 week bucket
+    would be continuous-looking, so use a daily panel); a real-time feed is continuous."""
+    rng = np.random.default_rng(4)
+    t = 120
+    start = date(2023, 1, 2)
+    rows = [
+        ("I0", loc, start + timedelta(days=k), float(rng.poisson(5)))
+        for loc in ("RT", "WK")
+        for k in range(t)
+    ]
+    frame = pl.DataFrame(
+        rows, schema=["item_id", "location_id", "period", "quantity"], orient="row"
+    )
+    panel = to_panel(frame, bucket="day")
+    locations = pl.DataFrame(
+        {
+            "location_id": ["RT", "WK"],
+            "review_capability": ["real_time", "weekly_batch"],
+            "latency_hours": [0.0, 48.0],
+        }
+    )
+    out = compute_policies(panel, locations=locations, options=PolicyOptions(lead_time=3))
+    rt, wk = out.row(0, named=True), out.row(1, named=True)
+    assert rt["review_period"] == 1.0 and rt["policy"] == "base_stock"
+    assert wk["review_period"] == 7.0 and wk["policy"] == "R_S"
+    assert wk["lead_time"] == pytest.approx(5.0)  # 3 days + 48 h feed latency
+    assert "periodic review" in wk["explanation"]

@@ -5,7 +5,8 @@ Usage::
     stockpilot policy --demand demand.csv [--items items.csv] [--bucket week]
         [--lead-time L] [--lead-time-sd S] [--review-period R]
         [--service-type fill_rate|cycle_service] [--service-target 0.95]
-        [--history-periods N] --out policies.csv [--erp-out erp.csv]
+        [--history-periods N] [--locations locations.csv] --out policies.csv
+        [--erp-out erp.csv]
 
 ``demand.csv`` is canonical long demand (``item_id, location_id, date, quantity``); it is
 harmonized to the planning bucket (``--bucket``, default: inferred from the dates: all
@@ -13,7 +14,9 @@ firsts of a month -> month, all Mondays -> week, else day). Periods and lead tim
 that bucket. ``items.csv`` may carry per-item (or per item-location) columns that override
 the flags: ``lead_time, lead_time_sd, review_period, unit_cost, holding_cost_rate,
 order_cost, moq, pack_size, max_order_qty, shelf_life, service_target, service_type,
-policy``. The output follows the policies exchange format (docs/policies.md);
+policy``. ``locations.csv`` (``location_id, review_capability`` and optionally
+``latency_hours, cycle_days``) applies the continuous-vs-periodic review rule of
+``stockpilot.core.review``. The output follows the policies exchange format (docs/policies.md);
 ``--erp-out`` also writes the ERP import layout (reorder point, order quantity, min/max).
 """
 
@@ -98,6 +101,12 @@ def run_policy(
         str, typer.Option(help="fill_rate (type 2) or cycle_service (type 1).")
     ] = ServiceType.FILL_RATE.value,
     service_target: Annotated[float, typer.Option(help="Target in (0, 1).")] = 0.95,
+    locations: Annotated[
+        Path | None,
+        typer.Option(
+            help="location_id, review_capability[, latency_hours, cycle_days]: review rule."
+        ),
+    ] = None,
     history_periods: Annotated[
         int | None, typer.Option(help="Use only the last N buckets of history.")
     ] = None,
@@ -125,7 +134,14 @@ def run_policy(
             history_periods=history_periods,
         )
         with _err.status(f"computing policies for {panel.n_series} item-locations"):
-            policies = compute_policies(panel, items=item_frame, options=options)
+            location_frame = None
+            if locations is not None:
+                location_frame = read_table_file(locations).select(
+                    pl.exclude("_source_file", "_row_number")
+                )
+            policies = compute_policies(
+                panel, items=item_frame, options=options, locations=location_frame
+            )
         write_table(policies, out)
         if erp_out is not None:
             write_table(erp_export(policies), erp_out)

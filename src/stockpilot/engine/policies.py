@@ -49,6 +49,7 @@ from stockpilot.core.policy.policies import (
     s_q_service,
 )
 from stockpilot.core.policy.service import as_service_type, validate_service_target
+from stockpilot.core.review import BUCKET_DAYS, choose_review_type
 from stockpilot.engine.panel import Panel
 from stockpilot.errors import InvalidDataError, parameter_error
 from stockpilot.vocab import Bucket, PolicyType, ServiceType
@@ -148,8 +149,52 @@ class PolicyOptions:
     integer_levels: bool = True
 
 
+def location_review(locations: pl.DataFrame, bucket: Bucket) -> pl.DataFrame:
+    """Review period and information delay per location from D's review-type rule.
+
+    ``locations`` has ``location_id, review_capability`` and optionally ``latency_hours``
+    and ``cycle_days``; :func:`stockpilot.core.review.choose_review_type` decides
+    continuous vs periodic review. Returns ``location_id, _review_period`` (whole buckets,
+    at least 1: the panel cannot see inside a bucket), ``_lead_time_add`` (feed latency in
+    buckets, added to the lead time) and ``_review_reason``.
+    """
+    missing = [c for c in ("location_id", "review_capability") if c not in locations.columns]
+    if missing:
+        raise InvalidDataError(
+            f"compute_policies: the locations frame lacks {missing}; got {locations.columns}."
+        )
+    latency = (
+        locations["latency_hours"].cast(pl.Float64).fill_null(0.0).to_numpy()
+        if "latency_hours" in locations.columns
+        else 0.0
+    )
+    cycle = (
+        locations["cycle_days"].cast(pl.Float64).fill_null(0.0).to_numpy()
+        if "cycle_days" in locations.columns
+        else 0.0
+    )
+    choice = choose_review_type(
+        locations["review_capability"].cast(pl.String).to_numpy(),
+        latency_hours=latency,
+        cycle_days=cycle,
+        bucket=bucket,
+    )
+    bucket_days = BUCKET_DAYS[bucket]
+    return pl.DataFrame(
+        {
+            "location_id": locations["location_id"].cast(pl.String),
+            "_review_period": np.maximum(np.ceil(choice.review_period - 1e-9), 1.0),
+            "_lead_time_add": choice.information_delay_days / bucket_days,
+            "_review_reason": list(choice.reasons),
+        }
+    )
+
+
 def _item_parameters(
-    keys: pl.DataFrame, items: pl.DataFrame | None, options: PolicyOptions
+    keys: pl.DataFrame,
+    items: pl.DataFrame | None,
+    options: PolicyOptions,
+    review: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     defaults = {
         "lead_time": options.lead_time,
@@ -184,11 +229,25 @@ def _item_parameters(
         ]
         casts += [pl.col(c).cast(pl.String) for c in wanted if c in _TEXT_PARAMETERS]
         frame = frame.join(items.select(casts), on=on, how="left", maintain_order="left")
+    if review is not None:
+        frame = frame.join(review, on="location_id", how="left", maintain_order="left")
+        given = pl.col("review_period") if "review_period" in frame.columns else pl.lit(None)
+        frame = frame.with_columns(
+            given.cast(pl.Float64)
+            .fill_nan(None)
+            .fill_null(pl.col("_review_period"))
+            .alias("review_period"),
+        )
     exprs = [
         (pl.col(c).fill_null(v).fill_nan(v) if c in frame.columns else pl.lit(v)).alias(c)
         for c, v in defaults.items()
     ]
     frame = frame.with_columns(exprs)
+    if review is not None:
+        frame = frame.with_columns(
+            (pl.col("lead_time") + pl.col("_lead_time_add").fill_null(0.0)).alias("lead_time"),
+            pl.col("_review_reason").fill_null(""),
+        )
     service_type = options.service_type.value
     frame = frame.with_columns(
         (
@@ -371,6 +430,7 @@ def compute_policies(
     items: pl.DataFrame | None = None,
     forecast: pl.DataFrame | None = None,
     options: PolicyOptions | None = None,
+    locations: pl.DataFrame | None = None,
     seed: int = 0,
 ) -> pl.DataFrame:
     """Policies for every series of a demand panel, in the DESIGN.md section 3 format.
@@ -386,6 +446,11 @@ def compute_policies(
         ``sd``); the mean over the protection interval replaces the history mean.
     options
         Defaults for parameters items do not carry.
+    locations
+        Optional ``location_id, review_capability[, latency_hours, cycle_days]``: the
+        review period (and the feed latency added to the lead time) then follows the
+        continuous-vs-periodic rule of :mod:`stockpilot.core.review` wherever an item does
+        not give its own ``review_period``.
     seed
         Seed of the empirical bootstrap (lumpy series).
 
@@ -399,7 +464,8 @@ def compute_policies(
     as_service_type(opts.service_type, owner="PolicyOptions")
     validate_service_target(opts.service_target, owner="PolicyOptions")
     n = panel.n_series
-    params = _item_parameters(panel.keys, items, opts)
+    review_rule = location_review(locations, panel.bucket) if locations is not None else None
+    params = _item_parameters(panel.keys, items, opts, review_rule)
     _validate(params)
     lt = params["lead_time"].to_numpy().astype(np.float64)
     lt_sd = params["lead_time_sd"].to_numpy().astype(np.float64)
@@ -416,6 +482,10 @@ def compute_policies(
     pattern = classify_pattern(window) if n else np.array([], dtype=str)
 
     q, rule, notes, batching = _lot_sizes(mean, params, panel.bucket)
+    if "_review_reason" in params.columns:
+        reason = params["_review_reason"].to_numpy().astype(str)
+        sep = np.where((np.char.str_len(notes) > 0) & (np.char.str_len(reason) > 0), "; ", "")
+        notes = np.char.add(np.char.add(notes, sep), reason)
     policy = _choose_policy(params, batching)
     # Every policy is reviewed at least once per bucket: protection L + R with R >= 1.
     bucket_review = np.isin(
