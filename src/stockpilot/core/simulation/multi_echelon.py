@@ -36,10 +36,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from stockpilot.core.network.network import Network
-from stockpilot.core.simulation import _network_kernel as kernel
 from stockpilot.core.simulation.single_echelon import (
     PolicyArrays,
     policy_codes,
@@ -186,6 +186,175 @@ def network_topology(network: Network) -> NetworkTopology:
         demand_mean=arr.demand_mean.copy(),
         demand_sd=arr.demand_sd.copy(),
     )
+
+
+# indices of the per-node sums returned by the kernel
+_REQUESTS, _MET, _CUST_REQUESTS, _CUST_MET, _ON_HAND, _BACKORDERS, _IN_TRANSIT, _LOST, _SHIPPED = (
+    range(9)
+)
+_READY, _ORDERS, _CYCLES, _GOOD_CYCLES = range(9, 13)
+_N_SUMS = 13
+
+
+@njit(cache=True)
+def _order_kernel(code: int, position: float, s: float, q: float, big_s: float) -> float:
+    if code <= 1:
+        return max(big_s - position, 0.0)
+    if position > s:
+        return 0.0
+    if code <= 3:
+        return max(big_s - position, 0.0)
+    return (np.floor((s - position) / q) + 1.0) * q
+
+
+@njit(cache=True)
+def _network_kernel(  # noqa: PLR0917
+    d: FloatArray,
+    sup: IntArray,
+    order_nodes: IntArray,
+    child_ptr: IntArray,
+    child_idx: IntArray,
+    codes: IntArray,
+    s: FloatArray,
+    q: FloatArray,
+    big_s: FloatArray,
+    review: IntArray,
+    lead: IntArray,
+    size: int,
+    start: FloatArray,
+    backorders: bool,
+    warmup: int,
+    ages: int,
+) -> FloatArray:
+    """Compiled twin of :func:`_run`, one replication after another.
+
+    Same model and event order (a test checks both agree field by field); it loops in
+    compiled code, so a single chain runs as fast per node-period as a large batch. Returns
+    (_N_SUMS, N, K) sums over the measured periods.
+    """
+    n, k, horizon = d.shape
+    # size: ring-buffer length, at least the longest lead time + 2
+    out = np.zeros((_N_SUMS, n, k))
+    for r in range(n):
+        pipeline = np.zeros((k, size))
+        in_transit = np.zeros(k)
+        on_hand = start[r].copy()
+        customer_back = np.zeros(k)
+        owed_to = np.zeros(k)
+        owed_by = np.zeros(k)
+        owed_age = np.zeros((k, ages))
+        cycle_open = np.zeros(k, dtype=np.bool_)
+        cycle_short = np.zeros(k, dtype=np.bool_)
+        requests = np.zeros(k)
+        met = np.zeros(k)
+        lost = np.zeros(k)
+        shipped_in = np.zeros(k)
+        new_order_of = np.zeros(k)
+        ship = np.zeros(k)
+        for t in range(horizon):
+            slot = t % size
+            counting = t >= warmup
+            for j in range(k):
+                arriving = pipeline[j, slot]
+                pipeline[j, slot] = 0.0
+                in_transit[j] -= arriving
+                on_hand[j] += arriving
+                if arriving > 0:
+                    if cycle_open[j]:
+                        out[_CYCLES, r, j] += 1.0
+                        if not cycle_short[j]:
+                            out[_GOOD_CYCLES, r, j] += 1.0
+                    cycle_open[j] = counting
+                    cycle_short[j] = False
+                requests[j] = 0.0
+                met[j] = 0.0
+                lost[j] = 0.0
+                shipped_in[j] = 0.0
+                new_order_of[j] = 0.0
+                if ages > 1:
+                    owed_age[j, ages - 1] += owed_age[j, ages - 2]
+                    for a in range(ages - 2, 0, -1):
+                        owed_age[j, a] = owed_age[j, a - 1]
+                    owed_age[j, 0] = 0.0
+            for g in order_nodes:
+                avail = on_hand[g]
+                back = min(customer_back[g], avail)
+                avail -= back
+                customer_back[g] -= back
+                dt = d[r, g, t]
+                served = min(dt, avail)
+                avail -= served
+                if backorders:
+                    customer_back[g] += dt - served
+                else:
+                    lost[g] = dt - served
+                requests[g] += dt
+                met[g] += served
+                if counting:
+                    out[_CUST_REQUESTS, r, g] += dt
+                    out[_CUST_MET, r, g] += served
+                first, last = child_ptr[g], child_ptr[g + 1]
+                if last > first:
+                    new_met = 0.0
+                    for ci in range(first, last):
+                        ship[child_idx[ci]] = 0.0
+                    for a in range(ages - 1, -1, -1):
+                        due = 0.0
+                        for ci in range(first, last):
+                            due += owed_age[child_idx[ci], a]
+                        ratio = min(1.0, avail / due) if due > 0 else 1.0
+                        for ci in range(first, last):
+                            c = child_idx[ci]
+                            sent = owed_age[c, a] * ratio
+                            owed_age[c, a] -= sent
+                            ship[c] += sent
+                            if a == 0 and ages > 1:
+                                new_met += sent
+                        avail = max(avail - due * ratio, 0.0)
+                    owed = 0.0
+                    for ci in range(first, last):
+                        c = child_idx[ci]
+                        if ages == 1:
+                            old_due = owed_to[c] - new_order_of[c]
+                            new_met += min(max(ship[c] - old_due, 0.0), new_order_of[c])
+                        requests[g] += new_order_of[c]
+                        owed_to[c] -= ship[c]
+                        shipped_in[c] = ship[c]
+                        pipeline[c, (t + lead[r, c, t] + 1) % size] += ship[c]
+                        in_transit[c] += ship[c]
+                        owed += owed_to[c]
+                    met[g] += new_met
+                    owed_by[g] = owed
+                on_hand[g] = avail
+                position = on_hand[g] + in_transit[g] + owed_to[g] - customer_back[g] - owed_by[g]
+                order = 0.0
+                if t % review[g] == 0:
+                    order = _order_kernel(codes[g], position, s[r, g], q[r, g], big_s[r, g])
+                if counting and order > 0:
+                    out[_ORDERS, r, g] += 1.0
+                if sup[g] < 0:
+                    pipeline[g, (t + lead[r, g, t] + 1) % size] += order
+                    in_transit[g] += order
+                    shipped_in[g] = order
+                else:
+                    owed_to[g] += order
+                    owed_age[g, 0] += order
+                    new_order_of[g] = order
+            for j in range(k):
+                if met[j] < requests[j] - 1e-12:
+                    cycle_short[j] = True
+                if counting:
+                    owed_now = customer_back[j] + owed_by[j]
+                    out[_REQUESTS, r, j] += requests[j]
+                    out[_MET, r, j] += met[j]
+                    out[_ON_HAND, r, j] += on_hand[j]
+                    out[_BACKORDERS, r, j] += owed_now
+                    out[_IN_TRANSIT, r, j] += in_transit[j]
+                    out[_LOST, r, j] += lost[j]
+                    out[_SHIPPED, r, j] += shipped_in[j]
+                    if owed_now <= 1e-12 and lost[j] <= 0:
+                        out[_READY, r, j] += 1.0
+    return out
 
 
 def network_depths(supplier: ArrayLike) -> IntArray:
@@ -420,7 +589,7 @@ def _run_compiled(
     counts = np.bincount(sup[sup >= 0], minlength=k)
     child_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     ages = FIFO_AGES if np.any(counts > 1) else 1
-    sums = kernel.network_kernel(
+    sums = _network_kernel(
         np.ascontiguousarray(d),
         sup,
         order_nodes,
@@ -441,24 +610,22 @@ def _run_compiled(
     measured = horizon - warmup
     with np.errstate(invalid="ignore", divide="ignore"):
         return NetworkSimulationResult(
-            fill_rate=np.where(
-                sums[kernel.REQUESTS] > 0, sums[kernel.MET] / sums[kernel.REQUESTS], np.nan
-            ),
+            fill_rate=np.where(sums[_REQUESTS] > 0, sums[_MET] / sums[_REQUESTS], np.nan),
             customer_fill_rate=np.where(
-                sums[kernel.CUST_REQUESTS] > 0,
-                sums[kernel.CUST_MET] / sums[kernel.CUST_REQUESTS],
+                sums[_CUST_REQUESTS] > 0,
+                sums[_CUST_MET] / sums[_CUST_REQUESTS],
                 np.nan,
             ),
             cycle_service_level=np.where(
-                sums[kernel.CYCLES] > 0, sums[kernel.GOOD_CYCLES] / sums[kernel.CYCLES], np.nan
+                sums[_CYCLES] > 0, sums[_GOOD_CYCLES] / sums[_CYCLES], np.nan
             ),
-            ready_rate=sums[kernel.READY] / measured,
-            average_on_hand=sums[kernel.ON_HAND] / measured,
-            average_backorders=sums[kernel.BACKORDERS] / measured,
-            average_in_transit=sums[kernel.IN_TRANSIT] / measured,
-            average_lost_sales=sums[kernel.LOST] / measured,
-            average_shipped=sums[kernel.SHIPPED] / measured,
-            orders_placed=sums[kernel.ORDERS].astype(np.int64),
+            ready_rate=sums[_READY] / measured,
+            average_on_hand=sums[_ON_HAND] / measured,
+            average_backorders=sums[_BACKORDERS] / measured,
+            average_in_transit=sums[_IN_TRANSIT] / measured,
+            average_lost_sales=sums[_LOST] / measured,
+            average_shipped=sums[_SHIPPED] / measured,
+            orders_placed=sums[_ORDERS].astype(np.int64),
         )
 
 
