@@ -294,3 +294,21 @@ def test_snapshots_are_immutable_and_versioned(sessions: SessionFactory) -> None
         new_demand = repo.read_entity(session, "demand", new.batch_ids)
     assert old_demand.sort("item_id")["quantity"].to_list() == [4.0, 6.0]
     assert new_demand.sort("item_id")["quantity"].to_list() == [40.0, 6.0]
+
+
+def test_progress_after_writing_does_not_wait_for_its_own_lock(sessions: SessionFactory) -> None:
+    """On SQLite a step that wrote outputs and then reports progress must not block on the
+    single-writer lock its own transaction holds (regression guard)."""
+    load_data(sessions)
+
+    def write_then_report(context: RunContext) -> None:
+        forecast_step(context)
+        context.progress(0.9, "written, finishing")
+
+    steps = StepRegistry()
+    steps.register("snapshot", snapshot_step)
+    steps.register("forecast", write_then_report)
+    run_id = create_run(sessions, steps)
+    summary = execute_run(sessions, run_id, steps, settings=SETTINGS, state={"sessions": sessions})
+    assert summary.status is RunStatus.SUCCEEDED
+    assert summary.steps[1].progress == 1.0

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from stockpilot.errors import NotFoundError, WorkflowError, parameter_error
 from stockpilot.settings import Settings
 from stockpilot.store import repositories as repo
-from stockpilot.store.db import SessionFactory
+from stockpilot.store.db import SessionFactory, dialect_of
 from stockpilot.store.models import (
     BatchStatus,
     ImportBatch,
@@ -407,13 +407,27 @@ def _run_step(
     clock = time.perf_counter()
     _set_step(session_factory, step_id, status=StepStatus.RUNNING, started_at=started, progress=0.0)
 
+    step_sessions: list[Session] = []
+
     def report(fraction: float, message: str | None) -> None:
-        _set_step(session_factory, step_id, progress=fraction, message=message)
+        own = step_sessions[0] if step_sessions else None
+        if own is not None and _holds_sqlite_write_lock(own):
+            # SQLite has one writer: a second connection would wait for this step's
+            # own transaction and time out. Record progress in that transaction instead
+            # (others see it when the step commits).
+            own.execute(
+                update(RunStep)
+                .where(RunStep.id == step_id)
+                .values(progress=fraction, message=message)
+            )
+        else:
+            _set_step(session_factory, step_id, progress=fraction, message=message)
         if on_progress is not None:
             on_progress(spec.name, fraction, message)
 
     try:
         with session_factory.begin() as session:
+            step_sessions.append(session)
             context = RunContext(run_id, snapshot_id, session, settings, state, report)
             spec.function(context)
             snapshot_id = context.snapshot_id
@@ -447,6 +461,14 @@ def _run_step(
     if on_progress is not None:
         on_progress(spec.name, 1.0, None)
     return snapshot_id
+
+
+def _holds_sqlite_write_lock(session: Session) -> bool:
+    """True when ``session`` is on SQLite and has written in its open transaction."""
+    if dialect_of(session) != "sqlite":
+        return False
+    driver = session.connection().connection.driver_connection
+    return bool(getattr(driver, "in_transaction", False))
 
 
 def fail(session_factory: SessionFactory, run_id: int, message: str) -> None:
