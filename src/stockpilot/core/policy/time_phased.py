@@ -99,7 +99,8 @@ def r_s_time_phased(
     window_mean = _window_sums(mu, lt + r)
     window_var = _window_sums(sd**2, lt + r)
     review_mean = _window_sums(mu, r)
-    level_mu = np.where(lt + r > 0, window_mean / np.maximum(lt + r, 1e-12), 0.0)
+    horizon = (lt + r)[:, None]
+    level_mu = np.where(horizon > 0, window_mean / np.maximum(horizon, 1e-12), 0.0)
     window_var = window_var + (level_mu * lt_sd[:, None]) ** 2
     # Window moments are already summed: a one-period "lead time" carries them through.
     flat = lead_time_demand(window_mean.reshape(-1), 0.0, 1.0, distribution=distribution)
