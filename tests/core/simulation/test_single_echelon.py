@@ -332,3 +332,19 @@ def test_carparts_real_demand_invariants() -> None:
     assert np.all(lost.fill_rate[ok] >= back.fill_rate[ok] - 1e-12)
     assert np.all(more.fill_rate[ok] >= back.fill_rate[ok] - 1e-12)
     assert np.all(more.average_on_hand >= back.average_on_hand)
+
+
+def test_unused_levels_may_be_zero_or_missing_without_warnings() -> None:
+    """Regression: base-stock rows with Q = 0 (as the policy engine writes) raised warnings."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = simulate_single_echelon(
+            np.ones((2, 5)),
+            policy=["base_stock", "s_Q"],
+            order_up_to=[3.0, np.nan],
+            reorder_point=[np.nan, 2.0],
+            order_quantity=[0.0, 4.0],
+        )
+    assert np.all(res.fill_rate == 1.0)

@@ -238,7 +238,9 @@ class PolicyArrays:
         s, q = self.reorder_point, self.order_quantity
         up_to = np.maximum(self.order_up_to - position, 0.0)
         below = position <= s
-        batches = (np.floor((s - position) / q) + 1.0) * q
+        # Q only matters for s_Q rows; others may carry Q = 0 or NaN, so silence their warnings
+        with np.errstate(invalid="ignore", divide="ignore"):
+            batches = (np.floor((s - position) / q) + 1.0) * q
         qty = np.where(
             self.codes <= 1,
             up_to,
