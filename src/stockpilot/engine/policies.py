@@ -507,21 +507,13 @@ def compute_policies(
     # The lead-time-only distribution uses the same family as the protection interval.
     lead_mean = mean * lt
     lead_var = lt * sd**2 + mean**2 * lt_sd**2
-    lead_samples = None
-    if protection.samples is not None:
-        lead_only_emp = lead_time_demand(
-            mean,
-            sd,
-            lt,
-            lead_time_sd=lt_sd,
-            distribution=DemandDistribution.EMPIRICAL,
-            history=window,
-            seed=seed + 1,
-        )
-        lead_samples = lead_only_emp.samples
+    lead_samples = protection.lead_samples
+    if lead_samples is not None:
+        # Coupled bootstrap: the same draws summed over the lead time only.
         emp = protection.family == tuple(DemandDistribution).index(DemandDistribution.EMPIRICAL)
-        lead_mean = np.where(emp, lead_only_emp.mean, lead_mean)
-        lead_var = np.where(emp, lead_only_emp.variance, lead_var)
+        filled = np.nan_to_num(lead_samples)
+        lead_mean = np.where(emp, filled.mean(axis=1), lead_mean)
+        lead_var = np.where(emp, filled.var(axis=1), lead_var)
     lead_only = LeadTimeDemand(protection.family, lead_mean, lead_var, lead_samples)
     zero_lead = lead_mean <= 0
     if zero_lead.any():

@@ -133,12 +133,16 @@ class LeadTimeDemand:
         (N,) moments.
     samples
         (N, B) bootstrap draws for ``empirical`` rows (NaN elsewhere) or ``None``.
+    lead_samples
+        (N, B) the same draws summed over the lead time only (without the review
+        period), for the periodic-review shortage ``n_{L+R} - n_L``; or ``None``.
     """
 
     family: NDArray[np.int8]
     mean: FloatArray
     variance: FloatArray
     samples: FloatArray | None = None
+    lead_samples: FloatArray | None = None
 
     @property
     def sd(self) -> FloatArray:
@@ -366,35 +370,43 @@ def _bootstrap(
     *,
     n_samples: int,
     rng: np.random.Generator,
-    block: int = 2048,
-) -> FloatArray:
-    """Sums of ``L_b + R`` resampled periods (``L_b`` a rounded normal lead time)."""
+    block: int = 512,
+) -> tuple[FloatArray, FloatArray]:
+    """Sums of ``L_b + R`` and of the first ``L_b`` resampled periods (coupled draws).
+
+    ``L_b`` is a rounded normal lead time. Rows are processed in blocks of similar
+    horizon so short-lead-time rows do not draw as many periods as the longest one.
+    """
     n, _ = history.shape
     out = np.full((n, n_samples), np.nan)
+    out_lead = np.full((n, n_samples), np.nan)
     observed = ~np.isnan(history)
     counts = observed.sum(axis=1)
     # Left-pack each row's observations so a uniform index draws from them.
     order = np.argsort(~observed, axis=1, kind="stable")
     packed = np.take_along_axis(np.nan_to_num(history), order, axis=1)
+    bound = lead_time + 4.0 * lead_time_sd + review_period
+    by_horizon = np.argsort(bound, kind="stable")
     for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        k = counts[rows]
+        rows = by_horizon[start : start + block]
+        k = np.maximum(counts[rows], 1)
         lt = np.maximum(
             np.rint(
                 lead_time[rows, None]
-                + lead_time_sd[rows, None] * rng.standard_normal((k.shape[0], n_samples))
+                + lead_time_sd[rows, None] * rng.standard_normal((rows.shape[0], n_samples))
             ),
             0.0,
-        )
-        horizon = (lt + np.rint(review_period[rows, None])).astype(np.int64)
+        ).astype(np.int64)
+        horizon = lt + np.rint(review_period[rows, None]).astype(np.int64)
         h_max = max(int(horizon.max(initial=0)), 1)
-        idx = (rng.random((k.shape[0], n_samples, h_max)) * np.maximum(k, 1)[:, None, None]).astype(
-            np.int64
+        idx = (rng.random((rows.shape[0], n_samples, h_max)) * k[:, None, None]).astype(np.int64)
+        draws = packed[rows[:, None, None], idx]
+        csum = np.concatenate(
+            [np.zeros((rows.shape[0], n_samples, 1)), np.cumsum(draws, axis=2)], axis=2
         )
-        draws = np.take_along_axis(packed[rows][:, None, :], idx, axis=2)
-        keep = np.arange(h_max)[None, None, :] < horizon[:, :, None]
-        out[rows] = np.where(keep, draws, 0.0).sum(axis=2)
-    return out
+        out[rows] = np.take_along_axis(csum, horizon[:, :, None], axis=2)[:, :, 0]
+        out_lead[rows] = np.take_along_axis(csum, lt[:, :, None], axis=2)[:, :, 0]
+    return out, out_lead
 
 
 def lead_time_demand(
@@ -466,6 +478,7 @@ def lead_time_demand(
             raise parameter_error(owner, "history", "given for the empirical family", None)
         family = np.where(mean <= 0, _code(DemandDistribution.ZERO), family).astype(np.int8)
     samples = None
+    lead_samples = None
     emp = family == _code(DemandDistribution.EMPIRICAL)
     if emp.any() and hist is not None:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -474,7 +487,8 @@ def lead_time_demand(
         r = b(np.asarray(review_period, float), (n,))
         lts = b(np.asarray(lead_time_sd, float), (n,))
         samples = np.full((n, n_samples), np.nan)
-        samples[emp] = _bootstrap(
+        lead_samples = np.full((n, n_samples), np.nan)
+        samples[emp], lead_samples[emp] = _bootstrap(
             hist[emp], lt[emp], r[emp], lts[emp], n_samples=n_samples, rng=rng
         )
         # The bootstrap moments describe the empirical rows.
@@ -482,4 +496,6 @@ def lead_time_demand(
         var = var.copy()
         mean[emp] = samples[emp].mean(axis=1)
         var[emp] = samples[emp].var(axis=1)
-    return LeadTimeDemand(family=family, mean=mean, variance=var, samples=samples)
+    return LeadTimeDemand(
+        family=family, mean=mean, variance=var, samples=samples, lead_samples=lead_samples
+    )
