@@ -375,9 +375,21 @@ def test_blank_strings_are_missing_values_and_empty_files_reconcile(tmp_path: Pa
     q = result.quarantine.sort("row_number")
     assert q.select("reason", "row_number").rows() == [
         ("missing_value", 3),
-        ("invalid_type", 4),  # whitespace is text, not a number
+        ("missing_value", 4),  # a cell of spaces is blank too
     ]
+    assert json.loads(q["raw"][1]) == {"item_id": "C", "unit_cost": " "}  # raw as given
     empty = _csv(tmp_path / "locations.csv", "location_id,name")
     report = _run({"locations": empty}).report
     assert (report.rows_in, report.rows_loaded, report.rows_quarantined) == (0, 0, 0)
     assert report.reconciles
+
+
+def test_padded_numbers_and_dates_are_read(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {"item_id": ["A", "B"], "unit_cost": [" 2.5 ", "3"], "launch_date": ["2025-01-02 ", None]}
+    )
+    result = validate({"items": frame}, options=OPTIONS)
+    assert result.quarantine.height == 0
+    accepted = result.accepted["items"]
+    assert accepted["unit_cost"].to_list() == [2.5, 3.0]
+    assert accepted["launch_date"].to_list() == [date(2025, 1, 2), None]

@@ -285,22 +285,31 @@ def _as_parts(name: str, value: Any) -> list[pl.DataFrame]:
     return parts
 
 
-def _typed(col: str, kind: ColumnType) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, parse-failure mask) for a string column."""
+def _typed(
+    col: str, kind: ColumnType, dates: tuple[pl.Series, pl.Series] | None = None
+) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, parse-failure mask) for a string column (already stripped).
+
+    ``dates`` = (distinct texts, their parsed dates): dates repeat a lot, so parsing the
+    distinct values once and looking them up is twice as fast as parsing every row.
+    """
     text = pl.col(col)
     if kind is ColumnType.STRING:
         return text, pl.lit(False)
     if kind is ColumnType.FLOAT:
-        value = text.str.strip_chars().cast(pl.Float64, strict=False)
+        value = text.cast(pl.Float64, strict=False)
         value = pl.when(value.is_finite()).then(value)
     elif kind is ColumnType.INT:
-        number = text.str.strip_chars().cast(pl.Float64, strict=False)
+        number = text.cast(pl.Float64, strict=False)
         exact = number.is_finite() & (number == number.round(0)) & (number.abs() < 2.0**53)
         value = pl.when(exact).then(number).cast(pl.Int64)
     elif kind is ColumnType.DATE:
-        value = text.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
+        if dates is not None:
+            value = text.replace_strict(dates[0], dates[1], default=None, return_dtype=pl.Date)
+        else:
+            value = text.str.to_date("%Y-%m-%d", strict=False)
     else:
-        lowered = text.str.strip_chars().str.to_lowercase()
+        lowered = text.str.to_lowercase()
         value = (
             pl.when(lowered.is_in(_TRUE))
             .then(pl.lit(True))
@@ -411,35 +420,32 @@ def _problem(reason: Reason, mask: pl.Expr, detail: pl.Expr) -> tuple[Reason, pl
     return reason, mask, detail
 
 
-Pending = list[tuple[str, pl.Expr]]
+Pending = list[tuple[pl.Expr, pl.Expr]]
 
 
 def _fold(
     problems: Sequence[tuple[Reason, pl.Expr, pl.Expr]],
     lf: pl.LazyFrame,
-    tag: str,
     pending: Pending,
 ) -> pl.LazyFrame:
     """Attach the problems of one stage: the first reason wins.
 
-    Only the boolean masks are computed for every row; each detail message is kept in
-    ``pending`` and rendered later for the quarantined rows alone (formatting strings
-    for millions of good rows would cost more than all the checks).
+    Only the reason column is computed for every row. The masks and detail messages
+    are kept in ``pending`` and evaluated again for the quarantined rows alone
+    (formatting strings for millions of good rows would cost more than the checks), so
+    a mask must not depend on ``__reason``: checks that do are materialized first.
     """
     if not problems:
         return lf
-    masks = [f"__m{tag}{i}" for i in range(len(problems))]
-    lf = lf.with_columns(p[1].alias(m) for p, m in zip(problems, masks, strict=True))
-    pending.extend((m, p[2]) for p, m in zip(problems, masks, strict=True))
-    # The first reason wins: an earlier stage's reason, then this stage's in order.
-    reason = pl.coalesce(
-        pl.col("__reason"),
-        *[
-            pl.when(pl.col(m)).then(pl.lit(r.value))
-            for (r, _, _), m in zip(problems, masks, strict=True)
-        ],
+    pending.extend((mask, detail) for _, mask, detail in problems)
+    chain: Any = pl
+    for reason, mask, _ in problems:
+        chain = chain.when(mask).then(pl.lit(reason.value))
+    return lf.with_columns(
+        pl.coalesce(pl.col("__reason"), chain.otherwise(pl.lit(None, dtype=pl.String))).alias(
+            "__reason"
+        )
     )
-    return lf.with_columns(reason.alias("__reason"))
 
 
 def _details(bad: pl.DataFrame, pending: Pending) -> pl.Series:
@@ -447,7 +453,7 @@ def _details(bad: pl.DataFrame, pending: Pending) -> pl.Series:
     if not pending or bad.height == 0:
         return pl.Series("__detail", [None] * bad.height, dtype=pl.String)
     detail = pl.concat_str(
-        [pl.when(pl.col(m)).then(expr) for m, expr in pending], separator="; ", ignore_nulls=True
+        [pl.when(mask).then(expr) for mask, expr in pending], separator="; ", ignore_nulls=True
     )
     return bad.select(pl.when(detail != "").then(detail).alias("__detail")).to_series()
 
@@ -483,6 +489,7 @@ def _validate_entity(
     columns = ent.column_names
     framed = []
     ignored: set[str] = set()
+    part_columns = [[c for c in part.columns if not c.startswith("_")] for part in parts]
     for index, part in enumerate(parts):
         present = set(part.columns)
         missing = [c for c in ent.required_columns if c not in present]
@@ -509,14 +516,39 @@ def _validate_entity(
     if ROW_NUMBER not in strings.columns:
         strings = strings.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW_NUMBER))
     strings = strings.with_columns(pl.col(c).cast(pl.String) for c in columns)
-    # Blank cells are missing values, not the empty string (rewrite only columns that
-    # hold one: CSV already reads unquoted blanks as null).
-    blanks = strings.select((pl.col(c) == "").any() for c in columns)
-    blank_columns = [c for c in columns if blanks.get_column(c)[0]]
-    if blank_columns:
-        strings = strings.with_columns(
-            pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in blank_columns
-        )
+    # Blank cells are missing values, not the empty string, and typed values may be
+    # padded (' 12'). Rewrite only the columns that need it (CSV already reads
+    # unquoted blanks as null); the raw values of quarantined rows stay as they came.
+    original = strings
+    typed_columns = [c.name for c in ent.columns if c.kind is not ColumnType.STRING]
+    scan = strings.select(
+        *[(pl.col(c) == "").any().alias(f"blank:{c}") for c in columns],
+        *[
+            (
+                pl.col(c).str.starts_with(" ")
+                | pl.col(c).str.ends_with(" ")
+                | pl.col(c).str.starts_with("\t")
+                | pl.col(c).str.ends_with("\t")
+            )
+            .any()
+            .alias(f"pad:{c}")
+            for c in typed_columns
+        ],
+    )
+    fixes = []
+    for c in columns:
+        expr = pl.col(c)
+        changed = False
+        if c in typed_columns and scan.get_column(f"pad:{c}")[0]:
+            expr = expr.str.strip_chars()
+            changed = True
+        if scan.get_column(f"blank:{c}")[0] or changed:
+            expr = pl.when(expr == "").then(None).otherwise(expr)
+            changed = True
+        if changed:
+            fixes.append(expr.alias(c))
+    if fixes:
+        strings = strings.with_columns(fixes)
     n_in = strings.height
     # Columns empty in every row (optional columns no file had) need no checks at all.
     nulls = strings.select(pl.col(c).null_count() for c in (*columns, PRE_REASON, "__struct"))
@@ -527,7 +559,12 @@ def _validate_entity(
         if column.name in empty:
             typed_exprs.append(pl.lit(None, dtype=column.polars_type).alias(column.name))
             continue
-        value, bad = _typed(column.name, column.kind)
+        dates = None
+        if column.kind is ColumnType.DATE:
+            distinct = strings.get_column(column.name).unique().drop_nulls()
+            if distinct.len() <= max(1000, strings.height // 10):
+                dates = (distinct, distinct.str.to_date("%Y-%m-%d", strict=False))
+        value, bad = _typed(column.name, column.kind, dates)
         typed_exprs.append(value)
         if column.kind is not ColumnType.STRING:
             type_checks.append(bad.alias(f"__bad_{column.name}"))
@@ -574,7 +611,7 @@ def _validate_entity(
                     ),
                 )
             )
-    lf = _fold(stage1, lf, "a", pending)
+    lf = _fold(stage1, lf, pending)
     stage2 = [
         _problem(rule.reason, rule.mask, rule.detail)
         for rule in _value_rules(name)
@@ -591,7 +628,7 @@ def _validate_entity(
                 pl.format(f"{col} {{}} is after the as-of date {ctx.options.as_of}", pl.col(col)),
             )
         )
-    lf = _fold(stage2, lf, "b", pending)
+    lf = _fold(stage2, lf, pending)
     stage3 = []
     for col, ref in ent.references.items():
         if col in empty:
@@ -610,7 +647,7 @@ def _validate_entity(
                 pl.format(f"{col} {{}} is not a known {ref} key", pl.col(col)),
             )
         )
-    lf = _fold(stage3, lf, "c", pending)
+    lf = _fold(stage3, lf, pending)
     key = list(ent.key)
     lf = _fold(
         [
@@ -625,7 +662,6 @@ def _validate_entity(
             )
         ],
         _duplicates(lf.collect(), key).lazy(),
-        "d",
         pending,
     )
     fresh_col = FRESHNESS_DATE.get(name)
@@ -647,7 +683,14 @@ def _validate_entity(
     bad_rows = flagged.select("__row", "__part", "__reason").with_columns(
         _details(flagged, pending)
     )
-    quarantine = _quarantine_rows(name, strings, bad_rows, columns)
+    quarantine = _quarantine_rows(
+        name,
+        bad_rows,
+        original=original,
+        strings=strings,
+        columns=columns,
+        part_columns=part_columns,
+    )
     by_reason_frame = quarantine.group_by("reason").len()
     by_reason = {
         Reason(r): int(n)
@@ -734,7 +777,6 @@ def _stale(
             )
         ],
         lf,
-        "e",
         pending,
     )
 
@@ -793,11 +835,12 @@ def _outliers(lf: pl.LazyFrame, options: GateOptions, pending: Pending) -> pl.La
         & (scale > 0).fill_null(False)
         & (z.abs() > options.outlier_z).fill_null(False)
     )
+    lf = lf.with_columns(flag.alias("__outlier"))
     return _fold(
         [
             _problem(
                 Reason.OUTLIER,
-                flag,
+                pl.col("__outlier"),
                 pl.format(
                     "quantity {} has robust z-score {} (log scale) in its series "
                     "(median {}, n = {}); threshold {}",
@@ -810,30 +853,35 @@ def _outliers(lf: pl.LazyFrame, options: GateOptions, pending: Pending) -> pl.La
             )
         ],
         lf,
-        "f",
         pending,
     )
 
 
 def _quarantine_rows(
-    name: str, strings: pl.DataFrame, bad: pl.DataFrame, columns: tuple[str, ...]
+    name: str,
+    bad: pl.DataFrame,
+    *,
+    original: pl.DataFrame,
+    strings: pl.DataFrame,
+    columns: tuple[str, ...],
+    part_columns: Sequence[list[str]],
 ) -> pl.DataFrame:
+    """The quarantine rows: ``raw`` as the source had them, ``values`` as the gate saw them."""
     if bad.height == 0:
         return pl.DataFrame(schema=dict(QUARANTINE_SCHEMA))
+    source_rows = original[bad["__row"]]
     rows = strings[bad["__row"]]
     pieces = []
     for part in rows.get_column("__part").unique().sort().to_list():
-        chunk = rows.filter(pl.col("__part") == part)
-        chunk_bad = bad.filter(pl.col("__part") == part)
-        if chunk.get_column(RAW_JSON).is_not_null().all() if RAW_JSON in chunk.columns else False:
+        selected = pl.col("__part") == part
+        chunk = rows.filter(selected)
+        source_chunk = source_rows.filter(selected)
+        chunk_bad = bad.filter(selected)
+        if RAW_JSON in chunk.columns and chunk.get_column(RAW_JSON).is_not_null().all():
             raw = chunk.get_column(RAW_JSON)
         else:
-            data_cols = [
-                c
-                for c in chunk.columns
-                if not c.startswith("_") and chunk.get_column(c).is_not_null().any()
-            ] or list(columns)
-            raw = chunk.select(pl.struct(data_cols).struct.json_encode()).to_series()
+            data_cols = part_columns[part] or list(columns)
+            raw = source_chunk.select(pl.struct(data_cols).struct.json_encode()).to_series()
         pieces.append(
             pl.DataFrame(
                 {
