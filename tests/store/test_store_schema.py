@@ -71,3 +71,18 @@ def test_sqlite_runs_with_wal_and_foreign_keys(engine: Engine) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_downgrade_to_base_and_back(engine: Engine) -> None:
+    """The first revision's downgrade removes every table; upgrading restores them."""
+    from alembic import command
+
+    from stockpilot.store.migrations import alembic_config, upgrade
+
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection=connection), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert set(inspect(engine).get_table_names()) - {"alembic_version"} == set(Base.metadata.tables)
