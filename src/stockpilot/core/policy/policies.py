@@ -933,8 +933,15 @@ def _zf_kernel(  # noqa: PLR0917
             y_star += 1
         while _g_cost(y_star - 1, hi, pi, mu_l, loss_l) < _g_cost(y_star, hi, pi, mu_l, loss_l):
             y_star -= 1
+        # Drop the pmf tail beyond 1 - 1e-15 (it only lengthens the renewal convolution).
+        eff = 1
+        acc = pmf1[0]
+        while eff < pmf1.shape[0] and acc < 1.0 - 1e-15:
+            acc += pmf1[eff]
+            eff += 1
+        pmf1 = pmf1[:eff]
         eoq = np.sqrt(2.0 * ki * mean[i] / hi)
-        cap = int(4.0 * eoq + 2.0 * m1 + ml + 64)
+        cap = int(2.0 * eoq + 4.0 * np.sqrt(var1) + 32)
         m = _renewal(pmf1, cap)
         # Step 1: s0 = largest s < y* with c(s, y*) <= G(s).
         s = y_star - 1
