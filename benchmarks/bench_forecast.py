@@ -4,7 +4,7 @@ Protocol (shared/ANCHORS.md): last-h holdout, h = 12 for monthly series with >= 
 periods, else 6; 13 for weekly. Series with gaps inside are skipped; leading zeros are
 trimmed only for M5 (items not launched yet); forecasts are clipped at 0. Series whose
 training part holds fewer than ``--min-train`` observations are skipped for every model
-(statsforecast's conformal intervals need a few windows). RMSSE and the scaled pinball
+or fewer than 2h + 1 (statsforecast's conformal intervals need two windows). RMSSE and the scaled pinball
 loss (SPL) follow the M5 guidelines; MASE uses the one-step naive scale; bias is the pooled
 relative bias sum(f - y) / sum(y); coverage is the pooled share of actuals <= quantile.
 
@@ -96,7 +96,8 @@ def load(ds: DataSet, *, sample: int | None, min_train: int, seed: int) -> Holdo
     gap = (after_first & ~obs).any(axis=1)
     t = y.shape[1]
     h = 13 if ds.weekly else (12 if t >= 72 else 6)
-    keep = ~gap & ((t - h - first) >= min_train)
+    # statsforecast's conformal intervals (2 windows) need 2h + 1 training observations
+    keep = ~gap & ((t - h - first) >= max(min_train, 2 * h + 1))
     # the holdout needs the series to be observed in the test part
     ids, y = ids[keep], y[keep]
     if sample is not None and sample < ids.size:
@@ -168,7 +169,7 @@ def run_stockpilot(
     pattern = demand_pattern(hd.train).patterns
     sel = select_and_forecast(hd.train, hd.h, season_length=hd.season, config=cfg, patterns=pattern)
     dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
-    qf = period_quantiles(sel.mean, sel.sd, LEVELS, distribution=dist, history=hd.train)
+    qf = period_quantiles(sel.mean, sel.sd_path, LEVELS, distribution=dist, history=hd.train)
     seconds = time.perf_counter() - t0
     q = {lv: qf.values[:, :, j] for j, lv in enumerate(LEVELS)}
     return sel.mean, q, seconds, sel.model
@@ -358,7 +359,7 @@ def main() -> None:
         pattern = demand_pattern(y).patterns
         sel = select_and_forecast(y, 13, season_length=1, config=cfg, patterns=pattern)
         dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
-        period_quantiles(sel.mean, sel.sd, (0.5, 0.9, 0.95), distribution=dist, history=y)
+        period_quantiles(sel.mean, sel.sd_path, (0.5, 0.9, 0.95), distribution=dist, history=y)
         sec = time.perf_counter() - t0
         print(
             f"\n## synthetic: {args.synthetic} weekly series x 156 weeks, h = 13: "

@@ -282,7 +282,7 @@ class Forecaster:
         n, h = sel.mean.shape
         q = period_quantiles(
             sel.mean,
-            sel.sd,
+            sel.sd_path,
             f.asked_levels,
             distribution=f.distribution,
             history=panel.values,
@@ -422,7 +422,7 @@ def _backtest_calibration(
         cls.pattern.patterns, sel.mean[:, 0], sel.sd**2, lumpy_empirical=lumpy_empirical
     )
     q = period_quantiles(
-        sel.mean, sel.sd, _CALIBRATION_GRID, distribution=dist, history=train, seed=seed
+        sel.mean, sel.sd_path, _CALIBRATION_GRID, distribution=dist, history=train, seed=seed
     )
     return calibration_report(test, q.values, _CALIBRATION_GRID)
 
@@ -482,7 +482,7 @@ def backtest(
     )
     dist = distribution_for_pattern(cls.pattern.patterns, sel.mean[:, 0], sel.sd**2)
     lv = np.sort(np.asarray(levels, dtype=np.float64))
-    q = period_quantiles(sel.mean, sel.sd, lv, distribution=dist, history=train)
+    q = period_quantiles(sel.mean, sel.sd_path, lv, distribution=dist, history=train)
     acc = accuracy(test, sel.mean, train)
     spl = np.array(
         [

@@ -123,7 +123,9 @@ class SelectionResult:
     mean
         (N, h) forecasts of the winner refitted on the full history, clipped at 0.
     sd
-        (N,) root mean squared out-of-sample error of the winner (spread for quantiles).
+        (N,) spread for quantiles: root mean square of ``oos_sd`` and ``residual_sd``.
+    oos_sd
+        (N,) root mean squared rolling-origin error of the winner (NaN if untested).
     oos_bias
         (N,) mean out-of-sample error forecast minus actual of the winner (NaN if untested).
     n_origins_used
@@ -136,12 +138,20 @@ class SelectionResult:
         (N, C) rolling-origin score per candidate (NaN: not a candidate of that series).
     failed
         (N,) True where the winner's kernel flagged a fallback on the full history.
+    horizon_profile
+        (N, h) relative error growth over the horizon of the series' group: the root mean
+        scaled squared rolling-origin error of the winners at each step, normalised to a
+        mean square of 1 over the steps (1 for untested series; the last step's value
+        beyond the evaluation horizon). ``sd_path`` = ``sd`` x profile.
+    residual_sd
+        (N,) in-sample one-step residual sd of the winner on the full history.
     """
 
     model: NDArray[np.str_]
     reason: NDArray[np.str_]
     mean: FloatArray
     sd: FloatArray
+    oos_sd: FloatArray
     oos_bias: FloatArray
     n_origins_used: NDArray[np.int64]
     pattern: NDArray[np.str_]
@@ -149,6 +159,15 @@ class SelectionResult:
     candidates: tuple[str, ...]
     scores: FloatArray
     failed: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    horizon_profile: FloatArray = field(default_factory=lambda: np.ones((0, 0)))
+    residual_sd: FloatArray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def sd_path(self) -> FloatArray:
+        """(N, h) spread per horizon step: ``sd`` times the group's horizon profile."""
+        if self.horizon_profile.shape != self.mean.shape:
+            return np.repeat(self.sd[:, None], self.mean.shape[1], axis=1)
+        return self.sd[:, None] * self.horizon_profile
 
 
 def _first_available(models: Sequence[ForecastModel], avail: set[ForecastModel]) -> ForecastModel:
@@ -247,6 +266,8 @@ def select_and_forecast(
     reason_out = np.full(n, "", dtype=object)
     mean_out = np.zeros((n, h))
     sd_out = np.full(n, np.nan)
+    profile_out = np.ones((n, h))
+    resid_out = np.full(n, np.nan)
     bias_out = np.full(n, np.nan)
     used_out = np.zeros(n, dtype=np.int64)
     failed_out = np.zeros(n, dtype=bool)
@@ -299,7 +320,16 @@ def select_and_forecast(
             avail=avail,
             all_candidates=all_candidates,
             out=_Out(
-                model_out, reason_out, mean_out, sd_out, bias_out, used_out, failed_out, scores
+                model_out,
+                reason_out,
+                mean_out,
+                sd_out,
+                bias_out,
+                used_out,
+                failed_out,
+                scores,
+                profile_out,
+                resid_out,
             ),
         )
 
@@ -317,6 +347,7 @@ def select_and_forecast(
             fit = _safe_fit(chosen, arr[mask], h, season_length)
             assert fit is not None
         mean_out[mask] = fit[0]
+        resid_out[mask] = fit[1]
         sd_out[mask] = fit[1]
         failed_out[mask] = fit[2]
         model_out[mask] = chosen.value
@@ -338,12 +369,23 @@ def select_and_forecast(
         )
 
     # sd: never NaN (a single observation has no error spread: use the mean level)
+    # Spread for quantiles: root mean square of the out-of-sample RMSE and the in-sample
+    # residual sd (the first alone is noisy with few origins and optimistic for the winner
+    # of a selection; the second alone misses multi-step error). Measured in
+    # docs/benchmarks/forecast.md.
+    oos_sd = sd_out.copy()
+    both = np.isfinite(sd_out) & np.isfinite(resid_out)
+    sd_out = np.where(both, np.sqrt(0.5 * sd_out**2 + 0.5 * resid_out**2), sd_out)
+    sd_out = np.where(np.isnan(sd_out), resid_out, sd_out)
     sd_out = np.where(np.isnan(sd_out), np.sqrt(np.clip(mean_out[:, 0], 0, None)), sd_out)
     return SelectionResult(
         model=model_out,
         reason=reason_out.astype(str),
         mean=mean_out,
         sd=sd_out,
+        oos_sd=oos_sd,
+        horizon_profile=profile_out,
+        residual_sd=resid_out,
         oos_bias=bias_out,
         n_origins_used=used_out,
         pattern=pat,
@@ -376,6 +418,8 @@ class _Out:
     used: NDArray[np.int64]
     failed: NDArray[np.bool_]
     scores: FloatArray
+    profile: FloatArray
+    residual_sd: FloatArray
 
 
 def _fit_named(
@@ -421,6 +465,8 @@ def _select_group(
     names = [m.value for m in models] + ([ENSEMBLE] if use_ens else [])
     k = len(names)
     sq = np.zeros((rows.size, k))
+    sq_step = np.zeros((rows.size, k, eval_h))
+    cnt_step = np.zeros((rows.size, k, eval_h))
     ab = np.zeros((rows.size, k))
     er = np.zeros((rows.size, k))
     cnt = np.zeros((rows.size, k))
@@ -432,6 +478,9 @@ def _select_group(
         ok = ~np.isnan(err)
         e0 = np.where(ok, err, 0.0)
         sq[ok_rows, j] += (e0 * e0).sum(axis=1)
+        steps = e0.shape[1]
+        sq_step[ok_rows, j, :steps] += e0 * e0
+        cnt_step[ok_rows, j, :steps] += ok
         ab[ok_rows, j] += np.abs(e0).sum(axis=1)
         er[ok_rows, j] += e0.sum(axis=1)
         cnt[ok_rows, j] += ok.sum(axis=1)
@@ -508,6 +557,7 @@ def _select_group(
         out.mean[rows[sel]] = np.clip(np.nan_to_num(fit[0], nan=0.0), 0.0, None)
         out.failed[rows[sel]] |= fit[2]
         in_sd = fit[1]
+        out.residual_sd[rows[sel]] = in_sd
         if wm in names:
             j = names.index(str(wm))
             oos_sd = np.sqrt(mse[sel, j])
@@ -517,6 +567,18 @@ def _select_group(
             out.sd[rows[sel]] = in_sd
     out.model[rows] = winners
     out.used[rows] = origins
+    # Horizon profile of the group: scaled squared error of each series' winner per step.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w_sq = sq_step[np.arange(rows.size), win] / cnt_step[np.arange(rows.size), win]
+        w_rel = w_sq / np.where(scale > 0, scale, np.nan)[:, None]
+        use = tested & np.isfinite(w_rel).all(axis=1)
+        if use.sum() >= 10:
+            per_step = w_rel[use].mean(axis=0)
+            norm = per_step.mean()
+            if norm > 0 and np.isfinite(norm):
+                prof = np.sqrt(per_step / norm)
+                full = np.concatenate([prof, np.full(max(h - eval_h, 0), prof[-1])])[:h]
+                out.profile[rows[tested]] = full[None, :]
     n_cand = k - len(broken)
     crit_name = cfg.criterion.upper()
     members = "+".join(m.value for m in models if m.value not in broken)
