@@ -170,3 +170,15 @@ def test_default_config_runs_available_models() -> None:
     r = select_and_forecast(y, 4)
     assert r.mean.shape == (20, 4) and np.isfinite(r.sd).all()
     assert set(r.model.tolist()) <= set(r.candidates)
+
+
+def test_spread_blends_out_of_sample_and_in_sample_error() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.poisson(7.0, size=(40, 30)).astype(float)
+    r = select_and_forecast(y, 4, config=CFG)
+    tested = r.n_origins_used > 0
+    expected = np.sqrt(0.5 * r.oos_sd**2 + 0.5 * r.residual_sd**2)
+    np.testing.assert_allclose(r.sd[tested], expected[tested])
+    prof = r.horizon_profile[tested]
+    np.testing.assert_allclose((prof**2).mean(axis=1), 1.0)
+    np.testing.assert_allclose(r.sd_path, r.sd[:, None] * r.horizon_profile)
