@@ -20,10 +20,12 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
 from stockpilot.errors import NotFoundError, WorkflowError, parameter_error
@@ -70,8 +72,8 @@ __all__ = [
 PLAN_KINDS = ("forecasts", "policies")
 
 
-class StepStatus:
-    """Status values of a run step (strings stored in ``run_steps.status``)."""
+class StepStatus(StrEnum):
+    """Status of a run step (stored as text in ``run_steps.status``)."""
 
     PENDING = "pending"
     RUNNING = "running"
@@ -268,9 +270,9 @@ class RunSummary:
     id: int
     status: RunStatus
     snapshot_id: int | None
-    created_at: Any
-    started_at: Any
-    finished_at: Any
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
     error_message: str | None
     steps: tuple[StepSummary, ...]
     published: bool
@@ -570,16 +572,15 @@ def approve_outputs(
     pairs = sorted(set(item_locations))
     with session_factory.begin() as session:
         _get(session, run_id)
-        table = repo._plan_table(kind)[0]
+        table = repo.plan_table(kind)
         changed = 0
-        for item_id, location_id in pairs:
+        for start in range(0, len(pairs), 500):  # bounded statement size, not per SKU
             result = session.execute(
                 table.update()
                 .where(
                     table.c.run_id == run_id,
-                    table.c.item_id == item_id,
-                    table.c.location_id == location_id,
                     table.c.status == RecordStatus.PROPOSED.value,
+                    tuple_(table.c.item_id, table.c.location_id).in_(pairs[start : start + 500]),
                 )
                 .values(status=RecordStatus.APPROVED.value)
             )

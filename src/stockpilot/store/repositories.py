@@ -38,6 +38,7 @@ __all__ = [
     "bulk_insert",
     "count_rows",
     "delete_plan_rows",
+    "plan_table",
     "read_entity",
     "read_frame",
     "read_plan_rows",
@@ -301,6 +302,11 @@ def write_quarantine(session: Session, batch_id: int, frame: pl.DataFrame) -> in
 
 
 # ---------------------------------------------------------------------- plan outputs
+
+
+def plan_table(kind: str) -> Table:
+    """The table of plan outputs ``kind`` (``forecasts`` or ``policies``)."""
+    return _plan_table(kind)[0]
 
 
 def _plan_table(kind: str) -> tuple[Table, dict[str, type[pl.DataType]]]:
