@@ -456,19 +456,24 @@ def s_q_cost_optimal_normal(
     safe_sd = np.where(sd_l > 0, sd_l, 1.0)
     q = np.sqrt(2.0 * k_cost * lam / h)
     r = mu_l.copy()
+    active = np.arange(q.shape[0])
     for _ in range(max_iterations):
+        # Only rows that have not converged are updated.
+        a_h, a_p, a_k, a_lam = h[active], p[active], k_cost[active], lam[active]
+        a_mu, a_sd, a_safe, a_q = mu_l[active], sd_l[active], safe_sd[active], q[active]
         if stockout_cost_basis == "per_unit":
-            tail = np.clip(q * h / (p * lam), 1e-12, 1.0 - 1e-12)
-            r_new = np.where(sd_l > 0, mu_l + sd_l * special.ndtri(1.0 - tail), mu_l)
-            q_new = np.sqrt(2.0 * lam * (k_cost + p * normal_loss(r_new, mu_l, sd_l)) / h)
+            tail = np.clip(a_q * a_h / (a_p * a_lam), 1e-12, 1.0 - 1e-12)
+            r_new = np.where(a_sd > 0, a_mu + a_sd * special.ndtri(1.0 - tail), a_mu)
+            q_new = np.sqrt(2.0 * a_lam * (a_k + a_p * normal_loss(r_new, a_mu, a_sd)) / a_h)
         else:
-            g = q * h / (h + p) / safe_sd
-            r_new = np.where(sd_l > 0, mu_l + sd_l * standard_normal_loss_inverse(g), mu_l)
-            n2 = sd_l**2 * _g2((r_new - mu_l) / safe_sd)
-            q_new = np.sqrt(2.0 * (k_cost * lam + (h + p) * n2) / h)
-        done = (np.abs(q_new - q) < tolerance) & (np.abs(r_new - r) < tolerance)
-        q, r = q_new, r_new
-        if np.all(done):
+            g = a_q * a_h / (a_h + a_p) / a_safe
+            r_new = np.where(a_sd > 0, a_mu + a_sd * standard_normal_loss_inverse(g), a_mu)
+            n2 = a_sd**2 * _g2((r_new - a_mu) / a_safe)
+            q_new = np.sqrt(2.0 * (a_k * a_lam + (a_h + a_p) * n2) / a_h)
+        done = (np.abs(q_new - a_q) < tolerance) & (np.abs(r_new - r[active]) < tolerance)
+        q[active], r[active] = q_new, r_new
+        active = active[~done]
+        if active.size == 0:
             break
     n_r = normal_loss(r, mu_l, sd_l)
     backorders = sd_l**2 * (_g2((r - mu_l) / safe_sd) - _g2((r + q - mu_l) / safe_sd)) / q
