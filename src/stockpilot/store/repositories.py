@@ -289,7 +289,10 @@ def read_entity(
             return pl.DataFrame(schema=spec.polars_schema())
         statement = statement.where(table.c.batch_id.in_(list(batch_ids)))
     frame = read_frame(session, statement, schema)
-    return frame.unique(subset=list(spec.key), keep="last", maintain_order=True).drop("batch_id")
+    if frame.get_column("batch_id").n_unique() > 1:
+        # Within one batch the gate already removed duplicate keys.
+        frame = frame.unique(subset=list(spec.key), keep="last", maintain_order=True)
+    return frame.drop("batch_id")
 
 
 def write_quarantine(session: Session, batch_id: int, frame: pl.DataFrame) -> int:
