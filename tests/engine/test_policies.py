@@ -167,3 +167,23 @@ def test_location_review_capability_sets_review_period_and_latency() -> None:
     assert wk["review_period"] == 7.0 and wk["policy"] == "R_S"
     assert wk["lead_time"] == pytest.approx(5.0)  # 3 days + 48 h feed latency
     assert "periodic review" in wk["explanation"]
+
+
+def test_stockout_cost_replaces_the_target_by_the_critical_ratio() -> None:
+    """h = 52 * 0.26 / 52 = 0.26 per week, p = 2.34 -> p / (p + h) = 0.9 (hand computed)."""
+    rng = np.random.default_rng(8)
+    values = np.vstack([rng.poisson(10, 60), rng.poisson(10, 60)]).astype(float)
+    items = pl.DataFrame(
+        {
+            "item_id": ["I0", "I1"],
+            "unit_cost": [52.0, 52.0],
+            "holding_cost_rate": [0.26, 0.26],
+            "stockout_cost": [2.34, None],
+        }
+    )
+    out = compute_policies(_panel(values), items=items)
+    first, second = out.row(0, named=True), out.row(1, named=True)
+    assert first["service_type"] == "cycle_service"
+    assert first["service_target"] == pytest.approx(0.9)
+    assert "p/(p+h) = 0.9000" in first["explanation"]
+    assert second["service_type"] == "fill_rate" and second["service_target"] == 0.95

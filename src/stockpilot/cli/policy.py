@@ -14,7 +14,7 @@ firsts of a month -> month, all Mondays -> week, else day). Periods and lead tim
 that bucket. ``items.csv`` may carry per-item (or per item-location) columns that override
 the flags: ``lead_time, lead_time_sd, review_period, unit_cost, holding_cost_rate,
 order_cost, moq, pack_size, max_order_qty, shelf_life, service_target, service_type,
-policy``. ``locations.csv`` (``location_id, review_capability`` and optionally
+policy, stockout_cost``. ``locations.csv`` (``location_id, review_capability`` and optionally
 ``latency_hours, cycle_days``) applies the continuous-vs-periodic review rule of
 ``stockpilot.core.review``. The output follows the policies exchange format (docs/policies.md);
 ``--erp-out`` also writes the ERP import layout (reorder point, order quantity, min/max).

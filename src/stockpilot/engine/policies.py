@@ -95,6 +95,7 @@ ITEM_PARAMETER_COLUMNS = (
     "max_order_qty",
     "shelf_life",
     "service_target",
+    "stockout_cost",
 )
 _TEXT_PARAMETERS = ("service_type", "policy")
 
@@ -208,6 +209,7 @@ def _item_parameters(
         "max_order_qty": float("inf"),
         "shelf_life": float("inf"),
         "service_target": options.service_target,
+        "stockout_cost": float("nan"),
     }
     frame = keys.select("item_id", "location_id")
     if items is not None:
@@ -481,7 +483,21 @@ def compute_policies(
             sd = np.where(np.isnan(f_sd), sd, f_sd)
     pattern = classify_pattern(window) if n else np.array([], dtype=str)
 
+    # Cost-based service: a backorder cost per unit and bucket replaces the target by the
+    # critical ratio p / (p + h) (Snyder & Shen 2019, Thm 4.4), as a cycle service level.
+    unit_cost = params["unit_cost"].to_numpy().astype(np.float64)
+    h_bucket = unit_cost * params["holding_cost_rate"].to_numpy() / PERIODS_PER_YEAR[panel.bucket]
+    p_cost = params["stockout_cost"].to_numpy().astype(np.float64)
+    by_cost = np.isfinite(p_cost) & (p_cost > 0) & np.isfinite(h_bucket) & (h_bucket > 0)
+    if by_cost.any():
+        ratio = np.clip(p_cost / np.where(by_cost, p_cost + h_bucket, 1.0), 0.5, 0.9999)
+        target = np.where(by_cost, ratio, target)
+        service_types = np.where(by_cost, ServiceType.CYCLE_SERVICE.value, service_types)
     q, rule, notes, batching = _lot_sizes(mean, params, panel.bucket)
+    if by_cost.any():
+        cost_note = np.char.mod("service from costs: p/(p+h) = %.4f", target)
+        sep = np.where(np.char.str_len(notes) > 0, "; ", "")
+        notes = np.where(by_cost, np.char.add(np.char.add(notes, sep), cost_note), notes)
     if "_review_reason" in params.columns:
         reason = params["_review_reason"].to_numpy().astype(str)
         sep = np.where((np.char.str_len(notes) > 0) & (np.char.str_len(reason) > 0), "; ", "")
