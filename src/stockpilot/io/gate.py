@@ -669,17 +669,17 @@ def _validate_entity(
         lf = _stale(lf, name, fresh_col, ctx, pending)
     if name == "demand":
         lf = _outliers(lf, ctx.options, pending)
-    checked = lf.collect()
-    if fresh_col is not None:
-        _stale_summary(name, checked, ctx)
-    accepted = (
-        checked.filter(pl.col("__reason").is_null())
+    # One plan, two outputs: polars shares the common work between them.
+    accepted_plan = (
+        lf.filter(pl.col("__reason").is_null())
         .select(columns)
         .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
     )
+    accepted, flagged = pl.collect_all([accepted_plan, lf.filter(pl.col("__reason").is_not_null())])
+    if fresh_col is not None:
+        _stale_summary(name, flagged, ctx)
     if "is_return" in columns:
         accepted = accepted.with_columns(pl.col("is_return").fill_null(False))
-    flagged = checked.filter(pl.col("__reason").is_not_null())
     bad_rows = flagged.select("__row", "__part", "__reason").with_columns(
         _details(flagged, pending)
     )
