@@ -187,3 +187,25 @@ def test_stockout_cost_replaces_the_target_by_the_critical_ratio() -> None:
     assert first["service_target"] == pytest.approx(0.9)
     assert "p/(p+h) = 0.9000" in first["explanation"]
     assert second["service_type"] == "fill_rate" and second["service_target"] == 0.95
+
+
+def test_forecast_mean_over_the_protection_interval_replaces_history() -> None:
+    """History at 10 per week, forecast 10 then 30: with L = 1, R = 1 the protection
+    interval covers the first two forecast buckets, mean (10 + 30) / 2 = 20 per bucket."""
+    rng = np.random.default_rng(6)
+    values = np.vstack([rng.poisson(10, 60), rng.poisson(10, 60)]).astype(float)
+    panel = _panel(values)
+    forecast = pl.DataFrame(
+        {
+            "item_id": ["I0"] * 4,
+            "location_id": ["DC"] * 4,
+            "period_start": [date(2024, 3, 4) + timedelta(weeks=k) for k in range(4)],
+            "mean": [10.0, 30.0, 30.0, 30.0],
+        }
+    )
+    base = compute_policies(panel)
+    out = compute_policies(panel, forecast=forecast)
+    assert out["demand_mean"][0] == pytest.approx(20.0)
+    assert out["order_up_to"][0] > base["order_up_to"][0]
+    # I1 has no forecast rows: it keeps its history statistics.
+    assert out.row(1, named=True)["order_up_to"] == base.row(1, named=True)["order_up_to"]
