@@ -9,8 +9,16 @@ from hypothesis import strategies as st
 
 from stockpilot.core.network.network import Edge, Network, Node
 from stockpilot.core.network.ssm import serial_base_stock_levels
-from stockpilot.core.simulation import network_topology, simulate_single_echelon
-from stockpilot.core.simulation.multi_echelon import network_depths, simulate_network
+from stockpilot.core.simulation import (
+    assembly_topology,
+    network_topology,
+    simulate_single_echelon,
+)
+from stockpilot.core.simulation.multi_echelon import (
+    network_depths,
+    simulate_assembly_network,
+    simulate_network,
+)
 from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 
@@ -154,6 +162,20 @@ def test_network_topology_from_the_network_model() -> None:
     )
     with pytest.raises(InvalidDataError, match="assembly"):
         network_topology(assembly)
+    topo_a = assembly_topology(
+        Network(
+            nodes=(
+                Node("a", processing_time=2),
+                Node("b"),
+                Node("c", processing_time=1, demand_mean=1),
+            ),
+            edges=(Edge("a", "c", quantity=1, lead_time=1), Edge("b", "c", quantity=2)),
+        )
+    )
+    np.testing.assert_array_equal(topo_a.lanes, [[0, 2], [1, 2]])
+    np.testing.assert_array_equal(topo_a.bom_quantity, [1, 2])
+    np.testing.assert_array_equal(topo_a.lane_lead_time, [1, 0])
+    np.testing.assert_array_equal(topo_a.supply_lead_time, [1, 0, 0])
 
 
 def test_single_node_network_equals_single_echelon() -> None:
@@ -308,3 +330,101 @@ def test_property_distribution_results_follow_their_replication(
         values = getattr(res, name)
         ok = ~np.isnan(values)
         assert np.all((values[ok] >= 0) & (values[ok] <= 1)), name
+
+
+@pytest.mark.parametrize("lost", [False, True])
+def test_assembly_kernel_equals_network_kernel_without_assembly(lost: bool) -> None:
+    """On a serial chain and a distribution network, lanes give the same numbers."""
+    rng = np.random.default_rng(21)
+    serial = np.zeros((30, 3, 200))
+    serial[:, 0, :] = rng.poisson(4.0, size=(30, 200))
+    common = {"backorders": not lost, "warmup": 5}
+    a = simulate_network(
+        serial,
+        supplier=[1, 2, -1],
+        policy=["s_S", "base_stock", "s_Q"],
+        reorder_point=[6.0, np.nan, 20.0],
+        order_quantity=[np.nan, np.nan, 25.0],
+        order_up_to=[12.0, 8.0, np.nan],
+        lead_time=[1, 0, 2],
+        **common,  # type: ignore[arg-type]
+    )
+    b = simulate_assembly_network(
+        serial,
+        lanes=[[1, 0], [2, 1]],
+        lane_lead_time=[1, 0],
+        supply_lead_time=[0, 0, 2],
+        policy=["s_S", "base_stock", "s_Q"],
+        reorder_point=[6.0, np.nan, 20.0],
+        order_quantity=[np.nan, np.nan, 25.0],
+        order_up_to=[12.0, 8.0, np.nan],
+        **common,  # type: ignore[arg-type]
+    )
+    dist = np.zeros((30, 4, 200))
+    dist[:, 1:, :] = rng.poisson(3.0, size=(30, 3, 200))
+    c = simulate_network(
+        dist,
+        supplier=[-1, 0, 0, 0],
+        policy="base_stock",
+        order_up_to=[15.0, 6.0, 8.0, 7.0],
+        lead_time=[2, 1, 0, 1],
+        **common,  # type: ignore[arg-type]
+    )
+    d = simulate_assembly_network(
+        dist,
+        lanes=[[0, 1], [0, 2], [0, 3]],
+        lane_lead_time=[1, 0, 1],
+        supply_lead_time=2,
+        policy="base_stock",
+        order_up_to=[15.0, 6.0, 8.0, 7.0],
+        **common,  # type: ignore[arg-type]
+    )
+    for x, y in ((a, b), (c, d)):
+        for name in x.__dataclass_fields__:
+            np.testing.assert_allclose(
+                getattr(x, name), getattr(y, name), rtol=1e-12, atol=1e-12, err_msg=name
+            )
+
+
+def test_hand_computed_assembly() -> None:
+    """Node 2 assembles 1 unit of node 0 and 2 of node 1; demand 1 per period at node 2.
+
+    Levels S = (1, 2, 2), all lead times 0. Period 0: node 2 ends with 1 and orders 1 kit;
+    node 0 ships 1, node 1 ships 2 (arriving in period 1) and both reorder from outside.
+    From period 1 on, node 2 assembles 1 unit each period and ends with 1; nodes 0 and 1
+    end with nothing; 1 + 2 component units are in transit to node 2 at every period end.
+    """
+    demand = np.zeros((3, 6))
+    demand[2] = 1.0
+    res = simulate_assembly_network(
+        demand,
+        lanes=[[0, 2], [1, 2]],
+        bom_quantity=[1, 2],
+        policy="base_stock",
+        order_up_to=[1.0, 2.0, 2.0],
+    )
+    np.testing.assert_allclose(res.average_on_hand[0], [0.0, 0.0, 1.0])
+    np.testing.assert_allclose(res.average_in_transit[0], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(res.fill_rate[0], [1.0, 1.0, 1.0])
+    # Poisson demand: what flows into the components is the bill of materials times demand
+    rng = np.random.default_rng(5)
+    random_demand = np.zeros((50, 3, 400))
+    random_demand[:, 2, :] = rng.poisson(2.0, size=(50, 400))
+    flow = simulate_assembly_network(
+        random_demand,
+        lanes=[[0, 2], [1, 2]],
+        bom_quantity=[1, 2],
+        lane_lead_time=[1, 2],
+        supply_lead_time=[1, 0, 0],
+        policy="base_stock",
+        order_up_to=[6.0, 10.0, 8.0],
+        warmup=20,
+    )
+    shipped = flow.average_shipped.mean(axis=0)
+    assert shipped[0] == pytest.approx(2.0, rel=0.02)
+    assert shipped[1] == pytest.approx(4.0, rel=0.02)
+    assert shipped[2] == pytest.approx(6.0, rel=0.02)  # 1 + 2 component units per unit
+    with pytest.raises(InvalidDataError, match="cycle"):
+        simulate_assembly_network(
+            np.ones((2, 3)), lanes=[[0, 1], [1, 0]], policy="base_stock", order_up_to=1.0
+        )

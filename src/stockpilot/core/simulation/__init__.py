@@ -1,10 +1,13 @@
 """Discrete-time inventory simulation, vectorized across series (and network nodes)."""
 
 from stockpilot.core.simulation.multi_echelon import (
+    AssemblyTopology,
     NetworkSimulationResult,
     NetworkTopology,
+    assembly_topology,
     network_depths,
     network_topology,
+    simulate_assembly_network,
     simulate_network,
 )
 from stockpilot.core.simulation.single_echelon import (
@@ -14,12 +17,15 @@ from stockpilot.core.simulation.single_echelon import (
 )
 
 __all__ = [
+    "AssemblyTopology",
     "NetworkSimulationResult",
     "NetworkTopology",
     "SimulationTraces",
     "SingleEchelonResult",
+    "assembly_topology",
     "network_depths",
     "network_topology",
+    "simulate_assembly_network",
     "simulate_network",
     "simulate_single_echelon",
 ]
