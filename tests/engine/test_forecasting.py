@@ -138,3 +138,23 @@ def test_errors() -> None:
         forecast(_demand().rename({"period": "when"}), horizon=1)
     with pytest.raises(InvalidDataError, match="non-negative"):
         forecast(_demand().with_columns(pl.lit(-1.0).alias("quantity")), horizon=1)
+
+
+def test_classify_demand_per_item_location_and_per_item() -> None:
+    from stockpilot.engine.forecasting import classify_demand
+
+    d = _demand()
+    per_loc = classify_demand(d, bucket="week")
+    assert per_loc.height == 3 and per_loc["config_version"].to_list() == [1, 1, 1]
+    per_item = classify_demand(
+        d,
+        bucket="week",
+        by_item=True,
+        unit_value=pl.DataFrame({"item_id": ["A", "B"], "unit_cost": [10.0, 1.0]}),
+    )
+    assert per_item["item_id"].to_list() == ["A", "B"]
+    # item A = both locations summed; its annual value uses unit cost 10
+    a_loc = d.filter(pl.col("item_id") == "A").group_by("period").agg(pl.col("quantity").sum())
+    a_annual = a_loc.sort("period")["quantity"].tail(52).mean() * 52 * 10.0
+    assert per_item["annual_value"][0] == pytest.approx(a_annual)
+    assert per_item["abc"][0] == "A"

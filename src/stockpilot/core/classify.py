@@ -253,6 +253,7 @@ class Classification:
     lifecycle: NDArray[np.str_]
     history_length: NDArray[np.int64]
     config_version: int
+    annual_value: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -566,4 +567,5 @@ def classify(
         lifecycle=lifecycle_stage(arr, config=c, end_of_life_flag=end_of_life_flag),
         history_length=_history_length(arr),
         config_version=c.version,
+        annual_value=np.asarray(crit.get("annual_value", np.full(n, np.nan)), dtype=np.float64),
     )

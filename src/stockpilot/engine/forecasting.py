@@ -28,7 +28,12 @@ import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
-from stockpilot.core.classify import Classification, ClassificationConfig, classify
+from stockpilot.core.classify import (
+    Classification,
+    ClassificationConfig,
+    aggregate_rows,
+    classify,
+)
 from stockpilot.core.forecast.events import ForecastEvent, OverrideRecord, apply_events
 from stockpilot.core.forecast.metrics import (
     AccuracyReport,
@@ -55,6 +60,7 @@ __all__ = [
     "ForecastResult",
     "Forecaster",
     "backtest",
+    "classify_demand",
     "default_season_length",
     "forecast",
 ]
@@ -497,4 +503,74 @@ def backtest(
         calibration=calibration_report(test, q.values, lv),
         spl=spl,
         levels=tuple(float(x) for x in lv),
+    )
+
+
+def classify_demand(
+    demand: Any,
+    *,
+    bucket: Bucket | str,
+    by_item: bool = False,
+    config: ClassificationConfig | None = None,
+    unit_value: pl.DataFrame | None = None,
+    end: date | None = None,
+) -> pl.DataFrame:
+    """ABC / XYZ / demand pattern / lifecycle per item-location, or per item.
+
+    Parameters
+    ----------
+    demand
+        Long demand as for :class:`Forecaster`.
+    bucket
+        Planning bucket.
+    by_item
+        Classify each item across its locations (the rows of an item are summed first).
+    config
+        :class:`~stockpilot.core.classify.ClassificationConfig` (its ``version`` is
+        reported in every row).
+    unit_value
+        Frame ``item_id, unit_cost`` giving the value of one unit (default 1).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``item_id`` (and ``location_id`` unless ``by_item``), ``abc, xyz, pattern,
+        lifecycle, annual_value, abc_score, cumulative_share, cv, adi, cv2,
+        n_observations, config_version``.
+    """
+    b = as_bucket(bucket)
+    cfg = ClassificationConfig() if config is None else config
+    panel = _panel(demand, b, end)
+    y = panel.values
+    keys = panel.keys
+    if by_item:
+        labels, y = aggregate_rows(y, keys["item_id"].to_numpy().astype(str))
+        keys = pl.DataFrame({"item_id": labels.astype(str)})
+    value = np.ones(keys.height)
+    if unit_value is not None:
+        if not {"item_id", "unit_cost"} <= set(unit_value.columns):
+            raise InvalidDataError(
+                f"unit_value needs columns item_id, unit_cost; got {unit_value.columns}."
+            )
+        joined = keys.select("item_id").join(
+            unit_value.select(pl.col("item_id").cast(pl.String), pl.col("unit_cost")),
+            on="item_id",
+            how="left",
+            maintain_order="left",
+        )
+        value = joined["unit_cost"].cast(pl.Float64).fill_null(1.0).to_numpy()
+    c = classify(y, config=cfg, periods_per_year=_PERIODS_PER_YEAR[b], unit_value=value)
+    return keys.with_columns(
+        pl.Series("abc", c.abc.classes),
+        pl.Series("xyz", c.xyz.classes),
+        pl.Series("pattern", c.pattern.patterns),
+        pl.Series("lifecycle", c.lifecycle),
+        pl.Series("annual_value", c.annual_value),
+        pl.Series("abc_score", c.abc.score),
+        pl.Series("cumulative_share", c.abc.cumulative_share),
+        pl.Series("cv", c.xyz.cv),
+        pl.Series("adi", c.pattern.adi),
+        pl.Series("cv2", c.pattern.cv2),
+        pl.Series("n_observations", c.history_length),
+        pl.lit(c.config_version).alias("config_version"),
     )
