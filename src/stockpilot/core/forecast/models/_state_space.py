@@ -58,9 +58,15 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
     gamma: FloatArray,
     phi: FloatArray,
     season_mode: int,
+    relative: bool,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Scores of every (series, candidate): SSE, sum of squared relative errors,
-    sum of log|mu| and the number of scored errors. Shapes (N, G) / (N, G) / (N, G) / (N,)."""
+    sum of log|mu| and the number of scored errors. Shapes (N, G) / (N, G) / (N, G) / (N,).
+
+    The G candidates of a series are filtered side by side (time outer, candidates inner):
+    the recursions of different candidates are independent, so the inner loop vectorizes
+    instead of waiting on one long dependency chain.
+    """
     n, t_len = y.shape
     g_len = alpha.shape[1]
     m = season0.shape[1]
@@ -68,66 +74,128 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
     srel = np.full((n, g_len), np.inf)
     slog = np.full((n, g_len), np.inf)
     cnt = np.zeros(n)
-    for i in numba.prange(n):
-        if t0[i] >= t_len:
-            continue
-        season = np.empty(m)
-        for g in range(g_len):
-            a = alpha[i, g]
-            bb = beta[i, g]
-            gg = gamma[i, g]
-            ph = phi[i, g]
-            lev = level0[i]
-            tr = trend0[i]
-            for k in range(m):
-                season[k] = season0[i, k]
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            c = 0.0
-            ok = True
-            for t in range(t0[i], t_len):
-                base = lev + ph * tr
-                j = t % m
-                if season_mode == 1:
-                    mu = base + season[j]
-                elif season_mode == 2:
-                    mu = base * season[j]
-                else:
-                    mu = base
-                v = y[i, t]
-                if np.isnan(v):
-                    lev = base
-                    tr = ph * tr
-                    continue
-                e = v - mu
-                # Seasonal filters start one period earlier (states from the first seasons);
-                # every spec scores the same periods, from the 2nd observation on.
-                if season_mode == 0 or t > t0[i]:
-                    s1 += e * e
-                    if mu > 0.0:
-                        r = e / mu
-                        s2 += r * r
-                        s3 += np.log(mu)
-                    else:
-                        ok = False
-                    c += 1.0
-                if season_mode == 2:
-                    sj = season[j]
-                    lev = base + a * e / sj
-                    tr = ph * tr + bb * e / sj
-                    season[j] = sj + gg * e / base
-                else:
-                    lev = base + a * e
-                    tr = ph * tr + bb * e
-                    if season_mode == 1:
-                        season[j] = season[j] + gg * e
-            sse[i, g] = s1
-            if ok:
-                srel[i, g] = s2
-                slog[i, g] = s3
-            cnt[i] = c
+    n_chunks = min(n, 64)
+    for chunk in numba.prange(n_chunks):
+        # work buffers once per chunk of rows, not once per row
+        lev = np.empty(g_len)
+        tr = np.empty(g_len)
+        season = np.empty((m, g_len))
+        mu = np.empty(g_len)
+        s1 = np.empty(g_len)
+        s2 = np.empty(g_len)
+        s3 = np.empty(g_len)
+        ok = np.empty(g_len, dtype=np.bool_)
+        for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
+            _score_row(
+                y[i], t0[i], level0[i], trend0[i], season0[i], alpha[i], beta[i], gamma[i],
+                phi[i], season_mode, relative, lev, tr, season, mu, s1, s2, s3, ok,
+            )  # fmt: skip
+            for g in range(g_len):
+                if t0[i] < t_len:
+                    sse[i, g] = s1[g]
+                    if relative and ok[g]:
+                        srel[i, g] = s2[g]
+                        slog[i, g] = s3[g]
+            cnt[i] = _count(y[i], t0[i], season_mode)
     return sse, srel, slog, cnt
+
+
+@numba.njit(cache=True)
+def _count(y_row: FloatArray, t0: int, season_mode: int) -> float:
+    c = 0.0
+    for t in range(t0, y_row.shape[0]):
+        if not np.isnan(y_row[t]) and (season_mode == 0 or t > t0):
+            c += 1.0
+    return c
+
+
+@numba.njit(cache=True)
+def _score_row(  # noqa: PLR0917 (numba has no keyword-only parameters)
+    y_row: FloatArray,
+    t0: int,
+    level0: float,
+    trend0: float,
+    season0: FloatArray,
+    a: FloatArray,
+    bb: FloatArray,
+    gg: FloatArray,
+    ph: FloatArray,
+    season_mode: int,
+    relative: bool,
+    lev: FloatArray,
+    tr: FloatArray,
+    season: FloatArray,
+    mu: FloatArray,
+    s1: FloatArray,
+    s2: FloatArray,
+    s3: FloatArray,
+    ok: BoolArray,
+) -> None:
+    """Filter one series for all G candidates at once, accumulating into s1, s2, s3, ok."""
+    t_len = y_row.shape[0]
+    g_len = a.shape[0]
+    m = season0.shape[0]
+    for g in range(g_len):
+        lev[g] = level0
+        tr[g] = trend0
+        s1[g] = 0.0
+        s2[g] = 0.0
+        s3[g] = 0.0
+        ok[g] = True
+        for k in range(m):
+            season[k, g] = season0[k]
+    if t0 >= t_len:
+        return
+    j = t0 % m - 1  # season slot, advanced without a modulo per step
+    for t in range(t0, t_len):
+        j += 1
+        if j == m:
+            j = 0
+        v = y_row[t]
+        if np.isnan(v):
+            for g in range(g_len):
+                lev[g] = lev[g] + ph[g] * tr[g]
+                tr[g] = ph[g] * tr[g]
+            continue
+        # Seasonal filters start one period earlier (states from the first seasons);
+        # every spec scores the same periods, from the 2nd observation on.
+        w = 1.0 if (season_mode == 0 or t > t0) else 0.0
+        if season_mode == 0:
+            for g in range(g_len):
+                base = lev[g] + ph[g] * tr[g]
+                mu[g] = base
+                e = v - base
+                s1[g] += w * e * e
+                lev[g] = base + a[g] * e
+                tr[g] = ph[g] * tr[g] + bb[g] * e
+        elif season_mode == 1:
+            for g in range(g_len):
+                base = lev[g] + ph[g] * tr[g]
+                sj = season[j, g]
+                mu[g] = base + sj
+                e = v - mu[g]
+                s1[g] += w * e * e
+                lev[g] = base + a[g] * e
+                tr[g] = ph[g] * tr[g] + bb[g] * e
+                season[j, g] = sj + gg[g] * e
+        else:
+            for g in range(g_len):
+                base = lev[g] + ph[g] * tr[g]
+                sj = season[j, g]
+                mu[g] = base * sj
+                e = v - mu[g]
+                s1[g] += w * e * e
+                lev[g] = base + a[g] * e / sj
+                tr[g] = ph[g] * tr[g] + bb[g] * e / sj
+                season[j, g] = sj + gg[g] * e / base
+        if relative and w > 0.0:  # only multiplicative-error likelihoods need these
+            for g in range(g_len):
+                if mu[g] > 0.0:
+                    r = (v - mu[g]) / mu[g]
+                    s2[g] += r * r
+                    s3[g] += np.log(mu[g])
+                else:
+                    ok[g] = False
 
 
 @numba.njit(cache=True, parallel=True)
@@ -159,9 +227,12 @@ def _filter_run(  # noqa: PLR0917 (numba has no keyword-only parameters)
         ph = phi[i]
         lev = level0[i]
         tr = trend0[i]
+        j = t0[i] % m - 1
         for t in range(t0[i], t_len):
             base = lev + ph * tr
-            j = t % m
+            j += 1
+            if j == m:
+                j = 0
             if season_mode == 1:
                 mu = base + season_out[i, j]
             elif season_mode == 2:
@@ -349,7 +420,7 @@ def _box(
         hi.append(PHI_BOUNDS[1])
         axes.append(np.array([0.85, 0.95]))
     if spec.n_smoothing == 1:
-        axes[0] = np.linspace(alpha_bounds[0], alpha_bounds[1], 11)[1:-1]
+        axes[0] = np.linspace(alpha_bounds[0], alpha_bounds[1], 21)
     else:
         axes[0] = (
             np.array([0.1, 0.3, 0.6, 0.9]) * (alpha_bounds[1] - alpha_bounds[0]) + (alpha_bounds[0])
@@ -379,7 +450,7 @@ def fit_ets(
     spec: EtsSpec,
     season_length: int = 1,
     alpha_bounds: tuple[float, float] = ALPHA_BOUNDS,
-    iterations: int = 14,
+    iterations: int = 4,
 ) -> EtsFit:
     """Estimate one exponential smoothing spec for all applicable rows of ``y`` at once.
 
@@ -418,6 +489,7 @@ def fit_ets(
                 np.ascontiguousarray(g),
                 np.ascontiguousarray(p),
                 int(spec.season),
+                spec.multiplicative_error,
             )
             return _objective_values(spec, sse, srel, slog, cnt)
 
@@ -427,7 +499,13 @@ def fit_ets(
         a, b, g, p = (np.ascontiguousarray(v) for v in _expand(spec, best.x))
         fit, lev, tr, seas = _filter_run(*args, a, b, g, p, int(spec.season))
         sse, srel, slog, cnt = _filter_scores(
-            *args, a[:, None], b[:, None], g[:, None], p[:, None], int(spec.season)
+            *args,
+            a[:, None],
+            b[:, None],
+            g[:, None],
+            p[:, None],
+            int(spec.season),
+            spec.multiplicative_error,
         )
         alpha[sel], beta[sel], gamma[sel], phi[sel] = a, b, g, p
         fitted[sel] = fit

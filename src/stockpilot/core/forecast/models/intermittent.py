@@ -198,7 +198,7 @@ def _tsb_run(
 
 def _optimize_event_alpha(y: FloatArray, start: IntArray, *, intervals: bool) -> FloatArray:
     lo, hi = CROSTON_OPT_BOUNDS
-    grid = np.linspace(lo, hi, 5)[:, None]
+    grid = np.linspace(lo, hi, 21)[:, None]
 
     def objective(x: FloatArray) -> FloatArray:
         return _event_ses_sse(y, start, np.ascontiguousarray(x[..., 0]), intervals)
@@ -209,8 +209,8 @@ def _optimize_event_alpha(y: FloatArray, start: IntArray, *, intervals: bool) ->
         lower=np.array([lo]),
         upper=np.array([hi]),
         grid=grid,
-        iterations=24,
-        initial_step=np.array([(hi - lo) / 8]),
+        iterations=6,
+        initial_step=np.array([(hi - lo) / 40]),
     )
     return best.x[:, 0]
 
@@ -313,15 +313,15 @@ def tsb_forecast(
                 y, start, np.ascontiguousarray(x[..., 0]), np.ascontiguousarray(x[..., 1])
             )
 
-        axis = np.array([0.05, 0.15, 0.35])
+        axis = np.array([0.02, 0.05, 0.1, 0.2, 0.4])
         best = minimize_box(
             objective,
             n,
             lower=np.array([lo, lo]),
             upper=np.array([hi, hi]),
             grid=grid_points([axis, axis]),
-            iterations=12,
-            initial_step=np.array([0.05, 0.05]),
+            iterations=4,
+            initial_step=np.array([0.04, 0.04]),
         )
         ad = best.x[:, 0].copy()
         ap = best.x[:, 1].copy()

@@ -44,11 +44,25 @@ def lag(x: FloatArray, k: int) -> FloatArray:
     return out
 
 
+@numba.njit(cache=True, parallel=True)
+def _naive_kernel(y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    n, t_len = y.shape
+    last = np.full(n, np.nan)
+    fitted = np.full((n, t_len), np.nan)
+    for i in numba.prange(n):
+        cur = np.nan
+        for t in range(t_len):
+            v = y[i, t]
+            if not np.isnan(v):
+                fitted[i, t] = cur
+                cur = v
+        last[i] = cur
+    return last, fitted
+
+
 def _naive_parts(y: FloatArray) -> tuple[FloatArray, FloatArray]:
-    filled = forward_fill(y)
-    fitted = lag(filled, 1)
-    fitted[~np.isfinite(y)] = np.nan
-    return filled[:, -1], fitted
+    """Last observation (N,) and one-step naive forecasts (N, T)."""
+    return _naive_kernel(np.ascontiguousarray(y))
 
 
 @threads_by_size
