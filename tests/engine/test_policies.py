@@ -209,3 +209,26 @@ def test_forecast_mean_over_the_protection_interval_replaces_history() -> None:
     assert out["order_up_to"][0] > base["order_up_to"][0]
     # I1 has no forecast rows: it keeps its history statistics.
     assert out.row(1, named=True)["order_up_to"] == base.row(1, named=True)["order_up_to"]
+
+
+def test_time_phased_policies_follow_the_seasonal_forecast() -> None:
+    from stockpilot.engine.policies import TIME_PHASED_COLUMNS, compute_time_phased_policies
+
+    starts = [date(2024, 1, 1) + timedelta(weeks=k) for k in range(6)]
+    forecast = pl.DataFrame(
+        {
+            "item_id": ["A"] * 6 + ["B"] * 6,
+            "location_id": ["DC"] * 12,
+            "period_start": starts * 2,
+            "mean": [10.0, 10, 40, 40, 10, 10] + [5.0] * 6,
+            "sd": [3.0] * 12,
+        }
+    )
+    items = pl.DataFrame({"item_id": ["A", "B"], "lead_time": [1.0, 2.0]})
+    out = compute_time_phased_policies(forecast, items=items)
+    assert tuple(out.columns) == TIME_PHASED_COLUMNS
+    a = out.filter(pl.col("item_id") == "A")["order_up_to"].to_list()
+    b = out.filter(pl.col("item_id") == "B")["order_up_to"].to_list()
+    assert a[1] > a[0] and a[2] > a[0] and a[4] < a[3]  # rises ahead of the peak
+    assert len(set(b)) == 1  # flat forecast, flat level
+    assert (out["expected_service"] >= 0.95 - 1e-9).all()

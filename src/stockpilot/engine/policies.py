@@ -49,6 +49,7 @@ from stockpilot.core.policy.policies import (
     s_q_service,
 )
 from stockpilot.core.policy.service import as_service_type, validate_service_target
+from stockpilot.core.policy.time_phased import r_s_time_phased
 from stockpilot.core.review import BUCKET_DAYS, choose_review_type
 from stockpilot.engine.panel import Panel
 from stockpilot.errors import InvalidDataError, parameter_error
@@ -58,8 +59,10 @@ __all__ = [
     "ERP_EXPORT_COLUMNS",
     "ITEM_PARAMETER_COLUMNS",
     "POLICY_COLUMNS",
+    "TIME_PHASED_COLUMNS",
     "PolicyOptions",
     "compute_policies",
+    "compute_time_phased_policies",
     "erp_export",
 ]
 
@@ -681,4 +684,115 @@ def erp_export(policies: pl.DataFrame) -> pl.DataFrame:
         .alias("min_qty"),
         pl.col("order_up_to").ceil().cast(pl.Int64).alias("max_qty"),
         pl.col("safety_stock").ceil().cast(pl.Int64),
+    )
+
+
+TIME_PHASED_COLUMNS = (
+    "item_id",
+    "location_id",
+    "period_start",
+    "policy",
+    "review_period",
+    "lead_time",
+    "order_up_to",
+    "safety_stock",
+    "service_type",
+    "service_target",
+    "expected_service",
+)
+"""Columns of :func:`compute_time_phased_policies` (one row per item-location and period)."""
+
+
+def compute_time_phased_policies(
+    forecast: pl.DataFrame,
+    *,
+    panel: Panel | None = None,
+    items: pl.DataFrame | None = None,
+    options: PolicyOptions | None = None,
+) -> pl.DataFrame:
+    """Order-up-to level per forecast period for seasonal items (time-phased (R, S)).
+
+    Parameters
+    ----------
+    forecast
+        ``item_id, location_id, period_start, mean`` and optionally ``sd`` (forecast error
+        per period); every series must have the same number of periods.
+    panel
+        Demand history: its per-bucket standard deviation is used where the forecast has
+        no ``sd`` column (else ``sqrt(mean)``, the Poisson spread, is used).
+    items, options
+        As for :func:`compute_policies` (lead time, its sd, review period, targets).
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`TIME_PHASED_COLUMNS`, levels in whole units (rounded up).
+    """
+    opts = options or PolicyOptions()
+    need = ("item_id", "location_id", "period_start", "mean")
+    missing = [c for c in need if c not in forecast.columns]
+    if missing:
+        raise InvalidDataError(
+            f"compute_time_phased_policies: the forecast lacks {missing}; got {forecast.columns}."
+        )
+    frame = forecast.with_columns(
+        pl.col("item_id").cast(pl.String),
+        pl.col("location_id").cast(pl.String),
+        pl.col("mean").cast(pl.Float64),
+    ).sort("item_id", "location_id", "period_start")
+    lengths = frame.group_by("item_id", "location_id").len()["len"].to_numpy()
+    if lengths.size and lengths.min() != lengths.max():
+        raise InvalidDataError(
+            "compute_time_phased_policies: every series needs the same number of forecast "
+            f"periods; got between {int(lengths.min())} and {int(lengths.max())}."
+        )
+    keys = frame.select("item_id", "location_id").unique(maintain_order=True)
+    n, h = keys.height, int(lengths[0]) if lengths.size else 0
+    mean = frame["mean"].to_numpy().reshape(n, h)
+    if "sd" in frame.columns:
+        sd = frame["sd"].cast(pl.Float64).to_numpy().reshape(n, h)
+    elif panel is not None:
+        _, hist_sd, _ = _history_stats(panel.values, opts.history_periods)
+        lookup = panel.keys.select("item_id", "location_id").with_columns(pl.Series("_sd", hist_sd))
+        joined = keys.join(lookup, on=["item_id", "location_id"], how="left", maintain_order="left")
+        per_series = joined["_sd"].fill_null(np.nan).to_numpy()
+        sd = np.where(np.isnan(per_series)[:, None], np.sqrt(mean), per_series[:, None] + 0 * mean)
+    else:
+        sd = np.sqrt(np.maximum(mean, 0.0))
+    params = _item_parameters(keys, items, opts)
+    _validate(params)
+    lt = params["lead_time"].to_numpy().astype(np.float64)
+    lt_sd = params["lead_time_sd"].to_numpy().astype(np.float64)
+    review = np.maximum(params["review_period"].to_numpy().astype(np.float64), 1.0)
+    target = params["service_target"].to_numpy().astype(np.float64)
+    types = params["service_type"].to_numpy().astype(str)
+    level = np.zeros((n, h))
+    safety = np.zeros((n, h))
+    expected = np.zeros((n, h))
+    for stype in np.unique(types):
+        rows = types == stype
+        res = r_s_time_phased(
+            mean[rows],
+            sd[rows],
+            lt[rows],
+            review_period=review[rows],
+            lead_time_sd=lt_sd[rows],
+            service_target=target[rows],
+            service_type=stype,
+        )
+        up_to = np.ceil(res.order_up_to - 1e-9) if opts.integer_levels else res.order_up_to
+        level[rows] = up_to
+        safety[rows] = up_to - res.protection_mean
+        fill_type = stype == ServiceType.FILL_RATE.value
+        expected[rows] = res.expected_fill_rate if fill_type else res.expected_cycle_service
+    policy = np.where(review > 1.0, PolicyType.R_S.value, PolicyType.BASE_STOCK.value)
+    return frame.select("item_id", "location_id", "period_start").with_columns(
+        pl.Series("policy", np.repeat(policy, h)),
+        pl.Series("review_period", np.repeat(review, h)),
+        pl.Series("lead_time", np.repeat(lt, h)),
+        pl.Series("order_up_to", level.reshape(-1)),
+        pl.Series("safety_stock", safety.reshape(-1)),
+        pl.Series("service_type", np.repeat(types, h)),
+        pl.Series("service_target", np.repeat(target, h)),
+        pl.Series("expected_service", expected.reshape(-1)),
     )
