@@ -158,3 +158,26 @@ def test_classify_demand_per_item_location_and_per_item() -> None:
     a_annual = a_loc.sort("period")["quantity"].tail(52).mean() * 52 * 10.0
     assert per_item["annual_value"][0] == pytest.approx(a_annual)
     assert per_item["abc"][0] == "A"
+
+
+def test_past_promotion_is_cleansed_from_the_baseline() -> None:
+    weeks = [START + timedelta(weeks=k) for k in range(30)]
+    qty = [10.0] * 30
+    qty[25] = 60.0  # promotion week
+    d = pl.DataFrame({"item_id": "A", "location_id": "L", "period": weeks, "quantity": qty})
+    promo = ForecastEvent(
+        "P0",
+        EventKind.PROMOTION,
+        weeks[25],
+        weeks[25] + timedelta(days=6),
+        AdjustmentType.UPLIFT_PCT,
+        0.5,
+        author="ann",
+        reason="past flyer",
+    )
+    raw = forecast(d, horizon=2, bucket="week")
+    clean = forecast(d, horizon=2, bucket="week", events=[promo])
+    assert clean.forecasts["mean"].to_list() == pytest.approx([10.0, 10.0])
+    assert raw.forecasts["mean"][0] > 10.0
+    assert clean.diagnostics["cleansed_periods"].to_list() == [1]
+    assert clean.overrides == ()  # the event lies in the past: no forecast cell changed

@@ -34,7 +34,13 @@ from stockpilot.core.classify import (
     aggregate_rows,
     classify,
 )
-from stockpilot.core.forecast.events import ForecastEvent, OverrideRecord, apply_events
+from stockpilot.core.forecast.events import (
+    ForecastEvent,
+    OverrideRecord,
+    apply_events,
+    cleanse_history,
+    event_mask,
+)
 from stockpilot.core.forecast.metrics import (
     AccuracyReport,
     accuracy,
@@ -85,7 +91,7 @@ class ForecastResult:
         horizon period (after events).
     diagnostics
         One row per series: ``model, reason, pattern, lifecycle, abc, xyz, adi, cv2,
-        n_observations, sd, oos_bias, n_origins, distribution, failed``.
+        n_observations, sd, oos_bias, n_origins, distribution, failed, cleansed_periods``.
     lead_time
         ``item_id, location_id, lead_time, review_period, lead_time_sd, ltd_mean, ltd_sd,
         q..`` quantiles of demand over lead time plus review period (``None`` when no lead
@@ -161,6 +167,7 @@ class _Fitted:
     periods: NDArray[np.datetime64]
     calibration: CalibrationReport | None
     asked_levels: NDArray[np.float64]
+    cleansed: NDArray[np.bool_]
 
 
 @dataclass
@@ -184,7 +191,9 @@ class Forecaster:
         Options of :func:`~stockpilot.core.forecast.selection.select_and_forecast` and
         :func:`~stockpilot.core.classify.classify`.
     events
-        Known future events applied to the forecasts (logged as overrides).
+        Known events. Their past periods are cleansed from the history before fitting
+        (:func:`~stockpilot.core.forecast.events.cleanse_history`); their future periods
+        adjust the forecasts (logged as overrides).
     attributes
         Hierarchy attributes for event scopes, a frame with ``item_id`` (and optionally
         ``location_id``) plus attribute columns.
@@ -236,6 +245,21 @@ class Forecaster:
         bucket, season, levels = self._validate()
         panel = _panel(demand, bucket, self.end)
         y = panel.values
+        cleansed = np.zeros(y.shape, dtype=bool)
+        if self.events and y.size:
+            # Past event periods are replaced by a local baseline before anything is fitted,
+            # so promotions and shutdowns do not distort the baseline.
+            items = panel.keys["item_id"].to_numpy().astype(str)
+            locs = panel.keys["location_id"].to_numpy().astype(str)
+            attrs = _attribute_arrays(self.attributes, panel.keys)
+            mask = np.zeros(y.shape, dtype=bool)
+            for ev in self.events:
+                mask |= event_mask(
+                    ev, item_ids=items, location_ids=locs, periods=panel.periods, attributes=attrs
+                )
+            clean = cleanse_history(y, mask)
+            y, cleansed = clean.values, clean.replaced
+            panel = Panel(panel.keys, panel.periods, y, panel.bucket)
         cls = classify(y, config=self.classification, periods_per_year=_PERIODS_PER_YEAR[bucket])
         sel = select_and_forecast(
             y,
@@ -268,7 +292,7 @@ class Forecaster:
                     np.clip(calibrated_levels(calib, levels), 0.5, 0.9999)
                 )
         self.fitted_ = _Fitted(
-            panel, cls, sel, dist, _future_periods(panel, self.horizon), calib, asked
+            panel, cls, sel, dist, _future_periods(panel, self.horizon), calib, asked, cleansed
         )
         return self
 
@@ -394,6 +418,7 @@ def _diagnostics(f: _Fitted) -> pl.DataFrame:
         pl.Series("n_origins", s.n_origins_used),
         pl.Series("distribution", f.distribution),
         pl.Series("failed", s.failed if s.failed.size else np.zeros(s.model.size, dtype=bool)),
+        pl.Series("cleansed_periods", f.cleansed.sum(axis=1).astype(np.int64)),
     )
 
 
