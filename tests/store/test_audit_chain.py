@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -196,3 +197,28 @@ def test_change_request_rejects_unknown_fields(sessions: SessionFactory) -> None
             reason="x",
             author="ana",
         )
+
+
+def test_concurrent_appenders_keep_one_chain(sessions: SessionFactory) -> None:
+    """Writers appending at the same time serialize; the chain stays linear and valid."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(3)
+
+    def writer(name: str) -> None:
+        try:
+            barrier.wait()
+            for i in range(8):
+                with sessions.begin() as session:
+                    append_audit(session, actor=name, action="x", entity="e", key=str(i))
+        except BaseException as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    with sessions() as session:
+        result = verify_audit_chain(session)
+    assert result.ok and result.rows_checked == 24

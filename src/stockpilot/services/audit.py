@@ -144,6 +144,10 @@ def append_audit(
         raise parameter_error("append_audit", "actor", "a non-empty user name", actor)
     if dialect_of(session) == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _ADVISORY_LOCK_ID})
+    else:
+        # Take SQLite's write lock before reading the last hash, so no other writer can
+        # append between our read and our insert (a no-op UPDATE starts the write).
+        session.execute(text("UPDATE audit_log SET id = id WHERE 0 = 1"))
     last = session.execute(
         select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
     ).scalar_one_or_none()
