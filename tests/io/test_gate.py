@@ -393,3 +393,12 @@ def test_padded_numbers_and_dates_are_read(tmp_path: Path) -> None:
     accepted = result.accepted["items"]
     assert accepted["unit_cost"].to_list() == [2.5, 3.0]
     assert accepted["launch_date"].to_list() == [date(2025, 1, 2), None]
+
+
+def test_every_reason_code_is_documented() -> None:
+    from stockpilot.io.gate import REASON_MEANING
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "ingest.md").read_text()
+    for reason in Reason:
+        assert f"| `{reason.value}` |" in text, f"docs/ingest.md lacks reason {reason.value}"
+        assert REASON_MEANING[reason]
