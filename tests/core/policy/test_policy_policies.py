@@ -269,3 +269,38 @@ def test_simulated_fill_rate_matches_target_on_stationary_demand(target: float) 
     # The one-distribution (Silver-Pyke-Thomas) setting errs on the safe side.
     spt = r_s_service(p1, [4.0], target)
     assert spt.order_up_to[0] >= base.order_up_to[0]
+
+
+@pytest.mark.parametrize(
+    ("family", "review", "lead", "lot"), [("poisson", 2, 2, 12.0), ("gamma", 4, 1, 30.0)]
+)
+def test_r_s_s_service_errs_on_the_safe_side_in_simulation(
+    family: str, review: int, lead: int, lot: float
+) -> None:
+    """(R, s, S) set with the uniform inventory-position approximation: simulated fill rate
+    is at least the target (the true position after a review leans towards S)."""
+    rng = np.random.default_rng(1)
+    mean = 4.0 if family == "poisson" else 10.0
+    if family == "poisson":
+        demand = rng.poisson(mean, (30, 1500)).astype(float)
+    else:
+        demand = rng.gamma(2.0, mean / 2.0, (30, 1500))
+    sd = float(demand.std())
+    prot = lead_time_demand(
+        [mean], [sd], [float(lead)], review_period=float(review), distribution=family
+    )
+    lead_only = lead_time_demand([mean], [sd], [float(lead)], distribution=family)
+    for target in (0.9, 0.95):
+        pol = r_s_s_service(prot, [lot], target, lead_time_only=lead_only, integer=True)
+        res = simulate_single_echelon(
+            demand,
+            policy="R_s_S",
+            reorder_point=pol.reorder_point[0],
+            order_up_to=pol.order_up_to[0],
+            review_period=review,
+            lead_time=lead,
+            warmup=50,
+        )
+        achieved = float(np.sum(res.fill_rate * res.total_demand) / np.sum(res.total_demand))
+        assert achieved >= target - 0.01
+        assert pol.expected_fill_rate[0] >= target
