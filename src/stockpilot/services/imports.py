@@ -187,8 +187,10 @@ def import_folder(
     folder : path
         Folder holding ``items.csv``, ``demand.parquet``, ... (see docs/data-model.md).
     mappings : sequence of path, optional
-        YAML source mappings of extracts in ``folder`` (ERP, POS, CRM); their files and
-        the mapping texts are part of the content hash.
+        YAML source mappings (files, or folders holding them) of the ERP, POS and CRM
+        extracts; the extracts and the mapping texts are part of the content hash. The
+        hash covers the inputs only: the same files imported again with another
+        ``as_of`` or other thresholds are still the same batch (a no-op).
     as_of : date
         The date the data describe (future dates and freshness are judged from it).
     settings : Settings
