@@ -1,10 +1,12 @@
 """Vectorized discrete-time simulation of inventory policies on a supply network.
 
-The network is a forest: each of K nodes has at most one supplier (``supplier[k]``, or
--1 for an outside supplier with ample stock), which covers serial chains and
-distribution (one-warehouse-many-retailers) systems. N independent replications (or N
-items sharing the structure) run side by side; every step works on (N, nodes) arrays,
-and the kernel loops over periods and over the network's depth levels only.
+:func:`simulate_network` takes a forest: each of K nodes has at most one supplier
+(``supplier[k]``, or -1 for an outside supplier with ample stock), which covers serial
+chains and distribution (one-warehouse-many-retailers) systems. N independent replications
+(or N items sharing the structure) run side by side, either in a compiled (numba) loop or
+in an array kernel that works on (N, nodes) arrays and loops over periods and depth levels
+only. :func:`simulate_assembly_network` takes any acyclic network given as lanes with
+bills of material (assembly), in a compiled lane-based kernel.
 
 Each node runs an installation policy (``base_stock``, ``R_S``, ``s_S``, ``R_s_S``,
 ``s_Q``; see :func:`~stockpilot.core.simulation.single_echelon.simulate_single_echelon`)
