@@ -181,3 +181,34 @@ def test_past_promotion_is_cleansed_from_the_baseline() -> None:
     assert raw.forecasts["mean"][0] > 10.0
     assert clean.diagnostics["cleansed_periods"].to_list() == [1]
     assert clean.overrides == ()  # the event lies in the past: no forecast cell changed
+
+
+def test_review_queue_flags_from_frames() -> None:
+    from stockpilot.engine.forecasting import review_queue
+
+    weeks = [START + timedelta(weeks=k) for k in range(20)]
+    actual = pl.DataFrame(
+        {
+            "item_id": ["A"] * 20 + ["B"] * 20,
+            "location_id": "L",
+            "period": weeks * 2,
+            "quantity": [10.0] * 20 + [10.0] * 14 + [30.0] * 6,
+        }
+    )
+    fc = pl.DataFrame(
+        {
+            "item_id": ["A"] * 6 + ["B"] * 6,
+            "location_id": "L",
+            "period_start": weeks[14:] * 2,
+            "mean": [10.0] * 12,
+        }
+    )
+    q = review_queue(actual, fc, bucket="week")
+    assert set(q["item_id"].to_list()) == {"B"}
+    assert set(q["rule"].to_list()) == {
+        "error",
+        "tracking_signal",
+        "persistent_bias",
+        "level_shift",
+    }
+    assert all(q["reason"].str.len_chars() > 10)

@@ -41,6 +41,7 @@ from stockpilot.core.forecast.events import (
     cleanse_history,
     event_mask,
 )
+from stockpilot.core.forecast.exceptions import ExceptionRules, find_exceptions
 from stockpilot.core.forecast.metrics import (
     AccuracyReport,
     accuracy,
@@ -69,6 +70,7 @@ __all__ = [
     "classify_demand",
     "default_season_length",
     "forecast",
+    "review_queue",
 ]
 
 _SEASON = {Bucket.DAY: 7, Bucket.WEEK: 52, Bucket.MONTH: 12}
@@ -598,4 +600,81 @@ def classify_demand(
         pl.Series("cv2", c.pattern.cv2),
         pl.Series("n_observations", c.history_length),
         pl.lit(c.config_version).alias("config_version"),
+    )
+
+
+def review_queue(
+    actuals: Any,
+    forecasts: pl.DataFrame,
+    *,
+    bucket: Bucket | str,
+    rules: ExceptionRules | None = None,
+    forecast_column: str = "mean",
+) -> pl.DataFrame:
+    """Exception flags of the forecasts made for recent periods, one row per flag.
+
+    Parameters
+    ----------
+    actuals
+        Long demand (``item_id, location_id, period`` or ``date``, ``quantity``) covering
+        the history and the monitored periods.
+    forecasts
+        Forecasts that were made for the monitored periods, in exchange format
+        (``item_id, location_id, period_start`` and ``forecast_column``).
+    bucket
+        Planning bucket.
+    rules
+        :class:`~stockpilot.core.forecast.exceptions.ExceptionRules`.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``item_id, location_id, rule, value, limit, reason`` for every flag (empty when
+        nothing is out of tolerance). Series without a forecast are not checked.
+    """
+    b = as_bucket(bucket)
+    panel = _panel(actuals, b, None)
+    need = {"item_id", "location_id", "period_start", forecast_column}
+    if not need <= set(forecasts.columns):
+        raise InvalidDataError(
+            f"review_queue: forecasts need columns {sorted(need)}; got {forecasts.columns}."
+        )
+    fc = forecasts.select(
+        pl.col("item_id").cast(pl.String),
+        pl.col("location_id").cast(pl.String),
+        pl.col("period_start").cast(pl.Date).alias("period"),
+        pl.col(forecast_column).cast(pl.Float64).alias("quantity"),
+    )
+    first, last = fc["period"].min(), fc["period"].max()
+    fpanel = to_panel(fc, bucket=b, start=first, end=last)  # type: ignore[arg-type]
+    fkeys = fpanel.keys.with_row_index("_f")
+    joined = panel.keys.with_row_index("_a").join(fkeys, on=["item_id", "location_id"])
+    a_rows = joined["_a"].to_numpy()
+    f_rows = joined["_f"].to_numpy()
+    cols = np.searchsorted(panel.periods, fpanel.periods)
+    inside = (cols < panel.n_periods) & (
+        panel.periods[np.minimum(cols, panel.n_periods - 1)] == fpanel.periods
+    )
+    if not inside.any() or a_rows.size == 0:
+        return pl.DataFrame(
+            schema={
+                "item_id": pl.String,
+                "location_id": pl.String,
+                "rule": pl.String,
+                "value": pl.Float64,
+                "limit": pl.Float64,
+                "reason": pl.String,
+            }
+        )
+    actual = panel.values[np.ix_(a_rows, cols[inside])]
+    forecast_m = fpanel.values[np.ix_(f_rows, np.flatnonzero(inside))]
+    history = panel.values[a_rows, : int(cols[inside].max()) + 1]
+    rep = find_exceptions(actual, forecast_m, history=history, rules=rules)
+    keys = joined.select("item_id", "location_id")
+    rows = [f.row for f in rep.flags]
+    return keys[rows].with_columns(
+        pl.Series("rule", [f.rule.value for f in rep.flags], dtype=pl.String),
+        pl.Series("value", [f.value for f in rep.flags], dtype=pl.Float64),
+        pl.Series("limit", [f.limit for f in rep.flags], dtype=pl.Float64),
+        pl.Series("reason", [f.reason for f in rep.flags], dtype=pl.String),
     )
