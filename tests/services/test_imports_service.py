@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from stockpilot.errors import WorkflowError
+from stockpilot.errors import NotFoundError, WorkflowError
 from stockpilot.services.audit import verify_audit_chain
 from stockpilot.services.imports import (
     discard,
@@ -217,3 +217,32 @@ def test_import_folder_is_idempotent_on_file_content(
     )
     changed = import_folder(sessions, tmp_path, as_of=AS_OF, settings=SETTINGS)
     assert not changed.already_imported and changed.batch_id != first.batch_id
+
+
+def test_release_refuses_unknown_ids_and_stray_corrections(sessions: SessionFactory) -> None:
+    import_frames(sessions, dirty_tables(), as_of=AS_OF, settings=SETTINGS)
+    record_id = int(list_quarantine(sessions, entity="items")["id"][0])
+    with pytest.raises(NotFoundError, match="999999"):
+        release(sessions, [999_999], actor="ana", as_of=AS_OF, settings=SETTINGS)
+    with pytest.raises(ValueError, match="corrections"):
+        release(
+            sessions,
+            [record_id],
+            {record_id + 1000: {"unit_cost": "1"}},
+            actor="ana",
+            as_of=AS_OF,
+            settings=SETTINGS,
+        )
+    with pytest.raises(ValueError, match="reason"):
+        discard(sessions, [record_id], actor="ana", reason=" ")
+    # Nothing changed: the record is still open.
+    assert list_quarantine(sessions, entity="items")["id"].to_list() == [record_id]
+
+
+def test_list_quarantine_filters(sessions: SessionFactory) -> None:
+    outcome = import_frames(sessions, dirty_tables(), as_of=AS_OF, settings=SETTINGS)
+    assert list_quarantine(sessions, reason="unknown_key")["entity"].to_list() == ["demand"]
+    assert list_quarantine(sessions, batch_id=outcome.batch_id).height == 2
+    assert list_quarantine(sessions, batch_id=outcome.batch_id + 1).height == 0
+    assert list_quarantine(sessions, limit=1).height == 1
+    assert list_quarantine(sessions, status=None).height == 2
