@@ -232,3 +232,11 @@ def test_time_phased_policies_follow_the_seasonal_forecast() -> None:
     assert a[1] > a[0] and a[2] > a[0] and a[4] < a[3]  # rises ahead of the peak
     assert len(set(b)) == 1  # flat forecast, flat level
     assert (out["expected_service"] >= 0.95 - 1e-9).all()
+
+
+def test_continuous_review_declared_as_zero_is_reviewed_every_bucket() -> None:
+    values = np.full((1, 30), 5.0)
+    items = pl.DataFrame({"item_id": ["I0"], "review_period": [0.0]})
+    out = compute_policies(_panel(values), items=items)
+    assert out["review_period"][0] == 1.0
+    assert out["policy"][0] == "base_stock"

@@ -125,7 +125,8 @@ class PolicyOptions:
     Attributes
     ----------
     lead_time, lead_time_sd, review_period
-        In buckets. ``review_period`` 1 means the position is checked every bucket.
+        In buckets. ``review_period`` 1 (or 0, continuous review) means the position is
+        checked every bucket: a bucketed history cannot resolve finer reviews.
     service_type, service_target
         Type 1 (``cycle_service``) or type 2 (``fill_rate``) and its target.
     holding_cost_rate
@@ -275,7 +276,7 @@ def _validate(params: pl.DataFrame) -> None:
     for name, low, strict in (
         ("lead_time", 0.0, False),
         ("lead_time_sd", 0.0, False),
-        ("review_period", 0.0, True),
+        ("review_period", 0.0, False),
         ("moq", 0.0, False),
         ("pack_size", 0.0, True),
         ("max_order_qty", 0.0, True),
