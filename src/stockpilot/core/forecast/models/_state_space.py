@@ -135,7 +135,9 @@ def _score_row(  # noqa: PLR0917 (numba has no keyword-only parameters)
     t_len = y_row.shape[0]
     g_len = a.shape[0]
     m = season0.shape[0]
+    has_trend = trend0 != 0.0
     for g in range(g_len):
+        has_trend = has_trend or bb[g] != 0.0
         lev[g] = level0
         tr[g] = trend0
         s1[g] = 0.0
@@ -160,7 +162,13 @@ def _score_row(  # noqa: PLR0917 (numba has no keyword-only parameters)
         # Seasonal filters start one period earlier (states from the first seasons);
         # every spec scores the same periods, from the 2nd observation on.
         w = 1.0 if (season_mode == 0 or t > t0) else 0.0
-        if season_mode == 0:
+        if season_mode == 0 and not has_trend:  # SES: the shortest dependency chain
+            for g in range(g_len):
+                e = v - lev[g]
+                mu[g] = lev[g]
+                s1[g] += w * e * e
+                lev[g] += a[g] * e
+        elif season_mode == 0:
             for g in range(g_len):
                 base = lev[g] + ph[g] * tr[g]
                 mu[g] = base
