@@ -271,3 +271,50 @@ def test_simulate_missing_file_column(app: typer.Typer, tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "location_id" in result.output
+
+
+def test_simulate_random_lead_times_from_lead_time_sd(app: typer.Typer, tmp_path: Path) -> None:
+    """lead_time_sd > 0 draws lead times from --seed: same seed, same file; S = 5 with a
+    fixed lead time of 1 fills item A completely, random lead times (sd 1.5) do not."""
+    demand = _demand(tmp_path / "d.csv")
+
+    def run(sd: float, seed: int, name: str) -> pl.DataFrame:
+        policies = _policies(
+            tmp_path / f"p_{name}.csv",
+            [
+                {
+                    "item_id": "A",
+                    "location_id": "L1",
+                    "policy": "base_stock",
+                    "lead_time": 1,
+                    "lead_time_sd": sd,
+                    "order_up_to": 5,
+                }
+            ],
+        )
+        out = tmp_path / f"o_{name}.csv"
+        result = CliRunner().invoke(
+            app,
+            [
+                "simulate",
+                "--policies",
+                str(policies),
+                "--demand",
+                str(demand),
+                "--bucket",
+                "day",
+                "--seed",
+                str(seed),
+                "--out",
+                str(out),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        return pl.read_csv(out)
+
+    fixed = run(0.0, 1, "fixed")
+    random_a = run(1.5, 2, "a")
+    random_b = run(1.5, 2, "b")
+    assert fixed["fill_rate"].item() == 1.0
+    assert random_a.equals(random_b)
+    assert random_a["fill_rate"].item() < 1.0

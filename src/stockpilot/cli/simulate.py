@@ -6,8 +6,10 @@ Usage::
         [--periods 52] [--warmup 0] [--seed 1] [--lost-sales] --out service.csv
 
 ``policies.csv`` follows the policies exchange format (``item_id, location_id, policy,
-review_period, lead_time, reorder_point, order_quantity, order_up_to``; other columns are
-ignored; lead times and review periods in planning buckets). ``demand.csv`` is canonical
+review_period, lead_time, reorder_point, order_quantity, order_up_to``, optionally
+``lead_time_sd``; other columns are ignored; lead times and review periods in planning
+buckets). Rows with ``lead_time_sd > 0`` get random lead times, normal around
+``lead_time`` and rounded to whole buckets (at least 0), drawn from ``--seed``. ``demand.csv`` is canonical
 long demand (``item_id, location_id, date, quantity``, any bucket), harmonized to
 ``--bucket``. Every policy is replayed against its own demand history (the last
 ``--periods`` buckets), starting with stock at its order-up-to level (s + Q for ``s_Q``).
@@ -17,6 +19,7 @@ average_on_hand, average_backorders, average_lost_sales, orders_placed, periods`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -37,7 +40,14 @@ from stockpilot.vocab import PolicyType
 
 _err = Console(stderr=True)
 KEYS = ["item_id", "location_id"]
-NUMERIC = ("review_period", "lead_time", "reorder_point", "order_quantity", "order_up_to")
+NUMERIC = (
+    "review_period",
+    "lead_time",
+    "lead_time_sd",
+    "reorder_point",
+    "order_quantity",
+    "order_up_to",
+)
 
 
 def _numbers(raw: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, list[str]]:
@@ -87,6 +97,10 @@ def read_policies(path: Path) -> pl.DataFrame:
         problems.append(
             f"negative 'lead_time' at file lines {(negative.arg_true() + 2).head(5).to_list()}"
         )
+    negative_sd = frame["lead_time_sd"].fill_null(0) < 0
+    if negative_sd.any():
+        lines = (negative_sd.arg_true() + 2).head(5).to_list()
+        problems.append(f"negative 'lead_time_sd' at file lines {lines}")
     short = frame["review_period"].fill_null(1) < 1
     if short.any():
         problems.append(
@@ -170,6 +184,15 @@ def simulate_policies(
         warnings.append(
             f"{int(np.sum(whole != lead))} fractional lead time(s) rounded up to whole buckets"
         )
+    lead_sd = keyed["lead_time_sd"].fill_null(0).to_numpy()
+    lead_arg: np.ndarray | Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
+    lead_arg = whole.astype(np.int64)
+    if np.any(lead_sd > 0):
+        # random lead times: normal around the planned lead time, rounded, at least 0
+        def lead_arg(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+            draws = np.rint(rng.normal(lead[:, None], lead_sd[:, None], size=shape))
+            return np.where(lead_sd[:, None] > 0, np.maximum(draws, 0), whole[:, None])
+
     raw_review = keyed["review_period"].fill_null(1).to_numpy()
     review = np.ceil(raw_review - 1e-9)
     if np.any(review != raw_review):
@@ -189,7 +212,7 @@ def simulate_policies(
         order_quantity=keyed["order_quantity"].to_numpy(),
         order_up_to=keyed["order_up_to"].to_numpy(),
         review_period=review.astype(np.int64),
-        lead_time=whole.astype(np.int64),
+        lead_time=lead_arg,
         backorders=not lost_sales,
         warmup=warmup,
         seed=seed,
