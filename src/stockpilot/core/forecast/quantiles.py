@@ -142,7 +142,7 @@ def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> F
     mu = np.clip(mean, 0.0, None)
     v = np.clip(var, 0.0, None)
     sd = np.sqrt(v)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if family == Distribution.NORMAL:
             q = mu + stats.norm.ppf(level) * sd
         elif family == Distribution.GAMMA:
@@ -171,7 +171,7 @@ def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> F
 def _cdf(family: str, x: FloatArray, mean: FloatArray, var: FloatArray) -> FloatArray:
     mu = np.clip(mean, 0.0, None)
     v = np.clip(var, 0.0, None)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if family == Distribution.NORMAL:
             sd = np.sqrt(v)
             c = np.where(sd > 0, stats.norm.cdf((x - mu) / np.where(sd > 0, sd, 1.0)), x >= mu)
