@@ -38,6 +38,7 @@ from stockpilot.core.policy.policies import (
     r_s_service,
     s_q_cost_optimal_normal,
     s_q_fill_rate_normal,
+    s_q_poisson_exact,
     s_q_service,
     s_s_power_approximation,
     s_s_zheng_federgruen,
@@ -68,6 +69,7 @@ run("r_q_loss_function", lambda h, p, k, m, s, l: list(rq.r_q_loss_function_appr
 run("r_q_eil", lambda h, p, k, m, s, l: list(rq.r_q_eil_approximation(h, p, k, m, s, l)), cases["rq"])
 run("newsvendor_normal", lambda h, p, m, s, l: list(newsvendor.newsvendor_normal(h, p, m, s, l)), cases["nv"])
 run("newsvendor_poisson", lambda h, p, m: list(newsvendor.newsvendor_poisson(h, p, m)), cases["nvp"])
+run("r_q_poisson_exact", lambda h, p, k, m, l: list(rq.r_q_poisson_exact(h, p, k, m, l)), cases["rqp"])
 json.dump(out, sys.stdout)
 """
 
@@ -204,6 +206,7 @@ def against_stockpyl(cases: int, rng: np.random.Generator, n_scale: int) -> list
         "rq": np.column_stack([h, p, k, lam, sig, lt_y]).tolist(),
         "nv": np.column_stack([h, p, mu, sd, lt]).tolist(),
         "nvp": np.column_stack([h, p, mu]).tolist(),
+        "rqp": np.column_stack([h, p, k, mu / 4, lt]).tolist(),
     }
     proc = subprocess.run(
         [str(PEER_PYTHON), "-c", PEER_SCRIPT],
@@ -237,6 +240,11 @@ def against_stockpyl(cases: int, rng: np.random.Generator, n_scale: int) -> list
         )
     )
     ours["newsvendor_poisson"] = (t, np.column_stack([r.order_up_to, r.expected_cost]))
+    t, r = timed(lambda: s_q_poisson_exact(h, p, k, mu / 4, lead_time=lt))
+    ours["r_q_poisson_exact"] = (
+        t,
+        np.column_stack([r.reorder_point, r.order_quantity, r.expected_cost]),
+    )
     rows = []
     for name, (our_t, our_res) in ours.items():
         theirs = np.asarray(peer[name]["result"], dtype=float)[:, : our_res.shape[1]]

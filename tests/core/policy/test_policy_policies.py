@@ -18,6 +18,7 @@ from stockpilot.core.policy.policies import (
     s_q_cost_optimal_normal,
     s_q_cycle_service_normal,
     s_q_fill_rate_normal,
+    s_q_poisson_exact,
     s_q_service,
     s_s_cost_discrete,
     s_s_power_approximation,
@@ -109,6 +110,41 @@ def test_snyder_shen_2019_example_5_6_loss_function_approximation() -> None:
     assert p.reorder_point[0] == pytest.approx(126.8671, abs=1e-3)
     assert p.order_quantity[0] == pytest.approx(328.4491, abs=1e-3)
     assert p.expected_cost[0] == pytest.approx(78.07, abs=0.01)
+
+
+def test_snyder_shen_2019_example_5_8_federgruen_zheng_poisson_r_q() -> None:
+    """h = 20, p = 150, K = 100, lambda = 1.5, L = 2: (r, Q) = (3, 5), g = 107.9236."""
+    p = s_q_poisson_exact(20.0, 150.0, 100.0, 1.5, lead_time=2.0)
+    assert (p.reorder_point[0], p.order_quantity[0]) == (3.0, 5.0)
+    assert p.expected_cost[0] == pytest.approx(107.92358063314975, abs=1e-9)
+
+
+def test_federgruen_zheng_1992_optimum_equals_exhaustive_search() -> None:
+    """The 1992 algorithm's claim (exact optimum), checked against a full (r, Q) grid."""
+    cases = [(1.0, 10.0, 50.0, 4.0, 1.0), (2.0, 30.0, 10.0, 0.7, 3.0), (1.0, 5.0, 200.0, 12.0, 0.5)]
+    many = s_q_poisson_exact(
+        *[np.array(c) for c in zip(*cases, strict=True)][:4],
+        lead_time=np.array([c[4] for c in cases]),
+    )
+    for i, (h, p, k, lam, lead) in enumerate(cases):
+        mu = lam * lead
+        y = np.arange(-20, 200)
+        loss = np.array(
+            [
+                np.sum(np.maximum(np.arange(400) - v, 0) * stats.poisson.pmf(np.arange(400), mu))
+                for v in y
+            ]
+        )
+        g = h * (y - mu) + (h + p) * loss
+        csum = np.concatenate([[0.0], np.cumsum(g)])
+        best = (np.inf, 0, 0)
+        for q in range(1, 120):
+            costs = (k * lam + csum[q:] - csum[:-q]) / q  # window y[j]..y[j+q-1]
+            j = int(np.argmin(costs))
+            if costs[j] < best[0] - 1e-12:
+                best = (float(costs[j]), int(y[j]) - 1, q)
+        assert many.expected_cost[i] == pytest.approx(best[0], abs=1e-9)
+        assert (many.reorder_point[i], many.order_quantity[i]) == (best[1], best[2])
 
 
 # --- Silver, Pyke & Thomas (2017) and Axsäter (2015) -----------------------------------

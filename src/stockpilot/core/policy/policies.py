@@ -25,6 +25,7 @@ s_q_service                    cycle service: ``s = F^{-1}(P1)``; fill rate: sma
 s_q_fill_rate_normal           Silver, Pyke & Thomas (2017) eq. 6.19, ``G(k) = Q(1-P2)/sigma``
 s_q_cost_optimal_normal        Hadley-Whitin iterative (Q, R) (Nahmias 2009 Section 5.4;
                                Snyder & Shen 2019 Section 5.2.3 "loss function approximation")
+s_q_poisson_exact              exact (r, Q) under Poisson demand, Federgruen & Zheng (1992)
 r_s_service                    Silver, Pyke & Thomas (2017) Section 7.4: protection over R + L,
                                ``ESPRC = n_{R+L}(S) = mu_R (1 - P2)``
 base_stock_cost_optimal        critical fractile ``p / (p + h)`` of demand over L + 1
@@ -52,6 +53,7 @@ from stockpilot.core.policy.leadtime_demand import LeadTimeDemand
 from stockpilot.core.policy.loss import (
     bisect_decreasing,
     normal_loss,
+    poisson_sf,
     smallest_integer,
     standard_normal_loss,
     standard_normal_loss_inverse,
@@ -77,6 +79,7 @@ __all__ = [
     "s_q_cost_optimal_normal",
     "s_q_cycle_service_normal",
     "s_q_fill_rate_normal",
+    "s_q_poisson_exact",
     "s_q_service",
     "s_s_cost_discrete",
     "s_s_power_approximation",
@@ -488,6 +491,101 @@ def s_q_cost_optimal_normal(
         expected_cycle_service=np.where(sd_l > 0, special.ndtr((r - mu_l) / safe_sd), 1.0),
         expected_cost=cost,
     )
+
+
+def _poisson_newsvendor_cost(
+    y: FloatArray, h: FloatArray, p: FloatArray, mean: FloatArray
+) -> FloatArray:
+    """g(y) = h E[(y - D)^+] + p E[(D - y)^+] = h (y - mu) + (h + p) n(y), D ~ Poisson."""
+    loss = mean * poisson_sf(y - 1.0, mean) - y * poisson_sf(y, mean)
+    loss = np.where(y < 0, mean - y, loss)
+    return np.asarray(h * (y - mean) + (h + p) * loss, dtype=np.float64)
+
+
+def s_q_poisson_exact(
+    holding_cost: ArrayLike,
+    stockout_cost: ArrayLike,
+    fixed_cost: ArrayLike,
+    demand_mean: ArrayLike,
+    *,
+    lead_time: ArrayLike,
+    max_order_quantity: int = 100_000,
+) -> InventoryPolicy:
+    """Exact cost-optimal continuous-review (r, Q) for Poisson demand.
+
+    Federgruen & Zheng (1992), *Operations Research* 40(4), 808-813, as in Snyder & Shen
+    (2019), Section 5.3.2: the cost ``g(r, Q) = [K lambda + sum_{y=r+1}^{r+Q} g(y)] / Q``
+    (``g`` the newsvendor cost of lead-time demand ``Poisson(lambda L)``, ``h`` and ``p``
+    per unit per unit time) is minimized by growing Q one unit at a time from
+    ``(S* - 1, 1)`` and adding, each time, the cheaper end of the window (``r`` or
+    ``r + Q + 1``) until the cost rises. All series advance together (one array step per
+    unit of Q).
+
+    Examples
+    --------
+    Snyder & Shen (2019), Example 5.8: ``h = 20``, ``p = 150``, ``K = 100``,
+    ``lambda = 1.5``, ``L = 2``: ``r = 3``, ``Q = 5``, cost 107.92.
+
+    >>> p = s_q_poisson_exact(20, 150, 100, 1.5, lead_time=2)
+    >>> int(p.reorder_point[0]), int(p.order_quantity[0]), round(float(p.expected_cost[0]), 2)
+    (3, 5, 107.92)
+    """
+    owner = "s_q_poisson_exact"
+    h = _check(holding_cost, "holding_cost", owner, positive=True)
+    p = _check(stockout_cost, "stockout_cost", owner, positive=True)
+    k_cost = _check(fixed_cost, "fixed_cost", owner, positive=True)
+    lam = _check(demand_mean, "demand_mean", owner, positive=True)
+    lt = _check(lead_time, "lead_time", owner)
+    h, p, k_cost, lam, lt = (
+        a.astype(np.float64) for a in np.broadcast_arrays(h, p, k_cost, lam, lt)
+    )
+    n = lam.shape[0]
+    mu = lam * lt
+    ratio = p / (p + h)
+    big_s = np.asarray(stats.poisson.ppf(ratio, mu), dtype=np.float64)
+    r = big_s - 1.0
+    q = np.ones(n)
+    window = _poisson_newsvendor_cost(r + 1.0, h, p, mu)  # sum of g over r+1..r+Q
+    cost = (k_cost * lam + window) / q
+    active = np.arange(n)
+    for _ in range(max_order_quantity):
+        ra, qa = r[active], q[active]
+        ha, pa, mua = h[active], p[active], mu[active]
+        g_left = _poisson_newsvendor_cost(ra, ha, pa, mua)
+        g_right = _poisson_newsvendor_cost(ra + qa + 1.0, ha, pa, mua)
+        left = g_left < g_right
+        new_window = window[active] + np.where(left, g_left, g_right)
+        new_cost = (k_cost[active] * lam[active] + new_window) / (qa + 1.0)
+        better = new_cost <= cost[active]
+        idx = active[better]
+        r[idx] = np.where(left[better], ra[better] - 1.0, ra[better])
+        q[idx] = qa[better] + 1.0
+        window[idx] = new_window[better]
+        cost[idx] = new_cost[better]
+        active = idx
+        if active.size == 0:
+            break
+    lead_ltd_fill = 1.0 - (_poisson_loss_diff(r, q, mu)) / q
+    return InventoryPolicy(
+        policy=PolicyType.S_Q,
+        reorder_point=r,
+        order_quantity=q,
+        order_up_to=r + q,
+        safety_stock=r - mu,
+        expected_fill_rate=np.clip(lead_ltd_fill, 0.0, 1.0),
+        expected_cycle_service=1.0 - poisson_sf(r, mu),
+        expected_cost=cost,
+    )
+
+
+def _poisson_loss_diff(r: FloatArray, q: FloatArray, mu: FloatArray) -> FloatArray:
+    """n(r) - n(r + Q) of Poisson lead-time demand (unit demands, continuous review)."""
+
+    def loss(x: FloatArray) -> FloatArray:
+        value = mu * poisson_sf(x - 1.0, mu) - x * poisson_sf(x, mu)
+        return np.where(x < 0, mu - x, value)
+
+    return np.asarray(loss(r) - loss(r + q), dtype=np.float64)
 
 
 def _g2(z: FloatArray) -> FloatArray:
