@@ -51,32 +51,36 @@ TSB_BOUNDS = (0.01, 0.5)
 def _event_ses_sse(
     y: FloatArray, start: IntArray, alpha: FloatArray, intervals: bool
 ) -> FloatArray:
-    """SSE of SES over the demand sizes (or intervals) of each row, per candidate alpha."""
+    """SSE of SES over the demand sizes (or intervals) of each row, per candidate alpha.
+
+    Candidates of a row are updated side by side (the event sequence is shared)."""
     n, t_len = y.shape
     g_len = alpha.shape[1]
     out = np.zeros((n, g_len))
     for i in numba.prange(n):
-        for g in range(g_len):
-            a = alpha[i, g]
-            lev = 0.0
-            k = 0
+        lev = np.zeros(g_len)
+        sse = np.zeros(g_len)
+        a = alpha[i]
+        k = 0
+        q = 0
+        for t in range(start[i], t_len):
+            q += 1
+            v = y[i, t]
+            if not (v > 0.0):
+                continue
+            x = float(q) if intervals else v
+            if k == 0:
+                for g in range(g_len):
+                    lev[g] = x
+            else:
+                for g in range(g_len):
+                    e = x - lev[g]
+                    sse[g] += e * e
+                    lev[g] += a[g] * e
+            k += 1
             q = 0
-            sse = 0.0
-            for t in range(start[i], t_len):
-                q += 1
-                v = y[i, t]
-                if not (v > 0.0):
-                    continue
-                x = float(q) if intervals else v
-                if k == 0:
-                    lev = x
-                else:
-                    e = x - lev
-                    sse += e * e
-                    lev += a * e
-                k += 1
-                q = 0
-            out[i, g] = sse
+        for g in range(g_len):
+            out[i, g] = sse[g]
     return out
 
 
@@ -121,7 +125,7 @@ def _croston_run(
 def _tsb_scores(
     y: FloatArray, start: IntArray, alpha_d: FloatArray, alpha_p: FloatArray
 ) -> FloatArray:
-    """One-step SSE of TSB per (row, candidate)."""
+    """One-step SSE of TSB per (row, candidate); candidates of a row updated side by side."""
     n, t_len = y.shape
     g_len = alpha_d.shape[1]
     out = np.full((n, g_len), np.inf)
@@ -129,31 +133,39 @@ def _tsb_scores(
         s = start[i]
         if s >= t_len:
             continue
-        for g in range(g_len):
-            ad = alpha_d[i, g]
-            ap = alpha_p[i, g]
-            z = 0.0
-            d = 0.0
-            seen = False
-            sse = 0.0
-            for t in range(s, t_len):
-                v = y[i, t]
-                if np.isnan(v):
-                    continue
-                o = 1.0 if v > 0.0 else 0.0
-                if t > s:
-                    e = v - (d * z if seen else 0.0)
-                    sse += e * e
-                    d += ap * (o - d)
+        ad = alpha_d[i]
+        ap = alpha_p[i]
+        z = np.zeros(g_len)
+        d = np.zeros(g_len)
+        sse = np.zeros(g_len)
+        seen = False
+        for t in range(s, t_len):
+            v = y[i, t]
+            if np.isnan(v):
+                continue
+            o = 1.0 if v > 0.0 else 0.0
+            if t == s:
+                for g in range(g_len):
+                    d[g] = o
+            elif seen:
+                for g in range(g_len):
+                    e = v - d[g] * z[g]
+                    sse[g] += e * e
+                    d[g] += ap[g] * (o - d[g])
+            else:
+                for g in range(g_len):
+                    sse[g] += v * v
+                    d[g] += ap[g] * (o - d[g])
+            if o > 0.0:
+                if seen:
+                    for g in range(g_len):
+                        z[g] += ad[g] * (v - z[g])
                 else:
-                    d = o
-                if o > 0.0:
-                    if seen:
-                        z += ad * (v - z)
-                    else:
-                        z = v
-                        seen = True
-            out[i, g] = sse
+                    for g in range(g_len):
+                        z[g] = v
+                    seen = True
+        for g in range(g_len):
+            out[i, g] = sse[g]
     return out
 
 
