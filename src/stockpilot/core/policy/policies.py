@@ -54,7 +54,6 @@ from stockpilot.core.policy.loss import (
     bisect_decreasing,
     normal_loss,
     poisson_sf,
-    smallest_integer,
     standard_normal_loss,
     standard_normal_loss_inverse,
 )
@@ -206,12 +205,18 @@ def _search_level(
     out = np.zeros(n)
     discrete = np.ones(n, dtype=bool) if integer else ltd.is_discrete()
     if discrete.any():
-        sub = _subset(ltd, discrete)
-
-        def pred(x: FloatArray) -> NDArray[np.bool_]:
-            return np.asarray(meets(sub, x, discrete))
-
-        out[discrete] = smallest_integer(pred, lo[discrete], hi[discrete])
+        # Integer bisection that only re-evaluates rows whose bracket is still open.
+        idx = np.flatnonzero(discrete)
+        lo_d, hi_d = np.floor(lo[idx]), np.ceil(hi[idx])
+        active = np.flatnonzero(hi_d > lo_d)
+        while active.size:
+            rows = idx[active]
+            mid = np.floor(0.5 * (lo_d[active] + hi_d[active]))
+            ok = np.asarray(meets(_subset(ltd, rows), mid, rows))
+            hi_d[active] = np.where(ok, mid, hi_d[active])
+            lo_d[active] = np.where(ok, lo_d[active], mid + 1.0)
+            active = active[hi_d[active] > lo_d[active]]
+        out[idx] = hi_d
     cont = ~discrete
     if cont.any():
         sub = _subset(ltd, cont)
@@ -225,7 +230,7 @@ def _search_level(
     return out
 
 
-def _subset(ltd: LeadTimeDemand, mask: NDArray[np.bool_]) -> LeadTimeDemand:
+def _subset(ltd: LeadTimeDemand, mask: NDArray[np.bool_] | NDArray[np.intp]) -> LeadTimeDemand:
     samples = None if ltd.samples is None else ltd.samples[mask]
     return LeadTimeDemand(ltd.family[mask], ltd.mean[mask], ltd.variance[mask], samples)
 
