@@ -649,24 +649,22 @@ def _validate_entity(
         )
     lf = _fold(stage3, lf, pending)
     key = list(ent.key)
-    lf = _fold(
-        [
-            _problem(
-                Reason.DUPLICATE,
-                pl.col("__dup"),
-                pl.format(
-                    f"key ({', '.join(key)}) = ({', '.join('{}' for _ in key)}) already loaded "
-                    "from an earlier row",
-                    *[pl.col(k).cast(pl.String).fill_null("") for k in key],
-                ),
-            )
-        ],
-        _duplicates(lf.collect(), key).lazy(),
-        pending,
+    dup_problem = _problem(
+        Reason.DUPLICATE,
+        pl.col("__dup"),
+        pl.format(
+            f"key ({', '.join(key)}) = ({', '.join('{}' for _ in key)}) already loaded "
+            "from an earlier row",
+            *[pl.col(k).cast(pl.String).fill_null("") for k in key],
+        ),
     )
+    frame = _duplicates(lf.collect(), key)
     fresh_col = FRESHNESS_DATE.get(name)
+    later: list[tuple[Reason, pl.Expr, pl.Expr]] = []
     if fresh_col is not None:
-        lf = _stale(lf, name, fresh_col, ctx, pending)
+        frame, stale_problem = _stale(frame, name, fresh_col, ctx)
+        later.append(stale_problem)
+    lf = _fold([dup_problem, *later], frame.lazy(), pending)
     if name == "demand":
         lf = _outliers(lf, ctx.options, pending)
     # One plan, two outputs: polars shares the common work between them.
@@ -676,8 +674,6 @@ def _validate_entity(
         .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
     )
     accepted, flagged = pl.collect_all([accepted_plan, lf.filter(pl.col("__reason").is_not_null())])
-    if fresh_col is not None:
-        _stale_summary(name, flagged, ctx)
     if "is_return" in columns:
         accepted = accepted.with_columns(pl.col("is_return").fill_null(False))
     bad_rows = flagged.select("__row", "__part", "__reason").with_columns(
@@ -745,52 +741,55 @@ def _duplicates(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
 
 
 def _stale(
-    lf: pl.LazyFrame, name: str, date_col: str, ctx: _Context, pending: Pending
-) -> pl.LazyFrame:
+    frame: pl.DataFrame, name: str, date_col: str, ctx: _Context
+) -> tuple[pl.DataFrame, tuple[Reason, pl.Expr, pl.Expr]]:
+    """Mark ``__stale``: valid rows of a source whose newest valid record is too old.
+
+    A source is the ``source`` column (the file when it is empty). The newest date per
+    source comes from one group-by on a 64-bit hash of the source name, so only one row
+    per source is handled in Python; the limit is the source's own ``freshness_days``
+    or the default.
+    """
     options = ctx.options
-    group = (
-        pl.coalesce(pl.col("source"), pl.col(SOURCE_FILE))
-        if "source" in ENTITIES[name].column_names
-        else pl.col(SOURCE_FILE)
+    has_source = "source" in ENTITIES[name].column_names
+    label = (
+        pl.coalesce(pl.col("source"), pl.col(SOURCE_FILE)) if has_source else pl.col(SOURCE_FILE)
     )
-    lf = lf.with_columns(group.alias("__group"))
-    newest = pl.when(_ok()).then(pl.col(date_col)).max().over("__group")
-    default = -1 if options.freshness_days is None else options.freshness_days
-    limits = pl.col("__group").replace_strict(
-        dict(options.source_freshness), default=default, return_dtype=pl.Int64
+    group_hash = (
+        pl.when(pl.col("source").is_null())
+        .then(pl.col(SOURCE_FILE).hash(seed=7))
+        .otherwise(pl.col("source").hash(seed=7))
+        if has_source
+        else pl.col(SOURCE_FILE).hash(seed=7)
     )
-    age = (pl.lit(options.as_of, dtype=pl.Date) - newest).dt.total_days()
-    stale = (limits >= 0) & (age > limits).fill_null(False) & _ok()
-    lf = lf.with_columns(newest.alias("__newest"), limits.alias("__limit"), stale.alias("__stale"))
-    return _fold(
-        [
-            _problem(
-                Reason.STALE_SOURCE,
-                pl.col("__stale"),
-                pl.format(
-                    "source {} is stale: newest record {} is more than {} days before {}",
-                    pl.col("__group"),
-                    pl.col("__newest"),
-                    pl.col("__limit"),
-                    pl.lit(options.as_of.isoformat()),
-                ),
-            )
-        ],
-        lf,
-        pending,
+    ok = pl.col("__reason").is_null() & ~pl.col("__dup")
+    frame = frame.with_columns(group_hash.alias("__gh"))
+    groups = frame.group_by("__gh").agg(
+        pl.when(ok).then(pl.col(date_col)).max().alias("newest"),
+        label.first().alias("label"),
+        ok.sum().alias("rows"),
     )
-
-
-def _stale_summary(name: str, checked: pl.DataFrame, ctx: _Context) -> None:
-    """Record each stale source for the report (from the materialized check columns)."""
-    summary = (
-        checked.filter(pl.col("__stale"))
-        .group_by("__group")
-        .agg(pl.col("__newest").first(), pl.col("__limit").first(), pl.len())
-        .sort("__group")
+    stale_hashes: list[int] = []
+    messages: dict[int, str] = {}
+    for group_hash_value, newest, group_label, rows in groups.sort("label").iter_rows():
+        limit = options.source_freshness.get(str(group_label), options.freshness_days)
+        if limit is None or newest is None or (options.as_of - newest).days <= limit:
+            continue
+        stale_hashes.append(group_hash_value)
+        messages[group_hash_value] = (
+            f"source {group_label} is stale: newest record {newest.isoformat()} is more than "
+            f"{limit} days before {options.as_of.isoformat()}"
+        )
+        ctx.stale.append(StaleSource(name, str(group_label), newest, int(limit), int(rows)))
+    stale_set = pl.Series(stale_hashes, dtype=pl.UInt64).implode()
+    frame = frame.with_columns((ok & pl.col("__gh").is_in(stale_set)).alias("__stale"))
+    detail = pl.col("__gh").replace_strict(
+        pl.Series(list(messages), dtype=pl.UInt64),
+        pl.Series(list(messages.values()), dtype=pl.String),
+        default=None,
+        return_dtype=pl.String,
     )
-    for group_name, newest_date, limit, rows in summary.iter_rows():
-        ctx.stale.append(StaleSource(name, str(group_name), newest_date, int(limit), int(rows)))
+    return frame, (Reason.STALE_SOURCE, pl.col("__stale"), detail)
 
 
 def _outliers(lf: pl.LazyFrame, options: GateOptions, pending: Pending) -> pl.LazyFrame:
