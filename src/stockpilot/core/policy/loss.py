@@ -111,29 +111,6 @@ def bisect_decreasing(
     return 0.5 * (lo + hi)
 
 
-def smallest_integer(
-    predicate: Callable[[FloatArray], NDArray[np.bool_]],
-    lo: FloatArray,
-    hi: FloatArray,
-) -> FloatArray:
-    """Vectorized integer bisection: smallest integer x in [lo, hi] with ``predicate(x)``.
-
-    ``predicate`` must be monotone (False ... False True ... True) on the range; ``hi``
-    is returned where it never holds.
-    """
-    lo = np.floor(np.asarray(lo, dtype=np.float64))
-    hi = np.ceil(np.asarray(hi, dtype=np.float64))
-    lo, hi = np.broadcast_arrays(lo, hi)
-    lo, hi = lo.copy(), hi.copy()
-    while np.any(hi > lo):
-        mid = np.floor(0.5 * (lo + hi))
-        ok = predicate(mid)
-        hi = np.where(ok, mid, hi)
-        lo = np.where(ok, lo, mid + 1.0)
-        lo = np.minimum(lo, hi)
-    return hi
-
-
 def standard_normal_loss_inverse(g: ArrayLike) -> FloatArray:
     """Inverse of :func:`standard_normal_loss`: the ``k`` with ``G(k) = g``.
 
