@@ -62,6 +62,7 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Scores of every (series, candidate): SSE, sum of squared relative errors,
     sum of log|mu| and the number of scored errors. Shapes (N, G) / (N, G) / (N, G) / (N,).
+    ``level0`` is (N, G): the initial level is a candidate parameter too.
 
     The G candidates of a series are filtered side by side (time outer, candidates inner):
     the recursions of different candidates are independent, so the inner loop vectorizes
@@ -113,7 +114,7 @@ def _count(y_row: FloatArray, t0: int, season_mode: int) -> float:
 def _score_row(  # noqa: PLR0917 (numba has no keyword-only parameters)
     y_row: FloatArray,
     t0: int,
-    level0: float,
+    level0: FloatArray,
     trend0: float,
     season0: FloatArray,
     a: FloatArray,
@@ -138,7 +139,7 @@ def _score_row(  # noqa: PLR0917 (numba has no keyword-only parameters)
     has_trend = trend0 != 0.0
     for g in range(g_len):
         has_trend = has_trend or bb[g] != 0.0
-        lev[g] = level0
+        lev[g] = level0[g]
         tr[g] = trend0
         s1[g] = 0.0
         s2[g] = 0.0
@@ -459,13 +460,18 @@ def fit_ets(
     season_length: int = 1,
     alpha_bounds: tuple[float, float] = ALPHA_BOUNDS,
     iterations: int = 4,
+    optimize_level: bool = True,
 ) -> EtsFit:
     """Estimate one exponential smoothing spec for all applicable rows of ``y`` at once.
 
     Smoothing parameters maximise the likelihood with sigma concentrated out: minimum SSE
     for additive errors, minimum :math:`n\\log\\sum (e_t/\\mu_t)^2 + 2\\sum\\log\\mu_t` for
-    multiplicative errors (Hyndman et al. 2008, sec. 5.2). Initial states are the heuristic
-    of :func:`_initial_states` (not optimized). Search: :func:`minimize_box`.
+    multiplicative errors (Hyndman et al. 2008, sec. 5.2). Initial states start from the
+    heuristic of :func:`_initial_states`; with ``optimize_level`` the initial level is
+    estimated jointly with the smoothing parameters as
+    :math:`\\ell_0 = \\ell_0^{heur} + u\\,s_y`, :math:`u \\in [-1, 1]`, :math:`s_y` the
+    series' standard deviation (trend and seasonal initial states stay heuristic).
+    Search: :func:`minimize_box`.
     """
     n, t_len = y.shape
     m = season_length if spec.season != Season.NONE else 1
@@ -485,13 +491,35 @@ def fit_ets(
     sel = np.flatnonzero(ok)
     if sel.size:
         ys = np.ascontiguousarray(y[sel])
-        args = (ys, t0[sel], level0[sel], trend0[sel], season0[sel])
+        t0s, base_level, trend0s, season0s = t0[sel], level0[sel], trend0[sel], season0[sel]
         lo, hi, grid = _box(spec, alpha_bounds)
+        if optimize_level:
+            with np.errstate(invalid="ignore"):
+                scale = np.nan_to_num(np.nanstd(ys, axis=1), nan=0.0)
+            scale = np.where(scale > 0, scale, 1e-8)
+            u_axis = np.array([-0.3, 0.0, 0.3])
+            grid = np.concatenate(
+                [np.repeat(grid, u_axis.size, axis=0), np.tile(u_axis, grid.shape[0])[:, None]],
+                axis=1,
+            )
+            lo = np.append(lo, -1.0)
+            hi = np.append(hi, 1.0)
+        else:
+            scale = np.zeros(sel.size)
+
+        def levels(x: FloatArray) -> FloatArray:
+            if not optimize_level:
+                return np.ascontiguousarray(np.broadcast_to(base_level[:, None], x.shape[:2]))
+            return np.ascontiguousarray(base_level[:, None] + x[..., -1] * scale[:, None])
 
         def objective(x: FloatArray) -> FloatArray:
             a, b, g, p = _expand(spec, x)
             sse, srel, slog, cnt = _filter_scores(
-                *args,
+                ys,
+                t0s,
+                levels(x),
+                trend0s,
+                season0s,
                 np.ascontiguousarray(a),
                 np.ascontiguousarray(b),
                 np.ascontiguousarray(g),
@@ -505,9 +533,17 @@ def fit_ets(
             objective, sel.size, lower=lo, upper=hi, grid=grid, iterations=iterations
         )
         a, b, g, p = (np.ascontiguousarray(v) for v in _expand(spec, best.x))
-        fit, lev, tr, seas = _filter_run(*args, a, b, g, p, int(spec.season))
+        lev0 = levels(best.x[:, None, :])
+        fit, lev, tr, seas = _filter_run(
+            ys, t0s, np.ascontiguousarray(lev0[:, 0]), trend0s, season0s, a, b, g, p,
+            int(spec.season),
+        )  # fmt: skip
         sse, srel, slog, cnt = _filter_scores(
-            *args,
+            ys,
+            t0s,
+            lev0,
+            trend0s,
+            season0s,
             a[:, None],
             b[:, None],
             g[:, None],

@@ -69,7 +69,9 @@ def _ses_level_forecast(y: FloatArray, level: int) -> tuple[FloatArray, FloatArr
     n, t_len = y.shape
     agg = _aggregate(y, level)
     start = first_observation(agg)
-    fit = fit_ets(agg, start, 1, spec=SES_SPEC, alpha_bounds=SES_BOUNDS, iterations=6)
+    fit = fit_ets(
+        agg, start, 1, spec=SES_SPEC, alpha_bounds=SES_BOUNDS, iterations=6, optimize_level=False
+    )
     rows = np.arange(n)
     single = (~fit.ok) & (start < agg.shape[1])
     fc = np.where(fit.ok, fit.mean[:, 0], np.nan)
