@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 import psycopg
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Select, Table, delete, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
@@ -141,7 +142,12 @@ def _copy_in(session: Session, table: Table, frame: pl.DataFrame) -> None:
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, frame.columns))
     )
     try:
-        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        # A queued writer sends each chunk from a worker thread while polars renders the
+        # next one.
+        with (
+            dbapi.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
+        ):
             for chunk in frame.iter_slices(COPY_CHUNK_ROWS):
                 copy.write(chunk.write_csv(include_header=False))
     except psycopg.errors.IntegrityError as exc:
