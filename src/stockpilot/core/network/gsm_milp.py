@@ -148,13 +148,25 @@ def gsm_milp(
     costly = np.flatnonzero(weight > 0)
     integral = _times_integral(arr)
     deadline = time.perf_counter() + time_limit
+    # Least net lead time of each costly stage: suppliers quote 0, the stage its cap.
+    si_min = _inbound_from_zero(arr)
+    floor_tau = np.maximum(si_min + t_proc - bounds.s_hi, 0.0)[costly]
+    floor_cost = weight[costly] * np.sqrt(floor_tau)
+    # Breakpoints start at that floor: the chord of sqrt from tau_min, not from 0.
     if refine:
-        breaks = [np.unique([0.0, float(maxrep[j])]) for j in costly]
+        breaks = [
+            np.array([f, max(f, float(maxrep[j]))]) for f, j in zip(floor_tau, costly, strict=True)
+        ]
     else:
         breaks = [
-            np.unique(np.append(np.arange(0.0, float(maxrep[j]), resolution), maxrep[j]))
-            for j in costly
+            np.unique(
+                np.concatenate(
+                    [[f], np.arange(0.0, float(maxrep[j]), resolution), [max(f, maxrep[j])]]
+                ).clip(min=f)
+            )
+            for f, j in zip(floor_tau, costly, strict=True)
         ]
+        breaks = [b if b.size > 1 else np.append(b, b) for b in breaks]
     # Two feasible starts: every stage quotes 0, or every stage passes time downstream.
     best_s = np.zeros(arr.n_nodes)
     best_cost = gsm_solution_from_service_times(network, best_s).total_cost
@@ -162,10 +174,6 @@ def gsm_milp(
     late_cost = gsm_solution_from_service_times(network, late).total_cost
     if late_cost < best_cost:
         best_s, best_cost = late, late_cost
-    # Least net lead time of each costly stage: suppliers quote 0, the stage its cap.
-    si_min = _inbound_from_zero(arr)
-    floor_tau = np.maximum(si_min + t_proc - bounds.s_hi, 0.0)[costly]
-    floor_cost = weight[costly] * np.sqrt(floor_tau)
     lower = -math.inf
     optimal = False
     while True:
@@ -181,6 +189,7 @@ def gsm_milp(
             breaks = [
                 np.append(b[b < cap - 1e-9], cap) for b, cap in zip(breaks, tau_cap, strict=True)
             ]
+            breaks = [b if b.size > 1 else np.append(b, b) for b in breaks]
         sub = _solve_pwl(
             arr,
             costly=costly,
@@ -310,7 +319,8 @@ def _solve_pwl(
         t_proc.copy(),
     )
     if n_delta:
-        # SI_j - S_j - sum_k delta_jk = -T_j on costly nodes.
+        # SI_j - S_j - sum_k delta_jk = b_j0 - T_j on costly nodes (tau_j = b_j0 + sum).
+        first = np.asarray([b[0] for b in breaks])
         owner_of_delta = np.repeat(np.arange(costly.size), seg_count)
         first_delta = np.concatenate([[0], np.cumsum(seg_count)[:-1]])
         seg_index = np.arange(n_delta) - first_delta[owner_of_delta]
@@ -320,8 +330,8 @@ def _solve_pwl(
             np.concatenate([r_nodes, r_nodes, owner_of_delta]),
             np.concatenate([n + costly, costly, delta_cols]),
             np.concatenate([np.ones(costly.size), -np.ones(costly.size), -np.ones(n_delta)]),
-            -t_proc[costly],
-            -t_proc[costly],
+            first - t_proc[costly],
+            first - t_proc[costly],
         )
         left = np.concatenate([b[:-1] for b in breaks])
         right = np.concatenate([b[1:] for b in breaks])
@@ -362,6 +372,8 @@ def _solve_pwl(
     lp.num_col_ = n_cols
     lp.num_row_ = n_rows
     lp.col_cost_ = cost
+    if n_delta:
+        lp.offset_ = float(np.sum(weight[costly] * np.sqrt(first)))
     lp.col_lower_ = col_lo
     lp.col_upper_ = col_hi
     lp.row_lower_ = np.concatenate(row_lo)
