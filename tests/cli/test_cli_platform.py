@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -76,6 +77,20 @@ def test_import_plan_runs_and_quarantine(home: Path, demo_folder: Path) -> None:
     assert code == 0
     for step in ("ingest", "validate", "snapshot", "forecast", "policy", "network", "publish"):
         assert step in out
+
+    code, out = invoke("export", "policies", "--out", str(home / "erp.csv"), "--erp")
+    assert code == 0, out
+    erp = pl.read_csv(home / "erp.csv")
+    assert {"item_id", "location_id", "min_qty", "max_qty"} <= set(erp.columns)
+    assert erp.height > 0 and (erp["max_qty"] >= erp["min_qty"]).all()
+    code, out = invoke("export", "forecasts", "--run", "1", "--out", str(home / "f.parquet"))
+    assert code == 0, out
+    assert pl.read_parquet(home / "f.parquet")["mean"].min() >= 0  # type: ignore[operator]
+    policies = pl.read_csv(home / "erp.csv")
+    assert (
+        policies.height
+        == pl.read_parquet(home / "f.parquet").select("item_id", "location_id").n_unique()
+    )
 
     code, out = invoke("quarantine", "list", "--entity", "items", "--reason", "invalid_value")
     assert code == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -14,9 +14,10 @@ from rich.table import Table
 from stockpilot.cli.common import console, err_console, progress, settings
 from stockpilot.errors import ConfigurationError, InvalidParameterError
 from stockpilot.services import imports, runs
-from stockpilot.services.planning import PlanOptions, initial_state, planning_registry
+
+if TYPE_CHECKING:
+    from stockpilot.services.planning import PlanOptions
 from stockpilot.store.db import SessionFactory, open_store
-from stockpilot.web.run_report import write_run_report
 
 MANIFEST = "stockpilot.yaml"
 
@@ -153,6 +154,10 @@ def import_command(
 
 
 def _plan(factory: SessionFactory, options: PlanOptions) -> runs.RunSummary:
+    # Imported here: the planning steps pull in the numerical stack, which `--help` and
+    # the light commands do not need.
+    from stockpilot.services.planning import initial_state, planning_registry
+
     registry = planning_registry(factory, options)
     run_id = runs.create_run(factory, registry, settings={"as_of": options.as_of.isoformat()})
     with progress() as bar:
@@ -190,6 +195,9 @@ def plan_command(
     actor: Annotated[str, typer.Option(help="Who runs and publishes the plan.")] = "planner",
 ) -> None:
     """Run the planning cycle (classify, forecast, policies, network, simulate, publish)."""
+    from stockpilot.services.planning import PlanOptions
+    from stockpilot.web.run_report import write_run_report
+
     factory = _store()
     options = PlanOptions(
         as_of=_as_of(as_of, folder),
@@ -359,6 +367,49 @@ def db_upgrade() -> None:
     )
 
 
+def export_command(
+    kind: Annotated[str, typer.Argument(help="policies or forecasts.")],
+    out: Annotated[Path, typer.Option(help="File to write (.csv, .parquet or .xlsx).")],
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run id. Default: the published plan.")
+    ] = None,
+    erp: Annotated[
+        bool,
+        typer.Option("--erp", help="Policies in the ERP import layout (min/max, whole units)."),
+    ] = False,
+) -> None:
+    """Export a run's (or the published plan's) policies or forecasts to a file."""
+    from stockpilot.engine.policies import erp_export
+    from stockpilot.io.writers import write_table
+
+    if kind not in runs.PLAN_KINDS:
+        raise InvalidParameterError(
+            f"The 'KIND' argument must be one of {', '.join(runs.PLAN_KINDS)}. Got {kind!r}."
+        )
+    if erp and kind != "policies":
+        raise InvalidParameterError("The '--erp' option applies to policies only.")
+    factory = _store()
+    if run_id is None:
+        frame = runs.read_published(factory, kind)
+        if frame.height == 0:
+            raise InvalidParameterError(
+                "No plan is published yet; run `stockpilot plan` or name a run with --run."
+            )
+    else:
+        runs.get_run(factory, run_id)  # a clear error for an unknown run
+        with factory() as session:
+            from stockpilot.store import repositories as repo
+
+            frame = repo.read_plan_rows(session, kind, run_id)
+    frame = frame.drop([c for c in ("id", "run_id") if c in frame.columns])
+    if kind == "policies":
+        frame = frame.rename({"lot_sizing": "lot_sizing_rule"})
+        if erp:
+            frame = erp_export(frame)
+    write_table(frame, out)
+    console.print(f"wrote {frame.height:,} {kind} rows to {out}")
+
+
 def demo_command(
     out: Annotated[
         Path, typer.Option(help="Folder for the demo data, database and report.")
@@ -374,6 +425,8 @@ def demo_command(
     """Generate a demo company, import it, plan, print a summary and write an HTML report."""
     from stockpilot.cli.common import STATE
     from stockpilot.io.demo.extracts import write_demo
+    from stockpilot.services.planning import PlanOptions
+    from stockpilot.web.run_report import write_run_report
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -417,6 +470,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo_command)
     app.command("import")(import_command)
     app.command("plan")(plan_command)
+    app.command("export")(export_command)
     app.add_typer(runs_app, name="runs")
     app.add_typer(quarantine_app, name="quarantine")
     app.add_typer(db_app, name="db")

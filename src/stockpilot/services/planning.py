@@ -42,6 +42,7 @@ from stockpilot.engine.policies import PolicyOptions, compute_policies
 from stockpilot.errors import InvalidDataError
 from stockpilot.io.ingest import planning_demand
 from stockpilot.services import imports
+from stockpilot.services.audit import append_audit
 from stockpilot.services.runs import (
     RunContext,
     StepRegistry,
@@ -287,6 +288,17 @@ def forecast_step(context: RunContext) -> None:
         f"methods: {top}",
     )
     save_forecasts(context, result.forecasts)
+    for record in result.overrides:
+        append_audit(
+            context.session,
+            actor=record.author,
+            action="forecast.override",
+            entity="forecasts",
+            key=f"run {context.run_id}|{record.item_id}|{record.location_id}|{record.period_start}",
+            old={"mean": record.old_value},
+            new={"mean": record.new_value},
+            reason=f"{record.event_id}: {record.reason}" if record.event_id else record.reason,
+        )
 
 
 def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
@@ -434,7 +446,8 @@ def make_policy_step(options: PlanOptions) -> Any:
             0.9,
             f"{policies.height} policies: " + ", ".join(f"{p} {n}" for p, n in mix.iter_rows()),
         )
-        save_policies(context, policies)
+        # The store names the exchange format's ``lot_sizing_rule`` column ``lot_sizing``.
+        save_policies(context, policies.rename({"lot_sizing_rule": "lot_sizing"}))
 
     return policy
 
