@@ -220,3 +220,24 @@ def test_extract_in_parquet_or_excel(tmp_path: Path, suffix: str) -> None:
     assert demand.select("item_id", "location_id", "date", "quantity", "channel").rows() == [
         ("A", "ST1", date(2026, 1, 5), 3.0, "retail")
     ]
+
+
+def test_on_hand_extract_is_judged_by_its_own_freshness_limit(tmp_path: Path) -> None:
+    _write(tmp_path / "items.csv", "item_id,unit_cost\nA,2")
+    _write(tmp_path / "locations.csv", "location_id\nDC")
+    _write(tmp_path / "extracts" / "wms.csv", "SKU,SITE,SNAP,QTY\nA,DC,2026-02-01,5")
+    mapping = {
+        "source": "wms",
+        "entity": "on_hand",
+        "file": "extracts/wms.csv",
+        "columns": {"SKU": "item_id", "SITE": "location_id", "SNAP": "date", "QTY": "quantity"},
+        "freshness_days": 7,
+    }
+    prepared = prepare_import(tmp_path, mappings=[parse_mapping(mapping)])
+    assert prepared.source_freshness()["extracts/wms.csv"] == 7
+    result = validate_import(prepared, as_of=AS_OF)  # 27 days after the snapshot
+    assert result.quarantine.select("reason", "source_file", "row_number").rows() == [
+        ("stale_source", "extracts/wms.csv", 2)
+    ]
+    (stale,) = result.report.stale_sources
+    assert (stale.entity, stale.source, stale.freshness_days) == ("on_hand", "extracts/wms.csv", 7)

@@ -22,7 +22,7 @@ The flow of an import (the import service drives it):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
@@ -57,12 +57,20 @@ class PreparedImport:
     folder: Path | None
     tables: Mapping[str, tuple[pl.DataFrame, ...]]
     mappings: tuple[SourceMapping, ...]
+    # Extract file label (as in ``_source_file``) -> the mapping that read it.
+    extract_files: Mapping[str, SourceMapping] = field(default_factory=lambda: MappingProxyType({}))
 
     def source_freshness(self) -> Mapping[str, int]:
-        """Source -> freshness limit in days, from the mappings that declare one."""
-        return MappingProxyType(
-            {m.source: m.freshness_days for m in self.mappings if m.freshness_days is not None}
-        )
+        """Source -> freshness limit in days, from the mappings that declare one.
+
+        Entities without a ``source`` column (``on_hand``) are judged per file, so their
+        extracts' limits are listed under the file label as well.
+        """
+        limits = {m.source: m.freshness_days for m in self.mappings if m.freshness_days is not None}
+        for label, m in self.extract_files.items():
+            if m.freshness_days is not None and "source" not in ENTITIES[m.entity].column_names:
+                limits[label] = m.freshness_days
+        return MappingProxyType(limits)
 
     def source_buckets(self) -> Mapping[str, Bucket]:
         """Source -> the time bucket of its demand records."""
@@ -319,13 +327,17 @@ def prepare_import(
         if "code_mappings" in contents.tables:
             crosswalk_parts.append(contents.tables["code_mappings"].frame)
     crosswalk = pl.concat(crosswalk_parts, how="diagonal_relaxed") if crosswalk_parts else None
+    extract_files: dict[str, SourceMapping] = {}
     for mapping in parsed:
         frame = read_source(mapping, import_folder=root, code_mappings=crosswalk)
         tables.setdefault(mapping.entity, []).append(frame)
+        if frame.height:
+            extract_files[str(frame.get_column(SOURCE_FILE)[0])] = mapping
     return PreparedImport(
         root,
         MappingProxyType({k: tuple(v) for k, v in tables.items()}),
         tuple(parsed),
+        MappingProxyType(extract_files),
     )
 
 
