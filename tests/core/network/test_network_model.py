@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from stockpilot.core.network import Edge, Network, Node, NodeType, network_from_dict
-from stockpilot.errors import InvalidDataError
+from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 
 def _assembly() -> Network:
@@ -99,3 +99,9 @@ def test_arrays_are_index_based() -> None:
     assert arr.n_nodes == 5 and arr.n_edges == 4
     assert np.array_equal(arr.edge_quantity, [2.0, 1.0, 1.0, 1.0])
     assert np.array_equal(arr.edge_lead_time, [0.0, 0.0, 1.0, 0.0])
+
+
+def test_node_type_accepts_its_string_value_and_lists_valid_ones() -> None:
+    assert Node("x", node_type="dc").node_type is NodeType.DC  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="'warehouse'"):
+        Node("x", node_type="castle")  # type: ignore[arg-type]

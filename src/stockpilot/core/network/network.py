@@ -97,6 +97,18 @@ class Node:
     node_type: NodeType = NodeType.STAGE
     z: float | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.node_type, NodeType):
+            try:
+                object.__setattr__(self, "node_type", NodeType(self.node_type))
+            except ValueError:
+                raise choice_error(
+                    f"Node {self.node_id!r}",
+                    "node_type",
+                    self.node_type,
+                    [t.value for t in NodeType],
+                ) from None
+
 
 @dataclass(frozen=True)
 class Edge:
