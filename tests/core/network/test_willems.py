@@ -101,6 +101,6 @@ def test_willems_2008_reported_cost_at_35_percent_holding(number: int) -> None:
 @pytest.mark.parametrize("number", [8, 11, 15])
 def test_willems_2008_slower_chains(number: int) -> None:
     net = willems_network(_chain(number), name=f"willems_{number:02d}")
-    sol = gsm_milp(net, mip_rel_gap=1e-4, time_limit=60)
+    sol = gsm_milp(net, mip_rel_gap=1e-4, time_limit=120)
     assert sol.optimal
     assert sol.mip_gap <= 1e-4
