@@ -70,7 +70,7 @@ class SelectionConfig:
     group_tolerance_intermittent: float = 0.0
     ensemble_smooth: bool = True
     ensemble_intermittent: bool = False
-    smooth_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.DAMPED_HOLT)
+    smooth_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.DAMPED_HOLT, M.TSB)
     intermittent_models: tuple[ForecastModel, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
