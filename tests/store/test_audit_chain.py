@@ -21,7 +21,7 @@ from stockpilot.services.audit import (
     verify_audit_chain,
 )
 from stockpilot.store.db import SessionFactory, session_factory
-from stockpilot.store.models import AuditEntry, PlanningRun, PolicyRow, utcnow
+from stockpilot.store.models import AuditEntry, ChangeRequest, PlanningRun, PolicyRow, utcnow
 
 
 def write_chain(sessions: SessionFactory, n: int) -> list[int]:
@@ -222,3 +222,21 @@ def test_concurrent_appenders_keep_one_chain(sessions: SessionFactory) -> None:
     with sessions() as session:
         result = verify_audit_chain(session)
     assert result.ok and result.rows_checked == 24
+
+
+def test_database_refuses_self_approval(sessions: SessionFactory) -> None:
+    """Four eyes is also a CHECK constraint, so no code path can approve its own change."""
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        session.add(
+            ChangeRequest(
+                entity="policies",
+                record_id=1,
+                old={},
+                new={},
+                reason="r",
+                author="ana",
+                approver="ana",
+                status="applied",
+                created_at=utcnow(),
+            )
+        )

@@ -86,3 +86,18 @@ def test_downgrade_to_base_and_back(engine: Engine) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     assert set(inspect(engine).get_table_names()) - {"alembic_version"} == set(Base.metadata.tables)
+
+
+def test_statuses_and_progress_are_checked_by_the_database(engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from stockpilot.store.db import session_factory
+    from stockpilot.store.models import PlanningRun, RunStep, utcnow
+
+    sessions = session_factory(engine)
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        session.add(PlanningRun(status="done", created_at=utcnow(), settings={}))
+    with pytest.raises(IntegrityError), sessions.begin() as session:
+        run = PlanningRun(status="queued", created_at=utcnow(), settings={})
+        run.steps = [RunStep(ordinal=1, name="x", status="pending", progress=1.5)]
+        session.add(run)

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import polars as pl
@@ -39,6 +38,7 @@ from stockpilot.store.models import (
     PublishedPlan,
     RunStep,
     Snapshot,
+    StepStatus,
     utcnow,
 )
 from stockpilot.vocab import RecordStatus, RunStatus
@@ -70,16 +70,6 @@ __all__ = [
 ]
 
 PLAN_KINDS = ("forecasts", "policies")
-
-
-class StepStatus(StrEnum):
-    """Status of a run step (stored as text in ``run_steps.status``)."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 # Conventional positions; engines register their steps between snapshot and publish.

@@ -21,6 +21,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -39,6 +40,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from stockpilot.schema import ENTITIES, ColumnType, Entity
+from stockpilot.vocab import RecordStatus, RunStatus
 
 __all__ = [
     "CANONICAL_TABLES",
@@ -57,6 +59,7 @@ __all__ = [
     "QuarantineStatus",
     "RunStep",
     "Snapshot",
+    "StepStatus",
     "canonical_table",
     "utcnow",
 ]
@@ -74,6 +77,21 @@ class BatchStatus(StrEnum):
     LOADED = "loaded"  # every record loaded
     PARTIAL = "partial"  # some records quarantined, the rest loaded
     REJECTED = "rejected"  # the gate refused the batch; nothing loaded but the quarantine
+
+
+class StepStatus(StrEnum):
+    """Status of a planning-run step."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+def _one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
 class ChangeStatus(StrEnum):
@@ -137,6 +155,7 @@ class ImportBatch(Base):
     """One import: its content hash makes a re-import of the same inputs a no-op."""
 
     __tablename__ = "import_batches"
+    __table_args__ = (_one_of("status", BatchStatus, "status"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     content_sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -155,7 +174,10 @@ class QuarantineRecord(Base):
     """A record the validation gate refused, with why, where from and its raw values."""
 
     __tablename__ = "quarantine"
-    __table_args__ = (Index(None, "status", "entity"),)
+    __table_args__ = (
+        Index(None, "status", "entity"),
+        _one_of("status", QuarantineStatus, "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     batch_id: Mapped[int] = mapped_column(
@@ -210,6 +232,7 @@ class Snapshot(Base):
 
 class PlanningRun(Base):
     __tablename__ = "planning_runs"
+    __table_args__ = (_one_of("status", RunStatus, "status"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -226,7 +249,11 @@ class PlanningRun(Base):
 
 class RunStep(Base):
     __tablename__ = "run_steps"
-    __table_args__ = (UniqueConstraint("run_id", "ordinal"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "ordinal"),
+        _one_of("status", StepStatus, "status"),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("planning_runs.id", ondelete="CASCADE"))
@@ -251,7 +278,10 @@ FORECAST_QUANTILES: Mapping[str, float] = MappingProxyType(
 
 class ForecastRow(Base):
     __tablename__ = "forecasts"
-    __table_args__ = (Index(None, "run_id", "item_id", "location_id"),)
+    __table_args__ = (
+        Index(None, "run_id", "item_id", "location_id"),
+        _one_of("status", RecordStatus, "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("planning_runs.id", ondelete="CASCADE"))
@@ -271,7 +301,10 @@ class ForecastRow(Base):
 
 class PolicyRow(Base):
     __tablename__ = "policies"
-    __table_args__ = (Index(None, "run_id", "item_id", "location_id"),)
+    __table_args__ = (
+        Index(None, "run_id", "item_id", "location_id"),
+        _one_of("status", RecordStatus, "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("planning_runs.id", ondelete="CASCADE"))
@@ -331,6 +364,11 @@ class ChangeRequest(Base):
     """A person's change to a plan value: old, new, reason, author, approver (not author)."""
 
     __tablename__ = "change_requests"
+    __table_args__ = (
+        _one_of("status", ChangeStatus, "status"),
+        # Four eyes, also in the database: nobody approves their own change.
+        CheckConstraint("approver IS NULL OR approver <> author", name="approver_not_author"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     entity: Mapped[str] = mapped_column(String(64))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-24 21:32:41.114375
+Create Date: 2026-11-24 22:01:39.220369
 """
 
 from __future__ import annotations
@@ -81,6 +81,13 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('pending', 'applied', 'rejected')", name=op.f("ck_change_requests_status")
+        ),
+        sa.CheckConstraint(
+            "approver IS NULL OR approver <> author",
+            name=op.f("ck_change_requests_approver_not_author"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_change_requests")),
     )
     op.create_table(
@@ -220,6 +227,9 @@ def upgrade() -> None:
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("actor", sa.String(length=128), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('loaded', 'partial', 'rejected')", name=op.f("ck_import_batches_status")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_import_batches")),
         sa.UniqueConstraint("content_sha256", name=op.f("uq_import_batches_content_sha256")),
     )
@@ -430,6 +440,10 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error_message", sa.Text(), nullable=True),
         sa.Column("settings", sa.JSON(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed')",
+            name=op.f("ck_planning_runs_status"),
+        ),
         sa.ForeignKeyConstraint(
             ["snapshot_id"], ["snapshots.id"], name=op.f("fk_planning_runs_snapshot_id_snapshots")
         ),
@@ -458,6 +472,9 @@ def upgrade() -> None:
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("released_by", sa.String(length=128), nullable=True),
         sa.Column("correction", sa.JSON(), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('open', 'released', 'discarded')", name=op.f("ck_quarantine_status")
+        ),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["import_batches.id"],
@@ -512,6 +529,9 @@ def upgrade() -> None:
         sa.Column("q98", sa.Float(precision=53), nullable=True),
         sa.Column("q99", sa.Float(precision=53), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('proposed', 'approved', 'published')", name=op.f("ck_forecasts_status")
+        ),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["planning_runs.id"],
@@ -551,6 +571,9 @@ def upgrade() -> None:
         sa.Column("lot_sizing", sa.String(length=32), nullable=True),
         sa.Column("explanation", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('proposed', 'approved', 'published')", name=op.f("ck_policies_status")
+        ),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["planning_runs.id"],
@@ -603,6 +626,11 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("duration_s", sa.Float(), nullable=True),
         sa.Column("message", sa.Text(), nullable=True),
+        sa.CheckConstraint(
+            "status IN ('pending', 'running', 'succeeded', 'failed', 'skipped')",
+            name=op.f("ck_run_steps_status"),
+        ),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name=op.f("ck_run_steps_progress")),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["planning_runs.id"],
