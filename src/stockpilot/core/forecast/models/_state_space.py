@@ -429,7 +429,7 @@ def _box(
         hi.append(PHI_BOUNDS[1])
         axes.append(np.array([0.85, 0.95]))
     if spec.n_smoothing == 1:
-        axes[0] = np.linspace(alpha_bounds[0], alpha_bounds[1], 21)
+        axes[0] = np.linspace(alpha_bounds[0], alpha_bounds[1], 13)
     else:
         axes[0] = (
             np.array([0.1, 0.3, 0.6, 0.9]) * (alpha_bounds[1] - alpha_bounds[0]) + (alpha_bounds[0])
@@ -497,11 +497,8 @@ def fit_ets(
             with np.errstate(invalid="ignore"):
                 scale = np.nan_to_num(np.nanstd(ys, axis=1), nan=0.0)
             scale = np.where(scale > 0, scale, 1e-8)
-            u_axis = np.array([-0.3, 0.0, 0.3])
-            grid = np.concatenate(
-                [np.repeat(grid, u_axis.size, axis=0), np.tile(u_axis, grid.shape[0])[:, None]],
-                axis=1,
-            )
+            # the grid keeps the heuristic level (u = 0); the compass search moves it
+            grid = np.concatenate([grid, np.zeros((grid.shape[0], 1))], axis=1)
             lo = np.append(lo, -1.0)
             hi = np.append(hi, 1.0)
         else:
