@@ -375,17 +375,19 @@ def main() -> None:
     parser.add_argument("--peer-cases", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None, help="series per real data set")
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true", help="skip sections 1 and 2")
     args = parser.parse_args()
     rng = np.random.default_rng(2026)
     print(
         f"# bench_policy  {date.today()}  {platform.processor() or platform.machine()}  "
         f"{os.cpu_count()} cpus  python {platform.python_version()}"
     )
-    print(f"\n## Speed, {args.n:,} item-locations per policy (seconds)")
-    for label, seconds in speed(args.n, rng):
-        print(f"| {label} | {seconds:.2f} |")
-    print(f"\n## stockpyl 1.0.2 on {args.peer_cases} random cases each")
-    for row in against_stockpyl(args.peer_cases, rng, args.n):
+    if not args.skip_speed:
+        print(f"\n## Speed, {args.n:,} item-locations per policy (seconds)")
+        for label, seconds in speed(args.n, rng):
+            print(f"| {label} | {seconds:.2f} |")
+        print(f"\n## stockpyl 1.0.2 on {args.peer_cases} random cases each")
+    for row in [] if args.skip_speed else against_stockpyl(args.peer_cases, rng, args.n):
         print(
             f"| {row['case']} | max diff {row['max_abs_diff']:.2e} | equal {row['share_equal_1e-3']:.3f} "
             f"| stockpyl {row['stockpyl_s']:.3f}s ({row['stockpyl_per_case_ms']:.2f} ms/case) "

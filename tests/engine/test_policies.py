@@ -240,3 +240,26 @@ def test_continuous_review_declared_as_zero_is_reviewed_every_bucket() -> None:
     out = compute_policies(_panel(values), items=items)
     assert out["review_period"][0] == 1.0
     assert out["policy"][0] == "base_stock"
+
+
+def test_interval_variance_protects_autocorrelated_demand() -> None:
+    """Demand whose level switches between 4 and 16 in runs of 8 buckets: buckets are
+    positively correlated, so the variance of 3-bucket sums exceeds 3 sigma^2. Using the
+    sums' own variance (SPT 2017, 6.9.3) keeps the simulated fill rate near the target;
+    the independent-bucket variance falls short."""
+    rng = np.random.default_rng(12)
+    n, horizon = 30, 1200
+    runs = rng.random((n, horizon // 8)) < 0.5
+    level = np.repeat(np.where(runs, 4.0, 16.0), 8, axis=1)
+    demand = rng.poisson(level).astype(float)
+    train, test = demand[:, :400], demand[:, 400:]
+    panel = _panel(train)
+    fills = {}
+    for flag in (True, False):
+        out = compute_policies(panel, options=PolicyOptions(lead_time=2, interval_variance=flag))
+        res = simulate_single_echelon(
+            test, policy="base_stock", order_up_to=out["order_up_to"].to_numpy(), lead_time=2
+        )
+        fills[flag] = float(np.sum(res.fill_rate * res.total_demand) / np.sum(res.total_demand))
+    assert fills[True] >= 0.95 - 0.02
+    assert fills[False] < fills[True] - 0.01

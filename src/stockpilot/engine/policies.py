@@ -139,6 +139,9 @@ class PolicyOptions:
         Force one policy type for every line (None: the rule of step 5).
     integer_levels
         Round reorder points and order-up-to levels up to whole units.
+    interval_variance
+        Use the variance of the history's own (L + R)-bucket sums when it exceeds the
+        independent-bucket variance (autocorrelated demand); see ``_interval_sd``.
     """
 
     lead_time: float = 1.0
@@ -152,6 +155,7 @@ class PolicyOptions:
     history_periods: int | None = None
     policy: PolicyType | None = None
     integer_levels: bool = True
+    interval_variance: bool = True
 
 
 def location_review(locations: pl.DataFrame, bucket: Bucket) -> pl.DataFrame:
@@ -323,6 +327,42 @@ def _history_stats(
         dev = np.where(observed, window - mean[:, None], 0.0)
         var = (dev**2).sum(axis=1) / np.maximum(count - 1, 1)
     return mean, np.sqrt(np.where(count > 1, var, 0.0)), window
+
+
+def _interval_sd(window: FloatArray, horizon: FloatArray, sd: FloatArray) -> FloatArray:
+    """Per-bucket sd implied by the variance of the history's own ``H``-bucket sums.
+
+    Lead-time demand variance ``H sigma^2`` assumes independent buckets; positively
+    autocorrelated demand (level shifts, promotions, runs) makes the sums of H consecutive
+    buckets vary more. The variance of the observed moving sums of length
+    ``H = round(L + R)`` (non-overlapping information is not required; overlapping sums
+    give an unbiased variance estimate) is compared with ``H sigma^2`` and the larger one
+    kept, expressed per bucket: ``sqrt(max(var_H / H, sigma^2))`` (Silver, Pyke & Thomas
+    2017, Section 6.9.3, estimate the variability of demand over the lead time directly).
+    Rows with fewer than ``H + 3`` observed buckets keep ``sigma``.
+    """
+    n, t = window.shape
+    if n == 0 or t == 0:
+        return sd
+    h = np.clip(np.rint(horizon).astype(np.int64), 1, t)
+    observed = ~np.isnan(window)
+    csum = np.concatenate([np.zeros((n, 1)), np.cumsum(np.nan_to_num(window), axis=1)], axis=1)
+    ccount = np.concatenate([np.zeros((n, 1)), np.cumsum(observed, axis=1)], axis=1)
+    ends = np.arange(1, t + 1)[None, :]
+    starts = ends - h[:, None]
+    valid = starts >= 0
+    safe = np.where(valid, starts, 0)
+    sums = csum[:, 1:] - np.take_along_axis(csum, safe, axis=1)
+    full = (ccount[:, 1:] - np.take_along_axis(ccount, safe, axis=1)) == h[:, None]
+    use = valid & full
+    count = use.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_s = np.where(use, sums, 0.0).sum(axis=1) / np.maximum(count, 1)
+        var_s = np.where(use, (sums - mean_s[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(
+            count - 1, 1
+        )
+    enough = count >= 3
+    return np.where(enough, np.sqrt(np.maximum(var_s / h, sd**2)), sd)
 
 
 def _forecast_mean(
@@ -512,6 +552,8 @@ def compute_policies(
         policy, [PolicyType.BASE_STOCK.value, PolicyType.S_Q.value, PolicyType.S_S.value]
     )
     r_eff = np.where(bucket_review, 1.0, np.maximum(review, 1.0))
+    if opts.interval_variance and forecast is None:
+        sd = _interval_sd(window, lt + r_eff, sd)
 
     protection = lead_time_demand(
         mean,
