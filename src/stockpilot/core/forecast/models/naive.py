@@ -60,6 +60,24 @@ def _naive_kernel(y: FloatArray) -> tuple[FloatArray, FloatArray]:
     return last, fitted
 
 
+@numba.njit(cache=True, parallel=True)
+def _seasonal_kernel(y: FloatArray, m: int) -> tuple[FloatArray, FloatArray]:
+    """Last value seen at each season phase (N, m), indexed by ``t % m``, and the
+    one-step forecasts y_{t-m} (N, T) (NaN where y_t or y_{t-m} is missing)."""
+    n, t_len = y.shape
+    phases = np.full((n, m), np.nan)
+    fitted = np.full((n, t_len), np.nan)
+    for i in numba.prange(n):
+        for t in range(t_len):
+            v = y[i, t]
+            if np.isnan(v):
+                continue
+            if t >= m:
+                fitted[i, t] = y[i, t - m]
+            phases[i, t % m] = v
+    return phases, fitted
+
+
 def _naive_parts(y: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Last observation (N,) and one-step naive forecasts (N, T)."""
     return _naive_kernel(np.ascontiguousarray(y))
@@ -109,12 +127,9 @@ def seasonal_naive_forecast(y: FloatArray, h: int, *, season_length: int) -> Pan
             params={},
             failed=failed,
         )
-    # Last value seen at each phase of the season (missing values carry the season's last).
-    phases = np.stack([forward_fill(y[:, p::m])[:, -1] for p in range(m)], axis=1)
+    phases, fitted = _seasonal_kernel(y, m)
     col = (t + np.arange(h)) % m
     mean = phases[:, col]
-    fitted = lag(y, m)
-    fitted[~np.isfinite(y)] = np.nan
     start = first_observation(y)
     failed = (t - start) < m
     fallback = np.repeat(np.where(np.isfinite(last_naive), last_naive, 0.0)[:, None], h, axis=1)
