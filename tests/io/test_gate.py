@@ -196,6 +196,9 @@ def test_stale_source_quarantines_all_its_rows(tmp_path: Path, masters: dict[str
     result = _run({**masters, "demand": path}, options)
     assert result.quarantine["reason"].to_list() == ["stale_source"] * 3
     assert result.quarantine["row_number"].to_list() == [2, 3, 4]
+    counts = result.report.counts_frame().filter(pl.col("entity") == "demand").row(0, named=True)
+    assert (counts["rows_in"], counts["rows_loaded"], counts["stale_source"]) == (4, 1, 3)
+    assert counts["outlier"] == 0
     (stale,) = result.report.stale_sources
     assert (stale.source, stale.newest, stale.freshness_days, stale.rows) == ("legacy", old, 30, 3)
     assert "Stale source 'legacy'" in result.report.render()

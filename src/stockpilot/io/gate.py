@@ -218,6 +218,29 @@ class ImportReport:
     def reconciles(self) -> bool:
         return all(e.rows_in == e.rows_loaded + e.rows_quarantined for e in self.entities)
 
+    def counts_frame(self) -> pl.DataFrame:
+        """One row per entity: ``entity, rows_in, rows_loaded, rows_quarantined`` and one
+        column per reason code (zeros included), for tables in the CLI, web and exports."""
+        return pl.DataFrame(
+            [
+                {
+                    "entity": e.entity,
+                    "rows_in": e.rows_in,
+                    "rows_loaded": e.rows_loaded,
+                    "rows_quarantined": e.rows_quarantined,
+                    **{r.value: e.by_reason.get(r, 0) for r in Reason},
+                }
+                for e in self.entities
+            ],
+            schema={
+                "entity": pl.String,
+                "rows_in": pl.Int64,
+                "rows_loaded": pl.Int64,
+                "rows_quarantined": pl.Int64,
+                **{r.value: pl.Int64 for r in Reason},
+            },
+        )
+
     def render(self) -> str:
         """Plain-text report: one line per entity, then the reasons and stale sources."""
         lines = [f"Import report (as of {self.as_of.isoformat()})"]
