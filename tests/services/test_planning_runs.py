@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from stockpilot.errors import NotFoundError, WorkflowError
 from stockpilot.services import audit
@@ -33,7 +33,7 @@ from stockpilot.services.runs import (
 from stockpilot.settings import Settings
 from stockpilot.store import repositories as repo
 from stockpilot.store.db import SessionFactory
-from stockpilot.store.models import RunStep, Snapshot
+from stockpilot.store.models import PlanningRun, RunStep, Snapshot
 from stockpilot.vocab import RunStatus
 
 AS_OF = date(2026, 2, 20)
@@ -312,3 +312,37 @@ def test_progress_after_writing_does_not_wait_for_its_own_lock(sessions: Session
     summary = execute_run(sessions, run_id, steps, settings=SETTINGS, state={"sessions": sessions})
     assert summary.status is RunStatus.SUCCEEDED
     assert summary.steps[1].progress == 1.0
+
+
+def test_outputs_saved_in_partitions_all_survive(sessions: SessionFactory) -> None:
+    """Within one execution, later saves append; a re-run replaces them once."""
+    load_data(sessions)
+
+    def partitioned(context: RunContext) -> None:
+        demand = context.read_entity("demand").sort("item_id")
+        for part in demand.iter_slices(1):
+            save_forecasts(
+                context,
+                part.select(
+                    "item_id",
+                    "location_id",
+                    pl.lit(date(2026, 2, 23)).alias("period_start"),
+                    pl.lit("naive").alias("model"),
+                    (pl.col("quantity") * context.state.get("scale", 1.0)).alias("mean"),
+                ),
+            )
+
+    steps = StepRegistry()
+    steps.register("snapshot", snapshot_step)
+    steps.register("forecast", partitioned)
+    run_id = create_run(sessions, steps)
+    execute_run(sessions, run_id, steps, settings=SETTINGS)
+    with sessions() as session:
+        first = repo.read_plan_rows(session, "forecasts", run_id)
+    assert first.sort("item_id")["mean"].to_list() == [4.0, 6.0]
+    with sessions.begin() as session:  # make the run re-runnable
+        session.execute(update(PlanningRun).where(PlanningRun.id == run_id).values(status="failed"))
+    execute_run(sessions, run_id, steps, settings=SETTINGS, state={"scale": 10.0})
+    with sessions() as session:
+        again = repo.read_plan_rows(session, "forecasts", run_id)
+    assert again.sort("item_id")["mean"].to_list() == [40.0, 60.0]

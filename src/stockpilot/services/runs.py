@@ -359,6 +359,7 @@ def execute_run(
         plan = [(s.id, s.name) for s in run.steps]
     scratch: dict[str, Any] = state if state is not None else {}
     scratch.setdefault("actor", actor)
+    scratch[_CLEARED_KEY] = set()  # each execution replaces the run's proposed rows once
     # A re-run executes every step again: steps are idempotent by contract (their
     # outputs replace the run's proposed rows), so no stale output survives.
     for step_id, name in plan:
@@ -507,24 +508,27 @@ def list_runs(session_factory: SessionFactory, *, limit: int = 50) -> tuple[RunS
 # -------------------------------------------------------------------------- outputs
 
 
-def _save(
-    context_or_session: RunContext | Session, kind: str, run_id: int, frame: pl.DataFrame
-) -> int:
-    session = (
-        context_or_session.session
-        if isinstance(context_or_session, RunContext)
-        else context_or_session
-    )
-    run = _get(session, run_id)
+_CLEARED_KEY = "_stockpilot_cleared_outputs"
+
+
+def _save(context: RunContext, kind: str, frame: pl.DataFrame) -> int:
+    session = context.session
+    run = _get(session, context.run_id)
     if run.status != RunStatus.RUNNING.value:
-        raise WorkflowError(f"Run {run_id} is {run.status!r}; outputs are written while it runs.")
-    # A re-run replaces only what is still proposed: approved/published rows survive and
-    # the new rows for their item-locations are not written.
-    repo.delete_plan_rows(session, kind, run_id, status=RecordStatus.PROPOSED.value)
+        raise WorkflowError(
+            f"Run {context.run_id} is {run.status!r}; outputs are written while it runs."
+        )
+    cleared: set[str] = context.state.setdefault(_CLEARED_KEY, set())
+    if kind not in cleared:
+        # First write of this kind in this execution: a re-run replaces what is still
+        # proposed. Later writes (partitions of the same output) append.
+        repo.delete_plan_rows(session, kind, context.run_id, status=RecordStatus.PROPOSED.value)
+        cleared.add(kind)
+    # Approved/published rows survive; new rows for their item-locations are not written.
     kept = repo.read_plan_rows(
         session,
         kind,
-        run_id,
+        context.run_id,
         statuses=[RecordStatus.APPROVED.value, RecordStatus.PUBLISHED.value],
     )
     if kept.height:
@@ -533,19 +537,28 @@ def _save(
             on=["item_id", "location_id"],
             how="anti",
         )
-    return repo.write_plan_rows(session, kind, run_id, frame, status=RecordStatus.PROPOSED.value)
+    return repo.write_plan_rows(
+        session, kind, context.run_id, frame, status=RecordStatus.PROPOSED.value
+    )
 
 
 def save_forecasts(context: RunContext, frame: pl.DataFrame) -> int:
     """Write the run's forecasts (``item_id, location_id, period_start, model, mean,
-    q50..q99``) as ``proposed`` rows, replacing its earlier proposed rows."""
-    return _save(context, "forecasts", context.run_id, frame)
+    q50..q99``) as ``proposed`` rows.
+
+    The first call in an execution replaces the run's earlier proposed forecasts (a
+    re-run); later calls in the same execution append (partitions of one output).
+    Item-locations with approved or published rows keep them and get no new rows.
+    """
+    return _save(context, "forecasts", frame)
 
 
 def save_policies(context: RunContext, frame: pl.DataFrame) -> int:
-    """Write the run's policies (DESIGN.md section 3 columns) as ``proposed`` rows,
-    replacing its earlier proposed rows."""
-    return _save(context, "policies", context.run_id, frame)
+    """Write the run's policies (DESIGN.md section 3 columns) as ``proposed`` rows.
+
+    Same replacement rule as :func:`save_forecasts`.
+    """
+    return _save(context, "policies", frame)
 
 
 def approve_outputs(
