@@ -346,3 +346,33 @@ def test_outputs_saved_in_partitions_all_survive(sessions: SessionFactory) -> No
     with sessions() as session:
         again = repo.read_plan_rows(session, "forecasts", run_id)
     assert again.sort("item_id")["mean"].to_list() == [40.0, 60.0]
+
+
+def test_failing_publish_step_fails_the_run_and_keeps_the_old_plan(
+    sessions: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load_data(sessions)
+    good = run_once(sessions, registry())
+    steps = registry()
+    run_id = create_run(sessions, steps)
+
+    def broken_audit(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("audit store unavailable (injected)")
+
+    monkeypatch.setattr(audit, "append_audit", broken_audit)
+    with pytest.raises(RuntimeError, match="injected"):
+        execute_run(
+            sessions, run_id, steps, settings=SETTINGS, state={"sessions": sessions, "level": 5.0}
+        )
+    monkeypatch.undo()
+    summary = get_run(sessions, run_id)
+    assert summary.status is RunStatus.FAILED and not summary.published
+    assert summary.steps[-1].name == "publish" and summary.steps[-1].status == "failed"
+    assert published_run_id(sessions) == good
+    with sessions() as session:
+        rows = repo.read_plan_rows(session, "policies", run_id)
+    assert set(rows["status"]) == {"proposed"}
+    assert read_published(sessions, "policies").sort("item_id")["order_up_to"].to_list() == [
+        6.0,
+        9.0,
+    ]
