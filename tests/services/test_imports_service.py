@@ -15,6 +15,7 @@ from stockpilot.services.imports import (
     discard,
     import_folder,
     import_frames,
+    list_batches,
     list_quarantine,
     release,
 )
@@ -246,3 +247,14 @@ def test_list_quarantine_filters(sessions: SessionFactory) -> None:
     assert list_quarantine(sessions, batch_id=outcome.batch_id + 1).height == 0
     assert list_quarantine(sessions, limit=1).height == 1
     assert list_quarantine(sessions, status=None).height == 2
+
+
+def test_list_batches_newest_first(sessions: SessionFactory) -> None:
+    first = import_frames(sessions, clean_tables(), as_of=AS_OF, settings=SETTINGS)
+    second = import_frames(sessions, dirty_tables(), as_of=AS_OF, settings=SETTINGS, actor="ben")
+    history = list_batches(sessions)
+    assert [b.id for b in history] == [second.batch_id, first.batch_id]
+    assert history[0].status is BatchStatus.PARTIAL and history[0].actor == "ben"
+    assert all(b.reconciles for b in history)
+    assert history[1].rows_loaded == 9 and history[1].source_files == ("<frames>",)
+    assert len(list_batches(sessions, limit=1)) == 1

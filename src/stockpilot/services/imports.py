@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ from stockpilot.store.models import (
 )
 
 __all__ = [
+    "BatchSummary",
     "ImportOutcome",
     "ReleaseOutcome",
     "content_sha256",
@@ -53,6 +54,7 @@ __all__ = [
     "import_folder",
     "import_frames",
     "known_keys",
+    "list_batches",
     "list_quarantine",
     "release",
 ]
@@ -612,3 +614,53 @@ def discard(
             reason=reason,
         )
     return len(records)
+
+
+# ------------------------------------------------------------------------ history
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """One stored import batch (the import history)."""
+
+    id: int
+    content_sha256: str
+    status: BatchStatus
+    source_files: tuple[str, ...]
+    started_at: datetime
+    finished_at: datetime | None
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    actor: str | None
+
+    @property
+    def reconciles(self) -> bool:
+        return self.rows_in == self.rows_loaded + self.rows_quarantined
+
+
+def list_batches(session_factory: SessionFactory, *, limit: int = 50) -> tuple[BatchSummary, ...]:
+    """The newest import batches first, with their reconciled counts."""
+    if limit < 1:
+        raise parameter_error("list_batches", "limit", "an int >= 1", limit)
+    with session_factory() as session:
+        batches = (
+            session.execute(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit))
+            .scalars()
+            .all()
+        )
+        return tuple(
+            BatchSummary(
+                b.id,
+                b.content_sha256,
+                BatchStatus(b.status),
+                tuple(str(f) for f in b.source_files),
+                b.started_at,
+                b.finished_at,
+                b.rows_in,
+                b.rows_loaded,
+                b.rows_quarantined,
+                b.actor,
+            )
+            for b in batches
+        )
