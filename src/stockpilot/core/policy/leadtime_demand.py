@@ -18,8 +18,10 @@ smooth          normal; gamma when the coefficient of variation exceeds 0.5 (a n
 erratic         gamma (Silver, Pyke & Thomas 2017, Section 6.11; Axsäter 2015, 5.4)
 intermittent    Poisson when variance <= mean, else negative binomial (compound
                 Poisson with logarithmic batches, Axsäter 2015, Section 5.3.3)
-lumpy           empirical bootstrap of the series' own history when given, else
-                negative binomial
+lumpy           empirical bootstrap of the series' own history when given (demand of
+                randomly placed windows of consecutive buckets when the history holds
+                at least 30 windows, else sums of independently resampled buckets),
+                else negative binomial
 no_demand       degenerate at zero
 ==============  ==========================================================================
 """
@@ -363,6 +365,61 @@ def choose_distribution(
 
 
 def _bootstrap(
+    history: FloatArray,
+    lead_time: FloatArray,
+    review_period: FloatArray,
+    lead_time_sd: FloatArray,
+    *,
+    n_samples: int,
+    rng: np.random.Generator,
+    min_windows: int = 30,
+) -> tuple[FloatArray, FloatArray]:
+    """Protection-interval (``L_b + R``) and lead-time (``L_b``) demand samples.
+
+    Where the history holds at least ``min_windows`` windows of the longest horizon, each
+    sample is the demand of a randomly placed window of consecutive buckets (a moving-block
+    bootstrap with one block per sample: autocorrelation and runs are kept); otherwise
+    single buckets are resampled independently (:func:`_iid_bootstrap`).
+    """
+    n, _ = history.shape
+    out = np.full((n, n_samples), np.nan)
+    out_lead = np.full((n, n_samples), np.nan)
+    observed = ~np.isnan(history)
+    counts = observed.sum(axis=1)
+    order = np.argsort(~observed, axis=1, kind="stable")
+    packed = np.take_along_axis(np.nan_to_num(history), order, axis=1)
+    lt = np.maximum(
+        np.rint(lead_time[:, None] + lead_time_sd[:, None] * rng.standard_normal((n, n_samples))),
+        0.0,
+    ).astype(np.int64)
+    horizon = lt + np.rint(review_period[:, None]).astype(np.int64)
+    longest = horizon.max(axis=1, initial=0)
+    windows = counts - longest + 1
+    blocky = windows >= min_windows
+    if blocky.any():
+        rows = np.flatnonzero(blocky)
+        csum = np.concatenate([np.zeros((rows.size, 1)), np.cumsum(packed[rows], axis=1)], axis=1)
+        h = horizon[rows]
+        start = (rng.random((rows.size, n_samples)) * (counts[rows][:, None] - h + 1)).astype(
+            np.int64
+        )
+        base = np.take_along_axis(csum, start, axis=1)
+        out[rows] = np.take_along_axis(csum, start + h, axis=1) - base
+        out_lead[rows] = np.take_along_axis(csum, start + lt[rows], axis=1) - base
+    if (~blocky).any():
+        rows = np.flatnonzero(~blocky)
+        out[rows], out_lead[rows] = _iid_bootstrap(
+            history[rows],
+            lead_time[rows],
+            review_period[rows],
+            lead_time_sd[rows],
+            n_samples=n_samples,
+            rng=rng,
+        )
+    return out, out_lead
+
+
+def _iid_bootstrap(
     history: FloatArray,
     lead_time: FloatArray,
     review_period: FloatArray,
