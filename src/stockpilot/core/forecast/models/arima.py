@@ -333,9 +333,11 @@ def auto_arima_forecast(y: FloatArray, h: int, *, max_p: int = 2, max_q: int = 2
     mean, fitted, par = _auto_arima(filled, start, int(h), max_p, max_q, KPSS_CRITICAL_5PCT)
     fitted[~np.isfinite(y)] = np.nan
     ok = np.isfinite(par[:, 9]) & np.isfinite(mean).all(axis=1)
-    fallback = ses_forecast(y, h)
-    mean = np.where(ok[:, None], mean, fallback.mean)
-    fitted = np.where(ok[:, None], fitted, fallback.fitted)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        fallback = ses_forecast(np.ascontiguousarray(y[bad]), h)
+        mean[bad] = fallback.mean
+        fitted[bad] = fallback.fitted
     params = {name: np.where(ok, par[:, j], np.nan) for j, name in enumerate(PARAM_NAMES)}
     return make_result(
         ForecastModel.AUTO_ARIMA, y, mean=mean, fitted=fitted, params=params, failed=~ok

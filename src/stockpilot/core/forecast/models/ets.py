@@ -90,13 +90,14 @@ def auto_ets_forecast(y: FloatArray, h: int, *, season_length: int = 1) -> Panel
     best = np.argmin(aicc, axis=0)
     rows = np.arange(n)
     best_aicc = aicc[best, rows]
-    ok = np.isfinite(best_aicc)
     mean = np.stack([f.mean for f in fits], axis=0)[best, rows]
     fitted = np.stack([f.fitted for f in fits], axis=0)[best, rows]
-    fallback = ses_forecast(y, h)
-    ok &= np.isfinite(mean).all(axis=1)
-    mean = np.where(ok[:, None], mean, fallback.mean)
-    fitted = np.where(ok[:, None], fitted, fallback.fitted)
+    ok = np.isfinite(best_aicc) & np.isfinite(mean).all(axis=1)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        fallback = ses_forecast(np.ascontiguousarray(y[bad]), h)
+        mean[bad] = fallback.mean
+        fitted[bad] = fallback.fitted
 
     def pick(name: str, applies: list[bool]) -> FloatArray:
         vals = np.stack(

@@ -76,7 +76,7 @@ def holt_winters_forecast(
     start = first_observation(y)
     additive = fit_ets(y, start, h, spec=HW_ADDITIVE_SPEC, season_length=m)
     add_result = merge_fallback(
-        ForecastModel.HOLT_WINTERS_ADDITIVE, y, additive, damped_holt_forecast(y, h)
+        ForecastModel.HOLT_WINTERS_ADDITIVE, y, additive, lambda rows: damped_holt_forecast(rows, h)
     )
     if not multiplicative:
         return add_result

@@ -17,6 +17,8 @@ simpler one (damped/Holt -> SES -> naive) and are flagged ``failed``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from stockpilot.core.forecast.base import (
@@ -47,12 +49,28 @@ DAMPED_SPEC = EtsSpec(trend=True, damped=True, season=Season.NONE)
 
 
 def merge_fallback(
-    model: ForecastModel, y: FloatArray, fit: EtsFit, fallback: PanelForecast
+    model: ForecastModel,
+    y: FloatArray,
+    fit: EtsFit,
+    fallback: PanelForecast | Callable[[FloatArray], PanelForecast],
 ) -> PanelForecast:
-    """Result of ``fit`` where it applies, of ``fallback`` elsewhere (flagged ``failed``)."""
+    """Result of ``fit`` where it applies, of ``fallback`` elsewhere (flagged ``failed``).
+
+    ``fallback`` is either a result for all rows or a function run on the failed rows only
+    (cheaper: most rows usually fit).
+    """
     ok = fit.ok & np.isfinite(fit.mean).all(axis=1)
-    mean = np.where(ok[:, None], fit.mean, fallback.mean)
-    fitted = np.where(ok[:, None], fit.fitted, fallback.fitted)
+    mean = fit.mean.copy()
+    fitted = fit.fitted.copy()
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        if isinstance(fallback, PanelForecast):
+            fb_mean, fb_fitted = fallback.mean[bad], fallback.fitted[bad]
+        else:
+            fb = fallback(np.ascontiguousarray(y[bad]))
+            fb_mean, fb_fitted = fb.mean, fb.fitted
+        mean[bad] = fb_mean
+        fitted[bad] = fb_fitted
     params: dict[str, FloatArray] = {"alpha": fit.alpha}
     if fit.spec.trend:
         params["beta"] = fit.beta
@@ -111,7 +129,7 @@ def ses_forecast(
         fit = fit_ets(y, start, h, spec=SES_SPEC, alpha_bounds=(lo, hi))
     else:
         fit = fixed_ets(y, start, h, spec=SES_SPEC, alpha=float(alpha))
-    return merge_fallback(ForecastModel.SES, y, fit, naive_forecast(y, h))
+    return merge_fallback(ForecastModel.SES, y, fit, lambda rows: naive_forecast(rows, h))
 
 
 def fixed_ets(
@@ -162,7 +180,7 @@ def holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     y = validate_panel(y, h, 1, owner="holt_forecast")
     start = first_observation(y)
     fit = fit_ets(y, start, h, spec=HOLT_SPEC)
-    return merge_fallback(ForecastModel.HOLT, y, fit, ses_forecast(y, h))
+    return merge_fallback(ForecastModel.HOLT, y, fit, lambda rows: ses_forecast(rows, h))
 
 
 @threads_by_size
@@ -175,4 +193,4 @@ def damped_holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     y = validate_panel(y, h, 1, owner="damped_holt_forecast")
     start = first_observation(y)
     fit = fit_ets(y, start, h, spec=DAMPED_SPEC)
-    return merge_fallback(ForecastModel.DAMPED_HOLT, y, fit, ses_forecast(y, h))
+    return merge_fallback(ForecastModel.DAMPED_HOLT, y, fit, lambda rows: ses_forecast(rows, h))
