@@ -208,6 +208,28 @@ def _score_row(  # noqa: PLR0917 (numba has no keyword-only parameters)
 
 
 @numba.njit(cache=True, parallel=True)
+def _row_sd(y: FloatArray) -> FloatArray:
+    """Standard deviation of the finite values of each row (1e-8 where it is 0 or undefined)."""
+    n, t_len = y.shape
+    out = np.full(n, 1e-8)
+    for i in numba.prange(n):
+        c = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for t in range(t_len):
+            v = y[i, t]
+            if not np.isnan(v):
+                c += 1.0
+                s1 += v
+                s2 += v * v
+        if c > 1.0:
+            var = s2 / c - (s1 / c) ** 2
+            if var > 0.0:
+                out[i] = np.sqrt(var)
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
 def _filter_run(  # noqa: PLR0917 (numba has no keyword-only parameters)
     y: FloatArray,
     t0: IntArray,
@@ -494,9 +516,7 @@ def fit_ets(
         t0s, base_level, trend0s, season0s = t0[sel], level0[sel], trend0[sel], season0[sel]
         lo, hi, grid = _box(spec, alpha_bounds)
         if optimize_level:
-            with np.errstate(invalid="ignore"):
-                scale = np.nan_to_num(np.nanstd(ys, axis=1), nan=0.0)
-            scale = np.where(scale > 0, scale, 1e-8)
+            scale = _row_sd(ys)
             # the grid keeps the heuristic level (u = 0); the compass search moves it
             grid = np.concatenate([grid, np.zeros((grid.shape[0], 1))], axis=1)
             lo = np.append(lo, -1.0)
