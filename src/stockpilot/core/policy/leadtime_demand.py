@@ -20,7 +20,7 @@ intermittent    Poisson when variance <= mean, else negative binomial (compound
                 Poisson with logarithmic batches, Axsäter 2015, Section 5.3.3)
 lumpy           empirical bootstrap of the series' own history when given (demand of
                 randomly placed windows of consecutive buckets when the history holds
-                at least 30 windows, else sums of independently resampled buckets),
+                at least 100 windows, else sums of independently resampled buckets),
                 else negative binomial
 no_demand       degenerate at zero
 ==============  ==========================================================================
@@ -372,14 +372,16 @@ def _bootstrap(
     *,
     n_samples: int,
     rng: np.random.Generator,
-    min_windows: int = 30,
+    min_windows: int = 100,
 ) -> tuple[FloatArray, FloatArray]:
     """Protection-interval (``L_b + R``) and lead-time (``L_b``) demand samples.
 
     Where the history holds at least ``min_windows`` windows of the longest horizon, each
     sample is the demand of a randomly placed window of consecutive buckets (a moving-block
     bootstrap with one block per sample: autocorrelation and runs are kept); otherwise
-    single buckets are resampled independently (:func:`_iid_bootstrap`).
+    single buckets are resampled independently (:func:`_iid_bootstrap`). With fewer
+    windows the overlapping window sums under-represent the tail (on RAF, 48 months, a
+    30-window threshold lowered the pooled fill rate from 0.87 to 0.83), hence 100.
     """
     n, _ = history.shape
     out = np.full((n, n_samples), np.nan)
