@@ -182,3 +182,12 @@ def test_spread_blends_out_of_sample_and_in_sample_error() -> None:
     prof = r.horizon_profile[tested]
     np.testing.assert_allclose((prof**2).mean(axis=1), 1.0)
     np.testing.assert_allclose(r.sd_path, r.sd[:, None] * r.horizon_profile)
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.floats(0.5, 500.0), st.integers(20, 40))
+def test_constant_series_forecasts_the_constant_with_default_candidates(c: float, t: int) -> None:
+    y = np.full((3, t), c)
+    y[1, :5] = np.nan  # launched later
+    r = select_and_forecast(y, 4, season_length=12)
+    np.testing.assert_allclose(r.mean, c, rtol=1e-6)
