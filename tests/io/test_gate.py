@@ -244,6 +244,35 @@ def test_low_volume_count_noise_is_not_an_outlier(tmp_path: Path, masters: dict[
     assert result.quarantine.height == 0
 
 
+def _weekly_rows(values: list[float]) -> str:
+    start = date(2025, 6, 2)
+    return "\n".join(
+        f"A,L1,{(start + timedelta(days=7 * k)).isoformat()},{v}" for k, v in enumerate(values)
+    )
+
+
+def test_unusually_low_demand_is_kept(tmp_path: Path, masters: dict[str, Path]) -> None:
+    """Regression: a bucket of 1 in a series of about 100 (a stockout week, a partial period)
+    is real demand. Its z-score is about -25 on the log scale; only spikes are quarantined."""
+    values = [100, 98, 103, 101, 97, 99, 102, 100, 1]
+    result = _run({**masters, "demand": _demand(tmp_path, _weekly_rows(values))})
+    assert result.quarantine.height == 0
+
+
+def test_lumpy_orders_among_zeros_are_not_outliers(
+    tmp_path: Path, masters: dict[str, Path]
+) -> None:
+    """Regression: in a lumpy series most buckets are zero; judged against a median of 0,
+    every real order looked like a spike. Only the non-zero order sizes are scored:
+    sizes 20, 35, 146, 25 have median log(31.5) and are ordinary; 9,000 is a spike."""
+    values = [0, 0, 20, 0, 0, 0, 35, 0, 0, 146, 0, 0, 0, 25, 0, 0]
+    result = _run({**masters, "demand": _demand(tmp_path, _weekly_rows(values))})
+    assert result.quarantine.height == 0
+    spiked = [*values, 0, 30, 9000, 22, 40, 0, 28, 33]
+    bad = _only(_run({**masters, "demand": _demand(tmp_path, _weekly_rows(spiked))}))
+    assert bad["reason"] == "outlier" and "quantity 9000.0" in str(bad["detail"])
+
+
 def test_options_validate_and_come_from_settings() -> None:
     with pytest.raises(InvalidParameterError, match="'outlier_z' parameter of GateOptions"):
         GateOptions(as_of=AS_OF, outlier_z=0)

@@ -21,7 +21,8 @@ a vectorized polars expression over the whole table (no Python loop per row):
 8. ``duplicate``: the entity key appears again; the first valid row is kept.
 9. ``stale_source``: the source's newest record is older than its freshness limit; all
    of that source's rows are quarantined and the report says so.
-10. ``outlier``: demand whose robust z-score within its series exceeds the threshold.
+10. ``outlier``: demand whose robust z-score within its series exceeds the threshold
+    (spikes only: unusually low demand is kept).
 
 A row is reported under its first reason in that order, and its detail lists every
 problem found on it. The counts reconcile by construction and the gate asserts it:
@@ -835,13 +836,17 @@ def _outliers(lf: pl.LazyFrame, options: GateOptions, pending: Pending) -> pl.La
     rare gross errors only (see tests). When MAD is 0 (more than half the values equal)
     the mean absolute deviation times sqrt(pi/2) stands in, and the scale is never below
     the Poisson counting noise of the series' median (sqrt(m) / (1 + m) on this scale);
-    a series with median 0 and no spread is not judged. Returns and negative quantities are neither judged nor counted.
+    a series with no spread is not judged. Returns, zeros and negative quantities are
+    neither judged nor counted (the statistics are those of the non-zero order sizes).
     """
     # One 64-bit id per series makes the four window passes cheap; a collision could
     # only merge two series' statistics (odds ~1e-8 at a million series), never lose rows.
     lf = lf.with_columns(_key_hash(SERIES_KEYS).alias("__sid"))
     keys = "__sid"
-    eligible = _ok() & ~pl.col("is_return").fill_null(False) & (pl.col("quantity") >= 0)
+    # Zeros are neither judged nor counted: in intermittent and lumpy series most buckets
+    # are zero, and against a median of zero every real order would look like a spike.
+    # The scale is that of the order sizes.
+    eligible = _ok() & ~pl.col("is_return").fill_null(False) & (pl.col("quantity") > 0)
     y = pl.when(eligible).then(pl.col("quantity").log1p())
     lf = lf.with_columns(y.alias("__y"))
     lf = lf.with_columns(
@@ -864,7 +869,10 @@ def _outliers(lf: pl.LazyFrame, options: GateOptions, pending: Pending) -> pl.La
     flag = (
         (pl.col("__n") >= options.outlier_min_history)
         & (scale > 0).fill_null(False)
-        & (z.abs() > options.outlier_z).fill_null(False)
+        # Upper tail only: an unusually low bucket is real demand far more often than a
+        # keying error (a stockout, a partial period, a decline); quarantining it would
+        # bias the baseline upward. Spikes (an extra zero, a wrong unit) are what to catch.
+        & (z > options.outlier_z).fill_null(False)
     )
     lf = lf.with_columns(flag.alias("__outlier"))
     return _fold(

@@ -81,35 +81,28 @@ def crm_code(item_ids: pl.Expr) -> pl.Expr:
 
 
 def code_mappings(items: pl.DataFrame) -> pl.DataFrame:
-    """Crosswalk rows for the three systems (ERP, POS, acquired company's CRM)."""
-    ids = items.select("item_id")
-    fasteners = pl.col("category") == "fasteners"
-    erp = items.select(
-        pl.lit("erp").alias("source_system"),
-        erp_code(pl.col("item_id")).alias("source_code"),
-        "item_id",
-        pl.when(fasteners).then(12.0).otherwise(1.0).alias("factor"),
+    """Crosswalk rows for the three systems (ERP, POS, acquired company's CRM).
+
+    Units are converted by the ERP mapping's UOM column, so every factor is 1.
+    """
+    systems = (("erp", erp_code), ("pos", pos_code), ("crm", crm_code))
+    return pl.concat(
+        items.select(
+            pl.lit(system).alias("source_system"),
+            code(pl.col("item_id")).alias("source_code"),
+            "item_id",
+            pl.lit(1.0).alias("factor"),
+        )
+        for system, code in systems
     )
-    pos = ids.select(
-        pl.lit("pos").alias("source_system"),
-        pos_code(pl.col("item_id")).alias("source_code"),
-        "item_id",
-        pl.lit(1.0).alias("factor"),
-    )
-    crm = ids.select(
-        pl.lit("crm").alias("source_system"),
-        crm_code(pl.col("item_id")).alias("source_code"),
-        "item_id",
-        pl.lit(1.0).alias("factor"),
-    )
-    return pl.concat([erp, pos, crm])
 
 
 def _erp(company: DemoCompany) -> pl.DataFrame:
     weekly = company.weekly.filter(pl.col("channel") != "online").join(
         company.items.select("item_id", "category"), on="item_id"
     )
-    fasteners = pl.col("category") == "fasteners"
+    # The ERP books fasteners in dozens when a line is whole dozens, else in each.
+    fasteners = (pl.col("category") == "fasteners") & (pl.col("quantity") % 12 == 0)
     return (
         weekly.with_columns(
             (pl.col("week") + pl.duration(days=3)).dt.truncate("1mo").alias("month")
@@ -185,6 +178,24 @@ def _legacy(company: DemoCompany) -> pl.DataFrame:
             "quantity": [3.0, 1.0, 4.0, 1.0, 5.0][: items.len()],
         }
     )
+
+
+def _outlier_slot(pos: pl.DataFrame, as_of: date) -> tuple[str, str, str]:
+    """A busy store-item and a recent day on which it sold nothing (for the planted spike).
+
+    The spike must not share its day with a real sale, or the gate would (rightly) call
+    it a duplicate of that record rather than an outlier.
+    """
+    sales = pos.filter(pl.col("TYPE") == "S")
+    busy = sales.group_by("EAN", "STORE").len().sort("len", "EAN", "STORE", descending=True)
+    recent = [(as_of - timedelta(days=k)).isoformat() for k in range(2, 120)]
+    for ean, store, _ in busy.head(200).iter_rows():
+        sold = set(sales.filter((pl.col("EAN") == ean) & (pl.col("STORE") == store))["SALE_DATE"])
+        free = [d for d in recent if d not in sold]
+        if free:
+            return ean, store, free[0]
+    ean, store, _ = busy.row(0)
+    return ean, store, (as_of - timedelta(days=400)).isoformat()
 
 
 def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -368,13 +379,7 @@ def write_demo(folder: Path, *, items: int = 850, weeks: int = 104, seed: int = 
         ],
     )
     pos = _pos(company, rng)
-    busiest = (
-        pos.filter(pl.col("TYPE") == "S")
-        .group_by("EAN", "STORE")
-        .len()
-        .sort("len", descending=True)
-        .row(0)
-    )
+    spike_ean, spike_store, spike_day = _outlier_slot(pos, company.as_of)
     dup = pos.row(0, named=True)
     pos = _append(
         pos,
@@ -388,9 +393,9 @@ def write_demo(folder: Path, *, items: int = 850, weeks: int = 104, seed: int = 
                 "TYPE": "S",
             },
             {
-                "EAN": busiest[0],
-                "STORE": busiest[1],
-                "SALE_DATE": (company.as_of - timedelta(days=9)).isoformat(),
+                "EAN": spike_ean,
+                "STORE": spike_store,
+                "SALE_DATE": spike_day,
                 "UNITS": "10000",
                 "TYPE": "S",
             },
