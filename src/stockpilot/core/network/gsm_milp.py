@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -176,7 +176,18 @@ def gsm_milp(
         best_s, best_cost = late, late_cost
     lower = -math.inf
     optimal = False
-    while True:
+    relaxed = _spanning_tree_relaxation(network, arr, weight) if refine else None
+    if relaxed is not None:
+        # Dropping lanes removes constraints: the tree DP optimum is a lower bound, and its
+        # service times stay feasible (inbound times only grow) for an upper bound.
+        lower = relaxed.total_cost
+        tree_s = relaxed.committed_service_time
+        tree_cost = gsm_solution_from_service_times(network, tree_s).total_cost
+        if tree_cost < best_cost:
+            best_s, best_cost = tree_s, tree_cost
+        if best_cost - lower <= mip_rel_gap * max(abs(best_cost), 1e-12):
+            optimal = True
+    while not optimal:
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             break
@@ -403,6 +414,53 @@ def _solve_pwl(
     values = np.asarray(solver.getSolution().col_value)
     bound = float(info.mip_dual_bound) if n_bin else float(info.objective_function_value)
     return values[:n], bound, proven
+
+
+def _spanning_tree_relaxation(
+    network: Network, arr: NetworkArrays, weight: NDArray[np.float64]
+) -> GSMSolution | None:
+    """Exact DP on a spanning forest of the lanes, keeping every stage's net demand.
+
+    Lanes into heavier stages are kept first. Each stage's external demand is replaced by
+    its net demand minus what the kept lanes bring back, so the forest's net demand equals
+    the network's. ``None`` when the network is a tree or a time is fractional.
+    """
+    if arr.is_tree or not _times_integral(arr):
+        return None
+    n = arr.n_nodes
+    up, down, qty = arr.edge_upstream, arr.edge_downstream, arr.edge_quantity
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    keep: list[int] = []
+    for e in np.argsort(-weight[down], kind="stable").tolist():
+        ru, rd = find(int(up[e])), find(int(down[e]))
+        if ru != rd:
+            parent[ru] = rd
+            keep.append(e)
+    mean = arr.net_demand_mean.copy()
+    var = arr.net_demand_sd**2
+    for e in keep:
+        mean[up[e]] -= qty[e] * arr.net_demand_mean[down[e]]
+        var[up[e]] -= qty[e] ** 2 * arr.net_demand_sd[down[e]] ** 2
+    mean = np.maximum(mean, 0.0)
+    sd = np.sqrt(np.maximum(var, 0.0))
+    nodes = tuple(
+        replace(node, demand_mean=float(mean[i]), demand_sd=float(sd[i]))
+        for i, node in enumerate(network.nodes)
+    )
+    forest = Network(
+        nodes=nodes,
+        edges=tuple(network.edges[e] for e in sorted(keep)),
+        z=network.z,
+        name=network.name,
+    )
+    return gsm_tree(forest)
 
 
 def _inbound_from_zero(arr: NetworkArrays) -> NDArray[np.float64]:
