@@ -63,7 +63,6 @@ def _aggregate(y: FloatArray, level: int) -> FloatArray:
     return tail.reshape(n, k, level).sum(axis=2)
 
 
-@threads_by_size
 def _ses_level_forecast(y: FloatArray, level: int) -> tuple[FloatArray, FloatArray]:
     """Per-period ADIDA forecast (N,) and fitted (N, T) at one aggregation level."""
     n, t_len = y.shape
