@@ -138,3 +138,19 @@ def test_fixed_grid_formulation_matches_tree_dp() -> None:
         sol = gsm_milp(net, refine=False)
         assert sol.optimal
         assert sol.total_cost == pytest.approx(gsm_tree(net).total_cost, rel=1e-6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 5))
+def test_spanning_tree_relaxation_is_a_lower_bound(seed: int, n: int) -> None:
+    """Property: dropping lanes (keeping net demand) never exceeds the true optimum."""
+    from stockpilot.core.network.gsm_milp import _spanning_tree_relaxation
+
+    net = random_dag(np.random.default_rng(seed), n)
+    arr = net.arrays()
+    weight = arr.holding_cost * arr.z * arr.net_demand_sd
+    relaxed = _spanning_tree_relaxation(net, arr, weight)
+    if relaxed is None:
+        assert net.is_tree()
+        return
+    assert relaxed.total_cost <= brute_force_cost(net) + 1e-9
