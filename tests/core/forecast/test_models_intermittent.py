@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -97,3 +99,33 @@ def test_optimized_tsb_beats_fixed_constants_in_sample() -> None:
 def test_tsb_needs_both_constants() -> None:
     with pytest.raises(InvalidParameterError, match="'alpha_p' parameter of tsb_forecast"):
         tsb_forecast(np.ones((1, 5)), 1, alpha_d=0.1)
+
+
+CARPARTS = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "carparts"
+
+
+@pytest.mark.shared_data
+def test_carparts_parity_with_statsforecast_intermittent_models() -> None:
+    """Hyndman et al. (2008) carparts, first 20 complete series: Croston (classic and
+    optimized), SBA, TSB(0.1, 0.1), ADIDA and IMAPA point forecasts as statsforecast's."""
+    path = CARPARTS / "demand_monthly.csv"
+    if not path.exists():
+        pytest.skip("carparts data absent (../shared/data/carparts)")
+    sf = pytest.importorskip("statsforecast.models")
+    pl = pytest.importorskip("polars")
+    y = pl.read_csv(path).drop("unique_id").to_numpy().astype(np.float64)
+    y = y[np.isfinite(y).all(axis=1) & ((y > 0).sum(axis=1) >= 2)][:20]
+    pairs = [
+        ("croston", sf.CrostonClassic(), 1e-9),
+        ("sba", sf.CrostonSBA(), 1e-9),
+        ("croston_optimized", sf.CrostonOptimized(), 1e-4),
+        ("adida", sf.ADIDA(), 1e-4),
+        ("imapa", sf.IMAPA(), 1e-4),
+    ]
+    for name, ref_model, rtol in pairs:
+        ours = fit_predict(name, y, 3).mean
+        ref = np.array([ref_model.forecast(y[i], 3)["mean"] for i in range(y.shape[0])])
+        np.testing.assert_allclose(ours, ref, rtol=rtol, atol=1e-12, err_msg=name)
+    ours_t = tsb_forecast(y, 3, alpha_d=0.1, alpha_p=0.1).mean
+    ref_t = np.array([sf.TSB(0.1, 0.1).forecast(y[i], 3)["mean"] for i in range(y.shape[0])])
+    np.testing.assert_allclose(ours_t, ref_t, rtol=1e-9)

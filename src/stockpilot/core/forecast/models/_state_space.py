@@ -451,7 +451,9 @@ def _box(
         hi.append(PHI_BOUNDS[1])
         axes.append(np.array([0.85, 0.95]))
     if spec.n_smoothing == 1:
-        axes[0] = np.linspace(alpha_bounds[0], alpha_bounds[1], 13)
+        # centre first, so a flat objective resolves to the middle of the bounds
+        pts = np.linspace(alpha_bounds[0], alpha_bounds[1], 13)
+        axes[0] = pts[np.argsort(np.abs(pts - pts.mean()), kind="stable")]
     else:
         axes[0] = (
             np.array([0.1, 0.3, 0.6, 0.9]) * (alpha_bounds[1] - alpha_bounds[0]) + (alpha_bounds[0])

@@ -210,7 +210,10 @@ def _tsb_run(
 
 def _optimize_event_alpha(y: FloatArray, start: IntArray, *, intervals: bool) -> FloatArray:
     lo, hi = CROSTON_OPT_BOUNDS
-    grid = np.linspace(lo, hi, 21)[:, None]
+    # Centre first: on a flat objective (e.g. two demands give one error whatever alpha)
+    # the tie goes to the middle of the bounds, as a golden-section search ends there.
+    pts = np.linspace(lo, hi, 21)
+    grid = pts[np.argsort(np.abs(pts - (lo + hi) / 2), kind="stable")][:, None]
 
     def objective(x: FloatArray) -> FloatArray:
         return _event_ses_sse(y, start, np.ascontiguousarray(x[..., 0]), intervals)
