@@ -227,7 +227,6 @@ def gsm_milp(
         if not proven:
             break
         if best_cost - lower <= mip_rel_gap * max(abs(best_cost), 1e-12) or not refine:
-            optimal = proven
             break
         grown = False
         tau = trial.net_lead_time[costly]
@@ -236,11 +235,12 @@ def gsm_milp(
             if not np.any(np.abs(b - tau[c]) <= 1e-9):
                 breaks[c] = np.sort(np.append(b, tau[c]))
                 grown = True
-        if not grown:  # the relaxation is exact at the incumbent: it is optimal
-            optimal = True
-            lower = best_cost
+        if not grown:  # the relaxation is exact at its own optimum: nothing left to refine
             break
     gap = 0.0 if best_cost <= lower else (best_cost - lower) / max(abs(best_cost), 1e-12)
+    # Claim optimality only from a proven bound (HiGHS dual bound, tree relaxation or an
+    # infeasible "better than the incumbent" model), never from the loop ending.
+    optimal = optimal or gap <= mip_rel_gap * (1 + 1e-9)
     return gsm_solution_from_service_times(
         network, best_s, method=GSMMethod.MILP, optimal=optimal, mip_gap=gap
     )
