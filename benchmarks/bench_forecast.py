@@ -45,10 +45,14 @@ from stockpilot.core.forecast.metrics import (  # noqa: E402
     scaled_pinball_loss,
 )
 from stockpilot.core.forecast.quantiles import (  # noqa: E402
+    calibrated_levels,
+    calibration_report,
+    choose_distribution,
     distribution_for_pattern,
     period_quantiles,
 )
 from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast  # noqa: E402
+from stockpilot.engine.forecasting import MAX_LEVEL_SHIFT  # noqa: E402
 
 LEVELS = (0.9, 0.95)
 
@@ -175,6 +179,44 @@ def run_stockpilot(
     return sel.mean, q, seconds, sel.model
 
 
+GRID = np.array([0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999])
+
+
+def run_stockpilot_calibrated(
+    hd: Holdout, cfg: SelectionConfig
+) -> tuple[np.ndarray, dict[float, np.ndarray], float]:
+    """As ``Forecaster(calibrate=True)``: an inner backtest on the last h training periods
+    learns the family per pattern and the level calibration; then the real forecast."""
+    t0 = time.perf_counter()
+    pattern = demand_pattern(hd.train).patterns
+    inner_train, inner_test = hd.train[:, : -hd.h], hd.train[:, -hd.h :]
+    inner = select_and_forecast(
+        inner_train, hd.h, season_length=hd.season, config=cfg, patterns=pattern
+    )
+    choice = choose_distribution(inner_test, inner.mean, inner.sd_path, inner_train, pattern)
+    d_inner = choice.apply(
+        pattern, distribution_for_pattern(pattern, inner.mean[:, 0], inner.sd**2)
+    )
+    qi = period_quantiles(
+        inner.mean, inner.sd_path, GRID, distribution=d_inner, history=inner_train
+    )
+    target = np.asarray(LEVELS)
+    learned = calibrated_levels(calibration_report(inner_test, qi.values, GRID), target)
+    asked = np.maximum.accumulate(
+        np.clip(np.clip(learned, target - MAX_LEVEL_SHIFT, target + MAX_LEVEL_SHIFT), 0.5, 0.9999)
+    )
+    sel = select_and_forecast(hd.train, hd.h, season_length=hd.season, config=cfg, patterns=pattern)
+    dist = choice.apply(pattern, distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2))
+    qf = period_quantiles(sel.mean, sel.sd_path, asked, distribution=dist, history=hd.train)
+    seconds = time.perf_counter() - t0
+    print(
+        "  learned families: "
+        + ", ".join(f"{g} {f}" for g, f in zip(choice.groups, choice.families, strict=True))
+        + f"; asked levels {np.round(asked, 3).tolist()} for {list(LEVELS)}"
+    )
+    return sel.mean, {lv: qf.values[:, :, j] for j, lv in enumerate(LEVELS)}, seconds
+
+
 def _long(hd: Holdout, rows: np.ndarray) -> pl.DataFrame:
     train = hd.train[rows]
     n, t = train.shape
@@ -279,6 +321,11 @@ def main() -> None:
     p.add_argument("--min-train", type=int, default=12)
     p.add_argument("--n-origins", type=int, default=SelectionConfig().n_origins)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="also run the calibrated variant (Forecaster(calibrate=True))",
+    )
     args = p.parse_args()
     cfg = SelectionConfig(n_origins=args.n_origins)
     print(f"# bench_forecast  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -308,6 +355,9 @@ def main() -> None:
         mean, q, sec, models = run_stockpilot(hd, cfg)
         ours = score("stockpilot auto", hd, rows, mean, q, sec)
         print(fmt(ours), flush=True)
+        if args.calibrate:
+            cm, cq, csec = run_stockpilot_calibrated(hd, cfg)
+            print(fmt(score("stockpilot calibrated", hd, rows, cm, cq, csec)), flush=True)
         zero = score("zero forecast", hd, rows, np.zeros_like(mean), None, 0.0)
         print(fmt(zero), flush=True)
         if args.skip_peers:

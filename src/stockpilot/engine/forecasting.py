@@ -50,8 +50,10 @@ from stockpilot.core.forecast.metrics import (
 from stockpilot.core.forecast.quantiles import (
     DEFAULT_LEVELS,
     CalibrationReport,
+    DistributionChoice,
     calibrated_levels,
     calibration_report,
+    choose_distribution,
     distribution_for_pattern,
     lead_time_quantiles,
     period_quantiles,
@@ -72,6 +74,9 @@ __all__ = [
     "forecast",
     "review_queue",
 ]
+
+#: Largest change of a quantile level learned by ``Forecaster(calibrate=True)``.
+MAX_LEVEL_SHIFT = 0.1
 
 _SEASON = {Bucket.DAY: 7, Bucket.WEEK: 52, Bucket.MONTH: 12}
 _PERIODS_PER_YEAR = {Bucket.DAY: 365, Bucket.WEEK: 52, Bucket.MONTH: 12}
@@ -200,8 +205,9 @@ class Forecaster:
         Hierarchy attributes for event scopes, a frame with ``item_id`` (and optionally
         ``location_id``) plus attribute columns.
     calibrate
-        Learn the quantile calibration from a backtest over the last ``horizon`` periods
-        and ask the distributions for the levels that reached the targets there.
+        Backtest the whole procedure on the last ``horizon`` periods, learn there the
+        distribution family per demand pattern (lowest scaled pinball loss) and the level
+        calibration, and use both (about twice the fitting time).
     lumpy_empirical
         Bootstrap lumpy series' quantiles from their history instead of the negative
         binomial.
@@ -280,7 +286,7 @@ class Forecaster:
         calib = None
         asked = levels
         if self.calibrate:
-            calib = _backtest_calibration(
+            learned = _backtest_calibration(
                 y,
                 self.horizon,
                 season,
@@ -289,9 +295,18 @@ class Forecaster:
                 seed=self.seed,
                 lumpy_empirical=self.lumpy_empirical,
             )
-            if calib is not None:
+            if learned is not None:
+                calib, choice = learned
+                dist = choice.apply(cls.pattern.patterns, dist)
+                # One backtest window can be unrepresentative (a seasonal peak): the
+                # learned level may move at most MAX_LEVEL_SHIFT from the asked one.
+                learned_levels = calibrated_levels(calib, levels)
                 asked = np.maximum.accumulate(
-                    np.clip(calibrated_levels(calib, levels), 0.5, 0.9999)
+                    np.clip(
+                        np.clip(learned_levels, levels - MAX_LEVEL_SHIFT, levels + MAX_LEVEL_SHIFT),
+                        0.5,
+                        0.9999,
+                    )
                 )
         self.fitted_ = _Fitted(
             panel, cls, sel, dist, _future_periods(panel, self.horizon), calib, asked, cleansed
@@ -438,8 +453,12 @@ def _backtest_calibration(
     *,
     seed: int,
     lumpy_empirical: bool,
-) -> CalibrationReport | None:
-    """Calibration of the whole procedure on the last ``h`` periods (None if too short)."""
+) -> tuple[CalibrationReport, DistributionChoice] | None:
+    """Backtest of the whole procedure on the last ``h`` periods (None if too short).
+
+    Learns the distribution family per demand pattern (lowest scaled pinball loss) and
+    reports the calibration of the quantiles made with those families.
+    """
     if y.shape[1] <= h + selection.min_train:
         return None
     train, test = y[:, :-h], y[:, -h:]
@@ -451,13 +470,15 @@ def _backtest_calibration(
         patterns=cls.pattern.patterns,
         lifecycle=cls.lifecycle,
     )
-    dist = distribution_for_pattern(
+    choice = choose_distribution(test, sel.mean, sel.sd_path, train, cls.pattern.patterns)
+    default = distribution_for_pattern(
         cls.pattern.patterns, sel.mean[:, 0], sel.sd**2, lumpy_empirical=lumpy_empirical
     )
+    dist = choice.apply(cls.pattern.patterns, default)
     q = period_quantiles(
         sel.mean, sel.sd_path, _CALIBRATION_GRID, distribution=dist, history=train, seed=seed
     )
-    return calibration_report(test, q.values, _CALIBRATION_GRID)
+    return calibration_report(test, q.values, _CALIBRATION_GRID), choice
 
 
 def forecast(

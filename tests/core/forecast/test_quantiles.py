@@ -13,6 +13,7 @@ from stockpilot.core.forecast.quantiles import (
     Distribution,
     calibrated_levels,
     calibration_report,
+    choose_distribution,
     distribution_for_pattern,
     lead_time_quantiles,
     period_quantiles,
@@ -169,3 +170,21 @@ def test_series_order_independent() -> None:
     perm = [2, 0, 1]
     b = period_quantiles(mean[perm], sd[perm], LEVELS, distribution=dist[perm])
     np.testing.assert_array_equal(b.values, a.values[perm])
+
+
+def test_choose_distribution_learns_family_per_group() -> None:
+    """Counts with mean 0.4 favour a count family; wide normal data favour the normal."""
+    rng = np.random.default_rng(9)
+    n = 400
+    act = np.vstack([rng.poisson(0.4, (n, 6)), rng.normal(100, 20, (n, 6))]).astype(float)
+    hist = np.vstack([rng.poisson(0.4, (n, 40)), rng.normal(100, 20, (n, 40))]).astype(float)
+    mean = np.vstack([np.full((n, 6), 0.4), np.full((n, 6), 100.0)])
+    sd = np.concatenate([np.full(n, np.sqrt(0.4)), np.full(n, 20.0)])
+    groups = ["intermittent"] * n + ["smooth"] * n
+    c = choose_distribution(act, mean, sd, hist, groups, levels=(0.5, 0.9, 0.95))
+    assert c.groups == ("intermittent", "smooth")
+    assert c.families[0] in ("poisson", "negative_binomial")
+    assert c.families[1] in ("normal", "gamma")
+    assert c.losses.shape == (2, 4)
+    applied = c.apply(["smooth", "other"], ["poisson", "gamma"])
+    assert applied.tolist() == [c.families[1], "gamma"]

@@ -48,10 +48,12 @@ __all__ = [
     "DEFAULT_LEVELS",
     "CalibrationReport",
     "Distribution",
+    "DistributionChoice",
     "LeadTimeQuantiles",
     "QuantileForecast",
     "calibrated_levels",
     "calibration_report",
+    "choose_distribution",
     "distribution_for_pattern",
     "lead_time_quantiles",
     "period_quantiles",
@@ -568,3 +570,112 @@ def calibrated_levels(report: CalibrationReport, targets: ArrayLike) -> FloatArr
     # strictly increasing x for interp: nudge ties
     obs = obs + np.arange(obs.size) * 1e-12
     return np.interp(t, obs, report.levels)
+
+
+# --------------------------------------------------------------------------- learned family
+
+
+@dataclass(frozen=True)
+class DistributionChoice:
+    """Distribution family per group (e.g. demand pattern) learned by backtest pinball loss.
+
+    ``losses[g, f]`` is the mean scaled pinball loss over the levels of family
+    ``candidates[f]`` on group ``groups[g]``; ``families[g]`` the lowest.
+    """
+
+    groups: tuple[str, ...]
+    families: tuple[str, ...]
+    candidates: tuple[str, ...]
+    losses: FloatArray
+
+    def apply(self, groups: ArrayLike, default: ArrayLike) -> NDArray[np.str_]:
+        """Family per series: the learned one of its group, else ``default`` (per series)."""
+        g = np.asarray(groups).astype(str).reshape(-1)
+        out = np.asarray(default).astype("<U20").reshape(-1).copy()
+        for name, fam in zip(self.groups, self.families, strict=True):
+            out[g == name] = fam
+        return out
+
+
+def choose_distribution(
+    actual: ArrayLike,
+    mean: ArrayLike,
+    sd: ArrayLike,
+    history: ArrayLike,
+    groups: ArrayLike,
+    *,
+    levels: ArrayLike = (0.5, 0.8, 0.9, 0.95, 0.99),
+    candidates: tuple[str, ...] = (
+        Distribution.NORMAL,
+        Distribution.GAMMA,
+        Distribution.POISSON,
+        Distribution.NEGATIVE_BINOMIAL,
+    ),
+    count_groups: tuple[str, ...] = (
+        DemandPattern.INTERMITTENT,
+        DemandPattern.LUMPY,
+        DemandPattern.NO_DEMAND,
+    ),
+) -> DistributionChoice:
+    """Pick the family of each group with the lowest backtest scaled pinball loss.
+
+    Parameters
+    ----------
+    actual
+        (N, h) holdout actuals of a backtest.
+    mean, sd
+        (N, h) forecasts and (N,) or (N, h) spreads made without the holdout.
+    history
+        (N, T) training history (scale of the pinball loss, M5 SPL).
+    groups
+        (N,) group label per series (demand pattern, ABC class, ...).
+    count_groups
+        Groups that may get a count family (Poisson, negative binomial); the others choose
+        among the continuous ones only, so one unrepresentative backtest window cannot
+        put a high-volume smooth series on a Poisson law.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> act = rng.poisson(0.3, (300, 6)).astype(float)
+    >>> hist = rng.poisson(0.3, (300, 30)).astype(float)
+    >>> c = choose_distribution(act, np.full((300, 6), 0.3), np.full(300, 0.55), hist,
+    ...                         ["lumpy"] * 300)
+    >>> c.families[0] in ("poisson", "negative_binomial")
+    True
+    """
+    from stockpilot.core.forecast.metrics import scaled_pinball_loss
+
+    a = np.atleast_2d(np.asarray(actual, dtype=np.float64))
+    m = np.atleast_2d(np.asarray(mean, dtype=np.float64))
+    hist = np.atleast_2d(np.asarray(history, dtype=np.float64))
+    s = np.asarray(sd, dtype=np.float64)
+    g = np.asarray(groups).astype(str).reshape(-1)
+    lv = _levels(levels, "choose_distribution")
+    names = tuple(str(c) for c in candidates)
+    labels = tuple(str(x) for x in np.unique(g))
+    losses = np.full((len(labels), len(names)), np.nan)
+    for f, fam in enumerate(names):
+        q = period_quantiles(m, s, lv, distribution=fam).values
+        if not a.shape[0]:
+            break
+        losses_by_level = np.stack(
+            [scaled_pinball_loss(a, q[:, :, j], hist, float(x)) for j, x in enumerate(lv)]
+        )
+        ok = np.isfinite(losses_by_level)
+        per_series = np.where(
+            ok.any(axis=0),
+            np.where(ok, losses_by_level, 0.0).sum(axis=0) / np.maximum(ok.sum(axis=0), 1),
+            np.nan,
+        )
+        is_count = fam in (Distribution.POISSON, Distribution.NEGATIVE_BINOMIAL)
+        for k, label in enumerate(labels):
+            vals = per_series[g == label]
+            if is_count and label not in {str(x) for x in count_groups}:
+                continue
+            if np.isfinite(vals).any():
+                losses[k, f] = float(np.nanmean(vals))
+    best = tuple(
+        names[int(np.nanargmin(row))] if np.isfinite(row).any() else names[0] for row in losses
+    )
+    return DistributionChoice(labels, best, names, losses)
