@@ -263,3 +263,17 @@ def test_interval_variance_protects_autocorrelated_demand() -> None:
         fills[flag] = float(np.sum(res.fill_rate * res.total_demand) / np.sum(res.total_demand))
     assert fills[True] >= 0.95 - 0.02
     assert fills[False] < fills[True] - 0.01
+
+
+def test_empty_panel_gives_an_empty_policies_frame() -> None:
+    empty = pl.DataFrame(
+        schema={
+            "item_id": pl.String,
+            "location_id": pl.String,
+            "period": pl.Date,
+            "quantity": pl.Float64,
+        }
+    )
+    out = compute_policies(to_panel(empty, bucket="week"))
+    assert out.height == 0
+    assert out.columns[: len(POLICY_COLUMNS)] == list(POLICY_COLUMNS)

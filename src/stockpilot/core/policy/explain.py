@@ -86,6 +86,9 @@ def explain_policies(
     """
     mu = np.atleast_1d(np.asarray(demand_mean, dtype=np.float64))
     n = mu.shape[0]
+    if n == 0:
+        empty = np.zeros(0)
+        return PolicyExplanation(empty, empty.copy(), np.zeros(0, dtype="<U1"))
 
     def b(value: ArrayLike) -> NDArray[np.generic]:
         return np.broadcast_to(np.asarray(value), (n,))
