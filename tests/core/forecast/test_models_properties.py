@@ -97,3 +97,27 @@ def test_leading_nan_padding_does_not_change_forecasts(
     b = fit_predict(model, padded, 3, season_length=M)
     np.testing.assert_allclose(b.mean, a.mean, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(b.fitted[:, pad:], a.fitted, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("model", ALL)
+def test_awkward_rows_never_break_a_call(model: ForecastModel) -> None:
+    """All-NaN, one observation, all zeros, internal gaps, a spike and a negative return in
+    one panel: every model returns finite forecasts and flags only rows it could not fit."""
+    t = 30
+    y = np.zeros((7, t))
+    y[0] = np.nan
+    y[1, :-1] = np.nan
+    y[1, -1] = 4.0
+    y[3] = np.arange(t, dtype=float)
+    y[3, [10, 11, 20]] = np.nan
+    y[4, 15] = 1e6
+    y[5] = 5.0 + np.sin(np.arange(t))
+    y[5, 7] = -2.0
+    y[6, ::3] = 2.0
+    r = fit_predict(model, y, 4, season_length=M)
+    assert r.mean.shape == (7, 4)
+    assert np.isfinite(r.mean).all()
+    assert r.failed[0]
+    assert r.fitted.shape == (7, t)
+    for name, values in r.params.items():
+        assert values.shape == (7,), name

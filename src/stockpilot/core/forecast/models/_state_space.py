@@ -378,9 +378,8 @@ def _initial_states(
         idx = np.minimum(start[:, None] + np.arange(2 * m)[None, :], t_len - 1)
         first2 = y[rows[:, None], idx]
         first2 = np.where(np.isfinite(first2), first2, np.nan)
-        with np.errstate(invalid="ignore"):
-            mean1 = np.nanmean(first2[:, :m], axis=1) if m > 0 else np.zeros(n)
-            mean2 = np.nanmean(first2[:, m:], axis=1)
+        mean1 = _finite_mean(first2[:, :m])
+        mean2 = _finite_mean(first2[:, m:])
         ok &= np.isfinite(mean1) & np.isfinite(mean2)
         if spec.trend:
             trend0 = np.where(ok, (mean2 - mean1) / m, 0.0)
@@ -409,6 +408,14 @@ def _initial_states(
         season0 = np.where(ok[:, None], season0, 0.0)
     t0 = np.where(ok, t0, t_len).astype(np.int64)
     return ok, t0, level0, trend0, np.ascontiguousarray(season0)
+
+
+def _finite_mean(x: FloatArray) -> FloatArray:
+    """Row means over finite values; NaN for a row without any (no warning)."""
+    ok = np.isfinite(x)
+    cnt = ok.sum(axis=1)
+    total = np.where(ok, x, 0.0).sum(axis=1)
+    return np.where(cnt > 0, total / np.maximum(cnt, 1), np.nan)
 
 
 def _expand(spec: EtsSpec, x: FloatArray) -> tuple[FloatArray, ...]:
