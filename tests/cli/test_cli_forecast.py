@@ -59,6 +59,7 @@ def test_forecast_command_writes_exchange_format_and_lead_time_file(tmp_path: Pa
             str(out),
             "--diagnostics",
             str(tmp_path / "diag.csv"),
+            "--calibrate",
         ],
     )
     assert res.exit_code == 0, res.output

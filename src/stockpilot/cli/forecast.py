@@ -104,6 +104,13 @@ def run_forecast(
     season_length: Annotated[
         int | None, typer.Option("--season-length", help="Periods per season (default by bucket).")
     ] = None,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Learn distribution families and level calibration from a backtest (slower).",
+        ),
+    ] = False,
 ) -> None:
     """Forecast every item-location of a demand file, with quantiles."""
     try:
@@ -129,6 +136,7 @@ def run_forecast(
                     review_period=review_period,
                     lead_time_sd=lead_time_sd,
                     season_length=season_length,
+                    calibrate=calibrate,
                 )
                 .fit(frame)
                 .predict()
