@@ -20,9 +20,14 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    mean absolute error) over all its origins and horizon steps: out-of-sample only, never
    the in-sample fit.
 5. **Winner.** The lowest score wins; a candidate must beat the earlier (simpler)
-   candidates by more than ``tolerance`` (relative) to be preferred. The winning model is
-   refitted on the full history. Its root mean squared out-of-sample error is the spread
-   ``sd`` used for quantiles (the in-sample residual sd when no origin was usable).
+   candidates by more than ``tolerance`` (relative) to be preferred. In smooth groups an
+   ``ensemble`` candidate (mean of the group's candidates, scored on the same origins)
+   joins, and a series keeps its own winner only when it beats the group-best candidate
+   (lowest mean scaled score over the group) by ``group_tolerance_smooth``; intermittent
+   groups do not use these by default (``ensemble_intermittent``,
+   ``group_tolerance_intermittent``). The winner is refitted on the full history.
+6. **Spread.** ``sd`` is the root mean square of the winner's rolling-origin RMSE and its
+   in-sample residual sd; ``sd_path`` scales it by the group's horizon profile.
 
 Each series records its winner and a short reason, e.g.
 ``"tsb: lowest rolling-origin MSE 0.412 over 3 origins x 6 steps among 7 intermittent
