@@ -277,3 +277,61 @@ def test_empty_panel_gives_an_empty_policies_frame() -> None:
     out = compute_policies(to_panel(empty, bucket="week"))
     assert out.height == 0
     assert out.columns[: len(POLICY_COLUMNS)] == list(POLICY_COLUMNS)
+
+
+def test_vanishing_forecast_is_no_demand_and_exports_a_valid_min_max() -> None:
+    """Regression (demo run): SES after a long run of zeros forecast 2.3e-33 per week with a
+    history sd of ~1; the CV of 1e32 gave an (s, Q) line with s = S = -11. A vanishing
+    forecast means nothing to stock, and the ERP pair is never negative or inverted."""
+    values = np.zeros((2, 60))
+    values[:, :10] = 3.0  # sold early, nothing since
+    panel = _panel(values)
+    forecast = pl.DataFrame(
+        {
+            "item_id": ["I0"] * 3,
+            "location_id": ["DC"] * 3,
+            "period_start": [date(2024, 3, 4) + timedelta(weeks=k) for k in range(3)],
+            "mean": [2.3e-33] * 3,
+            "sd": [1.0] * 3,
+        }
+    )
+    out = compute_policies(
+        panel, forecast=forecast, options=PolicyOptions(order_cost=50.0, unit_cost=2.0)
+    )
+    row = out.row(0, named=True)
+    assert (row["reorder_point"], row["order_up_to"], row["order_quantity"]) == (0.0, 0.0, 0.0)
+    erp = erp_export(out)
+    assert (erp["min_qty"] >= 0).all() and (erp["max_qty"] >= erp["min_qty"]).all()
+
+
+def test_erp_max_is_never_below_min_for_a_negative_reorder_point() -> None:
+    policies = pl.DataFrame(
+        {c: [None] for c in POLICY_COLUMNS},
+        schema={
+            c: (
+                pl.String
+                if c
+                in {
+                    "item_id",
+                    "location_id",
+                    "policy",
+                    "service_type",
+                    "lot_sizing_rule",
+                    "explanation",
+                }
+                else pl.Float64
+            )
+            for c in POLICY_COLUMNS
+        },
+    ).with_columns(
+        pl.lit("I").alias("item_id"),
+        pl.lit("L").alias("location_id"),
+        pl.lit("s_Q").alias("policy"),
+        pl.lit(1.0).alias("review_period"),
+        pl.lit(-3.0).alias("reorder_point"),
+        pl.lit(2.0).alias("order_quantity"),
+        pl.lit(-1.0).alias("order_up_to"),
+        pl.lit(-3.0).alias("safety_stock"),
+    )
+    erp = erp_export(policies).row(0, named=True)
+    assert erp["min_qty"] == 0 and erp["max_qty"] == 0

@@ -115,6 +115,9 @@ ERP_EXPORT_COLUMNS = (
 )
 """ERP import layout: integers, ``min_qty`` = reorder point, ``max_qty`` = order-up-to."""
 
+NEGLIGIBLE_DEMAND = 1e-9
+"""Mean demand per bucket at or below which a line has no demand to stock for."""
+
 PERIODS_PER_YEAR = {Bucket.DAY: 365.0, Bucket.WEEK: 52.0, Bucket.MONTH: 12.0}
 
 
@@ -645,7 +648,10 @@ def compute_policies(
         reorder, order_up_to = rounded_s, rounded_up
         order_up_to_policies = np.isin(policy, [PolicyType.BASE_STOCK.value, PolicyType.R_S.value])
         reorder = np.where(order_up_to_policies, order_up_to, reorder)
-    no_demand = mean <= 0
+    # A forecast that has decayed to a vanishing level (SES after a long run of zeros gives
+    # 1e-33) is no demand: its coefficient of variation is meaningless and would produce
+    # absurd negative levels. Nothing is stocked; such a line orders on demand.
+    no_demand = ~(mean > NEGLIGIBLE_DEMAND)
     reorder = np.where(no_demand, 0.0, reorder)
     order_up_to = np.where(no_demand, 0.0, order_up_to)
     q_out = np.where(no_demand, 0.0, q)
@@ -725,7 +731,16 @@ def erp_export(policies: pl.DataFrame) -> pl.DataFrame:
         .ceil()
         .cast(pl.Int64)
         .alias("min_qty"),
-        pl.col("order_up_to").ceil().cast(pl.Int64).alias("max_qty"),
+        # Whole units, never negative, and never below min_qty (a negative reorder point
+        # from a low target is valid maths but not a valid ERP min/max pair).
+        pl.max_horizontal(
+            pl.col("order_up_to"),
+            pl.when(up_to).then(pl.col("order_up_to") - 1).otherwise(pl.col("reorder_point")),
+            pl.lit(0.0),
+        )
+        .ceil()
+        .cast(pl.Int64)
+        .alias("max_qty"),
         pl.col("safety_stock").ceil().cast(pl.Int64),
     )
 
