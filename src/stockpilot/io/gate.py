@@ -444,46 +444,40 @@ def _problem(reason: Reason, mask: pl.Expr, detail: pl.Expr) -> tuple[Reason, pl
     return reason, mask, detail
 
 
-Pending = list[tuple[pl.Expr, pl.Expr]]
+Problem = tuple[Reason, pl.Expr, pl.Expr]
 
 
-def _fold(
-    problems: Sequence[tuple[Reason, pl.Expr, pl.Expr]],
-    lf: pl.LazyFrame,
-    pending: Pending,
-) -> pl.LazyFrame:
-    """Attach the problems of one stage: the first reason wins.
-
-    Only the reason column is computed for every row. The masks and detail messages
-    are kept in ``pending`` and evaluated again for the quarantined rows alone
-    (formatting strings for millions of good rows would cost more than the checks), so
-    a mask must not depend on ``__reason``: checks that do are materialized first.
-    """
+def _any(problems: Sequence[Problem]) -> pl.Expr:
+    """True where any of the problems' masks holds (cheap bitmask ORs over every row)."""
     if not problems:
-        return lf
-    pending.extend((mask, detail) for _, mask, detail in problems)
+        return pl.lit(False)
+    return pl.any_horizontal([mask for _, mask, _ in problems])
+
+
+def _first_reason(problems: Sequence[Problem]) -> pl.Expr:
+    """The reason of the first problem whose mask holds, in check order.
+
+    Evaluated on the quarantined rows only: every row pays for the bitmask ORs of
+    :func:`_any`, only the few failing rows for the reason strings.
+    """
     chain: Any = pl
     for reason, mask, _ in problems:
         chain = chain.when(mask).then(pl.lit(reason.value))
-    return lf.with_columns(
-        pl.coalesce(pl.col("__reason"), chain.otherwise(pl.lit(None, dtype=pl.String))).alias(
-            "__reason"
-        )
-    )
+    if not problems:
+        return pl.lit(None, dtype=pl.String)
+    return chain.otherwise(pl.lit(None, dtype=pl.String))
 
 
-def _details(bad: pl.DataFrame, pending: Pending) -> pl.Series:
+def _details(bad: pl.DataFrame, problems: Sequence[Problem]) -> pl.Series:
     """Every problem of each quarantined row, joined by '; '."""
-    if not pending or bad.height == 0:
+    if not problems or bad.height == 0:
         return pl.Series("__detail", [None] * bad.height, dtype=pl.String)
     detail = pl.concat_str(
-        [pl.when(mask).then(expr) for mask, expr in pending], separator="; ", ignore_nulls=True
+        [pl.when(mask).then(expr) for _, mask, expr in problems],
+        separator="; ",
+        ignore_nulls=True,
     )
     return bad.select(pl.when(detail != "").then(detail).alias("__detail")).to_series()
-
-
-def _ok() -> pl.Expr:
-    return pl.col("__reason").is_null()
 
 
 @dataclass
@@ -539,7 +533,10 @@ def _validate_entity(
             strings = strings.with_columns(pl.lit(None, dtype=pl.String).alias(col))
     if ROW_NUMBER not in strings.columns:
         strings = strings.with_columns(pl.lit(None, dtype=pl.Int64).alias(ROW_NUMBER))
-    strings = strings.with_columns(pl.col(c).cast(pl.String) for c in columns)
+    # Cast only what is not text yet: a no-op cast of every column still costs a pass.
+    recast = [c for c in columns if strings.schema[c] != pl.String]
+    if recast:
+        strings = strings.with_columns(pl.col(c).cast(pl.String) for c in recast)
     # Blank cells are missing values, not the empty string, and typed values may be
     # padded (' 12'). Rewrite only the columns that need it (CSV already reads
     # unquoted blanks as null); the raw values of quarantined rows stay as they came.
@@ -593,6 +590,7 @@ def _validate_entity(
         if column.kind is not ColumnType.STRING:
             type_checks.append(bad.alias(f"__bad_{column.name}"))
             type_checks.append(pl.col(column.name).alias(f"__s_{column.name}"))
+    series_hash = name == "demand"
     # One select: typed values, type failures and their messages all read the strings.
     lf = strings.lazy().select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"),
@@ -600,23 +598,22 @@ def _validate_entity(
         *typed_exprs,
         *[pl.col(c).is_not_null().alias(f"__has_{c}") for c in ent.required_columns],
         *type_checks,
-        pl.lit(None, dtype=pl.String).alias("__reason"),
     )
-    pending: Pending = []
-    stage1: list[tuple[Reason, pl.Expr, pl.Expr]] = []
+    # The checks of one row, in the order their reasons win (see the module docstring).
+    problems: list[Problem] = []
     if "__struct" not in empty:
-        stage1.append(
+        problems.append(
             _problem(Reason.MISSING_COLUMN, pl.col("__struct").is_not_null(), pl.col("__struct"))
         )
     if PRE_REASON not in empty:
-        stage1.extend(
+        problems.extend(
             _problem(
                 reason, (pl.col(PRE_REASON) == reason.value).fill_null(False), pl.col(PRE_DETAIL)
             )
             for reason in Reason
         )
     for col in ent.required_columns:
-        stage1.append(
+        problems.append(
             _problem(
                 Reason.MISSING_VALUE,
                 ~pl.col(f"__has_{col}") & pl.col("__struct").is_null(),
@@ -625,7 +622,7 @@ def _validate_entity(
         )
     for column in ent.columns:
         if column.kind is not ColumnType.STRING and column.name not in empty:
-            stage1.append(
+            problems.append(
                 _problem(
                     Reason.INVALID_TYPE,
                     pl.col(f"__bad_{column.name}"),
@@ -635,25 +632,22 @@ def _validate_entity(
                     ),
                 )
             )
-    lf = _fold(stage1, lf, pending)
-    stage2 = [
+    problems.extend(
         _problem(rule.reason, rule.mask, rule.detail)
         for rule in _value_rules(name)
         if not empty.intersection(rule.columns)
-    ]
+    )
     as_of = pl.lit(ctx.options.as_of, dtype=pl.Date)
     for col in HISTORY_DATES.get(name, ()):
         if col in empty:
             continue
-        stage2.append(
+        problems.append(
             _problem(
                 Reason.FUTURE_DATE,
                 (pl.col(col) > as_of).fill_null(False),
                 pl.format(f"{col} {{}} is after the as-of date {ctx.options.as_of}", pl.col(col)),
             )
         )
-    lf = _fold(stage2, lf, pending)
-    stage3 = []
     for col, ref in ent.references.items():
         if col in empty:
             continue
@@ -664,54 +658,65 @@ def _validate_entity(
         if allowed is None:
             ctx.unchecked.append(f"{name}.{col} -> {ref}")
             continue
-        stage3.append(
+        problems.append(
             _problem(
                 Reason.UNKNOWN_KEY,
                 pl.col(col).is_not_null() & ~pl.col(col).is_in(allowed.implode()),
                 pl.format(f"{col} {{}} is not a known {ref} key", pl.col(col)),
             )
         )
-    lf = _fold(stage3, lf, pending)
     key = list(ent.key)
-    dup_problem = _problem(
-        Reason.DUPLICATE,
-        pl.col("__dup"),
-        pl.format(
-            f"key ({', '.join(key)}) = ({', '.join('{}' for _ in key)}) already loaded "
-            "from an earlier row",
-            *[pl.col(k).cast(pl.String).fill_null("") for k in key],
-        ),
-    )
-    frame = _duplicates(lf.collect(engine="in-memory"), key)
-    fresh_col = FRESHNESS_DATE.get(name)
-    later: list[tuple[Reason, pl.Expr, pl.Expr]] = []
-    if fresh_col is not None:
-        frame, stale_problem = _stale(frame, name, fresh_col, ctx)
-        later.append(stale_problem)
-    lf = _fold([dup_problem, *later], frame.lazy(), pending)
-    if name == "demand":
-        lf = _outliers(lf, ctx.options, pending)
-    # One plan, two outputs: polars shares the common work between them.
-
-    def accepted_plan_on(checked: pl.DataFrame, failed: pl.Series) -> pl.DataFrame:
-        # Narrow before filtering: the check columns would otherwise be copied too.
-        return (
-            checked.select(columns)
-            .filter(~failed)
-            .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
+    # Row checks: only a boolean per row; reasons and messages are worked out later for
+    # the quarantined rows alone. Demand also gets its 64-bit series id here (shared by
+    # the duplicate search and the outlier statistics, so the key strings hash once).
+    lf = lf.with_columns(_any(problems).alias("__fail"))
+    if series_hash:
+        lf = lf.with_columns(_key_hash(SERIES_KEYS).alias("__sid"))
+    frame = lf.collect(engine="in-memory")
+    if series_hash:
+        extra = [c for c in key if c not in SERIES_KEYS]
+        key_hash = frame.select(
+            _key_hash(extra, first=pl.col("__sid"), seed=len(SERIES_KEYS))
+        ).to_series()
+    else:
+        key_hash = frame.select(_key_hash(key)).to_series()
+    ok = ~frame.get_column("__fail")
+    frame = frame.with_columns(_duplicates(frame, key, ok, key_hash))
+    problems.append(
+        _problem(
+            Reason.DUPLICATE,
+            pl.col("__dup"),
+            pl.format(
+                f"key ({', '.join(key)}) = ({', '.join('{}' for _ in key)}) already loaded "
+                "from an earlier row",
+                *[pl.col(k).cast(pl.String).fill_null("") for k in key],
+            ),
         )
-
-    # The in-memory engine runs the per-series window statistics about twice as fast as
-    # the streaming one (measured with polars 2.1 on the benchmark data).
-    checked = lf.collect(engine="in-memory")
-    failed = checked.get_column("__reason").is_not_null()
-    accepted = accepted_plan_on(checked, failed)
-    flagged = checked[failed.arg_true()]
+    )
+    ok = ok & ~frame.get_column("__dup")
+    fresh_col = FRESHNESS_DATE.get(name)
+    if fresh_col is not None:
+        frame, stale_problem = _stale(frame, name, fresh_col, ok, ctx)
+        problems.append(stale_problem)
+        ok = ok & ~frame.get_column("__stale")
+    stats = None
+    if name == "demand":
+        frame, stats, outlier_problem = _outliers(frame, ok, ctx.options)
+        problems.append(outlier_problem)
+        ok = ok & ~frame.get_column("__outlier")
+    accepted = (
+        frame.select(columns)
+        .filter(ok)
+        .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
+    )
+    flagged = frame.filter(~ok)
+    if stats is not None:
+        flagged = flagged.join(stats, on="__sid", how="left", maintain_order="left")
     if "is_return" in columns:
         accepted = accepted.with_columns(pl.col("is_return").fill_null(False))
-    bad_rows = flagged.select("__row", "__part", "__reason").with_columns(
-        _details(flagged, pending)
-    )
+    bad_rows = flagged.select(
+        "__row", "__part", _first_reason(problems).alias("__reason")
+    ).with_columns(_details(flagged, problems))
     quarantine = _quarantine_rows(
         name,
         bad_rows,
@@ -742,41 +747,47 @@ def _validate_entity(
     return accepted, quarantine, counts, tuple(sorted(ignored))
 
 
-def _key_hash(columns: Sequence[str]) -> pl.Expr:
+def _key_hash(columns: Sequence[str], *, first: pl.Expr | None = None, seed: int = 0) -> pl.Expr:
     """A 64-bit hash of several columns (per-column seeded hashes, combined by xor).
 
     Cheaper than hashing a struct; used only to find candidates or to group, never to
-    decide alone that two records are equal.
+    decide alone that two records are equal. ``first`` extends an existing hash (the
+    series id) with more columns, hashed with seeds from ``seed`` on.
     """
-    combined = pl.col(columns[0]).hash(seed=0)
-    for seed, name in enumerate(columns[1:], start=1):
-        combined = combined ^ pl.col(name).hash(seed=seed)
+    names = list(columns)
+    if first is None:
+        combined = pl.col(names[0]).hash(seed=seed)
+        names, seed = names[1:], seed + 1
+    else:
+        combined = first
+    for offset, name in enumerate(names):
+        combined = combined ^ pl.col(name).hash(seed=seed + offset)
     return combined
 
 
-def _duplicates(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
-    """Mark ``__dup``: a valid row whose key an earlier valid row already has.
+def _duplicates(frame: pl.DataFrame, key: list[str], ok: pl.Series, hashed: pl.Series) -> pl.Series:
+    """``__dup``: a valid row (``ok``) whose key an earlier valid row already has.
 
-    A 64-bit hash of the key finds the candidates in one pass; the exact comparison runs
-    only on rows whose hash repeats, so a hash collision can never drop a record.
+    A 64-bit hash of the key (``hashed``) finds the candidates in one pass; the exact
+    comparison runs only on rows whose hash repeats, so a hash collision can never drop
+    a record.
     """
-    ok = frame.get_column("__reason").is_null()
-    hashed = frame.select(_key_hash(key)).to_series()
     ordered = hashed.filter(ok).sort()
     repeated = ordered.filter(ordered == ordered.shift(1)).unique()
-    index = (ok & hashed.is_in(repeated.implode())).arg_true()
     dup = pl.zeros(frame.height, dtype=pl.Boolean, eager=True).alias("__dup")
-    if index.len():
-        subset = frame[index].select(key)
-        first = subset.select(pl.struct(key).is_first_distinct()).to_series()
-        dup = dup.scatter(index.filter(~first), True)
-    return frame.with_columns(dup)
+    if repeated.len() == 0:
+        return dup
+    index = (ok & hashed.is_in(repeated.implode())).arg_true()
+    subset = frame[index].select(key)
+    first = subset.select(pl.struct(key).is_first_distinct()).to_series()
+    return dup.scatter(index.filter(~first), True)
 
 
 def _stale(
-    frame: pl.DataFrame, name: str, date_col: str, ctx: _Context
-) -> tuple[pl.DataFrame, tuple[Reason, pl.Expr, pl.Expr]]:
-    """Mark ``__stale``: valid rows of a source whose newest valid record is too old.
+    frame: pl.DataFrame, name: str, date_col: str, ok_rows: pl.Series, ctx: _Context
+) -> tuple[pl.DataFrame, Problem]:
+    """Mark ``__stale``: valid rows (``ok_rows``) of a source whose newest valid record is
+    too old.
 
     A source is the ``source`` column (the file when it is empty). The newest date per
     source comes from one group-by on a 64-bit hash of the source name, so only one row
@@ -795,8 +806,8 @@ def _stale(
         if has_source
         else pl.col(SOURCE_FILE).hash(seed=7)
     )
-    ok = pl.col("__reason").is_null() & ~pl.col("__dup")
-    frame = frame.with_columns(group_hash.alias("__gh"))
+    ok = pl.col("__ok")
+    frame = frame.with_columns(group_hash.alias("__gh"), ok_rows.alias("__ok"))
     groups = frame.group_by("__gh").agg(
         pl.when(ok).then(pl.col(date_col)).max().alias("newest"),
         label.first().alias("label"),
@@ -825,7 +836,22 @@ def _stale(
     return frame, (Reason.STALE_SOURCE, pl.col("__stale"), detail)
 
 
-def _outliers(lf: pl.LazyFrame, options: GateOptions, pending: Pending) -> pl.LazyFrame:
+def _weighted_median(values: str, weight: str, total: str) -> pl.Expr:
+    """Median per ``__sid`` of a frame of distinct values with their counts, sorted by
+    (``__sid``, ``values``): the same number polars' ``median`` gives on the expanded
+    column (the middle value, or ``lower + (upper - lower) * 0.5`` for an even count)."""
+    seen = pl.col(weight).cum_sum().over("__sid")
+    before = seen - pl.col(weight)
+    lower_rank = (pl.col(total) - 1) // 2
+    upper_rank = pl.col(total) // 2
+    lower = pl.col(values).filter((before <= lower_rank) & (lower_rank < seen)).first()
+    upper = pl.col(values).filter((before <= upper_rank) & (upper_rank < seen)).first()
+    return lower + (upper - lower) * 0.5
+
+
+def _outliers(
+    frame: pl.DataFrame, ok_rows: pl.Series, options: GateOptions
+) -> tuple[pl.DataFrame, pl.DataFrame, Problem]:
     """Robust z-score per series on the log scale (modified z-score).
 
     Demand is skewed and multiplicative (a customer orders 10 or 100, rarely 55), so the
@@ -838,26 +864,62 @@ def _outliers(lf: pl.LazyFrame, options: GateOptions, pending: Pending) -> pl.La
     the Poisson counting noise of the series' median (sqrt(m) / (1 + m) on this scale);
     a series with no spread is not judged. Returns, zeros and negative quantities are
     neither judged nor counted (the statistics are those of the non-zero order sizes).
+
+    The statistics depend only on the multiset of quantities of a series, so they are
+    computed from one count per distinct (series, quantity) pair (a few per series for
+    count data) instead of window passes over every row; series shorter than
+    ``outlier_min_history`` are dropped before any median is taken, and only rows of
+    series with a flagged quantity are matched back. Returns the frame with
+    ``__outlier``, the per-series statistics (for the messages of flagged rows) and the
+    problem.
     """
-    # One 64-bit id per series makes the four window passes cheap; a collision could
-    # only merge two series' statistics (odds ~1e-8 at a million series), never lose rows.
-    lf = lf.with_columns(_key_hash(SERIES_KEYS).alias("__sid"))
-    keys = "__sid"
     # Zeros are neither judged nor counted: in intermittent and lumpy series most buckets
     # are zero, and against a median of zero every real order would look like a spike.
     # The scale is that of the order sizes.
-    eligible = _ok() & ~pl.col("is_return").fill_null(False) & (pl.col("quantity") > 0)
-    y = pl.when(eligible).then(pl.col("quantity").log1p())
-    lf = lf.with_columns(y.alias("__y"))
-    lf = lf.with_columns(
-        pl.col("__y").median().over(keys).alias("__median"),
-        pl.col("__y").count().over(keys).alias("__n"),
+    eligible = pl.col("__ok") & ~pl.col("is_return").fill_null(False) & (pl.col("quantity") > 0)
+    # One 64-bit id per series (``__sid``); a collision could only merge two series'
+    # statistics (odds ~1e-8 at a million series), never lose rows.
+    rows = frame.lazy().select("__sid", "quantity", ok_rows.alias("__ok"), "is_return")
+    pairs = (
+        rows.filter(eligible)
+        .group_by("__sid", "quantity")
+        .agg(pl.len().cast(pl.Int64).alias("__w"))
+        .with_columns(pl.col("__w").sum().over("__sid").alias("__n"))
+        .filter(pl.col("__n") >= options.outlier_min_history)
+        .with_columns(pl.col("quantity").log1p().alias("__y"))
+        .sort("__sid", "__y")
+        .collect(engine="in-memory")
+    )
+    stats = pairs.group_by("__sid").agg(
+        pl.col("__n").first(), _weighted_median("__y", "__w", "__n").alias("__median")
     )
     deviation = (pl.col("__y") - pl.col("__median")).abs()
-    lf = lf.with_columns(
-        (deviation.median().over(keys) * MAD_TO_SIGMA).alias("__mad"),
-        (deviation.mean().over(keys) * MEANAD_TO_SIGMA).alias("__meanad"),
+    spread = (
+        pairs.join(stats.select("__sid", "__median"), on="__sid")
+        .with_columns(deviation.alias("__dev"))
+        .sort("__sid", "__dev")
     )
+    mad = spread.group_by("__sid").agg(
+        (_weighted_median("__dev", "__w", "__n") * MAD_TO_SIGMA).alias("__mad")
+    )
+    stats = stats.join(mad, on="__sid")
+    # The mean absolute deviation stands in only where MAD = 0; it is averaged over the
+    # rows of those series themselves (the same sum, in the same order, as over rows).
+    flat = stats.filter(~(pl.col("__mad") > 0)).get_column("__sid")
+    meanad = (
+        rows.filter(eligible & pl.col("__sid").is_in(flat.implode()))
+        .join(stats.lazy().select("__sid", "__median"), on="__sid", maintain_order="left")
+        .group_by("__sid")
+        .agg(
+            (
+                (pl.col("quantity").log1p() - pl.col("__median")).abs().mean() * MEANAD_TO_SIGMA
+            ).alias("__meanad")
+        )
+        .collect(engine="in-memory")
+        if flat.len()
+        else pl.DataFrame(schema={"__sid": pl.UInt64, "__meanad": pl.Float64})
+    )
+    stats = stats.join(meanad, on="__sid", how="left")
     robust = pl.when(pl.col("__mad") > 0).then(pl.col("__mad")).otherwise(pl.col("__meanad"))
     # Counting noise floor: a Poisson count with mean m has sd about sqrt(m) / (1 + m) on
     # the log(1 + x) scale (delta method); a near-constant low-volume series (1, 1, 1, 2)
@@ -874,26 +936,40 @@ def _outliers(lf: pl.LazyFrame, options: GateOptions, pending: Pending) -> pl.La
         # bias the baseline upward. Spikes (an extra zero, a wrong unit) are what to catch.
         & (z > options.outlier_z).fill_null(False)
     )
-    lf = lf.with_columns(flag.alias("__outlier"))
-    return _fold(
-        [
-            _problem(
-                Reason.OUTLIER,
-                pl.col("__outlier"),
-                pl.format(
-                    "quantity {} has robust z-score {} (log scale) in its series "
-                    "(median {}, n = {}); threshold {}",
-                    pl.col("quantity"),
-                    z.round(1),
-                    (pl.col("__median").exp() - 1).round(2),
-                    pl.col("__n"),
-                    pl.lit(options.outlier_z),
-                ),
-            )
-        ],
-        lf,
-        pending,
+    spikes = (
+        pairs.drop("__n")
+        .join(stats, on="__sid")
+        .filter(flag)
+        .select("__sid", "quantity", pl.lit(True).alias("__outlier"))
     )
+    outlier = pl.zeros(frame.height, dtype=pl.Boolean, eager=True).alias("__outlier")
+    if spikes.height:
+        candidates = (
+            rows.with_row_index("__at")
+            .filter(eligible & pl.col("__sid").is_in(spikes.get_column("__sid").implode()))
+            .join(spikes.lazy(), on=["__sid", "quantity"])
+            .select("__at")
+            .collect(engine="in-memory")
+            .to_series()
+        )
+        outlier = outlier.scatter(candidates, True)
+    frame = frame.with_columns(outlier)
+    y = pl.col("quantity").log1p()
+    z_row = (y - pl.col("__median")) / scale
+    problem = _problem(
+        Reason.OUTLIER,
+        pl.col("__outlier"),
+        pl.format(
+            "quantity {} has robust z-score {} (log scale) in its series "
+            "(median {}, n = {}); threshold {}",
+            pl.col("quantity"),
+            z_row.round(1),
+            (pl.col("__median").exp() - 1).round(2),
+            pl.col("__n"),
+            pl.lit(options.outlier_z),
+        ),
+    )
+    return frame, stats, problem
 
 
 def _quarantine_rows(
