@@ -18,15 +18,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from stockpilot.engine.forecasting import Forecaster
+from stockpilot.cli.files import read_demand
 from stockpilot.errors import InvalidParameterError, StockpilotError
 from stockpilot.io.buckets import harmonize_demand
-from stockpilot.io.readers import read_table_file
 from stockpilot.io.writers import write_table
 
 _err = Console(stderr=True)
@@ -43,38 +41,6 @@ def _levels(text: str) -> tuple[float, ...]:
     if not levels:
         raise InvalidParameterError("The '--quantiles' option needs at least one level. Got ''.")
     return levels
-
-
-def _read_demand(path: Path) -> pl.DataFrame:
-    raw = read_table_file(path)
-    missing = [c for c in ("item_id", "location_id", "date", "quantity") if c not in raw.columns]
-    if missing:
-        raise InvalidParameterError(
-            f"The demand file {str(path)!r} must have columns item_id, location_id, date, "
-            f"quantity; {missing} missing (got {raw.columns})."
-        )
-    frame = raw.select(
-        pl.col("item_id"),
-        pl.col("location_id"),
-        pl.col("date").str.to_date(strict=False).alias("date"),
-        pl.col("quantity").cast(pl.Float64, strict=False).alias("quantity"),
-    )
-    bad_date = frame["date"].is_null() & raw["date"].is_not_null()
-    bad_qty = frame["quantity"].is_null() & raw["quantity"].is_not_null()
-    problems = []
-    if bad_date.any():
-        rows = (bad_date.arg_true() + 2).head(5).to_list()
-        problems.append(
-            f"{int(bad_date.sum())} unreadable date(s) (file lines {rows}; use YYYY-MM-DD)"
-        )
-    if bad_qty.any():
-        rows = (bad_qty.arg_true() + 2).head(5).to_list()
-        problems.append(f"{int(bad_qty.sum())} non-numeric quantity value(s) (file lines {rows})")
-    if problems:
-        raise InvalidParameterError(
-            f"The demand file {str(path)!r} has " + "; ".join(problems) + "."
-        )
-    return frame.drop_nulls()
 
 
 def run_forecast(
@@ -113,6 +79,8 @@ def run_forecast(
     ] = False,
 ) -> None:
     """Forecast every item-location of a demand file, with quantiles."""
+    from stockpilot.engine.forecasting import Forecaster  # the numerical stack, on use only
+
     try:
         levels = _levels(quantiles)
         with Progress(
@@ -123,7 +91,7 @@ def run_forecast(
             transient=True,
         ) as bar:
             task = bar.add_task("reading demand", total=None)
-            frame = harmonize_demand(_read_demand(demand), bucket=bucket)
+            frame = harmonize_demand(read_demand(demand), bucket=bucket)
             bar.update(
                 task, description=f"forecasting {frame.n_unique(['item_id', 'location_id'])} series"
             )

@@ -30,14 +30,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from stockpilot.cli.simulate import read_demand
+from stockpilot.cli.files import read_demand
 from stockpilot.engine.panel import to_panel
-from stockpilot.engine.policies import (
-    ITEM_PARAMETER_COLUMNS,
-    PolicyOptions,
-    compute_policies,
-    erp_export,
-)
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.readers import read_table_file
@@ -69,6 +63,8 @@ def read_items(path: Path) -> pl.DataFrame:
     keep = [c for c in raw.columns if not c.startswith("_")]
     frame = raw.select(keep)
     problems: list[str] = []
+    from stockpilot.engine.policies import ITEM_PARAMETER_COLUMNS
+
     for name in ITEM_PARAMETER_COLUMNS:
         if name not in frame.columns:
             continue
@@ -115,6 +111,8 @@ def run_policy(
     ] = None,
 ) -> None:
     """Compute reorder points, order quantities and order-up-to levels per item-location."""
+    from stockpilot.engine.policies import PolicyOptions, compute_policies, erp_export
+
     try:
         if service_type not in [s.value for s in ServiceType]:
             raise choice_error("stockpilot policy", "service_type", service_type, list(ServiceType))

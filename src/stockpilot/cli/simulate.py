@@ -30,7 +30,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from stockpilot.core.simulation import simulate_single_echelon
+from stockpilot.cli.files import read_demand
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, InvalidParameterError, StockpilotError, choice_error
 from stockpilot.io.buckets import harmonize_demand
@@ -114,37 +114,6 @@ def read_policies(path: Path) -> pl.DataFrame:
     return frame
 
 
-def read_demand(path: Path) -> pl.DataFrame:
-    """Canonical long demand with typed ``date`` and ``quantity`` (bad values reported)."""
-    raw = read_table_file(path)
-    missing = [c for c in (*KEYS, "date", "quantity") if c not in raw.columns]
-    if missing:
-        raise InvalidDataError(
-            f"The demand file {str(path)!r} must have columns item_id, location_id, date, "
-            f"quantity; {missing} missing (got {raw.columns})."
-        )
-    frame = raw.select(
-        *[pl.col(k) for k in KEYS],
-        pl.col("date").str.to_date(strict=False).alias("date"),
-        pl.col("quantity").cast(pl.Float64, strict=False).alias("quantity"),
-    )
-    problems = []
-    for name, hint in (("date", "use YYYY-MM-DD"), ("quantity", "numbers >= 0")):
-        bad = frame[name].is_null() & raw[name].is_not_null()
-        if bad.any():
-            problems.append(
-                f"{int(bad.sum())} unreadable {name}(s) at file lines {(bad.arg_true() + 2).head(5).to_list()} ({hint})"
-            )
-    negative = frame["quantity"].fill_null(0) < 0
-    if negative.any():
-        problems.append(
-            f"{int(negative.sum())} negative quantities at file lines {(negative.arg_true() + 2).head(5).to_list()}"
-        )
-    if problems:
-        raise InvalidDataError(f"The demand file {str(path)!r} has " + "; ".join(problems) + ".")
-    return frame.drop_nulls()
-
-
 def simulate_policies(
     policies: pl.DataFrame,
     demand: pl.DataFrame,
@@ -205,6 +174,8 @@ def simulate_policies(
         raise InvalidParameterError(
             f"The '--warmup' option must be in [0, {horizon - 1}] (periods simulated). Got {warmup}."
         )
+    from stockpilot.core.simulation import simulate_single_echelon
+
     res = simulate_single_echelon(
         values[keyed["row"].to_numpy()],
         policy=keyed["policy"].to_list(),

@@ -1,0 +1,43 @@
+"""Files read by the stand-alone analytics commands (forecast, policy, simulate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from stockpilot.errors import InvalidDataError
+from stockpilot.io.readers import read_table_file
+
+KEYS = ("item_id", "location_id")
+
+
+def read_demand(path: Path) -> pl.DataFrame:
+    """Canonical long demand with typed ``date`` and ``quantity`` (bad values reported)."""
+    raw = read_table_file(path)
+    missing = [c for c in (*KEYS, "date", "quantity") if c not in raw.columns]
+    if missing:
+        raise InvalidDataError(
+            f"The demand file {str(path)!r} must have columns item_id, location_id, date, "
+            f"quantity; {missing} missing (got {raw.columns})."
+        )
+    frame = raw.select(
+        *[pl.col(k) for k in KEYS],
+        pl.col("date").str.to_date(strict=False).alias("date"),
+        pl.col("quantity").cast(pl.Float64, strict=False).alias("quantity"),
+    )
+    problems = []
+    for name, hint in (("date", "use YYYY-MM-DD"), ("quantity", "numbers >= 0")):
+        bad = frame[name].is_null() & raw[name].is_not_null()
+        if bad.any():
+            problems.append(
+                f"{int(bad.sum())} unreadable {name}(s) at file lines {(bad.arg_true() + 2).head(5).to_list()} ({hint})"
+            )
+    negative = frame["quantity"].fill_null(0) < 0
+    if negative.any():
+        problems.append(
+            f"{int(negative.sum())} negative quantities at file lines {(negative.arg_true() + 2).head(5).to_list()}"
+        )
+    if problems:
+        raise InvalidDataError(f"The demand file {str(path)!r} has " + "; ".join(problems) + ".")
+    return frame.drop_nulls()
