@@ -143,3 +143,24 @@ def test_demo_end_to_end(home: Path) -> None:
     assert "succeeded" in out
     assert (out_dir / "report.html").is_file()
     assert (out_dir / "data" / "stockpilot.yaml").is_file()
+
+
+def test_classification_criteria_show_and_approve(home: Path, demo_folder: Path) -> None:
+    code, out = invoke("classification", "show")
+    assert code == 0 and "no version approved yet" in out
+    criteria = home / "criteria.yaml"
+    criteria.write_text(out.split("\n", 1)[1].replace("version: 1", "version: 2"))
+    code, out = invoke(
+        "classification", "approve", str(criteria), "--by", "sop.board", "--reason", "agreed"
+    )
+    assert code == 0, out
+    assert "version 2 approved by sop.board" in out
+    assert invoke("import", str(demo_folder))[0] == 0
+    code, out = invoke("plan", "--as-of", "2026-11-02")
+    assert code == 0, out
+    from stockpilot.services.runs import get_run
+    from stockpilot.store.db import open_store
+
+    run = get_run(open_store(f"sqlite:///{home / 'home' / 'stockpilot.db'}"), 1)
+    classify = next(step for step in run.steps if step.name == "classify")
+    assert "criteria v2 approved by sop.board" in (classify.message or "")

@@ -29,6 +29,10 @@ quarantine_app = typer.Typer(
     no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
+classification_app = typer.Typer(
+    help="ABC/XYZ classification criteria: show the approved version, approve a new one.",
+    no_args_is_help=True,
+)
 
 
 def _store() -> SessionFactory:
@@ -349,6 +353,39 @@ def quarantine_discard(
     console.print(f"discarded {n} record(s)")
 
 
+@classification_app.command("show")
+def classification_show() -> None:
+    """Print the classification criteria planning runs use (YAML)."""
+    from stockpilot.services.classification import active_config
+
+    with _store()() as session:
+        config = active_config(session)
+    if not config.is_approved:
+        console.print("# default criteria: no version approved yet")
+    console.print(yaml.safe_dump(config.to_dict(), sort_keys=False), highlight=False)
+
+
+@classification_app.command("approve")
+def classification_approve(
+    config_file: Annotated[
+        Path, typer.Argument(help="YAML with the criteria (see `classification show`).")
+    ],
+    by: Annotated[str, typer.Option("--by", help="Who approves (recorded in the audit trail).")],
+    reason: Annotated[str, typer.Option(help="Why the criteria change (audited).")],
+) -> None:
+    """Approve a new version of the classification criteria."""
+    from stockpilot.services.classification import approve_config
+
+    data = yaml.safe_load(config_file.read_text())
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{config_file}: expected a mapping of criteria.")
+    approved = approve_config(_store(), data, approved_by=by, reason=reason)
+    console.print(
+        f"classification criteria version {approved.version} approved by {approved.approved_by} "
+        f"at {approved.approved_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest revision."""
@@ -474,3 +511,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runs_app, name="runs")
     app.add_typer(quarantine_app, name="quarantine")
     app.add_typer(db_app, name="db")
+    app.add_typer(classification_app, name="classification")

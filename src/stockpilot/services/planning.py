@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy.orm import Session
 
-from stockpilot.core.classify import ClassificationConfig, classify
+from stockpilot.core.classify import classify
 from stockpilot.core.forecast.events import (
     AdjustmentType,
     EventKind,
@@ -43,6 +43,7 @@ from stockpilot.errors import InvalidDataError
 from stockpilot.io.ingest import planning_demand
 from stockpilot.services import imports
 from stockpilot.services.audit import append_audit
+from stockpilot.services.classification import active_config
 from stockpilot.services.runs import (
     RunContext,
     StepRegistry,
@@ -206,9 +207,11 @@ def classify_step(context: RunContext) -> None:
     items = context.read_entity("items")
     cost = panel.keys.join(items.select("item_id", "unit_cost"), on="item_id", how="left")
     per_year = {Bucket.DAY: 365, Bucket.WEEK: 52, Bucket.MONTH: 12}[panel.bucket]
+    config = active_config(context.session)
+    _state(context)["classification_config"] = config
     result = classify(
         panel.values,
-        config=ClassificationConfig(),
+        config=config,
         periods_per_year=per_year,
         unit_value=cost["unit_cost"].fill_null(0.0).to_numpy(),
     )
@@ -223,7 +226,12 @@ def classify_step(context: RunContext) -> None:
     summary = ", ".join(f"{a}: {n}" for a, n in counts.iter_rows())
     context.progress(
         1.0,
-        f"{panel.n_series} item-locations x {panel.n_periods} buckets; ABC {summary}",
+        f"{panel.n_series} item-locations x {panel.n_periods} buckets; ABC {summary}; "
+        + (
+            f"criteria v{config.version} approved by {config.approved_by}"
+            if config.is_approved
+            else "default criteria (no approved version yet)"
+        ),
     )
 
 
@@ -273,6 +281,7 @@ def forecast_step(context: RunContext) -> None:
         bucket=settings.planning_bucket,
         levels=FORECAST_LEVELS,
         events=events,
+        classification=_state(context)["classification_config"],
         attributes=items.select("item_id", "category"),
         end=panel.periods[-1].astype(date) if panel.n_periods else None,
     )
