@@ -43,7 +43,7 @@ import polars as pl
 
 from stockpilot.errors import InvalidDataError, choice_error, parameter_error
 from stockpilot.io.readers import ROW_NUMBER, SOURCE_FILE, RawTable, read_frame
-from stockpilot.schema import ENTITIES, LOAD_ORDER, ColumnType, Entity
+from stockpilot.schema import ENTITIES, LOAD_ORDER, Column, ColumnType, Entity
 
 if TYPE_CHECKING:
     from stockpilot.settings import Settings
@@ -500,6 +500,70 @@ def _allowed_keys(ref: str, ctx: _Context) -> pl.Series | None:
     return pl.concat(parts).unique()
 
 
+def _cleaned(col: str, *, strip: bool) -> pl.Expr:
+    """The column with padding stripped (if ``strip``) and blank cells as nulls."""
+    text = pl.col(col).str.strip_chars() if strip else pl.col(col)
+    return pl.when(text == "").then(None).otherwise(text).alias(col)
+
+
+def _padded(text: pl.Expr) -> pl.Expr:
+    return (
+        text.str.starts_with(" ")
+        | text.str.ends_with(" ")
+        | text.str.starts_with("\t")
+        | text.str.ends_with("\t")
+    )
+
+
+def _reparse(
+    frame: pl.DataFrame,
+    strings: pl.DataFrame,
+    column: Column,
+    dates: tuple[pl.Series, pl.Series] | None,
+) -> tuple[pl.DataFrame, pl.Expr]:
+    """Clean the cells of a typed column that failed to parse, and parse them again.
+
+    A column holding any value padded with spaces or tabs has all its values stripped
+    of whitespace; blank cells are missing values. Padded and blank numbers, booleans
+    and trailing-padded dates never parse, so only failed rows can change: they are
+    cleaned and typed again alone instead of rewriting the whole column. (A date padded
+    in front parses as the same date, but still marks the column as padded.) Returns the
+    frame with the typed value, the failure mask, the message text and the presence
+    flag of those rows replaced, and the cleaning expression (for the quarantined rows'
+    values).
+    """
+    name = column.name
+    failed = frame.get_column(f"__bad_{name}").arg_true()
+    texts = strings.get_column(name)
+    tried = texts.gather(failed)
+    padded = bool(tried.to_frame().select(_padded(pl.col(name)).any()).item())
+    if not padded and column.kind is ColumnType.DATE:
+        # A date padded in front parses, so look at every distinct value, not only failures.
+        every = dates[0] if dates is not None else texts
+        padded = bool(every.to_frame().select(_padded(pl.col(name)).any()).item())
+    clean = _cleaned(name, strip=padded)
+    if failed.len() == 0:
+        return frame, clean
+    cleaned = tried.to_frame().select(clean)
+    value, bad = _typed(name, column.kind)  # cleaned texts are not in the lookup
+    again = cleaned.select(
+        value,
+        bad.alias("__bad"),
+        pl.col(name).alias("__s"),
+        pl.col(name).is_not_null().alias("__has"),
+    )
+    replaced = [
+        frame.get_column(name).scatter(failed, again.get_column(name)),
+        frame.get_column(f"__bad_{name}").scatter(failed, again.get_column("__bad")),
+        frame.get_column(f"__s_{name}").scatter(failed, again.get_column("__s")),
+    ]
+    if f"__has_{name}" in frame.columns:
+        replaced.append(
+            frame.get_column(f"__has_{name}").scatter(failed, again.get_column("__has"))
+        )
+    return frame.with_columns(replaced), clean
+
+
 def _validate_entity(
     ent: Entity, parts: list[pl.DataFrame], ctx: _Context
 ) -> tuple[pl.DataFrame, pl.DataFrame, EntityCounts, tuple[str, ...]]:
@@ -538,44 +602,23 @@ def _validate_entity(
     if recast:
         strings = strings.with_columns(pl.col(c).cast(pl.String) for c in recast)
     # Blank cells are missing values, not the empty string, and typed values may be
-    # padded (' 12'). Rewrite only the columns that need it (CSV already reads
-    # unquoted blanks as null); the raw values of quarantined rows stay as they came.
+    # padded (' 12'). Text columns are rewritten only when they hold a blank (CSV already
+    # reads unquoted blanks as null). Typed columns are not rewritten at all: a padded or
+    # blank value fails to parse, so only the rows that fail are cleaned and parsed
+    # again (see ``_reparse``). The raw values of quarantined rows stay as they came.
     original = strings
-    typed_columns = [c.name for c in ent.columns if c.kind is not ColumnType.STRING]
-    scan = strings.select(
-        *[(pl.col(c) == "").any().alias(f"blank:{c}") for c in columns],
-        *[
-            (
-                pl.col(c).str.starts_with(" ")
-                | pl.col(c).str.ends_with(" ")
-                | pl.col(c).str.starts_with("\t")
-                | pl.col(c).str.ends_with("\t")
-            )
-            .any()
-            .alias(f"pad:{c}")
-            for c in typed_columns
-        ],
-    )
-    fixes = []
-    for c in columns:
-        expr = pl.col(c)
-        changed = False
-        if c in typed_columns and scan.get_column(f"pad:{c}")[0]:
-            expr = expr.str.strip_chars()
-            changed = True
-        if scan.get_column(f"blank:{c}")[0] or changed:
-            expr = pl.when(expr == "").then(None).otherwise(expr)
-            changed = True
-        if changed:
-            fixes.append(expr.alias(c))
-    if fixes:
-        strings = strings.with_columns(fixes)
+    text_columns = [c.name for c in ent.columns if c.kind is ColumnType.STRING]
+    scan = strings.select(pl.col(c).eq("").any().alias(c) for c in text_columns)
+    blanks = [_cleaned(c, strip=False) for c in text_columns if scan.get_column(c)[0]]
+    if blanks:
+        strings = strings.with_columns(blanks)
     n_in = strings.height
     # Columns empty in every row (optional columns no file had) need no checks at all.
     nulls = strings.select(pl.col(c).null_count() for c in (*columns, PRE_REASON, "__struct"))
     empty = {c for c in nulls.columns if nulls.get_column(c)[0] == n_in}
     typed_exprs = []
     type_checks = []
+    dates_of: dict[str, tuple[pl.Series, pl.Series]] = {}
     for column in ent.columns:
         if column.name in empty:
             typed_exprs.append(pl.lit(None, dtype=column.polars_type).alias(column.name))
@@ -585,6 +628,7 @@ def _validate_entity(
             distinct = strings.get_column(column.name).unique().drop_nulls()
             if distinct.len() <= max(1000, strings.height // 10):
                 dates = (distinct, distinct.str.to_date("%Y-%m-%d", strict=False))
+                dates_of[column.name] = dates
         value, bad = _typed(column.name, column.kind, dates)
         typed_exprs.append(value)
         if column.kind is not ColumnType.STRING:
@@ -669,10 +713,15 @@ def _validate_entity(
     # Row checks: only a boolean per row; reasons and messages are worked out later for
     # the quarantined rows alone. Demand also gets its 64-bit series id here (shared by
     # the duplicate search and the outlier statistics, so the key strings hash once).
-    lf = lf.with_columns(_any(problems).alias("__fail"))
-    if series_hash:
-        lf = lf.with_columns(_key_hash(SERIES_KEYS).alias("__sid"))
     frame = lf.collect(engine="in-memory")
+    cleaning: list[pl.Expr] = []
+    for column in ent.columns:
+        if column.kind is not ColumnType.STRING and column.name not in empty:
+            frame, clean = _reparse(frame, strings, column, dates_of.get(column.name))
+            cleaning.append(clean)
+    frame = frame.with_columns(_any(problems).alias("__fail"))
+    if series_hash:
+        frame = frame.with_columns(_key_hash(SERIES_KEYS).alias("__sid"))
     if series_hash:
         extra = [c for c in key if c not in SERIES_KEYS]
         key_hash = frame.select(
@@ -721,7 +770,7 @@ def _validate_entity(
         name,
         bad_rows,
         original=original,
-        strings=strings,
+        strings=strings.with_columns(cleaning) if cleaning else strings,
         columns=columns,
         part_columns=part_columns,
     )
