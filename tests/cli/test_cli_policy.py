@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -101,3 +102,54 @@ def test_policy_command_errors_go_to_stderr_with_exit_1(tmp_path: Path) -> None:
         _app(), ["policy", "--demand", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "p.csv")]
     )
     assert missing.exit_code == 1
+
+
+def test_policy_command_writes_lot_sizing_defect_moq_and_push_pull_columns(
+    tmp_path: Path,
+) -> None:
+    """Item A (mean ~21/week, 5 % defects, costed) and slow item B (mean ~1.4/week) with an
+    MOQ of 200 (> 6 weeks of demand): B gets an MOQ recommendation, A none; A's lot is its
+    EOQ grossed up by 1/0.95; every line carries push/pull and its reason."""
+    demand = tmp_path / "demand.csv"
+    _demand(demand)
+    items = tmp_path / "items.csv"
+    pl.DataFrame(
+        {
+            "item_id": ["A", "B"],
+            "unit_cost": ["52", "10"],
+            "order_cost": ["50", "20"],
+            "moq": ["", "200"],
+            "defect_rate": ["0.05", ""],
+            "customer_tolerance": ["0", "3"],
+        }
+    ).write_csv(items)
+    out, erp = tmp_path / "policies.csv", tmp_path / "erp.csv"
+    args = ["policy", "--demand", str(demand), "--items", str(items), "--bucket", "week"]
+    result = CliRunner().invoke(_app(), [*args, "--out", str(out), "--erp-out", str(erp)])
+    assert result.exit_code == 0, result.output
+    from stockpilot.engine.policies import ERP_EXPORT_COLUMNS, EXTRA_COLUMNS, POLICY_COLUMNS
+
+    policies = pl.read_csv(out)
+    assert policies.columns == [*POLICY_COLUMNS, *EXTRA_COLUMNS]
+    assert tuple(pl.read_csv(erp).columns) == ERP_EXPORT_COLUMNS
+    a, b = policies.row(0, named=True), policies.row(1, named=True)
+    # A: EOQ sqrt(2 A D / h) with h = 0.25/week, rounded up to a whole unit, then / 0.95.
+    eoq = np.ceil(np.sqrt(2 * 50 * a["demand_mean"] / 0.25))
+    assert a["lot_sizing_rule"] == "eoq"
+    assert a["order_quantity"] == pytest.approx(eoq / 0.95)
+    assert a["defect_rate"] == 0.05
+    assert not a["moq_recommendation"]  # empty for lines that are no MOQ exception
+    assert b["moq_recommendation"] in {"order_moq", "lower_moq", "make_to_order"}
+    assert b["moq_coverage_periods"] == pytest.approx(200 / b["demand_mean"])
+    assert "MOQ 200" in b["moq_reason"]
+    assert b["push_pull"] == "pull" and "customers wait 3" in b["push_pull_reason"]
+    assert a["push_pull"] in {"push", "push_pull"} and a["push_pull_reason"]
+
+
+def test_policy_command_rejects_a_non_positive_moq_coverage(tmp_path: Path) -> None:
+    demand = tmp_path / "demand.csv"
+    _demand(demand)
+    args = ["policy", "--demand", str(demand), "--moq-max-coverage", "0"]
+    result = CliRunner().invoke(_app(), [*args, "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 1
+    assert "moq_max_coverage" in result.output

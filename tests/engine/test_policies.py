@@ -12,6 +12,7 @@ from stockpilot.core.simulation.single_echelon import simulate_single_echelon
 from stockpilot.engine.panel import to_panel
 from stockpilot.engine.policies import (
     ERP_EXPORT_COLUMNS,
+    EXTRA_COLUMNS,
     POLICY_COLUMNS,
     PolicyOptions,
     compute_policies,
@@ -335,3 +336,190 @@ def test_erp_max_is_never_below_min_for_a_negative_reorder_point() -> None:
     )
     erp = erp_export(policies).row(0, named=True)
     assert erp["min_qty"] == 0 and erp["max_qty"] == 0
+
+
+# ---------------------------------------------------------------------------
+# Issue #4 sections 4-7 wired into the policies frame (hand-computed cases).
+# Weekly buckets, unit cost 52 and 25 %/year holding: h = 52 * 0.25 / 52 = 0.25 per week.
+# ---------------------------------------------------------------------------
+
+_SMOOTH = np.tile([9.0, 11.0], 6)  # mean 10, VC = 1/100
+_INTERMITTENT = np.array([0, 0, 6, 0, 0, 0, 6, 0, 0, 0, 6, 0], dtype=float)  # mean 1.5
+
+
+def test_lot_sizing_rule_per_item_eoq_poq_and_wagner_whitin_hand_computed() -> None:
+    """Hand-computed (D's rule, SPT 2017 sections 6.3-6.5).
+
+    * S: smooth, A = 50: EOQ = sqrt(2 * 50 * 10 / 0.25) = 63.25 (6.3 weeks), VC 0.01 < 0.2
+      -> EOQ, rounded up to 64 whole units.
+    * SL: same with a 4-week shelf life: EOQ covers more than the shelf life -> period
+      order quantity P = min(round(6.32), 4) = 4, Q = 4 * 10 = 40.
+    * W1: intermittent 6 every 4th week, A = 50: carrying 6 units 4 weeks costs 6 < 50, so
+      Wagner-Whitin orders all 18 units once: average lot 18.
+    * W2: same with A = 5 < 6: one order per demand, average lot 18 / 3 = 6.
+    """
+    values = np.vstack([_SMOOTH, _SMOOTH, _INTERMITTENT, _INTERMITTENT])
+    ids = ["S", "SL", "W1", "W2"]
+    items = pl.DataFrame(
+        {
+            "item_id": ids,
+            "unit_cost": [52.0] * 4,
+            "order_cost": [50.0, 50.0, 50.0, 5.0],
+            "shelf_life": [None, 4.0, None, None],
+        }
+    )
+    out = compute_policies(_panel(values, ids), items=items)
+    rows = {r["item_id"]: r for r in out.iter_rows(named=True)}
+    assert rows["S"]["lot_sizing_rule"] == "eoq"
+    assert rows["S"]["order_quantity"] == 64.0
+    assert "steady demand" in rows["S"]["lot_sizing_reason"]
+    assert "EOQ 63.25" in rows["S"]["explanation"]
+    assert rows["SL"]["lot_sizing_rule"] == "period_order_quantity"
+    assert rows["SL"]["order_quantity"] == pytest.approx(40.0)
+    assert "shelf life 4" in rows["SL"]["lot_sizing_reason"]
+    for key, lot in (("W1", 18.0), ("W2", 6.0)):
+        assert rows[key]["lot_sizing_rule"] == "wagner_whitin"
+        assert rows[key]["order_quantity"] == pytest.approx(lot)
+        assert "intermittent demand" in rows[key]["lot_sizing_reason"]
+        assert "Wagner-Whitin" in rows[key]["explanation"]
+        assert rows[key]["policy"] == "s_Q"
+
+
+def test_uncosted_lines_stay_lot_for_lot_with_their_reason() -> None:
+    out = compute_policies(_panel(np.vstack([_SMOOTH])))
+    row = out.row(0, named=True)
+    assert row["lot_sizing_rule"] == "lot_for_lot"
+    assert row["order_quantity"] == pytest.approx(10.0)
+    assert "cost unknown" in row["lot_sizing_reason"]
+
+
+def test_defect_rate_grosses_up_the_lot_and_the_safety_stock() -> None:
+    """p = 5 %: Q_gross = Q / 0.95 and SS_gross = SS / 0.95 (Yano & Lee 1995 via D's
+    ``defect_adjustment``); levels move up by the (whole-unit) safety-stock increase."""
+    rng = np.random.default_rng(21)
+    values = rng.poisson(30, (1, 100)).astype(float)
+    base = {"item_id": ["I0"], "unit_cost": [52.0], "order_cost": [50.0]}
+    options = PolicyOptions(lead_time=4, service_target=0.99)
+    clean = compute_policies(_panel(values), items=pl.DataFrame(base), options=options)
+    faulty = compute_policies(
+        _panel(values), items=pl.DataFrame({**base, "defect_rate": [0.05]}), options=options
+    )
+    c, f = clean.row(0, named=True), faulty.row(0, named=True)
+    assert c["safety_stock"] > 0
+    assert f["order_quantity"] == pytest.approx(c["order_quantity"] / 0.95)
+    step = np.ceil(c["safety_stock"] / 0.95 - c["safety_stock"] - 1e-9)
+    assert step >= 1
+    assert f["reorder_point"] == c["reorder_point"] + step
+    assert f["safety_stock"] == pytest.approx(c["safety_stock"] + step)
+    assert f["order_up_to"] == pytest.approx(f["reorder_point"] + f["order_quantity"])
+    assert f["defect_rate"] == 0.05 and c["defect_rate"] == 0.0
+    assert "defect rate 5.0%" in f["explanation"]
+    assert "defect" not in c["explanation"]
+
+
+def test_defect_rate_of_one_is_rejected() -> None:
+    items = pl.DataFrame({"item_id": ["I0"], "defect_rate": [1.0]})
+    with pytest.raises(InvalidParameterError, match="defect_rate must be < 1"):
+        compute_policies(_panel(np.ones((1, 10))), items=items)
+
+
+def test_moq_exception_for_slow_movers_recommends_the_cheapest_option() -> None:
+    """Hand-computed with D's cost model (cost per week, r = 0.25 / 52, v = 10, D = 1).
+
+    * M1: MOQ 100 (100 weeks > 6), A = 20. Order MOQ: lot max(100, EOQ 28.8) = 100,
+      10 + 20/100 + 10 r 50 = 12.604. Lower MOQ 20 at +5 %: lot EOQ'
+      = sqrt(2 * 20 / (10.5 r)) = 28.15, 10.5 + 20/28.15 + 10.5 r 28.15/2 = 11.921.
+      Make to order (customers wait 2 >= lead time 1, demand every week): 10 + 20 = 30.
+      -> lower_moq.
+    * M2: demand 4 every 4th week, A = 2, no lower MOQ: order MOQ 10 + 0.02 + 2.404
+      = 12.424; make to order 10 + 2 * 0.25 = 10.5 -> make_to_order.
+    * N: MOQ 5 covers 0.5 week: no exception, empty columns.
+    """
+    slow = np.ones(12)
+    sparse = np.tile([4.0, 0.0, 0.0, 0.0], 3)
+    values = np.vstack([slow, sparse, _SMOOTH])
+    ids = ["M1", "M2", "N"]
+    items = pl.DataFrame(
+        {
+            "item_id": ids,
+            "unit_cost": [10.0, 10.0, 10.0],
+            "order_cost": [20.0, 2.0, 20.0],
+            "moq": [100.0, 100.0, 5.0],
+            "lower_moq": [20.0, None, None],
+            "lower_moq_premium": [0.05, 0.0, 0.0],
+            "customer_tolerance": [2.0, 2.0, 0.0],
+        }
+    )
+    out = compute_policies(_panel(values, ids), items=items)
+    rows = {r["item_id"]: r for r in out.iter_rows(named=True)}
+    r = 0.25 / 52
+    lot_b = np.sqrt(2 * 20 / (10.5 * r))
+    m1 = rows["M1"]
+    assert m1["moq_recommendation"] == "lower_moq"
+    assert m1["moq_coverage_periods"] == pytest.approx(100.0)
+    assert m1["moq_cost_order_moq"] == pytest.approx(10 + 20 / 100 + 10 * r * 50)
+    assert m1["moq_cost_lower_moq"] == pytest.approx(10.5 + 20 / lot_b + 10.5 * r * lot_b / 2)
+    assert m1["moq_cost_make_to_order"] == pytest.approx(30.0)
+    assert m1["moq_cost_lower_moq"] == min(
+        m1["moq_cost_order_moq"], m1["moq_cost_lower_moq"], m1["moq_cost_make_to_order"]
+    )
+    assert "ask for MOQ 20" in m1["moq_reason"]
+    assert "MOQ exception: recommend lower_moq" in m1["explanation"]
+    m2 = rows["M2"]
+    assert m2["moq_recommendation"] == "make_to_order"
+    assert m2["moq_cost_order_moq"] == pytest.approx(10 + 2 / 100 + 10 * r * 50)
+    assert m2["moq_cost_lower_moq"] is None  # not offered
+    assert m2["moq_cost_make_to_order"] == pytest.approx(10 + 2 * 0.25)
+    n = rows["N"]
+    assert n["moq_recommendation"] == "" and n["moq_reason"] == ""
+    assert n["moq_cost_order_moq"] is None and n["moq_coverage_periods"] is None
+
+
+def test_moq_coverage_limit_is_configurable() -> None:
+    items = pl.DataFrame({"item_id": ["I0"], "unit_cost": [10.0], "moq": [50.0]})
+    panel = _panel(np.vstack([_SMOOTH]))  # mean 10: MOQ covers 5 weeks
+    default = compute_policies(panel, items=items)
+    strict = compute_policies(panel, items=items, options=PolicyOptions(moq_max_coverage=4.0))
+    assert default["moq_recommendation"][0] == ""
+    assert strict["moq_recommendation"][0] in {"order_moq", "lower_moq", "make_to_order"}
+    assert strict["moq_coverage_periods"][0] == pytest.approx(5.0)
+
+
+def test_push_pull_per_line_with_reasons() -> None:
+    """D's rule: smooth demand and fixed lead time -> push; customers waiting 2 >= lead time
+    1 -> pull; intermittent demand at 95 % with no tolerance -> push-pull; intermittent at
+    75 % (< 80 %) -> pull, stock would mostly age."""
+    values = np.vstack([_SMOOTH, _SMOOTH, _INTERMITTENT, _INTERMITTENT])
+    ids = ["P", "T", "X", "Y"]
+    items = pl.DataFrame(
+        {
+            "item_id": ids,
+            "customer_tolerance": [0.0, 2.0, 0.0, 0.0],
+            "service_target": [0.95, 0.95, 0.95, 0.75],
+        }
+    )
+    out = compute_policies(_panel(values, ids), items=items)
+    rows = {r["item_id"]: r for r in out.iter_rows(named=True)}
+    assert rows["P"]["push_pull"] == "push"
+    assert "predictable demand" in rows["P"]["push_pull_reason"]
+    assert rows["T"]["push_pull"] == "pull"
+    assert "customers wait 2" in rows["T"]["push_pull_reason"]
+    assert rows["X"]["push_pull"] == "push_pull"
+    assert "decouple" in rows["X"]["push_pull_reason"]
+    assert rows["Y"]["push_pull"] == "pull"
+    assert "low service target" in rows["Y"]["push_pull_reason"]
+
+
+def test_customer_tolerance_from_the_locations_frame() -> None:
+    locations = pl.DataFrame(
+        {"location_id": ["DC"], "review_capability": ["real_time"], "customer_tolerance": [3.0]}
+    )
+    panel = _panel(np.vstack([_SMOOTH, _SMOOTH]))
+    items = pl.DataFrame({"item_id": ["I1"], "customer_tolerance": [0.0]})
+    out = compute_policies(panel, items=items, locations=locations)
+    assert out["push_pull"].to_list() == ["pull", "push"]  # item value overrides the location
+
+
+def test_extra_columns_follow_the_design_columns() -> None:
+    out = compute_policies(_panel(np.vstack([_SMOOTH, _INTERMITTENT])))
+    assert out.columns == [*POLICY_COLUMNS, *EXTRA_COLUMNS]

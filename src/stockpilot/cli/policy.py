@@ -5,8 +5,8 @@ Usage::
     stockpilot policy --demand demand.csv [--items items.csv] [--bucket week]
         [--lead-time L] [--lead-time-sd S] [--review-period R]
         [--service-type fill_rate|cycle_service] [--service-target 0.95]
-        [--history-periods N] [--locations locations.csv] --out policies.csv
-        [--erp-out erp.csv]
+        [--history-periods N] [--locations locations.csv] [--moq-max-coverage 6]
+        --out policies.csv [--erp-out erp.csv]
 
 ``demand.csv`` is canonical long demand (``item_id, location_id, date, quantity``); it is
 harmonized to the planning bucket (``--bucket``, default: inferred from the dates: all
@@ -14,10 +14,15 @@ firsts of a month -> month, all Mondays -> week, else day). Periods and lead tim
 that bucket. ``items.csv`` may carry per-item (or per item-location) columns that override
 the flags: ``lead_time, lead_time_sd, review_period, unit_cost, holding_cost_rate,
 order_cost, moq, pack_size, max_order_qty, shelf_life, service_target, service_type,
-policy, stockout_cost``. ``locations.csv`` (``location_id, review_capability`` and optionally
-``latency_hours, cycle_days``) applies the continuous-vs-periodic review rule of
-``stockpilot.core.review``. The output follows the policies exchange format (docs/policies.md);
-``--erp-out`` also writes the ERP import layout (reorder point, order quantity, min/max).
+policy, stockout_cost``, and for sections 5-7 of issue #4 ``defect_rate`` (rejection rate in
+[0, 1): lot and safety stock grossed up by 1/(1 - p)), ``customer_tolerance`` (buckets customers
+wait: push/pull rule), ``lower_moq, lower_moq_premium, make_to_order_premium,
+obsolescence_rate`` (MOQ-exception options). ``locations.csv`` (``location_id,
+review_capability`` and optionally ``latency_hours, cycle_days, customer_tolerance``) applies
+the continuous-vs-periodic review rule of ``stockpilot.core.review``. The output follows the
+policies exchange format (docs/policies.md): the DESIGN.md section 3 columns, then the extra
+columns (lot-sizing reason, defect rate, MOQ exception, push/pull); ``--erp-out`` also writes
+the ERP import layout (reorder point, order quantity, min/max), unchanged.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from rich.markup import escape
 
 from stockpilot.cli.files import read_demand
 from stockpilot.engine.panel import to_panel
-from stockpilot.errors import InvalidDataError, StockpilotError, choice_error
+from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.readers import read_table_file
 from stockpilot.io.writers import write_table
@@ -106,6 +111,10 @@ def run_policy(
     history_periods: Annotated[
         int | None, typer.Option(help="Use only the last N buckets of history.")
     ] = None,
+    moq_max_coverage: Annotated[
+        float,
+        typer.Option(help="An MOQ covering more buckets of demand than this is an exception."),
+    ] = 6.0,
     erp_out: Annotated[
         Path | None, typer.Option(help="Also write the ERP import layout here.")
     ] = None,
@@ -116,6 +125,10 @@ def run_policy(
     try:
         if service_type not in [s.value for s in ServiceType]:
             raise choice_error("stockpilot policy", "service_type", service_type, list(ServiceType))
+        if not moq_max_coverage > 0:
+            raise parameter_error(
+                "stockpilot policy", "moq_max_coverage", "a float > 0", moq_max_coverage
+            )
         if bucket is not None and bucket not in [b.value for b in Bucket]:
             raise choice_error("stockpilot policy", "bucket", bucket, [b.value for b in Bucket])
         frame = read_demand(demand)
@@ -130,6 +143,7 @@ def run_policy(
             service_type=ServiceType(service_type),
             service_target=service_target,
             history_periods=history_periods,
+            moq_max_coverage=moq_max_coverage,
         )
         with _err.status(f"computing policies for {panel.n_series} item-locations"):
             location_frame = None

@@ -34,7 +34,13 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from stockpilot.core.lotsizing import eoq, round_order_quantity
+from stockpilot.core.lotsizing import (
+    LotSizingMethod,
+    choose_lot_sizing_method,
+    plan_lots,
+    round_order_quantity,
+)
+from stockpilot.core.moq import moq_exception
 from stockpilot.core.policy.explain import explain_policies
 from stockpilot.core.policy.leadtime_demand import (
     DemandDistribution,
@@ -50,14 +56,18 @@ from stockpilot.core.policy.policies import (
 )
 from stockpilot.core.policy.service import as_service_type, validate_service_target
 from stockpilot.core.policy.time_phased import r_s_time_phased
+from stockpilot.core.push_pull import choose_push_pull
 from stockpilot.core.review import BUCKET_DAYS, choose_review_type
+from stockpilot.core.supplier import defect_adjustment
 from stockpilot.engine.panel import Panel
 from stockpilot.errors import InvalidDataError, parameter_error
 from stockpilot.vocab import Bucket, PolicyType, ServiceType
 
 __all__ = [
     "ERP_EXPORT_COLUMNS",
+    "EXTRA_COLUMNS",
     "ITEM_PARAMETER_COLUMNS",
+    "MOQ_COLUMNS",
     "POLICY_COLUMNS",
     "TIME_PHASED_COLUMNS",
     "PolicyOptions",
@@ -99,6 +109,12 @@ ITEM_PARAMETER_COLUMNS = (
     "shelf_life",
     "service_target",
     "stockout_cost",
+    "defect_rate",
+    "customer_tolerance",
+    "lower_moq",
+    "lower_moq_premium",
+    "make_to_order_premium",
+    "obsolescence_rate",
 )
 _TEXT_PARAMETERS = ("service_type", "policy")
 
@@ -142,6 +158,12 @@ class PolicyOptions:
         Force one policy type for every line (None: the rule of step 5).
     integer_levels
         Round reorder points and order-up-to levels up to whole units.
+    lot_sizing_periods
+        Buckets of history (the most recent) the lot-sizing rule is chosen and the
+        time-phased rules (Wagner-Whitin, Silver-Meal) are planned on (None: all).
+    moq_max_coverage
+        An MOQ covering more than this many buckets of mean demand is an MOQ exception:
+        the options of :func:`stockpilot.core.moq.moq_exception` are costed.
     interval_variance
         Use the variance of the history's own (L + R)-bucket sums when it exceeds the
         independent-bucket variance (autocorrelated demand); see ``_interval_sd``.
@@ -159,6 +181,8 @@ class PolicyOptions:
     policy: PolicyType | None = None
     integer_levels: bool = True
     interval_variance: bool = True
+    lot_sizing_periods: int | None = 104
+    moq_max_coverage: float = 6.0
 
 
 def location_review(locations: pl.DataFrame, bucket: Bucket) -> pl.DataFrame:
@@ -198,6 +222,11 @@ def location_review(locations: pl.DataFrame, bucket: Bucket) -> pl.DataFrame:
             "_review_period": np.maximum(np.ceil(choice.review_period - 1e-9), 1.0),
             "_lead_time_add": choice.information_delay_days / bucket_days,
             "_review_reason": list(choice.reasons),
+            "_customer_tolerance": (
+                locations["customer_tolerance"].cast(pl.Float64).to_numpy()
+                if "customer_tolerance" in locations.columns
+                else np.full(locations.height, np.nan)
+            ),
         }
     )
 
@@ -221,6 +250,12 @@ def _item_parameters(
         "shelf_life": float("inf"),
         "service_target": options.service_target,
         "stockout_cost": float("nan"),
+        "defect_rate": 0.0,
+        "customer_tolerance": 0.0,
+        "lower_moq": float("nan"),
+        "lower_moq_premium": 0.0,
+        "make_to_order_premium": 0.0,
+        "obsolescence_rate": 0.0,
     }
     frame = keys.select("item_id", "location_id")
     if items is not None:
@@ -245,11 +280,18 @@ def _item_parameters(
     if review is not None:
         frame = frame.join(review, on="location_id", how="left", maintain_order="left")
         given = pl.col("review_period") if "review_period" in frame.columns else pl.lit(None)
+        tolerance = (
+            pl.col("customer_tolerance") if "customer_tolerance" in frame.columns else pl.lit(None)
+        )
         frame = frame.with_columns(
             given.cast(pl.Float64)
             .fill_nan(None)
             .fill_null(pl.col("_review_period"))
             .alias("review_period"),
+            tolerance.cast(pl.Float64)
+            .fill_nan(None)
+            .fill_null(pl.col("_customer_tolerance").fill_nan(None))
+            .alias("customer_tolerance"),
         )
     exprs = [
         (pl.col(c).fill_null(v).fill_nan(v) if c in frame.columns else pl.lit(v)).alias(c)
@@ -288,6 +330,11 @@ def _validate(params: pl.DataFrame) -> None:
         ("pack_size", 0.0, True),
         ("max_order_qty", 0.0, True),
         ("shelf_life", 0.0, True),
+        ("defect_rate", 0.0, False),
+        ("customer_tolerance", 0.0, False),
+        ("lower_moq_premium", 0.0, False),
+        ("make_to_order_premium", 0.0, False),
+        ("obsolescence_rate", 0.0, False),
     ):
         col = params[name].to_numpy()
         bad = ~(col > low) if strict else ~(col >= low)
@@ -299,6 +346,18 @@ def _validate(params: pl.DataFrame) -> None:
                 f"{name} must be {kind}: {int(bad.sum())} row(s), e.g. item "
                 f"{first['item_id']!r} at {first['location_id']!r} has {first[name]!r}"
             )
+    for name in ("defect_rate", "obsolescence_rate"):
+        over = params[name].to_numpy() >= 1.0
+        if over.any():
+            first = params.filter(pl.Series(over)).row(0, named=True)
+            problems.append(
+                f"{name} must be < 1: {int(over.sum())} row(s), e.g. item "
+                f"{first['item_id']!r} has {first[name]!r}"
+            )
+    lower = params["lower_moq"].to_numpy()
+    bad_l = lower < 0
+    if bad_l.any():
+        problems.append(f"lower_moq must be >= 0 (or empty): {int(bad_l.sum())} row(s)")
     target = params["service_target"].to_numpy()
     bad_t = ~((target > 0) & (target < 1))
     if bad_t.any():
@@ -402,41 +461,143 @@ def _forecast_mean(
     return mean, sd
 
 
+def _join_notes(notes: NDArray[np.str_], extra: NDArray[np.str_]) -> NDArray[np.str_]:
+    """Append ``extra`` to ``notes`` with "; " where both are non-empty (vectorized)."""
+    extra = np.asarray(extra).astype(str)
+    sep = np.where((np.char.str_len(notes) > 0) & (np.char.str_len(extra) > 0), "; ", "")
+    return np.char.add(np.char.add(notes, sep), extra)
+
+
+def _rule_quantity(
+    mean: FloatArray,
+    window: FloatArray,
+    *,
+    params: pl.DataFrame,
+    pattern: NDArray[np.str_],
+    h: FloatArray,
+    costed: NDArray[np.bool_],
+    review_demand: FloatArray,
+    lot_sizing_periods: int | None,
+) -> tuple[FloatArray, NDArray[np.str_], NDArray[np.str_]]:
+    """Stationary lot per line from D's rule choice (:func:`choose_lot_sizing_method`).
+
+    Costed lines (order cost and holding cost known) get the rule and its reason from
+    ``choose_lot_sizing_method`` on the history window (leading unobserved buckets filled
+    with the mean, so the rule sees the same level); the lot is then
+
+    * lot-for-lot: one review period of demand ``D R``;
+    * fixed order quantity: the binding MOQ / pack multiple (``LotSizingChoice.fixed_quantity``);
+    * EOQ: ``sqrt(2 A D / h)``;
+    * period order quantity: ``P D`` with ``P = max(1, round(EOQ / D))``, capped at the
+      shelf life in whole buckets (Silver, Pyke & Thomas 2017, section 6.3);
+    * Wagner-Whitin / Silver-Meal (time-phased): the average lot of the rule's plan over the
+      window (``plan_lots``, unobserved buckets as zero demand), ``D x buckets / orders``
+      (equal to total demand / orders when ``D`` is the history mean).
+
+    Lines without costs keep lot-for-lot over one review period.
+    """
+    n = mean.shape[0]
+    rule = np.full(n, "lot_for_lot", dtype="<U32")
+    reason = np.full(n, "order or holding cost unknown: lot-for-lot over one review period")
+    reason = reason.astype("<U400")
+    q = review_demand.copy()
+    idx = np.flatnonzero(costed)
+    if idx.size == 0 or window.shape[1] == 0:
+        return q, rule, reason
+    win = window[idx] if lot_sizing_periods is None else window[idx, -lot_sizing_periods:]
+    observed = ~np.isnan(win)
+    m = mean[idx]
+    filled = np.where(observed, np.maximum(np.nan_to_num(win), 0.0), m[:, None])
+    col = {
+        c: params[c].to_numpy().astype(np.float64)[idx]
+        for c in ("order_cost", "shelf_life", "moq", "pack_size")
+    }
+    choice = choose_lot_sizing_method(
+        demand=filled,
+        setup_cost=col["order_cost"],
+        holding_cost=h[idx],
+        pattern=pattern[idx],
+        shelf_life_periods=col["shelf_life"],
+        moq=col["moq"],
+        pack_size=col["pack_size"],
+    )
+    methods = np.array([x.value for x in choice.methods], dtype="<U32")
+    sub_q = review_demand[idx].copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eoq_q = np.sqrt(2.0 * col["order_cost"] * m / h[idx])
+        periods = np.maximum(np.round(eoq_q / np.where(m > 0, m, 1.0)), 1.0)
+    life = col["shelf_life"]
+    periods = np.where(
+        np.isfinite(life), np.minimum(periods, np.maximum(np.floor(life), 1)), periods
+    )
+    sub_q = np.where(methods == LotSizingMethod.EOQ.value, eoq_q, sub_q)
+    sub_q = np.where(methods == LotSizingMethod.PERIOD_ORDER_QUANTITY.value, periods * m, sub_q)
+    fixed = np.nan_to_num(choice.fixed_quantity)
+    sub_q = np.where(methods == LotSizingMethod.FIXED_ORDER_QUANTITY.value, fixed, sub_q)
+    zeroed = np.where(observed, np.maximum(np.nan_to_num(win), 0.0), 0.0)
+    for method in (LotSizingMethod.WAGNER_WHITIN, LotSizingMethod.SILVER_MEAL):
+        rows = methods == method.value
+        if not rows.any():
+            continue
+        plan = plan_lots(method, zeroed[rows], col["order_cost"][rows], h[idx][rows])
+        orders = plan.n_orders.astype(np.float64)
+        count = observed[rows].sum(axis=1)
+        avg = np.where(orders > 0, m[rows] * count / np.maximum(orders, 1.0), sub_q[rows])
+        sub_q[rows] = avg
+    q[idx] = np.where(np.isfinite(sub_q) & (sub_q > 0), sub_q, review_demand[idx])
+    rule[idx] = methods
+    reason[idx] = np.asarray(choice.reasons, dtype="<U400")
+    return q, rule, reason
+
+
 def _lot_sizes(
-    mean: FloatArray, params: pl.DataFrame, bucket: Bucket
-) -> tuple[FloatArray, NDArray[np.str_], NDArray[np.str_], NDArray[np.bool_]]:
-    """Order quantity, lot-sizing rule, adjustment notes and whether batching pays."""
+    mean: FloatArray,
+    params: pl.DataFrame,
+    bucket: Bucket,
+    *,
+    window: FloatArray | None = None,
+    pattern: NDArray[np.str_] | None = None,
+    lot_sizing_periods: int | None = None,
+) -> tuple[FloatArray, NDArray[np.str_], NDArray[np.str_], NDArray[np.str_], NDArray[np.bool_]]:
+    """Order quantity, lot-sizing rule, its reason, adjustment notes, whether batching pays."""
     n = mean.shape[0]
     col = {c: params[c].to_numpy().astype(np.float64) for c in ITEM_PARAMETER_COLUMNS}
     review = col["review_period"]
     h = col["unit_cost"] * col["holding_cost_rate"] / PERIODS_PER_YEAR[bucket]
     costed = np.isfinite(h) & (h > 0) & np.isfinite(col["order_cost"]) & (col["order_cost"] > 0)
-    q_eoq = np.full(n, np.nan)
-    if costed.any():
-        q_eoq[costed] = eoq(mean[costed], col["order_cost"][costed], h[costed]).order_quantity
-    cover = np.where(mean > 0, q_eoq / np.where(mean > 0, mean, 1.0), 0.0)
-    batching = costed & (cover > 1.5)
-    review_demand = np.maximum(mean * review, 0.0)
-    raw = np.where(batching, q_eoq, review_demand)
-    rule = np.where(batching, "eoq", "lot_for_lot").astype("<U32")
+    costed &= mean > 0
+    review_demand = np.maximum(mean * np.maximum(review, 1e-9), 0.0)
+    if window is None:
+        window = np.zeros((n, 0))
+    if pattern is None:
+        pattern = np.full(n, "smooth")
+    raw, rule, reason = _rule_quantity(
+        mean,
+        window,
+        params=params,
+        pattern=pattern,
+        h=h,
+        costed=costed,
+        review_demand=review_demand,
+        lot_sizing_periods=lot_sizing_periods,
+    )
+    batching = costed & (rule != LotSizingMethod.LOT_FOR_LOT.value)
     q = np.where(raw > 0, raw, 0.0)
-    notes = np.full(n, "", dtype="<U200")
+    notes = np.where(costed, np.char.add("lot sizing: ", reason.astype(str)), "").astype("<U600")
     rounded = round_order_quantity(
         q, moq=col["moq"], pack_size=col["pack_size"], max_order=col["max_order_qty"]
     )
     moq_hit = (col["moq"] > 0) & (q > 0) & (q < col["moq"])
-    notes = np.where(
-        moq_hit, np.char.add(notes, np.char.mod("lot raised to MOQ %g; ", col["moq"])), notes
+    notes = _join_notes(
+        notes, np.where(moq_hit, np.char.mod("lot raised to MOQ %g", col["moq"]), "")
     )
     packed = (col["pack_size"] > 1) & (rounded != q) & (q > 0)
-    notes = np.where(
-        packed, np.char.add(notes, np.char.mod("rounded to packs of %g; ", col["pack_size"])), notes
+    notes = _join_notes(
+        notes, np.where(packed, np.char.mod("rounded to packs of %g", col["pack_size"]), "")
     )
     capped = np.isfinite(col["max_order_qty"]) & (rounded < np.maximum(q, col["moq"]))
-    notes = np.where(
-        capped,
-        np.char.add(notes, np.char.mod("capped at max order %g; ", col["max_order_qty"])),
-        notes,
+    notes = _join_notes(
+        notes, np.where(capped, np.char.mod("capped at max order %g", col["max_order_qty"]), "")
     )
     with np.errstate(invalid="ignore"):
         life = np.where(np.isfinite(col["shelf_life"]), col["shelf_life"] * mean, np.inf)
@@ -444,17 +605,134 @@ def _lot_sizes(
     pack = col["pack_size"]
     shelf_q = np.maximum(np.floor(life / pack) * pack, pack)
     rounded = np.where(shelf, np.minimum(rounded, shelf_q), rounded)
-    notes = np.where(
-        shelf,
-        np.char.add(
-            notes, np.char.mod("lot capped at %g buckets of shelf life; ", col["shelf_life"])
-        ),
+    notes = _join_notes(
         notes,
+        np.where(
+            shelf, np.char.mod("lot capped at %g buckets of shelf life", col["shelf_life"]), ""
+        ),
     )
-    rule = np.where(
-        (rule == "lot_for_lot") & (col["moq"] > q) & (q > 0), "fixed_order_quantity", rule
+    raised = (rule == "lot_for_lot") & (col["moq"] > q) & (q > 0)
+    rule = np.where(raised, "fixed_order_quantity", rule)
+    reason = np.where(
+        raised & ~costed,
+        np.char.add(reason.astype(str), np.char.mod("; the MOQ %g is the fixed lot", col["moq"])),
+        reason,
     )
-    return rounded, rule, np.char.rstrip(notes, "; "), batching
+    return rounded, rule, reason.astype(str), notes, batching
+
+
+MOQ_COLUMNS = (
+    "moq_recommendation",
+    "moq_coverage_periods",
+    "moq_cost_order_moq",
+    "moq_cost_lower_moq",
+    "moq_cost_make_to_order",
+    "moq_reason",
+)
+"""MOQ-exception columns (empty / null on lines whose MOQ is not an exception)."""
+
+EXTRA_COLUMNS = (
+    "demand_mean",
+    "demand_sd",
+    "lead_time_sd",
+    "pattern",
+    "distribution",
+    "expected_fill_rate",
+    "expected_cycle_service",
+    "lot_sizing_reason",
+    "defect_rate",
+    *MOQ_COLUMNS,
+    "push_pull",
+    "push_pull_reason",
+)
+"""Columns of :func:`compute_policies` after :data:`POLICY_COLUMNS`, in order."""
+
+
+def _moq_exceptions(
+    mean: FloatArray,
+    window: FloatArray,
+    lead_time: FloatArray,
+    *,
+    params: pl.DataFrame,
+    bucket: Bucket,
+    opts: PolicyOptions,
+) -> tuple[list[pl.Series], NDArray[np.str_]]:
+    """MOQ-exception columns (:data:`MOQ_COLUMNS`) and a short note per line.
+
+    A line is an exception when its MOQ covers more than ``opts.moq_max_coverage`` buckets
+    of mean demand. Exceptions with a known unit cost are costed by
+    :func:`stockpilot.core.moq.moq_exception`: order the MOQ, ask for ``lower_moq`` (at
+    ``lower_moq_premium``), or make to order (at ``make_to_order_premium``, ordering in the
+    share of buckets with demand, customers waiting ``lead_time - customer_tolerance`` at
+    ``stockout_cost`` per unit and bucket). Holding is ``holding_cost_rate`` per year
+    converted to the bucket; setup is ``order_cost`` (0 when unknown).
+    """
+    n = mean.shape[0]
+    col = {c: params[c].to_numpy().astype(np.float64) for c in ITEM_PARAMETER_COLUMNS}
+    moq = col["moq"]
+    d = np.where(mean > NEGLIGIBLE_DEMAND, mean, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coverage = np.where(d > 0, moq / np.where(d > 0, d, 1.0), np.inf)
+    coverage = np.where(moq > 0, coverage, 0.0)
+    flagged = (moq > 0) & (coverage > opts.moq_max_coverage)
+    unit = col["unit_cost"]
+    rate = col["holding_cost_rate"] / PERIODS_PER_YEAR[bucket]
+    costable = flagged & np.isfinite(unit) & (unit > 0) & np.isfinite(rate) & (rate >= 0)
+    recommendation = np.full(n, "", dtype="<U16")
+    costs = np.full((n, 3), np.nan)
+    reason = np.where(
+        flagged & ~costable,
+        np.char.mod(
+            "MOQ covers %.3g periods of demand, beyond the limit, but unit_cost or "
+            "holding_cost_rate is unknown: options not costed",
+            np.where(np.isfinite(coverage), coverage, 1e300),
+        ),
+        "",
+    ).astype("<U600")
+    idx = np.flatnonzero(costable)
+    if idx.size:
+        observed = ~np.isnan(window[idx]) if window.shape[1] else np.zeros((idx.size, 0), bool)
+        count = observed.sum(axis=1)
+        demanded = (np.nan_to_num(window[idx]) > 0).sum(axis=1) if window.shape[1] else count
+        frequency = np.where(count > 0, demanded / np.maximum(count, 1), 1.0)
+        stockout = col["stockout_cost"][idx]
+        res = moq_exception(
+            demand_rate=d[idx],
+            moq=moq[idx],
+            unit_cost=unit[idx],
+            holding_rate=rate[idx],
+            setup_cost=np.nan_to_num(col["order_cost"][idx]),
+            shelf_life_periods=col["shelf_life"][idx],
+            obsolescence_rate=col["obsolescence_rate"][idx],
+            lower_moq=col["lower_moq"][idx],
+            lower_moq_premium=col["lower_moq_premium"][idx],
+            supply_lead_time=lead_time[idx],
+            customer_lead_time=col["customer_tolerance"][idx],
+            backorder_cost=np.where(np.isfinite(stockout), stockout, np.inf),
+            make_to_order_premium=col["make_to_order_premium"][idx],
+            order_frequency=frequency,
+            max_coverage_periods=opts.moq_max_coverage,
+        )
+        recommendation[idx] = np.array([r.value for r in res.recommendation], dtype="<U16")
+        costs[idx] = np.column_stack(
+            [res.cost_order_moq, res.cost_lower_moq, res.cost_make_to_order]
+        )
+        reason[idx] = np.array(res.reasons, dtype="<U600")
+    costs = np.where(np.isfinite(costs), costs, np.nan)
+    note = np.where(
+        recommendation != "",
+        np.char.add("MOQ exception: recommend ", recommendation),
+        np.where(flagged, "MOQ exception (not costed)", ""),
+    )
+    columns = [
+        pl.Series("moq_recommendation", recommendation.astype(str)),
+        pl.Series("moq_coverage_periods", np.where(flagged, coverage, np.nan), nan_to_null=True),
+        pl.Series("moq_cost_order_moq", costs[:, 0], nan_to_null=True),
+        pl.Series("moq_cost_lower_moq", costs[:, 1], nan_to_null=True),
+        pl.Series("moq_cost_make_to_order", costs[:, 2], nan_to_null=True),
+        pl.Series("moq_reason", reason.astype(str)),
+    ]
+    return columns, note.astype(str)
 
 
 def _choose_policy(params: pl.DataFrame, batching: NDArray[np.bool_]) -> NDArray[np.str_]:
@@ -512,6 +790,14 @@ def compute_policies(
     opts = options or PolicyOptions()
     as_service_type(opts.service_type, owner="PolicyOptions")
     validate_service_target(opts.service_target, owner="PolicyOptions")
+    if not opts.moq_max_coverage > 0:
+        raise parameter_error(
+            "PolicyOptions", "moq_max_coverage", "a float > 0", opts.moq_max_coverage
+        )
+    if opts.lot_sizing_periods is not None and opts.lot_sizing_periods < 1:
+        raise parameter_error(
+            "PolicyOptions", "lot_sizing_periods", "an int >= 1 or None", opts.lot_sizing_periods
+        )
     n = panel.n_series
     review_rule = location_review(locations, panel.bucket) if locations is not None else None
     params = _item_parameters(panel.keys, items, opts, review_rule)
@@ -540,7 +826,14 @@ def compute_policies(
         ratio = np.clip(p_cost / np.where(by_cost, p_cost + h_bucket, 1.0), 0.5, 0.9999)
         target = np.where(by_cost, ratio, target)
         service_types = np.where(by_cost, ServiceType.CYCLE_SERVICE.value, service_types)
-    q, rule, notes, batching = _lot_sizes(mean, params, panel.bucket)
+    q, rule, lot_reason, notes, batching = _lot_sizes(
+        mean,
+        params,
+        panel.bucket,
+        window=window,
+        pattern=pattern,
+        lot_sizing_periods=opts.lot_sizing_periods,
+    )
     if by_cost.any():
         cost_note = np.char.mod("service from costs: p/(p+h) = %.4f", target)
         sep = np.where(np.char.str_len(notes) > 0, "; ", "")
@@ -648,6 +941,52 @@ def compute_policies(
         reorder, order_up_to = rounded_s, rounded_up
         order_up_to_policies = np.isin(policy, [PolicyType.BASE_STOCK.value, PolicyType.R_S.value])
         reorder = np.where(order_up_to_policies, order_up_to, reorder)
+    # Defect (rejection) rate p: order Q / (1 - p) so Q good units arrive, safety stock in
+    # gross units SS / (1 - p) (D's defect_adjustment, Yano & Lee 1995); levels move up by
+    # the safety-stock increase, lot policies keep S = s + gross Q.
+    defect = params["defect_rate"].to_numpy().astype(np.float64)
+    defective = (defect > 0) & (mean > NEGLIGIBLE_DEMAND)
+    if defective.any():
+        up_to_mask = np.isin(policy, [PolicyType.BASE_STOCK.value, PolicyType.R_S.value])
+        ss_good = np.where(up_to_mask, order_up_to, reorder) - protection.mean
+        ss_pos = np.maximum(np.nan_to_num(ss_good), 0.0)
+        adj = defect_adjustment(q, ss_pos, np.where(defective, defect, 0.0))
+        delta = adj.safety_stock - ss_pos
+        if opts.integer_levels:
+            delta = np.ceil(delta - 1e-9)
+        delta = np.where(defective, delta, 0.0)
+        q = np.where(defective, adj.gross_order_quantity, q)
+        reorder = reorder + delta
+        order_up_to = np.where(
+            up_to_mask, order_up_to + delta, np.where(defective, reorder + q, order_up_to)
+        )
+        defect_note = np.char.mod("defect rate %.1f%%: ", 100 * defect)
+        defect_note = np.char.add(defect_note, np.char.mod("lot grossed up to Q/(1-p) = %.4g", q))
+        defect_note = np.char.add(
+            defect_note, np.char.mod(", safety stock %+.4g (SS/(1-p))", delta + 0.0)
+        )
+        notes = _join_notes(notes, np.where(defective, defect_note, ""))
+    moq_cols, moq_note = _moq_exceptions(
+        mean, window, lt, params=params, bucket=panel.bucket, opts=opts
+    )
+    notes = _join_notes(notes, moq_note)
+    tolerance = params["customer_tolerance"].to_numpy().astype(np.float64)
+    if n:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            demand_cv = np.where(mean > NEGLIGIBLE_DEMAND, sd / np.where(mean > 0, mean, 1.0), 0.0)
+        pp = choose_push_pull(
+            lead_time=lt,
+            lead_time_sd=lt_sd,
+            demand_cv=np.nan_to_num(demand_cv),
+            service_target=target,
+            customer_tolerance=tolerance,
+            pattern=pattern,
+        )
+        push_pull = np.array([x.value for x in pp.strategy], dtype=str)
+        push_pull_reason = np.array(pp.reasons, dtype=str)
+    else:
+        push_pull = np.array([], dtype=str)
+        push_pull_reason = np.array([], dtype=str)
     # A forecast that has decayed to a vanishing level (SES after a long run of zeros gives
     # 1e-33) is no demand: its coefficient of variation is meaningless and would produce
     # absurd negative levels. Nothing is stocked; such a line orders on demand.
@@ -697,6 +1036,11 @@ def compute_policies(
         pl.Series("distribution", families.astype(str)),
         pl.Series("expected_fill_rate", fill),
         pl.Series("expected_cycle_service", cycle),
+        pl.Series("lot_sizing_reason", lot_reason.astype(str)),
+        pl.Series("defect_rate", defect),
+        *moq_cols,
+        pl.Series("push_pull", push_pull.astype(str)),
+        pl.Series("push_pull_reason", push_pull_reason.astype(str)),
     )
 
 

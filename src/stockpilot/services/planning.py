@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stockpilot.core.classify import classify
@@ -35,7 +36,7 @@ from stockpilot.core.supplier import (
     effective_lead_time,
     supplier_performance,
 )
-from stockpilot.engine.forecasting import Forecaster
+from stockpilot.engine.forecasting import Forecaster, review_queue
 from stockpilot.engine.network import optimize_network_stock
 from stockpilot.engine.panel import Panel, to_panel
 from stockpilot.engine.policies import PolicyOptions, compute_policies
@@ -48,12 +49,14 @@ from stockpilot.services.runs import (
     RunContext,
     StepRegistry,
     publish_step,
+    save_artifact,
     save_forecasts,
     save_policies,
     snapshot_step,
 )
 from stockpilot.store.db import SessionFactory
-from stockpilot.store.models import ImportBatch
+from stockpilot.store.models import ImportBatch, PublishedPlan
+from stockpilot.store.repositories import read_plan_rows
 from stockpilot.vocab import Bucket
 
 DAYS_PER_BUCKET = {Bucket.DAY: 1.0, Bucket.WEEK: 7.0, Bucket.MONTH: 365.25 / 12}
@@ -233,6 +236,37 @@ def classify_step(context: RunContext) -> None:
             else "default criteria (no approved version yet)"
         ),
     )
+
+
+def exceptions_step(context: RunContext) -> None:
+    """The ``exceptions`` step: the published plan's forecasts against what happened since.
+
+    Series whose error, tracking signal, bias or level shift is beyond tolerance are
+    flagged with the reason, for review before the new forecasts are trusted.
+    """
+    planning: pl.DataFrame = _state(context)["planning_demand"]
+    previous = context.session.execute(
+        select(PublishedPlan.run_id).order_by(PublishedPlan.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if previous is None:
+        context.progress(1.0, "no published plan yet: nothing to monitor")
+        return
+    forecasts = read_plan_rows(context.session, "forecasts", previous)
+    last = planning["period"].max()
+    monitored = forecasts.filter(pl.col("period_start") <= last)
+    if monitored.height == 0:
+        context.progress(1.0, f"plan of run {previous} has no forecast periods with actuals yet")
+        return
+    flags = review_queue(planning, monitored, bucket=context.settings.planning_bucket)
+    _state(context)["exceptions"] = flags
+    series = flags.select("item_id", "location_id").n_unique() if flags.height else 0
+    rules = ", ".join(f"{r} {n}" for r, n in flags.group_by("rule").len().sort("rule").iter_rows())
+    context.progress(
+        0.9,
+        f"{series} series flagged against run {previous}'s forecasts"
+        + (f" ({rules})" if rules else ""),
+    )
+    save_artifact(context, "exceptions", flags)
 
 
 def events_from_frame(events: pl.DataFrame) -> tuple[ForecastEvent, ...]:
@@ -433,6 +467,14 @@ def policy_parameters(context: RunContext, options: PlanOptions) -> pl.DataFrame
         pl.col("abc")
         .replace_strict(dict(targets), default=targets.get("C", 0.9), return_dtype=pl.Float64)
         .alias("service_target"),
+        # Rejection rate from receipts inflates the lot and the safety stock (issue #4, s. 5).
+        pl.when(ordering & bought)
+        .then(pl.col("defect_rate"))
+        .otherwise(0.0)
+        .fill_null(0.0)
+        .fill_nan(0.0)
+        .clip(0.0, 0.95)
+        .alias("defect_rate"),
     )
 
 
@@ -526,10 +568,8 @@ def make_network_step(options: PlanOptions) -> Any:
         )
         placement = optimize_network_stock(frame, locations)
         _state(context)["network"] = placement
-        if options.report_folder is not None:
-            options.report_folder.mkdir(parents=True, exist_ok=True)
-            placement.write_csv(options.report_folder / f"network_run_{context.run_id}.csv")
         decoupled = placement.filter(pl.col("stock_role") == "decoupling")
+        save_artifact(context, "network", placement)
         where = decoupled["location_id"].value_counts().sort("count", descending=True).head(3)
         context.progress(
             1.0,
@@ -567,19 +607,26 @@ def make_simulate_step(options: PlanOptions) -> Any:
             lead_time=aligned["lead_time"].fill_null(1.0).round(0).to_numpy().astype(np.int64),
             seed=0,
         )
-        simulated = aligned.select("item_id", "location_id", "service_target").with_columns(
-            pl.Series("simulated_fill_rate", result.fill_rate),
-            pl.Series("average_on_hand", result.average_on_hand),
+        classes: pl.DataFrame = _state(context)["classes"]
+        simulated = (
+            aligned.select("item_id", "location_id", "service_target", "expected_service")
+            .with_columns(
+                pl.Series("simulated_fill_rate", result.fill_rate),
+                pl.Series("average_on_hand", result.average_on_hand),
+                pl.Series("demand", result.total_demand),
+            )
+            .join(classes.select("item_id", "location_id", "abc"), on=["item_id", "location_id"])
         )
         _state(context)["simulation"] = simulated
         demand = result.total_demand
         overall = float(np.nansum(result.fill_rate * demand) / max(np.nansum(demand), 1e-12))
         target = float(np.nanmean(aligned["service_target"].to_numpy()))
         context.progress(
-            1.0,
+            0.9,
             f"replayed {window.shape[1]} buckets: fill rate {overall:.3f} "
             f"(mean target {target:.3f})",
         )
+        save_artifact(context, "simulation", simulated)
 
     return simulate
 
@@ -591,6 +638,7 @@ def planning_registry(session_factory: SessionFactory, options: PlanOptions) -> 
     registry.register("validate", validate_step)
     registry.register("snapshot", snapshot_step)
     registry.register("classify", classify_step)
+    registry.register("exceptions", exceptions_step, order=45)
     registry.register("forecast", forecast_step)
     registry.register("policy", make_policy_step(options))
     registry.register("network", make_network_step(options))
@@ -607,6 +655,7 @@ __all__ = [
     "PlanOptions",
     "classify_step",
     "events_from_frame",
+    "exceptions_step",
     "forecast_step",
     "initial_state",
     "last_complete_bucket",
