@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from stockpilot.errors import NotFoundError, WorkflowError, parameter_error
@@ -36,6 +36,7 @@ from stockpilot.store.models import (
     ImportBatch,
     PlanningRun,
     PublishedPlan,
+    RunArtifact,
     RunStep,
     Snapshot,
     StepStatus,
@@ -44,6 +45,7 @@ from stockpilot.store.models import (
 from stockpilot.vocab import RecordStatus, RunStatus
 
 __all__ = [
+    "ARTIFACT_KINDS",
     "BUILTIN_STEP_ORDER",
     "PLAN_KINDS",
     "RunContext",
@@ -63,7 +65,9 @@ __all__ = [
     "publish",
     "publish_step",
     "published_run_id",
+    "read_artifact",
     "read_published",
+    "save_artifact",
     "save_forecasts",
     "save_policies",
     "snapshot_step",
@@ -559,6 +563,55 @@ def save_policies(context: RunContext, frame: pl.DataFrame) -> int:
     Same replacement rule as :func:`save_forecasts`.
     """
     return _save(context, "policies", frame)
+
+
+ARTIFACT_KINDS = ("network", "simulation", "exceptions")
+
+
+def _jsonable_rows(frame: pl.DataFrame) -> list[list[Any]]:
+    text = frame.with_columns(
+        pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t.is_temporal()
+    )
+    # JSON has no NaN: missing numbers are stored as null.
+    text = text.with_columns(
+        pl.col(c).fill_nan(None) for c, t in text.schema.items() if t.is_float()
+    )
+    return [list(row) for row in text.iter_rows()]
+
+
+def save_artifact(context: RunContext, kind: str, frame: pl.DataFrame) -> int:
+    """Store a review output of the running run (one per kind; a re-run replaces it)."""
+    if kind not in ARTIFACT_KINDS:
+        raise parameter_error("save_artifact", "kind", f"one of {ARTIFACT_KINDS}", kind)
+    session = context.session
+    session.execute(
+        delete(RunArtifact).where(RunArtifact.run_id == context.run_id, RunArtifact.kind == kind)
+    )
+    session.add(
+        RunArtifact(
+            run_id=context.run_id,
+            kind=kind,
+            created_at=utcnow(),
+            rows=frame.height,
+            columns=[[c, str(t)] for c, t in frame.schema.items()],
+            data=_jsonable_rows(frame),
+        )
+    )
+    session.flush()
+    return frame.height
+
+
+def read_artifact(session_factory: SessionFactory, run_id: int, kind: str) -> pl.DataFrame | None:
+    """A run's stored artifact as a frame, or ``None`` when the run has none of that kind."""
+    with session_factory() as session:
+        artifact = session.execute(
+            select(RunArtifact).where(RunArtifact.run_id == run_id, RunArtifact.kind == kind)
+        ).scalar_one_or_none()
+        if artifact is None:
+            return None
+        names = [c for c, _ in artifact.columns]
+        frame = pl.DataFrame(artifact.data, schema=names, orient="row", infer_schema_length=None)
+        return frame
 
 
 def approve_outputs(

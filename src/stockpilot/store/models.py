@@ -325,6 +325,25 @@ class PolicyRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="proposed")
 
 
+class RunArtifact(Base):
+    """A run's further outputs as records: network placement, simulated service, exceptions.
+
+    Plan rows that an ERP consumes (forecasts, policies) have their own typed tables; these
+    are for review and reporting and are written once per run and kind.
+    """
+
+    __tablename__ = "run_artifacts"
+    __table_args__ = (UniqueConstraint("run_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("planning_runs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    rows: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[list[Any]] = mapped_column(JSON)
+    data: Mapped[list[Any]] = mapped_column(JSON)
+
+
 class PublishedPlan(Base):
     """Publication history; the newest row names the run whose outputs are the plan."""
 

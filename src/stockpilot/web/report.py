@@ -42,6 +42,9 @@ class ReportData:
     forecasts: pl.DataFrame  # item_id, location_id, period_start, mean, q.. columns
     highlights: Sequence[tuple[str, str]] = field(default_factory=tuple)
     error: str | None = None
+    service_by_class: pl.DataFrame | None = None  # abc, lines, target, expected, simulated
+    exceptions: pl.DataFrame | None = None  # item_id, location_id, rule, value, limit, reason
+    network: pl.DataFrame | None = None  # location_id, lines, decoupling, safety_stock
 
 
 def _table(frame: pl.DataFrame, *, limit: int = 50) -> dict[str, object]:
@@ -110,5 +113,8 @@ def render_report(data: ReportData, *, charts: int = 4) -> str:
         import_table=_table(data.import_counts),
         reasons_table=_table(data.quarantine_reasons),
         policy_table=_table(data.policies),
+        service_table=None if data.service_by_class is None else _table(data.service_by_class),
+        exceptions_table=None if data.exceptions is None else _table(data.exceptions),
+        network_table=None if data.network is None else _table(data.network),
         charts=chart_html,
     )

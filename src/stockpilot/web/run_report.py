@@ -81,6 +81,37 @@ def build_report_data(
     ]
     if forecasts.height:
         highlights.append(("forecast rows", f"{forecasts.height:,}"))
+    simulation = runs.read_artifact(session_factory, run_id, "simulation")
+    service = None
+    if simulation is not None and simulation.height:
+        weight = pl.col("demand").fill_null(0.0)
+        service = (
+            simulation.group_by("abc")
+            .agg(
+                pl.len().alias("lines"),
+                pl.col("service_target").mean().alias("target"),
+                ((pl.col("expected_service").fill_null(0.0) * weight).sum() / weight.sum()).alias(
+                    "expected"
+                ),
+                (
+                    (pl.col("simulated_fill_rate").fill_null(0.0) * weight).sum() / weight.sum()
+                ).alias("simulated"),
+                pl.col("average_on_hand").sum().alias("average_on_hand_units"),
+            )
+            .sort("abc")
+        )
+    network = runs.read_artifact(session_factory, run_id, "network")
+    network_summary = None
+    if network is not None and network.height:
+        network_summary = (
+            network.group_by("location_id")
+            .agg(
+                pl.len().alias("item_nodes"),
+                (pl.col("stock_role") == "decoupling").sum().alias("holding_safety_stock"),
+                pl.col("safety_stock").sum().alias("safety_stock_units"),
+            )
+            .sort("safety_stock_units", descending=True)
+        )
     return ReportData(
         title="stockpilot planning run",
         run_id=str(summary.id),
@@ -94,6 +125,9 @@ def build_report_data(
         forecasts=forecasts,
         highlights=highlights,
         error=summary.error_message,
+        service_by_class=service,
+        exceptions=runs.read_artifact(session_factory, run_id, "exceptions"),
+        network=network_summary,
     )
 
 

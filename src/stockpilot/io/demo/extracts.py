@@ -279,14 +279,21 @@ def _mappings(as_of: date) -> dict[str, dict[str, object]]:
     }
 
 
-def write_demo(folder: Path, *, items: int = 850, weeks: int = 104, seed: int = 7) -> DemoFolder:
+def write_demo(
+    folder: Path,
+    *,
+    items: int = 850,
+    weeks: int = 104,
+    seed: int = 7,
+    as_of: date | None = None,
+) -> DemoFolder:
     """Generate the demo company and write it as an import folder.
 
     The folder holds one canonical CSV per entity, the source extracts in ``extracts/``,
     their mappings in ``mappings/`` and ``stockpilot.yaml`` (the data's as-of date and
     planning bucket), with the dirty records listed in :data:`PLANTED_DEFECTS`.
     """
-    company = generate_company(items=items, weeks=weeks, seed=seed)
+    company = generate_company(items=items, weeks=weeks, seed=seed, as_of=as_of)
     rng = np.random.default_rng(seed + 1)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "extracts").mkdir(exist_ok=True)

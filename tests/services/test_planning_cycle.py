@@ -1,0 +1,91 @@
+"""The planning cycle end to end: two runs a month apart, artifacts, exceptions, report."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from stockpilot.io.demo.extracts import write_demo
+from stockpilot.services import runs
+from stockpilot.services.planning import (
+    PlanOptions,
+    initial_state,
+    last_complete_bucket,
+    planning_registry,
+)
+from stockpilot.settings import Settings
+from stockpilot.store.db import SessionFactory, open_store
+from stockpilot.vocab import Bucket
+from stockpilot.web.run_report import write_run_report
+
+
+def _plan(
+    factory: SessionFactory, folder: Path, as_of: date, settings: Settings
+) -> runs.RunSummary:
+    options = PlanOptions(
+        as_of=as_of,
+        import_folder=folder,
+        mappings=tuple(sorted((folder / "mappings").glob("*.yaml"))),
+    )
+    registry = planning_registry(factory, options)
+    run_id = runs.create_run(factory, registry)
+    return runs.execute_run(
+        factory, run_id, registry, settings=settings, state=initial_state(options)
+    )
+
+
+def test_last_complete_bucket() -> None:
+    assert last_complete_bucket(date(2026, 11, 2), Bucket.WEEK) == date(2026, 10, 26)  # Monday
+    assert last_complete_bucket(date(2026, 11, 4), Bucket.WEEK) == date(2026, 10, 26)
+    assert last_complete_bucket(date(2026, 11, 1), Bucket.MONTH) == date(2026, 10, 1)
+    assert last_complete_bucket(date(2026, 11, 15), Bucket.MONTH) == date(2026, 10, 1)
+    assert last_complete_bucket(date(2026, 11, 15), Bucket.DAY) == date(2026, 11, 14)
+
+
+def test_two_runs_a_month_apart(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, horizon=8)
+    factory = open_store(f"sqlite:///{tmp_path / 'plan.db'}")
+    first = write_demo(tmp_path / "nov", items=40, weeks=40, seed=5, as_of=date(2026, 11, 2))
+    run1 = _plan(factory, first.path, date(2026, 11, 2), settings)
+    assert run1.status.value == "succeeded" and run1.published
+    names = [s.name for s in run1.steps]
+    assert names == [
+        "ingest",
+        "validate",
+        "snapshot",
+        "classify",
+        "exceptions",
+        "forecast",
+        "policy",
+        "network",
+        "simulate",
+        "publish",
+    ]
+    exceptions = next(s for s in run1.steps if s.name == "exceptions")
+    assert "no published plan yet" in (exceptions.message or "")
+    network = runs.read_artifact(factory, run1.id, "network")
+    simulation = runs.read_artifact(factory, run1.id, "simulation")
+    assert network is not None and {"safety_stock", "stock_role"} <= set(network.columns)
+    assert (
+        simulation is not None
+        and simulation["simulated_fill_rate"].drop_nulls().is_between(0, 1).all()
+    )
+    policies = runs.read_published(factory, "policies")
+    assert policies.select("item_id", "location_id").n_unique() == simulation.height
+
+    later = write_demo(tmp_path / "dec", items=40, weeks=40, seed=5, as_of=date(2026, 12, 7))
+    run2 = _plan(factory, later.path, date(2026, 12, 7), settings)
+    assert run2.status.value == "succeeded" and run2.published
+    exceptions = next(s for s in run2.steps if s.name == "exceptions")
+    assert f"against run {run1.id}'s forecasts" in (exceptions.message or "")
+    flags = runs.read_artifact(factory, run2.id, "exceptions")
+    assert flags is not None
+    assert {"item_id", "location_id", "rule", "reason"} <= set(flags.columns)
+    # The first plan stays intact in the store; the second is now the published one.
+    assert runs.get_run(factory, run1.id).published is False
+
+    page = write_run_report(
+        factory, run2.id, tmp_path / "report.html", settings=settings
+    ).read_text()
+    for section in ("Service check", "Forecast exceptions", "Where the network holds safety stock"):
+        assert section in page
