@@ -11,19 +11,28 @@ The steps, all vectorized over item-locations:
    present): ``lead_time``, ``lead_time_sd``, ``review_period``, ``unit_cost``,
    ``holding_cost_rate`` (per year), ``order_cost``, ``moq``, ``pack_size``,
    ``max_order_qty``, ``shelf_life`` (buckets), ``service_target``, ``service_type``,
-   ``policy``.
+   ``policy``; for issue #4 sections 5-7 also ``defect_rate``, ``customer_tolerance``,
+   ``lower_moq``, ``lower_moq_premium``, ``make_to_order_premium``, ``obsolescence_rate``.
 3. **Pattern and distribution**: Syntetos-Boylan-Croston class from the history, the
    demand family from :func:`~stockpilot.core.policy.leadtime_demand.choose_distribution`.
-4. **Lot size**: EOQ (``stockpilot.core.lotsizing.eoq``) where order and holding costs are
-   known, else one review period of demand; then MOQ, pack multiple, maximum order
+4. **Lot size**: where order and holding costs are known, the rule per line and its reason
+   from :func:`~stockpilot.core.lotsizing.choose_lot_sizing_method` on the history window,
+   and a stationary lot for it (``_rule_quantity``: EOQ, POQ periods x mean, the binding
+   MOQ / pack, or the average lot of the Wagner-Whitin / Silver-Meal plan over the window);
+   else lot-for-lot, one review period of demand. Then MOQ, pack multiple, maximum order
    (``round_order_quantity``) and the shelf-life cap (never more than sells within the
    shelf life).
-5. **Policy type** when not given: batching pays (EOQ covers more than 1.5 buckets of
-   demand) -> ``s_Q`` (review every bucket) or ``R_s_S`` (review period > 1); otherwise
+5. **Policy type** when not given: batching pays (a costed rule other than lot-for-lot)
+   -> ``s_Q`` (review every bucket) or ``R_s_S`` (review period > 1); otherwise
    ``base_stock`` / ``R_S``.
 6. **Levels** for the service target with the periodic-review loss expressions (the
    model is reviewed once per bucket at least) and integer rounding up.
-7. **Explanation** of the drivers of each line.
+7. **Defect rate** ``p``: lot ``Q / (1 - p)`` and safety stock ``SS / (1 - p)``
+   (:func:`~stockpilot.core.supplier.defect_adjustment`), levels raised accordingly.
+8. **MOQ exceptions** (MOQ covering more than ``moq_max_coverage`` buckets):
+   :func:`~stockpilot.core.moq.moq_exception` costs and recommendation; **push/pull** per
+   line from :func:`~stockpilot.core.push_pull.choose_push_pull`.
+9. **Explanation** of the drivers of each line.
 """
 
 from __future__ import annotations
@@ -696,23 +705,24 @@ def _moq_exceptions(
         demanded = (np.nan_to_num(window[idx]) > 0).sum(axis=1) if window.shape[1] else count
         frequency = np.where(count > 0, demanded / np.maximum(count, 1), 1.0)
         stockout = col["stockout_cost"][idx]
-        res = moq_exception(
-            demand_rate=d[idx],
-            moq=moq[idx],
-            unit_cost=unit[idx],
-            holding_rate=rate[idx],
-            setup_cost=np.nan_to_num(col["order_cost"][idx]),
-            shelf_life_periods=col["shelf_life"][idx],
-            obsolescence_rate=col["obsolescence_rate"][idx],
-            lower_moq=col["lower_moq"][idx],
-            lower_moq_premium=col["lower_moq_premium"][idx],
-            supply_lead_time=lead_time[idx],
-            customer_lead_time=col["customer_tolerance"][idx],
-            backorder_cost=np.where(np.isfinite(stockout), stockout, np.inf),
-            make_to_order_premium=col["make_to_order_premium"][idx],
-            order_frequency=frequency,
-            max_coverage_periods=opts.moq_max_coverage,
-        )
+        with np.errstate(invalid="ignore"):  # 0 x inf waiting cost of zero-demand lines
+            res = moq_exception(
+                demand_rate=d[idx],
+                moq=moq[idx],
+                unit_cost=unit[idx],
+                holding_rate=rate[idx],
+                setup_cost=np.nan_to_num(col["order_cost"][idx]),
+                shelf_life_periods=col["shelf_life"][idx],
+                obsolescence_rate=col["obsolescence_rate"][idx],
+                lower_moq=col["lower_moq"][idx],
+                lower_moq_premium=col["lower_moq_premium"][idx],
+                supply_lead_time=lead_time[idx],
+                customer_lead_time=col["customer_tolerance"][idx],
+                backorder_cost=np.where(np.isfinite(stockout), stockout, np.inf),
+                make_to_order_premium=col["make_to_order_premium"][idx],
+                order_frequency=frequency,
+                max_coverage_periods=opts.moq_max_coverage,
+            )
         recommendation[idx] = np.array([r.value for r in res.recommendation], dtype="<U16")
         costs[idx] = np.column_stack(
             [res.cost_order_moq, res.cost_lower_moq, res.cost_make_to_order]
