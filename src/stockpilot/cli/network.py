@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from stockpilot.core.network import network_from_dict
-from stockpilot.core.network.decoupling import decoupling_points
-from stockpilot.core.network.gsm_milp import gsm_milp, optimize_service_times
-from stockpilot.core.network.gsm_tree import GSMSolution, gsm_tree
+if TYPE_CHECKING:
+    from stockpilot.core.network.gsm_tree import GSMSolution
 from stockpilot.errors import StockpilotError
 
 __all__ = ["register", "solution_to_dict"]
@@ -29,6 +27,8 @@ class GSMChoice(StrEnum):
 
 
 def solution_to_dict(solution: GSMSolution, *, name: str = "") -> dict[str, Any]:
+    from stockpilot.core.network.decoupling import decoupling_points
+
     """The result JSON written by ``stockpilot network optimize`` (see docs/network.md)."""
     points = decoupling_points(solution)
     nodes = [
@@ -73,6 +73,12 @@ def optimize(
     ] = 600.0,
 ) -> None:
     """Place safety stock with the guaranteed-service model and write per-node results."""
+    # The solvers load on use only, so `stockpilot --help` stays quick.
+    from stockpilot.core.network import network_from_dict
+    from stockpilot.core.network.decoupling import decoupling_points
+    from stockpilot.core.network.gsm_milp import gsm_milp, optimize_service_times
+    from stockpilot.core.network.gsm_tree import gsm_tree
+
     try:
         data = json.loads(network.read_text(encoding="utf-8"))
     except FileNotFoundError:
