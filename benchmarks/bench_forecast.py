@@ -173,6 +173,7 @@ def run_stockpilot(
     pattern = demand_pattern(hd.train).patterns
     sel = select_and_forecast(hd.train, hd.h, season_length=hd.season, config=cfg, patterns=pattern)
     dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
+    dist = np.where(sel.distribution != "", sel.distribution, dist)
     qf = period_quantiles(sel.mean, sel.sd_path, LEVELS, distribution=dist, history=hd.train)
     seconds = time.perf_counter() - t0
     q = {lv: qf.values[:, :, j] for j, lv in enumerate(LEVELS)}
@@ -326,8 +327,13 @@ def main() -> None:
         action="store_true",
         help="also run the calibrated variant (Forecaster(calibrate=True))",
     )
+    p.add_argument(
+        "--learn-spread",
+        action="store_true",
+        help="SelectionConfig(learn_spread=True): normal quantiles, residual sd scale learned",
+    )
     args = p.parse_args()
-    cfg = SelectionConfig(n_origins=args.n_origins)
+    cfg = SelectionConfig(n_origins=args.n_origins, learn_spread=args.learn_spread)
     print(f"# bench_forecast  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(
         f"# machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"

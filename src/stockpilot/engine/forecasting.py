@@ -283,6 +283,8 @@ class Forecaster:
             sel.sd**2,
             lumpy_empirical=self.lumpy_empirical,
         )
+        if sel.distribution.size == dist.size:  # families learned by the selection
+            dist = np.where(sel.distribution != "", sel.distribution, dist)
         calib = None
         asked = levels
         if self.calibrate:
@@ -535,6 +537,8 @@ def backtest(
         lifecycle=cls.lifecycle,
     )
     dist = distribution_for_pattern(cls.pattern.patterns, sel.mean[:, 0], sel.sd**2)
+    if sel.distribution.size == dist.size:
+        dist = np.where(sel.distribution != "", sel.distribution, dist)
     lv = np.sort(np.asarray(levels, dtype=np.float64))
     q = period_quantiles(sel.mean, sel.sd_path, lv, distribution=dist, history=train)
     acc = accuracy(test, sel.mean, train)

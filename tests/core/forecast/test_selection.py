@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +11,12 @@ from hypothesis import strategies as st
 
 from stockpilot.core.forecast.base import ForecastModel as M
 from stockpilot.core.forecast.registry import fit_predict
-from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast
+from stockpilot.core.forecast.selection import (
+    GROWTH_GRID,
+    SPREAD_GRID,
+    SelectionConfig,
+    select_and_forecast,
+)
 from stockpilot.errors import InvalidParameterError
 
 CFG = SelectionConfig(
@@ -175,8 +182,9 @@ def test_default_config_runs_available_models() -> None:
 def test_spread_blends_out_of_sample_and_in_sample_error() -> None:
     rng = np.random.default_rng(4)
     y = rng.poisson(7.0, size=(40, 30)).astype(float)
-    r = select_and_forecast(y, 4, config=CFG)
+    r = select_and_forecast(y, 4, config=replace(CFG, learn_spread=False))
     tested = r.n_origins_used > 0
+    assert (r.distribution == "").all()
     expected = np.sqrt(0.5 * r.oos_sd**2 + 0.5 * r.residual_sd**2)
     np.testing.assert_allclose(r.sd[tested], expected[tested])
     prof = r.horizon_profile[tested]
@@ -191,3 +199,32 @@ def test_constant_series_forecasts_the_constant_with_default_candidates(c: float
     y[1, :5] = np.nan  # launched later
     r = select_and_forecast(y, 4, season_length=12)
     np.testing.assert_allclose(r.mean, c, rtol=1e-6)
+
+
+def test_learned_spread_is_a_grid_multiple_of_the_residual_sd() -> None:
+    """Hand-checkable form: sd_path = residual sd x c x sqrt(1 + g (j - 1)), c and g from the
+    grids, one (c, g) per candidate group, normal family; untested series keep the default."""
+    rng = np.random.default_rng(5)
+    y = rng.poisson(7.0, size=(60, 40)).astype(float)
+    r = select_and_forecast(y, 5, config=replace(CFG, learn_spread=True))
+    tested = r.n_origins_used > 0
+    assert tested.sum() >= 10 and (r.distribution[tested] == "normal").all()
+    ratio = r.sd_path[tested] / r.residual_sd[tested, None]
+    c = ratio[:, 0]
+    assert np.allclose(c, c[0]) and np.isclose(SPREAD_GRID, c[0]).any()
+    g = (ratio[0] ** 2 / c[0] ** 2 - 1.0)[1:] / np.arange(1, 5)
+    assert np.allclose(g, g[0]) and np.isclose(GROWTH_GRID, g[0]).any()
+
+
+def test_learned_spread_keeps_the_full_history_sd_for_end_of_life_series() -> None:
+    """An end-of-life series (a final run of zeros) gets c = 1, g = 0: its origins sit in the
+    zero run and cannot price the risk that demand resumes."""
+    rng = np.random.default_rng(6)
+    y = rng.poisson(4.0, size=(12, 60)).astype(float)
+    y[:, -20:] = 0.0
+    life = np.full(12, "end_of_life")
+    r = select_and_forecast(y, 4, config=replace(CFG, learn_spread=True), lifecycle=life)
+    tested = r.n_origins_used > 0
+    assert tested.any()
+    assert (r.distribution[tested] == "normal").all()
+    np.testing.assert_allclose(r.sd_path[tested], np.repeat(r.residual_sd[tested, None], 4, axis=1))

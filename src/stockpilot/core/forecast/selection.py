@@ -26,8 +26,21 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    (lowest mean scaled score over the group) by ``group_tolerance_smooth``; intermittent
    groups do not use these by default (``ensemble_intermittent``,
    ``group_tolerance_intermittent``). The winner is refitted on the full history.
-6. **Spread.** ``sd`` is the root mean square of the winner's rolling-origin RMSE and its
-   in-sample residual sd; ``sd_path`` scales it by the group's horizon profile.
+6. **Spread** (``learn_spread``, default on). Quantiles of a tested series are normal with
+   ``sd_path[j] = c * residual_sd * sqrt(1 + g * (j - 1))`` (``residual_sd``: the winner's
+   in-sample one-step residual sd on the full history). Per candidate group, (c, g) on the
+   grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises the group's mean scaled pinball loss
+   at 0.9 and 0.95 over the rolling origins, each origin using the winner's forecast and
+   residual sd fitted before it (out of sample; a sample of at most ``SPREAD_SAMPLE`` series
+   picked by their data, not their position). In intermittent groups the count family of
+   each pattern (Poisson / negative binomial with the same mean and residual variance) is
+   scored too; if it is lower, the group keeps the pattern's family and the default spread.
+   End-of-life groups are not learned (their origins lie in the final run of zeros, which
+   cannot tell whether demand resumes): normal with c = 1, g = 0. Otherwise (not learned,
+   or ``learn_spread=False``): ``sd`` is the root mean square of the winner's rolling-origin
+   RMSE and its in-sample residual sd, ``sd_path`` scales it by the group's horizon
+   profile, and the family follows the demand pattern. ``distribution`` records ``"normal"``
+   where learned, ``""`` elsewhere.
 
 Each series records its winner and a short reason, e.g.
 ``"tsb: lowest rolling-origin MSE 0.412 over 3 origins x 6 steps among 7 intermittent
@@ -75,6 +88,7 @@ class SelectionConfig:
     group_tolerance_intermittent: float = 0.0
     ensemble_smooth: bool = True
     ensemble_intermittent: bool = False
+    learn_spread: bool = True
     smooth_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.DAMPED_HOLT, M.TSB)
     intermittent_models: tuple[ForecastModel, ...] = (
         M.MOVING_AVERAGE,
@@ -150,6 +164,9 @@ class SelectionResult:
         beyond the evaluation horizon). ``sd_path`` = ``sd`` x profile.
     residual_sd
         (N,) in-sample one-step residual sd of the winner on the full history.
+    distribution
+        (N,) distribution family learned for the series' group (``"normal"``), or ``""``
+        where none was learned (then the family follows the demand pattern).
     """
 
     model: NDArray[np.str_]
@@ -166,6 +183,7 @@ class SelectionResult:
     failed: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     horizon_profile: FloatArray = field(default_factory=lambda: np.ones((0, 0)))
     residual_sd: FloatArray = field(default_factory=lambda: np.zeros(0))
+    distribution: NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U20"))
 
     @property
     def sd_path(self) -> FloatArray:
@@ -276,6 +294,7 @@ def select_and_forecast(
     bias_out = np.full(n, np.nan)
     used_out = np.zeros(n, dtype=np.int64)
     failed_out = np.zeros(n, dtype=bool)
+    dist_out = np.full(n, "", dtype="<U20")
 
     # ---- groups by candidate set
     group_key = np.full(n, "", dtype=object)
@@ -335,7 +354,9 @@ def select_and_forecast(
                 scores,
                 profile_out,
                 resid_out,
+                dist_out,
             ),
+            pattern=pat[rows],
         )
 
     # ---- short, empty and no-demand series
@@ -381,6 +402,13 @@ def select_and_forecast(
     oos_sd = sd_out.copy()
     both = np.isfinite(sd_out) & np.isfinite(resid_out)
     sd_out = np.where(both, np.sqrt(0.5 * sd_out**2 + 0.5 * resid_out**2), sd_out)
+    learned = (dist_out != "") & np.isfinite(resid_out)
+    profile_out[(dist_out != "") & ~learned] = 1.0
+    dist_out[~learned] = ""
+    # learned spread: sd_path = residual sd x (c x growth profile); sd = the first step
+    sd_out = np.where(learned, resid_out * profile_out[:, 0], sd_out)
+    if learned.any():
+        profile_out[learned] /= profile_out[learned, :1]
     sd_out = np.where(np.isnan(sd_out), resid_out, sd_out)
     sd_out = np.where(np.isnan(sd_out), np.sqrt(np.clip(mean_out[:, 0], 0, None)), sd_out)
     return SelectionResult(
@@ -398,6 +426,7 @@ def select_and_forecast(
         candidates=tuple(all_candidates),
         scores=scores,
         failed=failed_out,
+        distribution=dist_out,
     )
 
 
@@ -425,6 +454,7 @@ class _Out:
     scores: FloatArray
     profile: FloatArray
     residual_sd: FloatArray
+    distribution: NDArray[np.str_]
 
 
 def _fit_named(
@@ -461,6 +491,7 @@ def _select_group(
     avail: set[ForecastModel],
     all_candidates: list[str],
     out: _Out,
+    pattern: NDArray[np.str_],
 ) -> None:
     """Rolling-origin scores, winner, refit and reasons for one group of series."""
     sub = arr[rows]
@@ -477,6 +508,8 @@ def _select_group(
     cnt = np.zeros((rows.size, k))
     origins = np.zeros(rows.size, dtype=np.int64)
     broken: set[str] = set()
+    # per origin: rows scored, actuals, and each candidate's forecasts and residual sd
+    kept: list[tuple[NDArray[np.bool_], FloatArray, dict[int, tuple[FloatArray, FloatArray]]]] = []
 
     def accumulate(j: int, ok_rows: NDArray[np.bool_], fc: FloatArray, actual: FloatArray) -> None:
         err = fc[:, : actual.shape[1]] - actual
@@ -498,7 +531,10 @@ def _select_group(
         train = sub[ok_rows, :end]
         actual = sub[ok_rows, end : end + eval_h]
         ens_sum = np.zeros((int(ok_rows.sum()), eval_h))
+        ens_sd = np.zeros(int(ok_rows.sum()))
         ens_n = 0
+        fcs: dict[int, tuple[FloatArray, FloatArray]] = {}
+        kept.append((ok_rows, actual, fcs))
         for j, model in enumerate(models):
             if model.value in broken:
                 continue
@@ -507,10 +543,15 @@ def _select_group(
                 broken.add(model.value)
                 continue
             accumulate(j, ok_rows, fit[0], actual)
+            if cfg.learn_spread:
+                fcs[j] = (fit[0], fit[1])
             ens_sum += fit[0]
+            ens_sd += np.nan_to_num(fit[1])
             ens_n += 1
         if use_ens and ens_n:
             accumulate(k - 1, ok_rows, ens_sum / ens_n, actual)
+            if cfg.learn_spread:
+                fcs[k - 1] = (ens_sum / ens_n, ens_sd / ens_n)
     with np.errstate(invalid="ignore", divide="ignore"):
         mse = np.where(cnt > 0, sq / cnt, np.nan)
         mae = np.where(cnt > 0, ab / cnt, np.nan)
@@ -584,6 +625,31 @@ def _select_group(
                 prof = np.sqrt(per_step / norm)
                 full = np.concatenate([prof, np.full(max(h - eval_h, 0), prof[-1])])[:h]
                 out.profile[rows[tested]] = full[None, :]
+    if cfg.learn_spread:
+        scale_abs = (
+            np.nanmean(np.abs(diffs), axis=1) if diffs.shape[1] else np.full(rows.size, np.nan)
+        )
+        if key.startswith("end-of-life"):
+            # The origins of an end-of-life series lie in its final run of zeros, so they
+            # cannot tell whether demand resumes (a stock-out or a pause): no learning, the
+            # full-history residual sd as is (c = 1, g = 0).
+            learned: tuple[float, float] | None = (1.0, 0.0) if tested.sum() else None
+        else:
+            learned = _learn_spread(
+                kept,
+                win,
+                tested,
+                scale_abs,
+                eval_h=eval_h,
+                count_patterns=pattern if key.startswith("intermittent") else None,
+            )
+        if learned is not None:
+            c, g = learned
+            learned_rows = rows[tested]
+            out.distribution[learned_rows] = "normal"
+            # profile = c * growth; select_and_forecast turns it into sd = residual sd,
+            # horizon_profile = c * growth (sd_path = residual sd x c x growth)
+            out.profile[learned_rows] = c * np.sqrt(1.0 + g * np.arange(h))[None, :]
     n_cand = k - len(broken)
     crit_name = cfg.criterion.upper()
     members = "+".join(m.value for m in models if m.value not in broken)
@@ -615,6 +681,97 @@ def _select_group(
                 f"series' own best {names[o]} ({crit[i_local, o]:.4g} vs {crit[i_local, w]:.4g}) "
                 f"was not {group_tolerance:.0%} better {where}"
             )
+
+
+SPREAD_GRID = np.round(np.arange(0.5, 2.01, 0.1), 2)
+SPREAD_SAMPLE = 400
+GROWTH_GRID = np.array([0.0, 0.025, 0.05, 0.1, 0.2])
+SPREAD_LEVELS = (0.9, 0.95)
+
+
+def _learn_spread(
+    kept: list[tuple[NDArray[np.bool_], FloatArray, dict[int, tuple[FloatArray, FloatArray]]]],
+    win: NDArray[np.int64],
+    tested: NDArray[np.bool_],
+    scale: FloatArray,
+    *,
+    eval_h: int,
+    count_patterns: NDArray[np.str_] | None = None,
+) -> tuple[float, float] | None:
+    """Scale c and horizon growth g of the in-sample residual sd for normal quantiles
+    ``mean + z * c * sd * sqrt(1 + g (j - 1))`` at step j, chosen on the rolling origins by
+    the group's mean scaled pinball loss at 0.9 and 0.95.
+
+    Every origin's quantiles use that origin's forecasts and residual sd (fitted on the data
+    before the origin only), so the choice is out of sample. ``None`` when fewer than 10
+    series are scored, or when ``count_patterns`` (the demand patterns of the rows) is given
+    and the count family of each pattern (:func:`distribution_for_pattern` with the same
+    mean and residual variance) scores lower than the best normal choice.
+    """
+    from scipy.stats import norm
+
+    from stockpilot.core.forecast.quantiles import _ppf, distribution_for_pattern
+
+    z = norm.ppf(np.asarray(SPREAD_LEVELS))
+    tau = np.asarray(SPREAD_LEVELS)
+    growth = np.sqrt(1.0 + GROWTH_GRID[:, None] * np.arange(eval_h)[None, :])  # (G, steps)
+    mults = (SPREAD_GRID[:, None, None] * growth[None, :, :]).reshape(-1, eval_h)  # (C*G, steps)
+    loss = np.zeros((win.size, mults.shape[0]))
+    count = np.zeros(win.size)
+    count_loss = np.zeros(win.size)
+    eligible = tested & np.isfinite(scale) & (scale > 0)
+    if eligible.sum() > SPREAD_SAMPLE:
+        # a group-level choice: score a sample of series picked by their data (not by their
+        # position, so the result does not depend on the order of the series)
+        key = np.where(eligible, (scale * 1e3 * 0.6180339887) % 1.0, np.inf)
+        eligible = np.zeros_like(eligible)
+        eligible[np.argsort(key, kind="stable")[:SPREAD_SAMPLE]] = True
+    for ok_rows, actual_all, fcs in kept:
+        local = eligible[ok_rows]
+        idx = np.flatnonzero(ok_rows)[local]
+        actual = actual_all[local]
+        w = win[idx]
+        steps = actual.shape[1]
+        mu = np.zeros_like(actual)
+        sd = np.full(idx.size, np.nan)
+        for j, (fc_all, rsd_all) in fcs.items():
+            pick = w == j
+            mu[pick] = fc_all[local][pick, :steps]
+            sd[pick] = rsd_all[local][pick]
+        ok = ~np.isnan(actual) & np.isfinite(sd)[:, None]
+        y = np.where(ok, actual, 0.0)
+        s0 = np.nan_to_num(sd)
+        for lv in range(tau.size):
+            # q: (rows, grid, steps)
+            q = np.clip(
+                mu[:, None, :] + (z[lv] * s0)[:, None, None] * mults[None, :, :steps], 0, None
+            )
+            d = y[:, None, :] - q
+            pin = np.where(d >= 0, tau[lv] * d, (tau[lv] - 1.0) * d)
+            loss[idx] += np.where(ok[:, None, :], pin, 0.0).sum(axis=2)
+        count[idx] += ok.sum(axis=1)
+        if count_patterns is not None:
+            fam = distribution_for_pattern(count_patterns[idx], mu[:, 0], s0 * s0)
+            for f in np.unique(fam):
+                r = fam == f
+                lv_arr = tau[None, None, :]
+                q = _ppf(str(f), lv_arr, mu[r][:, :, None], (s0[r] ** 2)[:, None, None])
+                d = y[r][:, :, None] - q
+                pin = np.where(d >= 0, lv_arr * d, (lv_arr - 1.0) * d).sum(axis=2)
+                count_loss[idx[r]] += np.where(ok[r], pin, 0.0).sum(axis=1)
+    use = eligible & (count > 0)
+    if use.sum() < 10:
+        return None
+    per_series = loss[use] / count[use, None] / scale[use, None]
+    group_loss = per_series.mean(axis=0)
+    best = int(np.argmin(group_loss))
+    if (
+        count_patterns is not None
+        and (count_loss[use] / count[use] / scale[use]).mean() <= group_loss[best]
+    ):
+        return None
+    c, g = divmod(best, GROWTH_GRID.size)
+    return float(SPREAD_GRID[c]), float(GROWTH_GRID[g])
 
 
 def _pick(crit: FloatArray, tolerance: float) -> NDArray[np.int64]:
