@@ -328,12 +328,13 @@ def main() -> None:
         help="also run the calibrated variant (Forecaster(calibrate=True))",
     )
     p.add_argument(
-        "--learn-spread",
+        "--no-learn-spread",
         action="store_true",
-        help="SelectionConfig(learn_spread=True): normal quantiles, residual sd scale learned",
+        help="SelectionConfig(learn_spread=False): the earlier spread (RMS of out-of-sample and "
+        "in-sample error, family by pattern)",
     )
     args = p.parse_args()
-    cfg = SelectionConfig(n_origins=args.n_origins, learn_spread=args.learn_spread)
+    cfg = SelectionConfig(n_origins=args.n_origins, learn_spread=not args.no_learn_spread)
     print(f"# bench_forecast  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(
         f"# machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"

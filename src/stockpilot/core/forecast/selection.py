@@ -36,7 +36,8 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    each pattern (Poisson / negative binomial with the same mean and residual variance) is
    scored too; if it is lower, the group keeps the pattern's family and the default spread.
    End-of-life groups are not learned (their origins lie in the final run of zeros, which
-   cannot tell whether demand resumes): normal with c = 1, g = 0. Otherwise (not learned,
+   cannot tell whether demand resumes): normal with the (c, g) learned on the largest other
+   group of the call (c = 1, g = 0 if none). Otherwise (not learned,
    or ``learn_spread=False``): ``sd`` is the root mean square of the winner's rolling-origin
    RMSE and its in-sample residual sd, ``sd_path`` scales it by the group's horizon
    profile, and the family follows the demand pattern. ``distribution`` records ``"normal"``
@@ -328,9 +329,11 @@ def select_and_forecast(
                 all_candidates.append(name)
     scores = np.full((n, len(all_candidates)), np.nan)
 
-    for key, models in sets.items():
+    # end-of-life groups last: they borrow the spread learned on the other groups
+    learned_spreads: list[tuple[float, float, int]] = []
+    for key, models in sorted(sets.items(), key=lambda kv: kv[0].startswith("end-of-life")):
         rows = np.flatnonzero(group_key == key)
-        _select_group(
+        learned_spread = _select_group(
             key=key,
             models=models,
             rows=rows,
@@ -357,7 +360,10 @@ def select_and_forecast(
                 dist_out,
             ),
             pattern=pat[rows],
+            borrowed=_largest(learned_spreads),
         )
+        if learned_spread is not None:
+            learned_spreads.append(learned_spread)
 
     # ---- short, empty and no-demand series
     for label, mask, choices in (
@@ -492,8 +498,10 @@ def _select_group(
     all_candidates: list[str],
     out: _Out,
     pattern: NDArray[np.str_],
-) -> None:
-    """Rolling-origin scores, winner, refit and reasons for one group of series."""
+    borrowed: tuple[float, float] | None = None,
+) -> tuple[float, float, int] | None:
+    """Rolling-origin scores, winner, refit and reasons for one group of series; returns
+    the learned spread (c, g, series) when one was learned."""
     sub = arr[rows]
     sub_first = first[rows]
     ensemble, group_tolerance = _group_options(key, cfg)
@@ -625,15 +633,17 @@ def _select_group(
                 prof = np.sqrt(per_step / norm)
                 full = np.concatenate([prof, np.full(max(h - eval_h, 0), prof[-1])])[:h]
                 out.profile[rows[tested]] = full[None, :]
+    learned: tuple[float, float] | None = None
     if cfg.learn_spread:
         scale_abs = (
             np.nanmean(np.abs(diffs), axis=1) if diffs.shape[1] else np.full(rows.size, np.nan)
         )
         if key.startswith("end-of-life"):
             # The origins of an end-of-life series lie in its final run of zeros, so they
-            # cannot tell whether demand resumes (a stock-out or a pause): no learning, the
-            # full-history residual sd as is (c = 1, g = 0).
-            learned: tuple[float, float] | None = (1.0, 0.0) if tested.sum() else None
+            # cannot tell whether demand resumes (a stock-out or a pause): no learning; the
+            # full-history residual sd with the (c, g) learned on the largest other group
+            # (c = 1, g = 0 when there is none).
+            learned = (borrowed or (1.0, 0.0)) if tested.sum() else None
         else:
             learned = _learn_spread(
                 kept,
@@ -681,12 +691,23 @@ def _select_group(
                 f"series' own best {names[o]} ({crit[i_local, o]:.4g} vs {crit[i_local, w]:.4g}) "
                 f"was not {group_tolerance:.0%} better {where}"
             )
+    if learned is None or key.startswith("end-of-life"):
+        return None
+    return learned[0], learned[1], int(tested.sum())
 
 
 SPREAD_GRID = np.round(np.arange(0.5, 2.01, 0.1), 2)
 SPREAD_SAMPLE = 400
 GROWTH_GRID = np.array([0.0, 0.025, 0.05, 0.1, 0.2])
 SPREAD_LEVELS = (0.9, 0.95)
+
+
+def _largest(spreads: list[tuple[float, float, int]]) -> tuple[float, float] | None:
+    """(c, g) of the learned spread that covers the most series (None if none)."""
+    if not spreads:
+        return None
+    c, g, _ = max(spreads, key=lambda t: t[2])
+    return c, g
 
 
 def _learn_spread(
