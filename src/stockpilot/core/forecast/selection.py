@@ -22,10 +22,11 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
 5. **Winner.** The lowest score wins; a candidate must beat the earlier (simpler)
    candidates by more than ``tolerance`` (relative) to be preferred. In smooth groups an
    ``ensemble`` candidate (mean of the group's candidates, scored on the same origins)
-   joins, and a series keeps its own winner only when it beats the group-best candidate
-   (lowest mean scaled score over the group) by ``group_tolerance_smooth``; intermittent
-   groups do not use these by default (``ensemble_intermittent``,
-   ``group_tolerance_intermittent``). The winner is refitted on the full history.
+   joins (intermittent groups: ``ensemble_intermittent``, off by default). In every group a
+   series keeps its own winner only when it beats the group-best candidate (lowest mean
+   scaled score over the group) by 20 % (``group_tolerance_smooth``,
+   ``group_tolerance_intermittent``); otherwise the group-best wins. The winner is refitted
+   on the full history.
 6. **Spread** (``learn_spread``, default on). Quantiles of a tested series are normal with
    ``sd_path[j] = c * residual_sd * sqrt(1 + g * (j - 1))`` (``residual_sd``: the winner's
    in-sample one-step residual sd on the full history). Per candidate group, (c, g) on the
@@ -85,8 +86,8 @@ class SelectionConfig:
     min_train: int = 8
     criterion: Criterion = Criterion.MSE
     tolerance: float = 0.0
-    group_tolerance_smooth: float = 0.1
-    group_tolerance_intermittent: float = 0.0
+    group_tolerance_smooth: float = 0.2
+    group_tolerance_intermittent: float = 0.2
     ensemble_smooth: bool = True
     ensemble_intermittent: bool = False
     learn_spread: bool = True
