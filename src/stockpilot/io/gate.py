@@ -515,6 +515,14 @@ def _padded(text: pl.Expr) -> pl.Expr:
     )
 
 
+def _blank(col: str, ent: Entity, empty: set[str]) -> pl.Expr:
+    """The cell is missing: null, or (typed) null without a parse failure; that is, the
+    cleaned text is null."""
+    if ent.column(col).kind is ColumnType.STRING or col in empty:
+        return pl.col(col).is_null()
+    return pl.col(col).is_null() & ~pl.col(f"__bad_{col}")
+
+
 def _reparse(
     frame: pl.DataFrame,
     strings: pl.DataFrame,
@@ -546,21 +554,11 @@ def _reparse(
         return frame, clean
     cleaned = tried.to_frame().select(clean)
     value, bad = _typed(name, column.kind)  # cleaned texts are not in the lookup
-    again = cleaned.select(
-        value,
-        bad.alias("__bad"),
-        pl.col(name).alias("__s"),
-        pl.col(name).is_not_null().alias("__has"),
-    )
+    again = cleaned.select(value, bad.alias("__bad"))
     replaced = [
         frame.get_column(name).scatter(failed, again.get_column(name)),
         frame.get_column(f"__bad_{name}").scatter(failed, again.get_column("__bad")),
-        frame.get_column(f"__s_{name}").scatter(failed, again.get_column("__s")),
     ]
-    if f"__has_{name}" in frame.columns:
-        replaced.append(
-            frame.get_column(f"__has_{name}").scatter(failed, again.get_column("__has"))
-        )
     return frame.with_columns(replaced), clean
 
 
@@ -633,14 +631,12 @@ def _validate_entity(
         typed_exprs.append(value)
         if column.kind is not ColumnType.STRING:
             type_checks.append(bad.alias(f"__bad_{column.name}"))
-            type_checks.append(pl.col(column.name).alias(f"__s_{column.name}"))
     series_hash = name == "demand"
     # One select: typed values, type failures and their messages all read the strings.
     lf = strings.lazy().select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("__row"),
         pl.col("__part", "__struct", PRE_REASON, PRE_DETAIL, SOURCE_FILE),
         *typed_exprs,
-        *[pl.col(c).is_not_null().alias(f"__has_{c}") for c in ent.required_columns],
         *type_checks,
     )
     # The checks of one row, in the order their reasons win (see the module docstring).
@@ -660,7 +656,7 @@ def _validate_entity(
         problems.append(
             _problem(
                 Reason.MISSING_VALUE,
-                ~pl.col(f"__has_{col}") & pl.col("__struct").is_null(),
+                _blank(col, ent, empty) & pl.col("__struct").is_null(),
                 pl.lit(f"{col} is empty"),
             )
         )
@@ -758,9 +754,13 @@ def _validate_entity(
         .filter(ok)
         .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
     )
-    flagged = frame.filter(~ok)
+    flagged = frame.filter(~ok).rechunk()
     if stats is not None:
         flagged = flagged.join(stats, on="__sid", how="left", maintain_order="left")
+    if cleaning:
+        # The text of each typed value as the checks saw it, for the messages.
+        texts = strings.select(cleaning).gather(flagged.get_column("__row"))
+        flagged = flagged.with_columns(texts.select(pl.all().name.prefix("__s_")))
     if "is_return" in columns:
         accepted = accepted.with_columns(pl.col("is_return").fill_null(False))
     bad_rows = flagged.select(
@@ -770,7 +770,8 @@ def _validate_entity(
         name,
         bad_rows,
         original=original,
-        strings=strings.with_columns(cleaning) if cleaning else strings,
+        strings=strings,
+        cleaning=cleaning,
         columns=columns,
         part_columns=part_columns,
     )
@@ -1029,12 +1030,15 @@ def _quarantine_rows(
     strings: pl.DataFrame,
     columns: tuple[str, ...],
     part_columns: Sequence[list[str]],
+    cleaning: Sequence[pl.Expr] = (),
 ) -> pl.DataFrame:
     """The quarantine rows: ``raw`` as the source had them, ``values`` as the gate saw them."""
     if bad.height == 0:
         return pl.DataFrame(schema=dict(QUARANTINE_SCHEMA))
     source_rows = original[bad["__row"]]
     rows = strings[bad["__row"]]
+    if cleaning:
+        rows = rows.with_columns(cleaning)
     pieces = []
     for part in rows.get_column("__part").unique().sort().to_list():
         selected = pl.col("__part") == part
