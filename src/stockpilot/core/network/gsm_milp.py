@@ -13,9 +13,12 @@ breakpoints, in the incremental ("delta") form: ``tau_j = sum_k delta_jk`` with
 concave function lies below it, so each such MILP is a relaxation: its optimum is a lower
 bound, and the exact cost of its service times an upper bound. With ``refine=True`` the
 breakpoints start at ``{0, M_j}`` (``M_j`` the longest replenishment time into ``j``) and
-each round adds the incumbent's net lead times, until the bounds meet within
+each round adds the net lead times of the round's solution, until the bounds meet within
 ``mip_rel_gap`` or the interpolation is exact at the incumbent (which proves it optimal;
-after Magnanti et al. 2006). With ``refine=False`` the breakpoints are the fixed grid
+after Magnanti et al. 2006). Early rounds only steer the breakpoints, so HiGHS stops them
+at a loose gap (1/20 of the gap proven so far, at most 1 %); the exact cost of the
+incumbent is passed as an objective cut-off, and the full ``mip_rel_gap`` is asked only once
+a round adds no breakpoint. With ``refine=False`` the breakpoints are the fixed grid
 ``0, r, 2r, ...`` (``r`` the ``resolution``), exact at multiples of ``r``. HiGHS solves every
 MILP to proven optimality; stages that carry no cost (``h_j sigma_j = 0``) get no binaries.
 
@@ -187,6 +190,10 @@ def gsm_milp(
             best_s, best_cost = tree_s, tree_cost
         if best_cost - lower <= mip_rel_gap * max(abs(best_cost), 1e-12):
             optimal = True
+    # Early rounds only steer the breakpoints, so they stop at a loose gap; the gap asked of
+    # HiGHS shrinks with the proven gap and is the final one once nothing new is learnt.
+    final_gap = mip_rel_gap / 4
+    tighten = not refine
     while not optimal:
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
@@ -201,15 +208,18 @@ def gsm_milp(
                 np.append(b[b < cap - 1e-9], cap) for b, cap in zip(breaks, tau_cap, strict=True)
             ]
             breaks = [b if b.size > 1 else np.append(b, b) for b in breaks]
+        current = (best_cost - lower) / max(abs(best_cost), 1e-12)
+        target = final_gap if tighten else max(final_gap, min(1e-2, current / 20))
         sub = _solve_pwl(
             arr,
             costly=costly,
             weight=weight,
             breaks=breaks,
             bounds=bounds,
-            mip_rel_gap=mip_rel_gap / 4,
+            mip_rel_gap=target,
             time_limit=remaining,
             threads=threads,
+            cutoff=best_cost if refine else math.inf,
         )
         if sub is None:
             break
@@ -223,20 +233,19 @@ def gsm_milp(
         trial = gsm_solution_from_service_times(network, s_vals, method=GSMMethod.MILP)
         if trial.total_cost < best_cost:
             best_cost, best_s = trial.total_cost, s_vals
-        lower = max(lower, bound)
+        lower = max(lower, min(bound, best_cost))
         if not proven:
             break
         if best_cost - lower <= mip_rel_gap * max(abs(best_cost), 1e-12) or not refine:
             break
-        grown = False
-        tau = trial.net_lead_time[costly]
-        for c in range(costly.size):
-            b = breaks[c]
-            if not np.any(np.abs(b - tau[c]) <= 1e-9):
-                breaks[c] = np.sort(np.append(b, tau[c]))
-                grown = True
-        if not grown:  # the relaxation is exact at its own optimum: nothing left to refine
-            break
+        grown = [b.size for b in breaks] != [
+            b.size for b in _with_points(breaks, trial.net_lead_time[costly])
+        ]
+        breaks = _with_points(breaks, trial.net_lead_time[costly])
+        if not grown:
+            if tighten:  # the relaxation is exact at its own optimum: nothing left to refine
+                break
+            tighten = True
     gap = 0.0 if best_cost <= lower else (best_cost - lower) / max(abs(best_cost), 1e-12)
     # Claim optimality only from a proven bound (HiGHS dual bound, tree relaxation or an
     # infeasible "better than the incumbent" model), never from the loop ending.
@@ -270,10 +279,12 @@ def _solve_pwl(
     mip_rel_gap: float,
     time_limit: float,
     threads: int,
+    cutoff: float = math.inf,
 ) -> tuple[NDArray[np.float64], float, bool] | str | None:
     """Solve the MILP with ``sqrt`` interpolated on ``breaks``; (S, dual bound, proven).
 
-    Returns ``"infeasible"`` when no point satisfies the (tau-capped) model and ``None``
+    ``cutoff`` (the incumbent's exact cost) prunes every node that cannot beat it.
+    Returns ``"infeasible"`` when no point satisfies the (tau-capped, cut-off) model and ``None``
     when HiGHS stops without a feasible point.
     """
     n, m = arr.n_nodes, arr.n_edges
@@ -402,12 +413,14 @@ def _solve_pwl(
     solver.setOptionValue("time_limit", float(time_limit))
     solver.setOptionValue("threads", int(threads))
     solver.setOptionValue("random_seed", 0)
+    if math.isfinite(cutoff):
+        solver.setOptionValue("objective_bound", float(cutoff) * (1 + 1e-9) + 1e-9)
     solver.passModel(lp)
     solver.run()
     status = solver.getModelStatus()
     info = solver.getInfo()
     proven = status == highspy.HighsModelStatus.kOptimal
-    if status == highspy.HighsModelStatus.kInfeasible:
+    if status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound):
         return "infeasible"
     if not proven and info.primal_solution_status != 2:  # 2: a feasible point exists
         return None
@@ -461,6 +474,18 @@ def _spanning_tree_relaxation(
         name=network.name,
     )
     return gsm_tree(forest)
+
+
+def _with_points(
+    breaks: list[NDArray[np.float64]], points: NDArray[np.float64]
+) -> list[NDArray[np.float64]]:
+    """Add each stage's point to its breakpoints (inside its range, if not there yet)."""
+    out = []
+    for b, p in zip(breaks, points.tolist(), strict=True):
+        if b[0] - 1e-9 <= p <= b[-1] + 1e-9 and not np.any(np.abs(b - p) <= 1e-9):
+            b = np.sort(np.append(b, p))
+        out.append(b)
+    return out
 
 
 def _inbound_from_zero(arr: NetworkArrays) -> NDArray[np.float64]:
