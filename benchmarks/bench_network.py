@@ -13,7 +13,7 @@
 3. If ``benchmarks/bench_network_stochastic.py`` exists, its ``main()`` runs last.
 
 Usage: ``.venv/bin/python benchmarks/bench_network.py [--sizes 10,100,1000]
-[--willems-time-limit 60] [--skip-willems]``.
+[--willems-time-limit 60] [--skip-willems] [--only-willems]``.
 """
 
 from __future__ import annotations
@@ -175,8 +175,16 @@ def bench_trees(sizes: list[int], *, stockpyl_max: int, stockpyl_timeout: float)
         sys.stdout.flush()
 
 
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def bench_willems(time_limit: float) -> None:
     print(f"\n## Willems (2008) chains by MILP (HiGHS, 1 thread, limit {time_limit:.0f} s each)")
+    print(f"load average at start: {_load()}")
     if not WILLEMS.exists():
         print(f"{WILLEMS} not found: skipped")
         return
@@ -201,7 +209,7 @@ def bench_willems(time_limit: float) -> None:
             f"{0.35 * sol.total_cost / reported[k - 1]:.3f} |"
         )
         sys.stdout.flush()
-    print(f"\nproven optimal: {solved}/38, total {total:.1f} s")
+    print(f"\nproven optimal: {solved}/38, total {total:.1f} s, load average {_load()}")
 
 
 def main() -> None:
@@ -211,11 +219,15 @@ def main() -> None:
     parser.add_argument("--stockpyl-timeout", type=float, default=120.0)
     parser.add_argument("--willems-time-limit", type=float, default=60.0)
     parser.add_argument("--skip-willems", action="store_true")
+    parser.add_argument("--only-willems", action="store_true")
     args = parser.parse_args()
     print(f"# bench_network  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(
         f"machine: {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}"
     )
+    if args.only_willems:
+        bench_willems(args.willems_time_limit)
+        return
     bench_trees(
         [int(x) for x in args.sizes.split(",")],
         stockpyl_max=args.stockpyl_max_nodes,
