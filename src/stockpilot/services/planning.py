@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -83,6 +84,8 @@ class PlanOptions:
         Production lead time of made items, in planning buckets.
     simulate_periods
         Buckets of recent history the proposed policies are replayed on.
+    simulate_replications
+        Demand paths drawn from each series' forecast for the forward service check.
     report_folder
         Where run artefacts (network placement) are written; ``None`` keeps them in memory.
     """
@@ -96,6 +99,7 @@ class PlanOptions:
     transfer_lead_time: float = 1.0
     make_lead_time: float = 2.0
     simulate_periods: int = 52
+    simulate_replications: int = 20
     actor: str = "planner"
     report_folder: Path | None = None
 
@@ -582,49 +586,115 @@ def make_network_step(options: PlanOptions) -> Any:
     return network
 
 
+def _forecast_paths(
+    context: RunContext, keys: pl.DataFrame, replications: int, seed: int
+) -> NDArray[np.float64]:
+    """Demand paths drawn from each series' forecast: gamma with the forecast mean per
+    period and the series' one-step error sd (the spread the policies were sized for)."""
+    result = _state(context)["forecast"]
+    wide = (
+        result.forecasts.select("item_id", "location_id", "period_start", "mean")
+        .sort("period_start")
+        .pivot(on="period_start", index=["item_id", "location_id"], values="mean")
+    )
+    aligned = keys.join(wide, on=["item_id", "location_id"], how="left", maintain_order="left")
+    mean = np.nan_to_num(aligned.drop("item_id", "location_id").to_numpy().astype(np.float64))
+    sd = (
+        keys.join(
+            result.diagnostics.select("item_id", "location_id", "sd"),
+            on=["item_id", "location_id"],
+            how="left",
+            maintain_order="left",
+        )["sd"]
+        .fill_null(0.0)
+        .fill_nan(0.0)
+        .to_numpy()
+    )
+    mean = np.repeat(np.maximum(mean, 0.0), replications, axis=0)
+    var = np.repeat(sd**2, replications)[:, None] + 1e-12
+    positive = mean > 0
+    shape = np.where(positive, mean**2 / var, 1.0)
+    scale = np.where(positive, var / np.where(positive, mean, 1.0), 0.0)
+    return np.random.default_rng(seed).gamma(shape, scale)
+
+
+def _simulate_policies(
+    aligned: pl.DataFrame, demand: NDArray[np.float64], *, repeat: int = 1, warmup: int = 0
+) -> Any:
+    def column(name: str, fill: float) -> NDArray[np.float64]:
+        return np.repeat(aligned[name].fill_null(fill).to_numpy().astype(np.float64), repeat)
+
+    return simulate_single_echelon(
+        demand,
+        policy=np.repeat(np.asarray(aligned["policy"].fill_null("base_stock").to_list()), repeat),
+        reorder_point=column("reorder_point", 0.0),
+        # A line without demand can carry Q = 0; the simulator needs Q > 0 for s_Q.
+        order_quantity=np.maximum(column("order_quantity", 1.0), 1.0),
+        order_up_to=column("order_up_to", 0.0),
+        review_period=np.maximum(np.round(column("review_period", 1.0)), 1).astype(np.int64),
+        lead_time=np.round(column("lead_time", 1.0)).astype(np.int64),
+        warmup=warmup,
+        seed=0,
+    )
+
+
+def _per_series(
+    values: NDArray[np.float64], weights: NDArray[np.float64], n: int
+) -> NDArray[np.float64]:
+    """Demand-weighted mean over the replications of each series."""
+    v = np.nan_to_num(values).reshape(n, -1)
+    w = np.nan_to_num(weights).reshape(n, -1)
+    total = w.sum(axis=1)
+    return np.where(total > 0, (v * w).sum(axis=1) / np.where(total > 0, total, 1.0), np.nan)
+
+
 def make_simulate_step(options: PlanOptions) -> Any:
     def simulate(context: RunContext) -> None:
-        """The ``simulate`` step: replay the proposed policies on recent history."""
+        """The ``simulate`` step: check that the proposed policies deliver their service.
+
+        Two checks: **forward**, on demand paths drawn from each series' forecast (does
+        the policy deliver the promised fill rate if the forecast is right?), and
+        **replay**, on the last ``simulate_periods`` buckets of actual history (how
+        would it have fared on what really happened, seasonality and shifts included?).
+        """
         panel: Panel = _state(context)["panel"]
         policies: pl.DataFrame = _state(context)["policies"]
         aligned = panel.keys.join(
             policies, on=["item_id", "location_id"], how="left", maintain_order="left"
         )
-        window = panel.values[:, -options.simulate_periods :]
-        result = simulate_single_echelon(
-            window,
-            policy=aligned["policy"].to_list(),
-            reorder_point=aligned["reorder_point"].fill_null(0.0).to_numpy(),
-            # A line without demand can carry Q = 0; the simulator needs Q > 0 for s_Q.
-            order_quantity=aligned["order_quantity"]
-            .fill_null(1.0)
-            .clip(lower_bound=1.0)
-            .to_numpy(),
-            order_up_to=aligned["order_up_to"].fill_null(0.0).to_numpy(),
-            review_period=np.maximum(
-                aligned["review_period"].fill_null(1.0).round(0).to_numpy(), 1
-            ).astype(np.int64),
-            lead_time=aligned["lead_time"].fill_null(1.0).round(0).to_numpy().astype(np.int64),
-            seed=0,
-        )
+        n, reps = panel.n_series, options.simulate_replications
+        paths = _forecast_paths(context, panel.keys, reps, seed=0)
+        forward = _simulate_policies(aligned, paths, repeat=reps, warmup=2)
+        forward_fill = _per_series(forward.fill_rate, forward.total_demand, n)
+        forward_demand = np.nan_to_num(forward.total_demand).reshape(n, -1).sum(axis=1)
+        replay = _simulate_policies(aligned, panel.values[:, -options.simulate_periods :])
         classes: pl.DataFrame = _state(context)["classes"]
         simulated = (
             aligned.select("item_id", "location_id", "service_target", "expected_service")
             .with_columns(
-                pl.Series("simulated_fill_rate", result.fill_rate),
-                pl.Series("average_on_hand", result.average_on_hand),
-                pl.Series("demand", result.total_demand),
+                pl.Series("simulated_fill_rate", forward_fill),
+                pl.Series(
+                    "average_on_hand", _per_series(forward.average_on_hand, np.ones(n * reps), n)
+                ),
+                pl.Series("demand", forward_demand),
+                pl.Series("replay_fill_rate", replay.fill_rate),
+                pl.Series("replay_demand", replay.total_demand),
             )
             .join(classes.select("item_id", "location_id", "abc"), on=["item_id", "location_id"])
         )
         _state(context)["simulation"] = simulated
-        demand = result.total_demand
-        overall = float(np.nansum(result.fill_rate * demand) / max(np.nansum(demand), 1e-12))
-        target = float(np.nanmean(aligned["service_target"].to_numpy()))
+
+        def pooled(fill: NDArray[np.float64], demand: NDArray[np.float64]) -> float:
+            weights = np.nan_to_num(demand)
+            return float(np.nansum(fill * weights) / max(weights.sum(), 1e-12))
+
+        target = pooled(aligned["service_target"].to_numpy(), forward_demand)
         context.progress(
             0.9,
-            f"replayed {window.shape[1]} buckets: fill rate {overall:.3f} "
-            f"(mean target {target:.3f})",
+            f"forecast paths ({reps} x {paths.shape[1]} buckets): fill rate "
+            f"{pooled(forward_fill, forward_demand):.3f} vs target {target:.3f}; replay of "
+            f"the last {replay.measured_periods.max()} buckets: "
+            f"{pooled(replay.fill_rate, replay.total_demand):.3f}",
         )
         save_artifact(context, "simulation", simulated)
 

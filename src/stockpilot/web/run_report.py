@@ -96,6 +96,13 @@ def build_report_data(
                 (
                     (pl.col("simulated_fill_rate").fill_null(0.0) * weight).sum() / weight.sum()
                 ).alias("simulated"),
+                (
+                    (
+                        pl.col("replay_fill_rate").fill_null(0.0)
+                        * pl.col("replay_demand").fill_null(0.0)
+                    ).sum()
+                    / pl.col("replay_demand").fill_null(0.0).sum()
+                ).alias("replay"),
                 pl.col("average_on_hand").sum().alias("average_on_hand_units"),
             )
             .sort("abc")
