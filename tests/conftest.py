@@ -1,4 +1,4 @@
-"""Store fixtures: every store test runs on SQLite and on PostgreSQL.
+"""Store fixtures shared by the store and services tests: SQLite and PostgreSQL.
 
 PostgreSQL comes from ``STOCKPILOT_TEST_POSTGRES_URL`` (CI sets it to the local server);
 each test module gets a database of its own, created here and dropped afterwards.
