@@ -528,7 +528,7 @@ def _reparse(
     strings: pl.DataFrame,
     column: Column,
     dates: tuple[pl.Series, pl.Series] | None,
-) -> tuple[pl.DataFrame, pl.Expr]:
+) -> tuple[pl.DataFrame, pl.Expr, pl.Series]:
     """Clean the cells of a typed column that failed to parse, and parse them again.
 
     A column holding any value padded with spaces or tabs has all its values stripped
@@ -536,9 +536,9 @@ def _reparse(
     and trailing-padded dates never parse, so only failed rows can change: they are
     cleaned and typed again alone instead of rewriting the whole column. (A date padded
     in front parses as the same date, but still marks the column as padded.) Returns the
-    frame with the typed value, the failure mask, the message text and the presence
-    flag of those rows replaced, and the cleaning expression (for the quarantined rows'
-    values).
+    frame with the typed value and the failure mask of those rows replaced, the
+    cleaning expression (for the quarantined rows' values) and the indices of the rows
+    parsed again.
     """
     name = column.name
     failed = frame.get_column(f"__bad_{name}").arg_true()
@@ -551,7 +551,7 @@ def _reparse(
         padded = bool(every.to_frame().select(_padded(pl.col(name)).any()).item())
     clean = _cleaned(name, strip=padded)
     if failed.len() == 0:
-        return frame, clean
+        return frame, clean, failed
     cleaned = tried.to_frame().select(clean)
     value, bad = _typed(name, column.kind)  # cleaned texts are not in the lookup
     again = cleaned.select(value, bad.alias("__bad"))
@@ -559,7 +559,7 @@ def _reparse(
         frame.get_column(name).scatter(failed, again.get_column(name)),
         frame.get_column(f"__bad_{name}").scatter(failed, again.get_column("__bad")),
     ]
-    return frame.with_columns(replaced), clean
+    return frame.with_columns(replaced), clean, failed
 
 
 def _validate_entity(
@@ -709,15 +709,23 @@ def _validate_entity(
     # Row checks: only a boolean per row; reasons and messages are worked out later for
     # the quarantined rows alone. Demand also gets its 64-bit series id here (shared by
     # the duplicate search and the outlier statistics, so the key strings hash once).
+    lf = lf.with_columns(
+        _any(problems).alias("__fail"),
+        *([_key_hash(SERIES_KEYS).alias("__sid")] if series_hash else []),
+    )
     frame = lf.collect(engine="in-memory")
     cleaning: list[pl.Expr] = []
+    reparsed = []
     for column in ent.columns:
         if column.kind is not ColumnType.STRING and column.name not in empty:
-            frame, clean = _reparse(frame, strings, column, dates_of.get(column.name))
+            frame, clean, rows = _reparse(frame, strings, column, dates_of.get(column.name))
             cleaning.append(clean)
-    frame = frame.with_columns(_any(problems).alias("__fail"))
-    if series_hash:
-        frame = frame.with_columns(_key_hash(SERIES_KEYS).alias("__sid"))
+            reparsed.append(rows)
+    changed = pl.concat(reparsed).unique() if reparsed else pl.Series(dtype=pl.UInt32)
+    if changed.len():
+        # The row checks read only their own row: judge the re-parsed rows again.
+        again = frame[changed].select(_any(problems)).to_series()
+        frame = frame.with_columns(frame.get_column("__fail").scatter(changed, again))
     if series_hash:
         extra = [c for c in key if c not in SERIES_KEYS]
         key_hash = frame.select(
