@@ -757,20 +757,24 @@ def _validate_entity(
         frame, stats, outlier_problem = _outliers(frame, ok, ctx.options)
         problems.append(outlier_problem)
         ok = ok & ~frame.get_column("__outlier")
-    accepted = (
-        frame.select(columns)
-        .filter(ok)
-        .with_columns(pl.col(c.name).cast(c.polars_type) for c in ent.columns)
-    )
+    # Column by column: each keeps its own memory chunks (a frame-wide filter would first
+    # copy every column into one chunk once a re-parsed column differs in layout).
+    kept = []
+    for column in ent.columns:
+        values = frame.get_column(column.name).filter(ok)
+        if values.dtype != column.polars_type:
+            values = values.cast(column.polars_type)
+        if column.name == "is_return":
+            values = values.fill_null(False)
+        kept.append(values)
+    accepted = pl.DataFrame(kept)
     flagged = frame.filter(~ok).rechunk()
     if stats is not None:
         flagged = flagged.join(stats, on="__sid", how="left", maintain_order="left")
     if cleaning:
         # The text of each typed value as the checks saw it, for the messages.
-        texts = strings.select(cleaning).gather(flagged.get_column("__row"))
+        texts = strings[flagged.get_column("__row")].select(cleaning)
         flagged = flagged.with_columns(texts.select(pl.all().name.prefix("__s_")))
-    if "is_return" in columns:
-        accepted = accepted.with_columns(pl.col("is_return").fill_null(False))
     bad_rows = flagged.select(
         "__row", "__part", _first_reason(problems).alias("__reason")
     ).with_columns(_details(flagged, problems))
