@@ -712,6 +712,7 @@ def _validate_entity(
     lf = lf.with_columns(
         _any(problems).alias("__fail"),
         *([_key_hash(SERIES_KEYS).alias("__sid")] if series_hash else []),
+        *([_source_hash(name).alias("__gh")] if name in FRESHNESS_DATE else []),
     )
     frame = lf.collect(engine="in-memory")
     cleaning: list[pl.Expr] = []
@@ -845,6 +846,17 @@ def _duplicates(frame: pl.DataFrame, key: list[str], ok: pl.Series, hashed: pl.S
     return dup.scatter(index.filter(~first), True)
 
 
+def _source_hash(name: str) -> pl.Expr:
+    """A 64-bit id of each row's source: the ``source`` column, the file when it is empty."""
+    if "source" not in ENTITIES[name].column_names:
+        return pl.col(SOURCE_FILE).hash(seed=7)
+    return (
+        pl.when(pl.col("source").is_null())
+        .then(pl.col(SOURCE_FILE).hash(seed=7))
+        .otherwise(pl.col("source").hash(seed=7))
+    )
+
+
 def _stale(
     frame: pl.DataFrame, name: str, date_col: str, ok_rows: pl.Series, ctx: _Context
 ) -> tuple[pl.DataFrame, Problem]:
@@ -861,19 +873,19 @@ def _stale(
     label = (
         pl.coalesce(pl.col("source"), pl.col(SOURCE_FILE)) if has_source else pl.col(SOURCE_FILE)
     )
-    group_hash = (
-        pl.when(pl.col("source").is_null())
-        .then(pl.col(SOURCE_FILE).hash(seed=7))
-        .otherwise(pl.col("source").hash(seed=7))
-        if has_source
-        else pl.col(SOURCE_FILE).hash(seed=7)
-    )
-    ok = pl.col("__ok")
-    frame = frame.with_columns(group_hash.alias("__gh"), ok_rows.alias("__ok"))
-    groups = frame.group_by("__gh").agg(
-        pl.when(ok).then(pl.col(date_col)).max().alias("newest"),
-        label.first().alias("label"),
-        ok.sum().alias("rows"),
+    frame = frame.with_columns(ok_rows.alias("__ok"))
+    # Only valid rows count, so they are picked first; a source without any has no
+    # newest record and is never stale.
+    groups = (
+        frame.lazy()
+        .filter(pl.col("__ok"))
+        .group_by("__gh")
+        .agg(
+            pl.col(date_col).max().alias("newest"),
+            label.first().alias("label"),
+            pl.len().alias("rows"),
+        )
+        .collect(engine="in-memory")
     )
     stale_hashes: list[int] = []
     messages: dict[int, str] = {}
@@ -888,7 +900,7 @@ def _stale(
         )
         ctx.stale.append(StaleSource(name, str(group_label), newest, int(limit), int(rows)))
     stale_set = pl.Series(stale_hashes, dtype=pl.UInt64).implode()
-    frame = frame.with_columns((ok & pl.col("__gh").is_in(stale_set)).alias("__stale"))
+    frame = frame.with_columns((pl.col("__ok") & pl.col("__gh").is_in(stale_set)).alias("__stale"))
     detail = pl.col("__gh").replace_strict(
         pl.Series(list(messages), dtype=pl.UInt64),
         pl.Series(list(messages.values()), dtype=pl.String),
@@ -938,13 +950,13 @@ def _outliers(
     # Zeros are neither judged nor counted: in intermittent and lumpy series most buckets
     # are zero, and against a median of zero every real order would look like a spike.
     # The scale is that of the order sizes.
-    eligible = pl.col("__ok") & ~pl.col("is_return").fill_null(False) & (pl.col("quantity") > 0)
+    judged = ~pl.col("is_return").fill_null(False) & (pl.col("quantity") > 0)
+    eligible = ok_rows & frame.select(judged).to_series()
     # One 64-bit id per series (``__sid``); a collision could only merge two series'
     # statistics (odds ~1e-8 at a million series), never lose rows.
-    rows = frame.lazy().select("__sid", "quantity", ok_rows.alias("__ok"), "is_return")
+    rows = frame.select("__sid", "quantity").filter(eligible).lazy()
     pairs = (
-        rows.filter(eligible)
-        .group_by("__sid", "quantity")
+        rows.group_by("__sid", "quantity")
         .agg(pl.len().cast(pl.Int64).alias("__w"))
         .with_columns(pl.col("__w").sum().over("__sid").alias("__n"))
         .filter(pl.col("__n") >= options.outlier_min_history)
@@ -969,7 +981,7 @@ def _outliers(
     # rows of those series themselves (the same sum, in the same order, as over rows).
     flat = stats.filter(~(pl.col("__mad") > 0)).get_column("__sid")
     meanad = (
-        rows.filter(eligible & pl.col("__sid").is_in(flat.implode()))
+        rows.filter(pl.col("__sid").is_in(flat.implode()))
         .join(stats.lazy().select("__sid", "__median"), on="__sid", maintain_order="left")
         .group_by("__sid")
         .agg(
@@ -1006,13 +1018,13 @@ def _outliers(
     )
     outlier = pl.zeros(frame.height, dtype=pl.Boolean, eager=True).alias("__outlier")
     if spikes.height:
+        series = frame.get_column("__sid").is_in(spikes.get_column("__sid").implode())
+        at = (eligible & series).arg_true()
         candidates = (
-            rows.with_row_index("__at")
-            .filter(eligible & pl.col("__sid").is_in(spikes.get_column("__sid").implode()))
-            .join(spikes.lazy(), on=["__sid", "quantity"])
-            .select("__at")
-            .collect(engine="in-memory")
-            .to_series()
+            frame[at]
+            .select("__sid", "quantity", at.alias("__at"))
+            .join(spikes, on=["__sid", "quantity"])
+            .get_column("__at")
         )
         outlier = outlier.scatter(candidates, True)
     frame = frame.with_columns(outlier)
