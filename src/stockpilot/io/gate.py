@@ -698,10 +698,21 @@ def _validate_entity(
         if allowed is None:
             ctx.unchecked.append(f"{name}.{col} -> {ref}")
             continue
+        unknown: pl.Expr = pl.col(col).is_not_null() & ~pl.col(col).is_in(allowed.implode())
+        if ent.column(col).kind is ColumnType.STRING:
+            # Judge each distinct code once: usually every code is known and no row needs
+            # a lookup at all; otherwise rows are matched against the unknown codes only.
+            codes = strings.get_column(col).unique().drop_nulls()
+            strangers = codes.filter(~codes.is_in(allowed.implode()))
+            unknown = (
+                pl.col(col).is_not_null() & pl.col(col).is_in(strangers.implode())
+                if strangers.len()
+                else pl.lit(False)
+            )
         problems.append(
             _problem(
                 Reason.UNKNOWN_KEY,
-                pl.col(col).is_not_null() & ~pl.col(col).is_in(allowed.implode()),
+                unknown,
                 pl.format(f"{col} {{}} is not a known {ref} key", pl.col(col)),
             )
         )
