@@ -138,7 +138,8 @@ def main() -> None:
     path = make_csv(rows)
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"python {platform.python_version()}, polars {pl.__version__}; date {date.today()}"
+        f"python {platform.python_version()}, polars {pl.__version__}; date {date.today()}; "
+        f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(f"file: {path.name}, {path.stat().st_size / 1e6:,.0f} MB")
     schema = {
