@@ -428,8 +428,15 @@ def _canonical(entity: Entity) -> Table:
         # No FOREIGN KEY on purpose: a per-row referential check triples the cost of a
         # PostgreSQL COPY, and records are only ever written by the import service in
         # the same transaction that creates their batch row.
-        Column("batch_id", BigId, nullable=False, index=True),
+        Column("batch_id", BigId, nullable=False),
         *(Column(c.name, SQL_TYPES[c.kind], nullable=not c.required) for c in entity.columns),
+        # Batch ids grow with insertion order, so a BRIN index (a few pages per table)
+        # finds a batch on PostgreSQL at a fraction of a b-tree's cost during a COPY.
+        Index(
+            f"ix_{entity.name}_batch_id",
+            "batch_id",
+            postgresql_using="brin" if entity.time_series else "btree",
+        ),
         *indexes,
         comment=entity.description,
     )
