@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class Bucket(StrEnum):
@@ -11,6 +13,17 @@ class Bucket(StrEnum):
     DAY = "day"
     WEEK = "week"  # ISO week, Monday start
     MONTH = "month"
+
+
+BUCKET_DAYS: Mapping[Bucket, float] = MappingProxyType(
+    {Bucket.DAY: 1.0, Bucket.WEEK: 7.0, Bucket.MONTH: 365.25 / 12}
+)
+"""Days in one bucket (a month is the average Gregorian month)."""
+
+PERIODS_PER_YEAR: Mapping[Bucket, int] = MappingProxyType(
+    {Bucket.DAY: 365, Bucket.WEEK: 52, Bucket.MONTH: 12}
+)
+"""Buckets in a year: annual rates (holding cost, consumption value) per bucket."""
 
 
 class ServiceType(StrEnum):

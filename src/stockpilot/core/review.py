@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stockpilot.errors import choice_error, parameter_error
-from stockpilot.vocab import Bucket
+from stockpilot.vocab import BUCKET_DAYS, Bucket
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -69,8 +69,6 @@ CADENCE_HOURS: dict[ReviewCapability, float] = {
     ReviewCapability.WEEKLY_BATCH: 168.0,
     ReviewCapability.MONTHLY_BATCH: 720.0,
 }
-
-BUCKET_DAYS: dict[Bucket, float] = {Bucket.DAY: 1.0, Bucket.WEEK: 7.0, Bucket.MONTH: 365.25 / 12}
 
 
 @dataclass(frozen=True)

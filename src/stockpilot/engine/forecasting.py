@@ -62,7 +62,7 @@ from stockpilot.core.forecast.quantiles import (
 from stockpilot.core.forecast.selection import SelectionConfig, SelectionResult, select_and_forecast
 from stockpilot.engine.panel import Panel, as_bucket, to_panel
 from stockpilot.errors import InvalidDataError, parameter_error
-from stockpilot.vocab import Bucket
+from stockpilot.vocab import PERIODS_PER_YEAR, Bucket
 
 __all__ = [
     "BacktestResult",
@@ -79,7 +79,6 @@ __all__ = [
 MAX_LEVEL_SHIFT = 0.1
 
 _SEASON = {Bucket.DAY: 7, Bucket.WEEK: 52, Bucket.MONTH: 12}
-_PERIODS_PER_YEAR = {Bucket.DAY: 365, Bucket.WEEK: 52, Bucket.MONTH: 12}
 
 
 def default_season_length(bucket: Bucket | str) -> int:
@@ -268,7 +267,7 @@ class Forecaster:
             clean = cleanse_history(y, mask)
             y, cleansed = clean.values, clean.replaced
             panel = Panel(panel.keys, panel.periods, y, panel.bucket)
-        cls = classify(y, config=self.classification, periods_per_year=_PERIODS_PER_YEAR[bucket])
+        cls = classify(y, config=self.classification, periods_per_year=PERIODS_PER_YEAR[bucket])
         sel = select_and_forecast(
             y,
             self.horizon,
@@ -527,7 +526,7 @@ def backtest(
     season = default_season_length(b) if season_length is None else season_length
     train, test = y[:, :-horizon], y[:, -horizon:]
     cfg = selection or SelectionConfig()
-    cls = classify(train, periods_per_year=_PERIODS_PER_YEAR[b])
+    cls = classify(train, periods_per_year=PERIODS_PER_YEAR[b])
     sel = select_and_forecast(
         train,
         horizon,
@@ -611,7 +610,7 @@ def classify_demand(
             maintain_order="left",
         )
         value = joined["unit_cost"].cast(pl.Float64).fill_null(1.0).to_numpy()
-    c = classify(y, config=cfg, periods_per_year=_PERIODS_PER_YEAR[b], unit_value=value)
+    c = classify(y, config=cfg, periods_per_year=PERIODS_PER_YEAR[b], unit_value=value)
     return keys.with_columns(
         pl.Series("abc", c.abc.classes),
         pl.Series("xyz", c.xyz.classes),

@@ -66,11 +66,11 @@ from stockpilot.core.policy.policies import (
 from stockpilot.core.policy.service import as_service_type, validate_service_target
 from stockpilot.core.policy.time_phased import r_s_time_phased
 from stockpilot.core.push_pull import choose_push_pull
-from stockpilot.core.review import BUCKET_DAYS, choose_review_type
+from stockpilot.core.review import choose_review_type
 from stockpilot.core.supplier import defect_adjustment
 from stockpilot.engine.panel import Panel
 from stockpilot.errors import InvalidDataError, parameter_error
-from stockpilot.vocab import Bucket, PolicyType, ServiceType
+from stockpilot.vocab import BUCKET_DAYS, PERIODS_PER_YEAR, Bucket, PolicyType, ServiceType
 
 __all__ = [
     "ERP_EXPORT_COLUMNS",
@@ -142,8 +142,6 @@ ERP_EXPORT_COLUMNS = (
 
 NEGLIGIBLE_DEMAND = 1e-9
 """Mean demand per bucket at or below which a line has no demand to stock for."""
-
-PERIODS_PER_YEAR = {Bucket.DAY: 365.0, Bucket.WEEK: 52.0, Bucket.MONTH: 12.0}
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,8 @@ from stockpilot.services.runs import (
 from stockpilot.store.db import SessionFactory
 from stockpilot.store.models import ImportBatch, PublishedPlan
 from stockpilot.store.repositories import read_plan_rows
-from stockpilot.vocab import Bucket
+from stockpilot.vocab import BUCKET_DAYS, PERIODS_PER_YEAR, Bucket
 
-DAYS_PER_BUCKET = {Bucket.DAY: 1.0, Bucket.WEEK: 7.0, Bucket.MONTH: 365.25 / 12}
 FORECAST_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
 
 
@@ -213,7 +212,7 @@ def classify_step(context: RunContext) -> None:
     panel = _planning_panel(context)
     items = context.read_entity("items")
     cost = panel.keys.join(items.select("item_id", "unit_cost"), on="item_id", how="left")
-    per_year = {Bucket.DAY: 365, Bucket.WEEK: 52, Bucket.MONTH: 12}[panel.bucket]
+    per_year = PERIODS_PER_YEAR[panel.bucket]
     config = active_config(context.session)
     _state(context)["classification_config"] = config
     result = classify(
@@ -360,7 +359,7 @@ def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
     item_codes = sorted(set(supplier_items["item_id"]) | set(history["item_id"]))
     s_code = {s: i for i, s in enumerate(suppliers)}
     i_code = {s: i for i, s in enumerate(item_codes)}
-    days = DAYS_PER_BUCKET[bucket]
+    days = BUCKET_DAYS[bucket]
     quoted = supplier_items["lead_time_days"].fill_null(np.nan).to_numpy()
     if history.height:
         cleaning = clean_receipt_records(
@@ -415,7 +414,7 @@ def policy_parameters(context: RunContext, options: PlanOptions) -> pl.DataFrame
         latency_hours=locations["data_latency_hours"].fill_null(0.0).to_numpy(),
         bucket=bucket,
     )
-    days = DAYS_PER_BUCKET[bucket]
+    days = BUCKET_DAYS[bucket]
     location_review = locations.select(
         "location_id",
         pl.col("type").alias("location_type"),
@@ -542,7 +541,7 @@ def make_network_step(options: PlanOptions) -> Any:
         )
         supply = _lead_times(context, bucket).select("item_id", "lead_time")
         nodes = _with_ancestors(policies.select("item_id", "location_id"), locations)
-        per_year = {Bucket.DAY: 365.0, Bucket.WEEK: 52.0, Bucket.MONTH: 12.0}[bucket]
+        per_year = PERIODS_PER_YEAR[bucket]
         has_parent = pl.col("parent").is_not_null()
         frame = (
             nodes.join(locations, on="location_id", how="left")
