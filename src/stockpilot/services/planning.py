@@ -422,6 +422,7 @@ def policy_parameters(context: RunContext, options: PlanOptions) -> pl.DataFrame
         pl.Series("information_delay", review.information_delay_days / days),
     )
     supply = _lead_times(context, bucket)
+    _state(context)["supply"] = supply  # the network step places stock with the same lead times
     frame = (
         panel.keys.join(classes, on=["item_id", "location_id"], how="left")
         .join(
@@ -539,7 +540,7 @@ def make_network_step(options: PlanOptions) -> Any:
         items = context.read_entity("items").select(
             "item_id", "unit_cost", "holding_cost_rate", "replenishment_type"
         )
-        supply = _lead_times(context, bucket).select("item_id", "lead_time")
+        supply: pl.DataFrame = _state(context)["supply"].select("item_id", "lead_time")
         nodes = _with_ancestors(policies.select("item_id", "location_id"), locations)
         per_year = PERIODS_PER_YEAR[bucket]
         has_parent = pl.col("parent").is_not_null()
