@@ -14,6 +14,7 @@ Usage::
     .venv/bin/python benchmarks/bench_forecast.py --datasets carparts,raf --sample 500
     .venv/bin/python benchmarks/bench_forecast.py --skip-peers --synthetic 100000
     .venv/bin/python benchmarks/bench_forecast.py --synthetic 0 --arima-sample 0
+    .venv/bin/python benchmarks/bench_forecast.py --validation --skip-peers --synthetic 0
 
 Run it with one core for the peer (``n_jobs=1``), as in ANCHORS.md.
 """
@@ -86,11 +87,19 @@ class Holdout:
     freq: str
 
 
-def load(ds: DataSet, *, sample: int | None, min_train: int, seed: int) -> Holdout:
+def load(
+    ds: DataSet, *, sample: int | None, min_train: int, seed: int, validation: bool = False
+) -> Holdout:
+    """The holdout of one data set; ``validation=True`` first drops the last h periods of
+    every series, so the holdout is the h periods before the real one (for design choices
+    that must not see the real holdout)."""
     wide = pl.read_csv(ds.path, infer_schema_length=0)
     ids = wide["unique_id"].to_numpy()
     dates = np.array(wide.columns[1:], dtype="datetime64[D]")
     y = wide.drop("unique_id").select(pl.all().cast(pl.Float64, strict=False)).to_numpy()
+    h = 13 if ds.weekly else (12 if y.shape[1] >= 72 else 6)
+    if validation:
+        y, dates = y[:, :-h], dates[:-h]
     if ds.trim_leading_zeros:
         started = np.cumsum(np.nan_to_num(y) > 0, axis=1) > 0
         y = np.where(started, y, np.nan)
@@ -99,7 +108,6 @@ def load(ds: DataSet, *, sample: int | None, min_train: int, seed: int) -> Holdo
     after_first = np.arange(y.shape[1])[None, :] >= first[:, None]
     gap = (after_first & ~obs).any(axis=1)
     t = y.shape[1]
-    h = 13 if ds.weekly else (12 if t >= 72 else 6)
     # statsforecast's conformal intervals (2 windows) need 2h + 1 training observations
     keep = ~gap & ((t - h - first) >= max(min_train, 2 * h + 1))
     # the holdout needs the series to be observed in the test part
@@ -323,6 +331,12 @@ def main() -> None:
     p.add_argument("--n-origins", type=int, default=SelectionConfig().n_origins)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--validation",
+        action="store_true",
+        help="drop the last h periods of every series first: the holdout is the h periods "
+        "before the real one (make design choices here, confirm on the real holdout once)",
+    )
+    p.add_argument(
         "--calibrate",
         action="store_true",
         help="also run the calibrated variant (Forecaster(calibrate=True))",
@@ -335,7 +349,8 @@ def main() -> None:
     )
     args = p.parse_args()
     cfg = SelectionConfig(n_origins=args.n_origins, learn_spread=not args.no_learn_spread)
-    print(f"# bench_forecast  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    split = "validation (last h periods dropped)" if args.validation else "real holdout"
+    print(f"# bench_forecast  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {split}")
     print(
         f"# machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"
         f", load {os.getloadavg()[0]:.1f}"
@@ -352,7 +367,13 @@ def main() -> None:
         if not ds.path.exists():
             print(f"\n## {key}: data not found at {ds.path}; skipped")
             continue
-        hd = load(ds, sample=args.sample, min_train=args.min_train, seed=args.seed)
+        hd = load(
+            ds,
+            sample=args.sample,
+            min_train=args.min_train,
+            seed=args.seed,
+            validation=args.validation,
+        )
         rows = np.arange(hd.ids.size)
         print(
             f"\n## {key}: {rows.size} series, train {hd.train.shape[1]} periods, h = {hd.h}, "
