@@ -20,7 +20,12 @@ import numpy as np
 import pytest
 
 from stockpilot.core.lotsizing import eoq
-from stockpilot.core.policy.policies import base_stock_cost_optimal_normal
+from stockpilot.core.policy.leadtime_demand import lead_time_demand
+from stockpilot.core.policy.policies import (
+    base_stock_cost_optimal_normal,
+    s_q_cycle_service_normal,
+    s_q_service,
+)
 from stockpilot.core.policy.service import cost_optimal_service_base_stock
 
 # --- Nahmias, Production and Operations Analysis --------------------------------------
@@ -72,3 +77,50 @@ def test_nahmias_section_5_3_newsboy_normal_demand_mac_computer_journal() -> Non
     assert q_star == pytest.approx(11.73 + 0.74 * 4.74, abs=0.005 * sigma)
     assert round(q_star) == 15  # whole copies, as the book orders them
     np.testing.assert_allclose(policy.expected_cycle_service, ratio)
+
+
+# --- Axsäter, Inventory Control, 3rd ed. (Springer, 2015) ---------------------------------
+
+
+def test_axsater_2015_example_5_4_service_levels_of_r_9_q_5() -> None:
+    """Axsäter (2015), Example 5.4: (R, Q) = (9, 5), lead-time demand of mean 10, variance 10.
+
+    Seen in the R package AMInventory, a companion to the book (``R/Reorder_Point_S1.R``
+    and ``R/Reorder_Point_S2.R`` of https://github.com/athmig59/AMInventory), whose
+    examples "based on Example 5.4 in Axsäter" use lead-time demand ``mu = 10``,
+    ``sigma = sqrt(10)``, ``Q = 5`` and the service levels S1 = 0.376 and S2 = 0.679. The
+    book's page itself was not seen. Both figures are reproduced by R = 9: S1 = 0.376 is
+    the normal approximation ``Phi((9 - 10) / sqrt(10))`` and S2 = 0.679 the fill rate of
+    Poisson(10) lead-time demand with unit demands (Axsäter's eq. 5.28 form
+    ``1 - [n(R) - n(R + Q)] / Q``); so the test checks that stockpilot maps each printed
+    service level back to R = 9 and R = 9 forward to each printed level (three decimals).
+    """
+    mean, q = 10.0, 5.0
+    # S1 printed to 3 decimals: +-0.0005 in probability is +-0.0005 / phi(z) * sigma
+    # = +-0.0042 units of R at z = -0.316.
+    normal = s_q_cycle_service_normal(mean, np.sqrt(mean), q, 0.376)
+    assert float(normal.reorder_point[0]) == pytest.approx(9.0, abs=0.0042)
+    poisson = lead_time_demand([mean], [np.sqrt(mean)], [1.0], distribution="poisson")
+    shortage = poisson.loss(np.array([9.0])) - poisson.loss(np.array([9.0 + q]))
+    assert round(float(1.0 - shortage[0] / q), 3) == 0.679
+    # Backwards: the smallest whole R whose fill rate reaches the lower edge of the
+    # printed 0.679 (0.6785) is 9; R = 8 gives 0.572.
+    by_target = s_q_service(poisson, q, 0.6785, integer=True)
+    assert float(by_target.reorder_point[0]) == 9.0
+
+
+def test_axsater_2015_example_5_8_newsvendor_normal() -> None:
+    """Axsäter (2015), Example 5.8 (newsvendor): demand N(300, 60^2), overage cost 25,
+    underage cost 50 (price 75, unit cost 25, no salvage).
+
+    Data from the Newsvendor example "based on Example 5.8 in Axsäter's book" in
+    ``R/Newsvendor.R`` of https://github.com/athmig59/AMInventory; the printed answer was
+    not seen. Expected values: the book's critical-fractile rule ``F(S) = c_u / (c_u +
+    c_o) = 2/3`` with z from a table to two decimals (0.43), S = 300 + 0.43 * 60 = 325.8.
+    """
+    policy = base_stock_cost_optimal_normal(25.0, 50.0, 300.0, 60.0)
+    s = float(policy.order_up_to[0])
+    # z read to two decimals is off by at most 0.005, i.e. 0.005 * 60 = 0.3 units of S.
+    assert s == pytest.approx(300.0 + 0.43 * 60.0, abs=0.005 * 60.0)
+    assert round(s) == 326
+    assert float(policy.expected_cycle_service[0]) == pytest.approx(2.0 / 3.0, abs=1e-12)
