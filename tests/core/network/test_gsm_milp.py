@@ -147,14 +147,14 @@ def test_lagrangian_bound_brackets_the_optimum(seed: int, n: int) -> None:
     repaired DP solutions are feasible with an exact cost at least the optimum."""
     import time
 
-    from stockpilot.core.network.gsm_milp import _lagrangian_bound, _max_replenishment
+    from stockpilot.core.network.gsm_lagrangian import _lagrangian_bound
+    from stockpilot.core.network.gsm_milp import _max_replenishment
     from stockpilot.core.network.gsm_tree import gsm_cost
 
     net = random_dag(np.random.default_rng(seed), n)
     arr = net.arrays()
     weight = arr.holding_cost * arr.z * arr.net_demand_sd
     lower, s, cost = _lagrangian_bound(
-        net,
         arr,
         weight=weight,
         maxrep=_max_replenishment(arr),

@@ -50,11 +50,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from stockpilot.core.network.gsm_lagrangian import _branch_and_bound, _repair, _time_unit
 from stockpilot.core.network.gsm_tree import (
     GSMMethod,
     GSMSolution,
-    _peel_order,
-    _running_argmin,
     gsm_solution_from_service_times,
     gsm_tree,
 )
@@ -62,6 +61,13 @@ from stockpilot.core.network.network import Network, NetworkArrays
 from stockpilot.errors import parameter_error
 
 __all__ = ["gsm_milp", "optimize_service_times"]
+
+
+# Share of the time limit for the Lagrangian root, and for root plus branch-and-bound; the
+# piecewise-linear MILP gets the rest. Grids finer than _GRID_POINTS units skip the DP.
+_ROOT_SHARE = 0.3
+_SEARCH_SHARE = 0.7
+_GRID_POINTS = 2000
 
 
 def _max_replenishment(arr: NetworkArrays) -> NDArray[np.float64]:
@@ -189,21 +195,26 @@ def gsm_milp(
         best_s, best_cost = late, late_cost
     lower = -math.inf
     optimal = False
-    if refine and integral and not arr.is_tree and arr.n_edges:
-        # Lagrangian relaxation of the lanes outside a spanning forest: an exact tree DP
-        # per multiplier vector, so a lower bound with the exact sqrt, and candidates.
-        lag_lb, lag_s, lag_cost = _lagrangian_bound(
-            network,
+    unit = _time_unit(arr, maxrep, max_points=_GRID_POINTS) if refine else None
+    if unit is not None and not arr.is_tree and arr.n_edges:
+        # Lagrangian relaxation of the lanes outside a spanning forest (an exact tree DP per
+        # multiplier vector, so a lower bound with the exact sqrt, and candidates), then
+        # branch-and-bound on service-time boxes to close the duality gap.
+        now = time.perf_counter()
+        search = _branch_and_bound(
             arr,
             weight=weight,
             maxrep=maxrep,
-            upper=best_cost,
-            deadline=time.perf_counter() + 0.3 * time_limit,
+            best_s=best_s,
+            best_cost=best_cost,
+            mip_rel_gap=mip_rel_gap,
+            deadline=now + _SEARCH_SHARE * time_limit,
+            root_deadline=now + _ROOT_SHARE * time_limit,
+            unit=unit,
         )
-        lower = max(lower, min(lag_lb, best_cost))
-        if lag_cost < best_cost:
-            best_s, best_cost = lag_s, lag_cost
-        lower = min(lower, best_cost)
+        if search.best_cost < best_cost:
+            best_s, best_cost = search.best_s, search.best_cost
+        lower = min(max(lower, search.lower), best_cost)
         if best_cost - lower <= mip_rel_gap * max(abs(best_cost), 1e-12):
             optimal = True
     # Early rounds only steer the breakpoints, so they stop at a loose gap; the gap asked of
@@ -480,19 +491,6 @@ def _latest_service_times(arr: NetworkArrays) -> NDArray[np.float64]:
     return s
 
 
-def _repair(arr: NetworkArrays, s: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Lower any ``S_j`` above ``SI_j + T_j`` (solver tolerance) so every tau >= 0."""
-    for _ in range(arr.n_nodes + 1):
-        si = arr.external_inbound_cst.copy()
-        if arr.n_edges:
-            np.maximum.at(si, arr.edge_downstream, s[arr.edge_upstream] + arr.edge_lead_time)
-        over = s > si + arr.processing_time
-        if not over.any():
-            return s
-        s = np.where(over, si + arr.processing_time, s)
-    return s
-
-
 def optimize_service_times(network: Network, **milp_options: float) -> GSMSolution:
     """Solve the guaranteed-service model with the best exact method for the network.
 
@@ -507,210 +505,3 @@ def optimize_service_times(network: Network, **milp_options: float) -> GSMSoluti
     if arr.is_tree and integral and not milp_options:
         return gsm_tree(network)
     return gsm_milp(network, **milp_options)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class _Forest:
-    """A spanning forest of the lanes and everything the Lagrangian tree DP needs."""
-
-    keep: NDArray[np.int64]
-    drop: NDArray[np.int64]
-    order: list[int]
-    rank: NDArray[np.int64]
-    in_lanes: list[list[int]]
-    out_lanes: list[list[int]]
-
-
-def _spanning_forest(arr: NetworkArrays, weight: NDArray[np.float64]) -> _Forest:
-    """Keep lanes into heavier stages first (Kruskal); the rest are relaxed."""
-    n = arr.n_nodes
-    up, down = arr.edge_upstream, arr.edge_downstream
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    keep: list[int] = []
-    drop: list[int] = []
-    for e in np.argsort(-weight[down], kind="stable").tolist():
-        ru, rd = find(int(up[e])), find(int(down[e]))
-        if ru != rd:
-            parent[ru] = rd
-            keep.append(e)
-        else:
-            drop.append(e)
-    kept = np.asarray(sorted(keep), dtype=np.int64)
-    order = _peel_order(n, up[kept], down[kept])
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(n)
-    in_lanes: list[list[int]] = [[] for _ in range(n)]
-    out_lanes: list[list[int]] = [[] for _ in range(n)]
-    for e in kept.tolist():
-        in_lanes[int(down[e])].append(e)
-        out_lanes[int(up[e])].append(e)
-    return _Forest(kept, np.asarray(drop, dtype=np.int64), order, rank, in_lanes, out_lanes)
-
-
-def _forest_dp(
-    arr: NetworkArrays,
-    forest: _Forest,
-    *,
-    weight: NDArray[np.float64],
-    maxrep: NDArray[np.int64],
-    lin_s: NDArray[np.float64],
-    lin_si: NDArray[np.float64],
-) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
-    """Graves-Willems DP on the forest with extra linear costs ``lin_s S_j + lin_si SI_j``.
-
-    Integer times only. Service times stay in ``0 <= S_j <= min(s_j, M_j)`` and
-    ``SI_j^ext <= SI_j <= M_j - T_j`` (``M_j`` the longest replenishment time in the whole
-    network), which the optimum of the full model satisfies. Returns (minimum, S, SI).
-    """
-    n = arr.n_nodes
-    up, down = arr.edge_upstream, arr.edge_downstream
-    lane = arr.edge_lead_time.astype(np.int64)
-    t_proc = arr.processing_time.astype(np.int64)
-    ext_in = arr.external_inbound_cst.astype(np.int64)
-    cap = arr.external_outbound_cst
-    big = int(maxrep.max()) if n else 0
-    sqrt_grid = np.sqrt(np.arange(big + 1, dtype=np.float64))
-    inf = math.inf
-    best_min: list[NDArray[np.float64]] = [np.empty(0)] * n
-    best_arg: list[NDArray[np.int64]] = [np.empty(0, dtype=np.int64)] * n
-    partner: list[NDArray[np.int64]] = [np.empty(0, dtype=np.int64)] * n
-    parent_lane = np.full(n, -1, dtype=np.int64)
-    roots: dict[int, tuple[int, int]] = {}
-    total = 0.0
-    rank = forest.rank
-    for k in forest.order:
-        si_lo = int(ext_in[k])
-        si_hi = max(int(maxrep[k] - t_proc[k]), si_lo)
-        s_hi = int(min(maxrep[k], math.floor(cap[k]) if math.isfinite(cap[k]) else maxrep[k]))
-        si_vals = np.arange(si_lo, si_hi + 1)
-        s_vals = np.arange(0, s_hi + 1)
-        u_cost = lin_si[k] * si_vals.astype(np.float64)
-        d_cost = lin_s[k] * s_vals.astype(np.float64)
-        to_parent = -1
-        for e in forest.in_lanes[k]:
-            i = int(up[e])
-            if rank[i] > rank[k]:
-                to_parent = e
-                continue
-            idx = si_vals - lane[e]
-            vals = np.full(si_vals.size, inf)
-            ok = idx >= 0
-            vals[ok] = best_min[i][np.minimum(idx[ok], big)]
-            u_cost = u_cost + vals
-        for e in forest.out_lanes[k]:
-            j = int(down[e])
-            if rank[j] > rank[k]:
-                to_parent = e
-                continue
-            idx = s_vals + lane[e]
-            vals = np.full(s_vals.size, inf)
-            ok = idx <= big
-            vals[ok] = best_min[j][idx[ok]]
-            d_cost = d_cost + vals
-        parent_lane[k] = to_parent
-        tau = si_vals[None, :] + t_proc[k] - s_vals[:, None]
-        table = np.where(tau >= 0, weight[k] * sqrt_grid[np.clip(tau, 0, big)], inf) + (
-            u_cost[None, :] + d_cost[:, None]
-        )
-        if to_parent < 0:
-            r, c = divmod(int(np.argmin(table)), table.shape[1])
-            roots[k] = (int(s_vals[r]), int(si_vals[c]))
-            total += float(table[r, c])
-        elif int(up[to_parent]) == k:
-            arg_si = np.argmin(table, axis=1)
-            f = np.full(big + 1, inf)
-            f[s_vals] = table[np.arange(s_vals.size), arg_si]
-            part = np.zeros(big + 1, dtype=np.int64)
-            part[s_vals] = si_vals[arg_si]
-            run_arg = _running_argmin(f)
-            best_min[k], best_arg[k], partner[k] = f[run_arg], run_arg, part
-        else:
-            arg_s = np.argmin(table, axis=0)
-            g = np.full(big + 1, inf)
-            g[si_vals] = table[arg_s, np.arange(si_vals.size)]
-            part = np.zeros(big + 1, dtype=np.int64)
-            part[si_vals] = s_vals[arg_s]
-            run_arg = big - _running_argmin(g[::-1])[::-1]
-            best_min[k], best_arg[k], partner[k] = g[run_arg], run_arg, part
-    s_opt = np.zeros(n, dtype=np.int64)
-    si_opt = np.zeros(n, dtype=np.int64)
-    for k, (s_k, si_k) in roots.items():
-        s_opt[k], si_opt[k] = s_k, si_k
-    for k in reversed(forest.order):
-        if k in roots:
-            continue
-        e = int(parent_lane[k])
-        if int(up[e]) == k:
-            x = int(min(si_opt[int(down[e])] - lane[e], big))
-            s_opt[k] = best_arg[k][x]
-            si_opt[k] = partner[k][s_opt[k]]
-        else:
-            y = int(s_opt[int(up[e])] + lane[e])
-            si_opt[k] = best_arg[k][y]
-            s_opt[k] = partner[k][si_opt[k]]
-    return total, s_opt.astype(np.float64), si_opt.astype(np.float64)
-
-
-def _lagrangian_bound(
-    network: Network,
-    arr: NetworkArrays,
-    *,
-    weight: NDArray[np.float64],
-    maxrep: NDArray[np.float64],
-    upper: float,
-    deadline: float,
-) -> tuple[float, NDArray[np.float64], float]:
-    """Lagrangian relaxation of the lanes outside a spanning forest (integer times).
-
-    Each relaxed lane ``SI_j >= S_i + L_ij`` is priced by ``lambda >= 0``; the forest DP
-    with those prices gives a lower bound for every ``lambda`` (weak duality), improved by
-    subgradient steps (Polyak step towards ``upper``). Every DP solution, repaired to be
-    feasible, is also a candidate. Returns (best lower bound, best S found, its cost).
-    """
-    forest = _spanning_forest(arr, weight)
-    drop = forest.drop
-    up, down = arr.edge_upstream[drop], arr.edge_downstream[drop]
-    lane = arr.edge_lead_time[drop]
-    mrep = np.round(maxrep).astype(np.int64)
-    lam = np.zeros(drop.size)
-    best_lb, best_s, best_cost = -math.inf, np.zeros(arr.n_nodes), math.inf
-    theta, stall = 2.0, 0
-    cap = np.minimum(arr.external_outbound_cst, maxrep)
-    for _ in range(1000):
-        if time.perf_counter() > deadline:
-            break
-        lin_s = np.zeros(arr.n_nodes)
-        lin_si = np.zeros(arr.n_nodes)
-        np.add.at(lin_s, up, lam)
-        np.add.at(lin_si, down, -lam)
-        value, s, si = _forest_dp(
-            arr, forest, weight=weight, maxrep=mrep, lin_s=lin_s, lin_si=lin_si
-        )
-        bound = value + float(lam @ lane)
-        s_feas = _repair(arr, np.clip(s, 0.0, cap))
-        cost = gsm_solution_from_service_times(network, s_feas).total_cost
-        if cost < best_cost:
-            best_s, best_cost = s_feas, cost
-        if bound > best_lb + 1e-9 * abs(best_lb if math.isfinite(best_lb) else 1.0):
-            best_lb, stall = bound, 0
-        else:
-            stall += 1
-            if stall >= 15:
-                theta, stall = theta / 2, 0
-        target = min(upper, best_cost)
-        if target - best_lb <= 1e-7 * abs(target) or theta < 1e-4:
-            break
-        grad = s[up] + lane - si[down]
-        grad = np.where((lam <= 0) & (grad < 0), 0.0, grad)
-        norm = float(grad @ grad)
-        if norm == 0:
-            break
-        lam = np.maximum(lam + theta * (target - bound) / norm * grad, 0.0)
-    return best_lb, best_s, best_cost

@@ -1,0 +1,552 @@
+"""Lagrangian spanning-forest bounds and branch-and-bound for the guaranteed-service model.
+
+The lanes outside a spanning forest of the network are priced by multipliers
+``lambda_ij >= 0`` on ``S_i + L_ij - SI_j <= 0``. For any ``lambda``, the Graves-Willems
+dynamic program on the forest, with the exact ``sqrt`` cost plus the linear prices, gives a
+lower bound on the GSM optimum (weak duality); subgradient steps raise it, and every DP
+solution, repaired to be feasible, is a candidate incumbent (Humair and Willems 2011).
+
+A duality gap can remain because the cost is concave. :func:`_branch_and_bound` closes it:
+each node of the search is a box of service times (``lo <= S_j <= hi``,
+``lo <= SI_j <= hi``), tightened by propagating the lanes, and is bounded by the forest DP
+restricted to the box (with warm-started multipliers). A node whose DP solution breaks a
+relaxed lane ``S_i + L_ij > SI_j`` is split on ``S_i`` at a threshold between the two sides,
+so that neither child contains that solution. Nodes whose bound reaches the incumbent are
+closed; the least bound of the open and closed nodes is a valid lower bound at any time.
+
+All times must be integer multiples of one time unit (integer times; or, after scaling by
+``unit``, times given in tenths or hundredths), since the DP works on the grid of units.
+
+References
+----------
+S. C. Graves and S. P. Willems, M&SOM 2(1):68-83, 2000 (tree DP). S. Humair and
+S. P. Willems, "Optimizing strategic safety stock placement in general acyclic networks",
+*Operations Research* 59(3):781-787, 2011 (spanning-tree relaxation and branching).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stockpilot.core.network.gsm_tree import _peel_order, _running_argmin
+from stockpilot.core.network.network import NetworkArrays
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Integer view of a network: every time in multiples of ``unit``.
+
+    ``weight`` is ``h_j z_j sigma_j sqrt(unit)``, so ``weight_j sqrt(tau_j)`` with
+    ``tau_j`` in units is the exact GSM cost.
+    """
+
+    unit: float
+    t_proc: NDArray[np.int64]
+    lane: NDArray[np.int64]
+    ext_in: NDArray[np.int64]
+    cap: NDArray[np.int64]
+    maxrep: NDArray[np.int64]
+    weight: NDArray[np.float64]
+    up: NDArray[np.int64]
+    down: NDArray[np.int64]
+    big: int
+    sqrt_grid: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _Box:
+    """Bounds on the service times of every stage, in units."""
+
+    s_lo: NDArray[np.int64]
+    s_hi: NDArray[np.int64]
+    si_lo: NDArray[np.int64]
+    si_hi: NDArray[np.int64]
+
+
+def _time_unit(arr: NetworkArrays, maxrep: NDArray[np.float64], *, max_points: int) -> float | None:
+    """Largest unit in (1, 0.1, 0.01, 0.001) of which every time is a multiple, or ``None``.
+
+    ``None`` also when a fractional unit would make the grid of the longest replenishment
+    time longer than ``max_points`` units (the DP tables would be too large).
+    """
+    times = np.concatenate([arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst])
+    longest = float(maxrep.max(initial=0.0))
+    for unit in (1.0, 0.1, 0.01, 0.001):
+        scaled = times / unit
+        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6):
+            return unit if unit == 1.0 or longest / unit <= max_points else None
+    return None
+
+
+def _make_grid(
+    arr: NetworkArrays, weight: NDArray[np.float64], maxrep: NDArray[np.float64], unit: float
+) -> _Grid:
+    def units(values: NDArray[np.float64]) -> NDArray[np.int64]:
+        return np.round(values / unit).astype(np.int64)
+
+    mrep = units(maxrep)
+    cap_f = arr.external_outbound_cst
+    cap = np.where(
+        np.isfinite(cap_f), np.floor(np.where(np.isfinite(cap_f), cap_f, 0) / unit + 1e-9), mrep
+    ).astype(np.int64)
+    big = int(mrep.max(initial=0))
+    return _Grid(
+        unit=unit,
+        t_proc=units(arr.processing_time),
+        lane=units(arr.edge_lead_time),
+        ext_in=units(arr.external_inbound_cst),
+        cap=np.minimum(cap, mrep),
+        maxrep=mrep,
+        weight=weight * math.sqrt(unit),
+        up=arr.edge_upstream,
+        down=arr.edge_downstream,
+        big=big,
+        sqrt_grid=np.sqrt(np.arange(big + 1, dtype=np.float64)),
+    )
+
+
+def _root_box(grid: _Grid) -> _Box | None:
+    """Bounds every optimal solution (with the smallest feasible ``SI``) satisfies."""
+    box = _Box(
+        s_lo=np.zeros_like(grid.cap),
+        s_hi=grid.cap.copy(),
+        si_lo=grid.ext_in.copy(),
+        si_hi=np.maximum(grid.maxrep - grid.t_proc, grid.ext_in),
+    )
+    return _propagate(grid, box)
+
+
+def _propagate(grid: _Grid, box: _Box) -> _Box | None:
+    """Tighten a box with every lane and ``tau >= 0`` until nothing changes.
+
+    ``SI_j >= S_i + L_ij`` lifts ``SI_j``'s lower bound and lowers ``S_i``'s upper bound;
+    ``S_j <= SI_j + T_j`` does the same within a stage. Returns ``None`` if the box is empty.
+    """
+    s_lo, s_hi = box.s_lo.copy(), box.s_hi.copy()
+    si_lo, si_hi = box.si_lo.copy(), box.si_hi.copy()
+    up, down, lane, t = grid.up, grid.down, grid.lane, grid.t_proc
+    for _ in range(s_lo.size + 2):
+        new_si_lo = np.maximum(si_lo, s_lo - t)
+        if up.size:
+            np.maximum.at(new_si_lo, down, s_lo[up] + lane)
+        new_s_hi = np.minimum(s_hi, si_hi + t)
+        if up.size:
+            np.minimum.at(new_s_hi, up, si_hi[down] - lane)
+        changed = not (np.array_equal(new_si_lo, si_lo) and np.array_equal(new_s_hi, s_hi))
+        si_lo, s_hi = new_si_lo, new_s_hi
+        if np.any(s_lo > s_hi) or np.any(si_lo > si_hi):
+            return None
+        if not changed:
+            break
+    return _Box(s_lo, s_hi, si_lo, si_hi)
+
+
+@dataclass(frozen=True)
+class _Forest:
+    """A spanning forest of the lanes and everything the tree DP needs."""
+
+    keep: NDArray[np.int64]
+    drop: NDArray[np.int64]
+    order: list[int]
+    rank: NDArray[np.int64]
+    in_lanes: list[list[int]]
+    out_lanes: list[list[int]]
+
+
+def _spanning_forest(arr: NetworkArrays, weight: NDArray[np.float64]) -> _Forest:
+    """Keep lanes into heavier stages first (Kruskal); the rest are relaxed."""
+    n = arr.n_nodes
+    up, down = arr.edge_upstream, arr.edge_downstream
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    keep: list[int] = []
+    drop: list[int] = []
+    for e in np.argsort(-weight[down], kind="stable").tolist():
+        ru, rd = find(int(up[e])), find(int(down[e]))
+        if ru != rd:
+            parent[ru] = rd
+            keep.append(e)
+        else:
+            drop.append(e)
+    kept = np.asarray(sorted(keep), dtype=np.int64)
+    order = _peel_order(n, up[kept], down[kept])
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(n)
+    in_lanes: list[list[int]] = [[] for _ in range(n)]
+    out_lanes: list[list[int]] = [[] for _ in range(n)]
+    for e in kept.tolist():
+        in_lanes[int(down[e])].append(e)
+        out_lanes[int(up[e])].append(e)
+    return _Forest(kept, np.asarray(drop, dtype=np.int64), order, rank, in_lanes, out_lanes)
+
+
+def _forest_dp(
+    grid: _Grid,
+    forest: _Forest,
+    box: _Box,
+    *,
+    lin_s: NDArray[np.float64],
+    lin_si: NDArray[np.float64],
+) -> tuple[float, NDArray[np.int64], NDArray[np.int64]]:
+    """Graves-Willems DP on the forest, inside ``box``, with extra costs ``lin_s S + lin_si SI``.
+
+    Returns (minimum, S, SI) in units; the minimum is ``inf`` when the box admits no point.
+    """
+    n = grid.t_proc.size
+    up, down, lane, t_proc = grid.up, grid.down, grid.lane, grid.t_proc
+    big = grid.big
+    sqrt_grid = grid.sqrt_grid
+    inf = math.inf
+    best_min: list[NDArray[np.float64]] = [np.empty(0)] * n
+    best_arg: list[NDArray[np.int64]] = [np.empty(0, dtype=np.int64)] * n
+    partner: list[NDArray[np.int64]] = [np.empty(0, dtype=np.int64)] * n
+    parent_lane = np.full(n, -1, dtype=np.int64)
+    roots: dict[int, tuple[int, int]] = {}
+    total = 0.0
+    rank = forest.rank
+    for k in forest.order:
+        si_vals = np.arange(box.si_lo[k], box.si_hi[k] + 1)
+        s_vals = np.arange(box.s_lo[k], box.s_hi[k] + 1)
+        u_cost = lin_si[k] * si_vals.astype(np.float64)
+        d_cost = lin_s[k] * s_vals.astype(np.float64)
+        to_parent = -1
+        for e in forest.in_lanes[k]:
+            i = int(up[e])
+            if rank[i] > rank[k]:
+                to_parent = e
+                continue
+            idx = si_vals - lane[e]
+            vals = np.full(si_vals.size, inf)
+            ok = idx >= 0
+            vals[ok] = best_min[i][np.minimum(idx[ok], big)]
+            u_cost = u_cost + vals
+        for e in forest.out_lanes[k]:
+            j = int(down[e])
+            if rank[j] > rank[k]:
+                to_parent = e
+                continue
+            idx = s_vals + lane[e]
+            vals = np.full(s_vals.size, inf)
+            ok = idx <= big
+            vals[ok] = best_min[j][idx[ok]]
+            d_cost = d_cost + vals
+        parent_lane[k] = to_parent
+        tau = si_vals[None, :] + t_proc[k] - s_vals[:, None]
+        table = np.where(tau >= 0, grid.weight[k] * sqrt_grid[np.clip(tau, 0, big)], inf) + (
+            u_cost[None, :] + d_cost[:, None]
+        )
+        if to_parent < 0:
+            r, c = divmod(int(np.argmin(table)), table.shape[1])
+            roots[k] = (int(s_vals[r]), int(si_vals[c]))
+            total += float(table[r, c])
+        elif int(up[to_parent]) == k:
+            arg_si = np.argmin(table, axis=1)
+            f = np.full(big + 1, inf)
+            f[s_vals] = table[np.arange(s_vals.size), arg_si]
+            part = np.zeros(big + 1, dtype=np.int64)
+            part[s_vals] = si_vals[arg_si]
+            run_arg = _running_argmin(f)
+            best_min[k], best_arg[k], partner[k] = f[run_arg], run_arg, part
+        else:
+            arg_s = np.argmin(table, axis=0)
+            g = np.full(big + 1, inf)
+            g[si_vals] = table[arg_s, np.arange(si_vals.size)]
+            part = np.zeros(big + 1, dtype=np.int64)
+            part[si_vals] = s_vals[arg_s]
+            run_arg = big - _running_argmin(g[::-1])[::-1]
+            best_min[k], best_arg[k], partner[k] = g[run_arg], run_arg, part
+    s_opt = np.zeros(n, dtype=np.int64)
+    si_opt = np.zeros(n, dtype=np.int64)
+    if not math.isfinite(total):
+        return inf, s_opt, si_opt
+    for k, (s_k, si_k) in roots.items():
+        s_opt[k], si_opt[k] = s_k, si_k
+    for k in reversed(forest.order):
+        if k in roots:
+            continue
+        e = int(parent_lane[k])
+        if int(up[e]) == k:
+            x = int(min(max(si_opt[int(down[e])] - lane[e], 0), big))
+            s_opt[k] = best_arg[k][x]
+            si_opt[k] = partner[k][s_opt[k]]
+        else:
+            y = int(min(s_opt[int(up[e])] + lane[e], big))
+            si_opt[k] = best_arg[k][y]
+            s_opt[k] = partner[k][si_opt[k]]
+    return total, s_opt, si_opt
+
+
+def _repair(arr: NetworkArrays, s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Lower any ``S_j`` above ``SI_j + T_j`` (solver tolerance) so every tau >= 0."""
+    for _ in range(arr.n_nodes + 1):
+        si = arr.external_inbound_cst.copy()
+        if arr.n_edges:
+            np.maximum.at(si, arr.edge_downstream, s[arr.edge_upstream] + arr.edge_lead_time)
+        over = s > si + arr.processing_time
+        if not over.any():
+            return s
+        s = np.where(over, si + arr.processing_time, s)
+    return s
+
+
+def _exact_cost(arr: NetworkArrays, weight: NDArray[np.float64], s: NDArray[np.float64]) -> float:
+    si = arr.external_inbound_cst.copy()
+    if arr.n_edges:
+        np.maximum.at(si, arr.edge_downstream, s[arr.edge_upstream] + arr.edge_lead_time)
+    tau = np.maximum(si + arr.processing_time - s, 0.0)
+    return float(np.sum(weight * np.sqrt(tau)))
+
+
+@dataclass
+class _Dual:
+    """Everything the subgradient ascent at one box learnt."""
+
+    bound: float
+    lam: NDArray[np.float64]
+    s: NDArray[np.int64]
+    si: NDArray[np.int64]
+    cand_s: NDArray[np.float64]
+    cand_cost: float
+
+
+class _Relaxation:
+    """The forest, the grid and the candidate repair for one network."""
+
+    def __init__(self, arr: NetworkArrays, weight: NDArray[np.float64], grid: _Grid) -> None:
+        self.arr = arr
+        self.weight = weight
+        self.grid = grid
+        self.forest = _spanning_forest(arr, weight)
+        drop = self.forest.drop
+        self.d_up = grid.up[drop]
+        self.d_down = grid.down[drop]
+        self.d_lane = grid.lane[drop]
+        self.cap = np.minimum(arr.external_outbound_cst, grid.maxrep * grid.unit)
+
+    def evaluate(self, box: _Box, lam: NDArray[np.float64]) -> tuple[float, _Dual]:
+        n = self.grid.t_proc.size
+        lin_s = np.zeros(n)
+        lin_si = np.zeros(n)
+        np.add.at(lin_s, self.d_up, lam)
+        np.add.at(lin_si, self.d_down, -lam)
+        value, s, si = _forest_dp(self.grid, self.forest, box, lin_s=lin_s, lin_si=lin_si)
+        bound = value + float(lam @ self.d_lane)
+        if not math.isfinite(bound):
+            return math.inf, _Dual(math.inf, lam, s, si, np.zeros(n), math.inf)
+        s_feas = _repair(self.arr, np.clip(s * self.grid.unit, 0.0, self.cap))
+        cost = _exact_cost(self.arr, self.weight, s_feas)
+        return bound, _Dual(bound, lam, s, si, s_feas, cost)
+
+    def ascend(
+        self,
+        box: _Box,
+        lam: NDArray[np.float64],
+        *,
+        upper: float,
+        stop_at: float,
+        max_iter: int,
+        deadline: float,
+        theta: float = 1.0,
+        patience: int = 3,
+    ) -> _Dual:
+        """Subgradient ascent (Polyak steps towards ``upper``) from ``lam``; best found.
+
+        Stops once the bound reaches ``stop_at`` (the node can be closed).
+        """
+        best: _Dual | None = None
+        cand_s, cand_cost = np.zeros(self.arr.n_nodes), math.inf
+        stall = 0
+        for _ in range(max_iter):
+            bound, dual = self.evaluate(box, lam)
+            if dual.cand_cost < cand_cost:
+                cand_s, cand_cost = dual.cand_s, dual.cand_cost
+                upper = min(upper, cand_cost)
+            if best is None or bound > best.bound + 1e-12 * abs(bound):
+                best, stall = dual, 0
+            else:
+                stall += 1
+                if stall >= patience:
+                    theta, stall = theta / 2, 0
+            if bound >= stop_at or not math.isfinite(bound) or time.perf_counter() > deadline:
+                break
+            grad = (dual.s[self.d_up] + self.d_lane - dual.si[self.d_down]).astype(np.float64)
+            grad = np.where((lam <= 0) & (grad < 0), 0.0, grad)
+            norm = float(grad @ grad)
+            if norm == 0 or theta < 1e-4:
+                break
+            step = theta * max(upper - bound, 1e-9 * abs(upper)) / norm
+            lam = np.maximum(lam + step * grad, 0.0)
+        assert best is not None
+        best.cand_s, best.cand_cost = cand_s, cand_cost
+        return best
+
+
+def _lagrangian_bound(
+    arr: NetworkArrays,
+    *,
+    weight: NDArray[np.float64],
+    maxrep: NDArray[np.float64],
+    upper: float,
+    deadline: float,
+    unit: float = 1.0,
+) -> tuple[float, NDArray[np.float64], float]:
+    """Lagrangian relaxation of the lanes outside a spanning forest, at the root box.
+
+    Returns (best lower bound, best feasible ``S`` found, its exact cost).
+    """
+    grid = _make_grid(arr, weight, maxrep, unit)
+    box = _root_box(grid)
+    if box is None:  # cannot happen for a valid network; keep the bound honest
+        return -math.inf, np.zeros(arr.n_nodes), math.inf
+    relax = _Relaxation(arr, weight, grid)
+    dual = relax.ascend(
+        box,
+        np.zeros(relax.forest.drop.size),
+        upper=upper,
+        stop_at=upper * (1 - 1e-7) if math.isfinite(upper) else math.inf,
+        max_iter=1000,
+        deadline=deadline,
+        theta=2.0,
+        patience=15,
+    )
+    return dual.bound, dual.cand_s, dual.cand_cost
+
+
+@dataclass(frozen=True)
+class _SearchResult:
+    lower: float
+    best_s: NDArray[np.float64]
+    best_cost: float
+    nodes: int
+    closed: bool
+
+
+def _branch(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
+    """Split ``box`` so that neither child contains the DP solution ``dual``."""
+    grid = relax.grid
+    viol = dual.s[relax.d_up] + relax.d_lane - dual.si[relax.d_down]
+    if viol.size and int(viol.max()) > 0:
+        e = int(np.argmax(viol))
+        i, lane = int(relax.d_up[e]), int(relax.d_lane[e])
+        lo_t, hi_t = int(dual.si[relax.d_down[e]]) + 1, int(dual.s[i]) + lane
+        cut = (lo_t + hi_t + 1) // 2
+        below = _Box(box.s_lo, box.s_hi.copy(), box.si_lo, box.si_hi)
+        below.s_hi[i] = min(below.s_hi[i], cut - 1 - lane)
+        above = _Box(box.s_lo.copy(), box.s_hi, box.si_lo, box.si_hi)
+        above.s_lo[i] = max(above.s_lo[i], cut - lane)
+        children = [below, above]
+    else:
+        # The DP solution is feasible but the bound is short of it: halve the widest
+        # domain (S of a costly stage first, then any S, then any SI).
+        children = []
+        for lo, hi, mask in (
+            (box.s_lo, box.s_hi, relax.weight > 0),
+            (box.s_lo, box.s_hi, np.ones(box.s_lo.size, dtype=bool)),
+            (box.si_lo, box.si_hi, np.ones(box.s_lo.size, dtype=bool)),
+        ):
+            width = np.where(mask, hi - lo, -1)
+            i = int(np.argmax(width))
+            if width[i] > 0:
+                mid = (int(lo[i]) + int(hi[i])) // 2
+                low_hi, high_lo = hi.copy(), lo.copy()
+                low_hi[i], high_lo[i] = mid, mid + 1
+                if lo is box.s_lo:
+                    children = [
+                        _Box(box.s_lo, low_hi, box.si_lo, box.si_hi),
+                        _Box(high_lo, box.s_hi, box.si_lo, box.si_hi),
+                    ]
+                else:
+                    children = [
+                        _Box(box.s_lo, box.s_hi, box.si_lo, low_hi),
+                        _Box(box.s_lo, box.s_hi, high_lo, box.si_hi),
+                    ]
+                break
+    out = []
+    for child in children:
+        tight = _propagate(grid, child)
+        if tight is not None:
+            out.append(tight)
+    return out
+
+
+def _branch_and_bound(
+    arr: NetworkArrays,
+    *,
+    weight: NDArray[np.float64],
+    maxrep: NDArray[np.float64],
+    best_s: NDArray[np.float64],
+    best_cost: float,
+    mip_rel_gap: float,
+    deadline: float,
+    root_deadline: float,
+    unit: float = 1.0,
+    node_iter: int = 12,
+) -> _SearchResult:
+    """Best-first branch-and-bound over service-time boxes, bounded by the forest DP.
+
+    The returned ``lower`` is the least bound over every node closed or still open, so
+    it is a valid lower bound on the optimum even when the deadline stops the search;
+    ``closed`` says the search finished (``best_cost`` proven within ``mip_rel_gap``).
+    """
+    grid = _make_grid(arr, weight, maxrep, unit)
+    root = _root_box(grid)
+    if root is None:
+        return _SearchResult(best_cost, best_s, best_cost, 0, True)
+    relax = _Relaxation(arr, weight, grid)
+    counter = itertools.count()
+    lam0 = np.zeros(relax.forest.drop.size)
+    heap: list[tuple[float, int, _Box, NDArray[np.float64]]] = [(-math.inf, 0, root, lam0)]
+    closed_min = math.inf
+    nodes = 0
+    first = True
+    while heap:
+        if time.perf_counter() > deadline:
+            break
+        parent_bound, _, box, lam = heapq.heappop(heap)
+        stop_at = best_cost * (1 - mip_rel_gap / 2)
+        if parent_bound >= stop_at:
+            closed_min = min(closed_min, parent_bound)
+            continue
+        nodes += 1
+        dual = relax.ascend(
+            box,
+            lam,
+            upper=best_cost,
+            stop_at=stop_at,
+            max_iter=1000 if first else node_iter,
+            deadline=root_deadline if first else deadline,
+            theta=2.0 if first else 1.0,
+            patience=15 if first else 3,
+        )
+        first = False
+        if dual.cand_cost < best_cost:
+            best_cost, best_s = dual.cand_cost, dual.cand_s
+            stop_at = best_cost * (1 - mip_rel_gap / 2)
+        bound = max(dual.bound, parent_bound)
+        if bound >= stop_at:
+            closed_min = min(closed_min, bound)
+            continue
+        children = _branch(relax, box, dual)
+        if not children:
+            # A single point, feasible (no lane broken): its own cost is the box's optimum.
+            tau = dual.si + grid.t_proc - dual.s
+            closed_min = min(closed_min, max(bound, float(relax.grid.weight @ np.sqrt(tau))))
+            continue
+        for child in children:
+            heapq.heappush(heap, (bound, next(counter), child, dual.lam))
+    open_min = min((b for b, *_ in heap), default=math.inf)
+    lower = min(closed_min, open_min, best_cost)
+    return _SearchResult(lower, best_s, best_cost, nodes, not heap)
