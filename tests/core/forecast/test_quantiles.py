@@ -188,3 +188,17 @@ def test_choose_distribution_learns_family_per_group() -> None:
     assert c.losses.shape == (2, 4)
     applied = c.apply(["smooth", "other"], ["poisson", "gamma"])
     assert applied.tolist() == [c.families[1], "gamma"]
+
+
+def test_zero_mean_keeps_normal_spread_but_not_count_spread() -> None:
+    """A zero forecast with a learned sd (a run of zeros that may end) keeps the censored
+    normal's upper quantiles z x sd; a count law with mean 0 is the point mass at 0."""
+    q = period_quantiles([[0.0, 0.0]], [2.0], [0.5, 0.95], distribution="normal").values
+    assert q[0, :, 0] == pytest.approx([0.0, 0.0])
+    assert q[0, :, 1] == pytest.approx([2.0 * stats.norm.ppf(0.95)] * 2)
+    for family in ("poisson", "negative_binomial", "gamma"):
+        q = period_quantiles([[0.0]], [2.0], [0.95], distribution=family).values
+        assert q[0, 0, 0] == 0.0
+    # the lead-time mixture inverts the same censored normal
+    r = lead_time_quantiles([0.0], [1.0], [0.95], lead_time=1.5, lead_time_pmf=[0.0, 0.5, 0.5])
+    assert r.values[0, 0] > 0.0

@@ -166,7 +166,11 @@ def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> F
                 stats.nbinom.ppf(level, np.maximum(n, 1e-12), p),
                 stats.poisson.ppf(level, mu),
             )
-    q = np.where(mu <= 0, 0.0, q)
+    if family != Distribution.NORMAL:
+        # A count or gamma law with mean 0 is the point mass at 0. The normal one keeps its
+        # spread: a learned sd around a zero forecast (a run of zeros that may end, e.g. a
+        # stock-out) is the censored normal max(N(0, sd^2), 0).
+        q = np.where(mu <= 0, 0.0, q)
     return np.clip(np.nan_to_num(q, nan=0.0), 0.0, None)
 
 
@@ -193,6 +197,8 @@ def _cdf(family: str, x: FloatArray, mean: FloatArray, var: FloatArray) -> Float
                 stats.nbinom.cdf(x, np.maximum(n, 1e-12), p),
                 stats.poisson.cdf(x, mu),
             )
+    if family == Distribution.NORMAL:
+        return np.where(x >= 0, c, 0.0)  # the censored normal, as in _ppf
     return np.where(mu <= 0, (x >= 0).astype(np.float64), c)
 
 
