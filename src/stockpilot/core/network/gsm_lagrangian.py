@@ -494,12 +494,14 @@ def _branch_and_bound(
     root_deadline: float,
     unit: float = 1.0,
     node_iter: int = 12,
+    max_root_gap: float = math.inf,
 ) -> _SearchResult:
     """Best-first branch-and-bound over service-time boxes, bounded by the forest DP.
 
     The returned ``lower`` is the least bound over every node closed or still open, so
     it is a valid lower bound on the optimum even when the deadline stops the search;
-    ``closed`` says the search finished (``best_cost`` proven within ``mip_rel_gap``).
+    ``closed`` says the search finished (``best_cost`` proven within ``mip_rel_gap``). The
+    search stops after the root when the root's relative gap exceeds ``max_root_gap``.
     """
     grid = _make_grid(arr, weight, maxrep, unit)
     root = _root_box(grid)
@@ -539,6 +541,8 @@ def _branch_and_bound(
         if bound >= stop_at:
             closed_min = min(closed_min, bound)
             continue
+        if nodes == 1 and best_cost - bound > max_root_gap * abs(best_cost):
+            return _SearchResult(min(bound, best_cost), best_s, best_cost, nodes, False)
         children = _branch(relax, box, dual)
         if not children:
             # A single point, feasible (no lane broken): its own cost is the box's optimum.

@@ -1,0 +1,161 @@
+"""Lagrangian forest bound, service-time boxes and branch-and-bound (gsm_lagrangian)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from _random_networks import brute_force_cost, random_dag
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from stockpilot.core.network import Edge, Network, Node
+from stockpilot.core.network.gsm_lagrangian import (
+    _Box,
+    _branch_and_bound,
+    _make_grid,
+    _propagate,
+    _root_box,
+    _SearchResult,
+    _time_unit,
+)
+from stockpilot.core.network.gsm_milp import _latest_service_times, _max_replenishment
+from stockpilot.core.network.gsm_tree import gsm_cost
+
+
+def _weight(net: Network) -> NDArray[np.float64]:
+    arr = net.arrays()
+    return arr.holding_cost * arr.z * arr.net_demand_sd
+
+
+def _search(net: Network, *, unit: float = 1.0, seconds: float = 10.0) -> _SearchResult:
+    arr = net.arrays()
+    s0 = _latest_service_times(arr)
+    now = time.perf_counter()
+    return _branch_and_bound(
+        arr,
+        weight=_weight(net),
+        maxrep=_max_replenishment(arr),
+        best_s=s0,
+        best_cost=gsm_cost(net, s0),
+        mip_rel_gap=1e-9,
+        deadline=now + seconds,
+        root_deadline=now + seconds / 4,
+        unit=unit,
+        node_iter=5,
+    )
+
+
+def _chain_with_shortcut(times: tuple[float, float, float]) -> Network:
+    """raw -> mid -> end plus a lane raw -> end: a triangle, not a tree."""
+    t_raw, t_mid, t_end = times
+    return Network(
+        nodes=(
+            Node("raw", processing_time=t_raw, holding_cost=1.0),
+            Node("mid", processing_time=t_mid, holding_cost=2.0),
+            Node(
+                "end",
+                processing_time=t_end,
+                holding_cost=3.0,
+                demand_sd=1.0,
+                external_outbound_cst=1,
+            ),
+        ),
+        edges=(Edge("raw", "mid"), Edge("mid", "end"), Edge("raw", "end")),
+        z=1.0,
+    )
+
+
+def test_time_unit_is_the_coarsest_exact_grid() -> None:
+    integral = _chain_with_shortcut((2, 1, 3)).arrays()
+    assert _time_unit(integral, _max_replenishment(integral), max_points=100) == 1.0
+    tenths = _chain_with_shortcut((2.5, 1.2, 3)).arrays()
+    assert _time_unit(tenths, _max_replenishment(tenths), max_points=100) == 0.1
+    # 6.7 time units in tenths are 67 points: over a 50-point budget, no grid.
+    assert _time_unit(tenths, _max_replenishment(tenths), max_points=50) is None
+    odd = _chain_with_shortcut((2.00005, 1, 3)).arrays()
+    assert _time_unit(odd, _max_replenishment(odd), max_points=10**9) is None
+
+
+def test_propagation_pushes_bounds_along_lanes() -> None:
+    """Hand case: S_raw >= 4 forces SI_mid, SI_end >= 4; SI_end <= 5 caps S_mid at 5."""
+    net = _chain_with_shortcut((4, 1, 3))
+    arr = net.arrays()
+    grid = _make_grid(arr, _weight(net), _max_replenishment(arr), 1.0)
+    root = _root_box(grid)
+    assert root is not None
+    # Longest replenishment: raw 4, mid 5, end 8; caps: end 1.
+    assert root.s_hi.tolist() == [4, 5, 1]
+    assert root.si_hi.tolist() == [0, 4, 5]
+    box = _Box(root.s_lo.copy(), root.s_hi, root.si_lo, root.si_hi.copy())
+    box.s_lo[0] = 4
+    box.si_hi[2] = 5
+    tight = _propagate(grid, box)
+    assert tight is not None
+    assert tight.si_lo.tolist() == [0, 4, 4]
+    assert tight.s_hi.tolist() == [4, 5, 1]
+    box.si_hi[2] = 3  # SI_end >= S_raw >= 4 is then impossible
+    assert _propagate(grid, box) is None
+
+
+def test_branch_and_bound_closes_the_triangle() -> None:
+    net = _chain_with_shortcut((2, 1, 3))
+    result = _search(net)
+    assert result.closed
+    assert result.best_cost == pytest.approx(brute_force_cost(net), rel=1e-9)
+    assert gsm_cost(net, result.best_s) == pytest.approx(result.best_cost)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 6))
+def test_branch_and_bound_matches_brute_force(seed: int, n: int) -> None:
+    """Property: on random acyclic networks the search proves the enumerated optimum, and
+    its lower bound never exceeds it."""
+    net = random_dag(np.random.default_rng(seed), n)
+    result = _search(net)
+    best = brute_force_cost(net)
+    assert result.lower <= best * (1 + 1e-9) + 1e-12
+    assert result.closed
+    assert result.best_cost == pytest.approx(best, rel=1e-6, abs=1e-9)
+    assert gsm_cost(net, result.best_s) == pytest.approx(result.best_cost)
+
+
+def _scaled(net: Network, factor: float) -> Network:
+    """Every time multiplied by ``factor`` (costs per sqrt(unit) follow)."""
+    return Network(
+        nodes=tuple(
+            Node(
+                nd.node_id,
+                processing_time=nd.processing_time * factor,
+                holding_cost=nd.holding_cost,
+                demand_sd=nd.demand_sd,
+                external_inbound_cst=nd.external_inbound_cst * factor,
+                external_outbound_cst=None
+                if nd.external_outbound_cst is None
+                else nd.external_outbound_cst * factor,
+            )
+            for nd in net.nodes
+        ),
+        edges=tuple(
+            Edge(e.upstream, e.downstream, lead_time=e.lead_time * factor) for e in net.edges
+        ),
+        z=net.z,
+    )
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_tenths_grid_matches_the_integer_instance(seed: int) -> None:
+    """Times in tenths run on a 0.1 grid: the same network in tenths, scaled by 10 to
+    integers, has the same optimum times sqrt(10)."""
+    base = random_dag(np.random.default_rng(seed), 3, max_time=2)
+    tenths = _scaled(base, 0.7)  # multiples of 0.7: not integer, exact in tenths
+    arr = tenths.arrays()
+    assert _time_unit(arr, _max_replenishment(arr), max_points=1000) == pytest.approx(0.1)
+    result = _search(tenths, unit=0.1)
+    integer = brute_force_cost(_scaled(base, 7.0))
+    assert result.closed
+    assert result.best_cost * math.sqrt(10) == pytest.approx(integer, rel=1e-6, abs=1e-9)
