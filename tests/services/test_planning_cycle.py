@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import polars as pl
+
 from stockpilot.io.demo.extracts import write_demo
 from stockpilot.services import runs
 from stockpilot.services.planning import (
@@ -74,7 +76,25 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     pooled = (simulation["simulated_fill_rate"].fill_null(0.0) * weights).sum() / weights.sum()
     assert pooled > 0.85
     policies = runs.read_published(factory, "policies")
-    assert policies.select("item_id", "location_id").n_unique() == simulation.height
+    keys = ["item_id", "location_id"]
+    # The placement is handed to the policy engine: every stage of every item network has
+    # a policy (upstream stages included), and each demand series is simulated.
+    assert set(policies.select(keys).iter_rows()) == set(network.select(keys).iter_rows())
+    assert set(simulation.select(keys).iter_rows()) <= set(policies.select(keys).iter_rows())
+    staged = policies.join(network, on=keys).filter(pl.len().over("item_id") > 1)
+    assert staged.height > 0
+    # Each stage protects its net replenishment time (+ its location's feed delay) ...
+    delay = staged.group_by("location_id").agg(
+        (pl.col("lead_time") - pl.col("net_lead_time")).min().alias("lo"),
+        (pl.col("lead_time") - pl.col("net_lead_time")).max().alias("hi"),
+    )
+    assert ((delay["hi"] - delay["lo"]).abs() < 1e-9).all() and (delay["lo"] >= 0).all()
+    # ... and a flow-through stage holds nothing.
+    flow = staged.filter(pl.col("stock_role") == "flow_through")
+    assert flow.height > 0 and (flow["order_up_to"] == 0).all()
+    assert flow["explanation"].str.contains("flow-through").all()
+    decoupling = staged.filter(pl.col("stock_role") == "decoupling")
+    assert decoupling["explanation"].str.contains("net replenishment time").all()
 
     later = write_demo(tmp_path / "dec", items=40, weeks=40, seed=5, as_of=date(2026, 12, 7))
     run2 = _plan(factory, later.path, date(2026, 12, 7), settings)

@@ -37,6 +37,15 @@ from stockpilot.core.supplier import (
     effective_lead_time,
     supplier_performance,
 )
+from stockpilot.engine.echelon import (
+    echelon_forecast,
+    echelon_map,
+    echelon_note,
+    echelon_panel,
+    echelon_parameters,
+    multi_location_nodes,
+    pass_through_flow_stages,
+)
 from stockpilot.engine.forecasting import Forecaster, review_queue
 from stockpilot.engine.network import optimize_network_stock
 from stockpilot.engine.panel import Panel, to_panel
@@ -50,6 +59,7 @@ from stockpilot.services.runs import (
     RunContext,
     StepRegistry,
     publish_step,
+    revise_policies,
     save_artifact,
     save_forecasts,
     save_policies,
@@ -401,8 +411,15 @@ def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
     )
 
 
-def policy_parameters(context: RunContext, options: PlanOptions) -> pl.DataFrame:
-    """Per item-location policy inputs from master data, suppliers and review capability."""
+def policy_parameters(
+    context: RunContext, options: PlanOptions, keys: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Per item-location policy inputs from master data, suppliers and review capability.
+
+    ``keys`` (``item_id, location_id``) defaults to the planning panel's series; the
+    network step passes the stages of the item networks. ``information_delay`` (buckets of
+    feed latency, already inside ``lead_time``) is returned too.
+    """
     settings = context.settings
     bucket = settings.planning_bucket
     panel: Panel = _state(context)["panel"]
@@ -421,10 +438,13 @@ def policy_parameters(context: RunContext, options: PlanOptions) -> pl.DataFrame
         pl.Series("review_period", np.maximum(review.review_period, 1.0)),
         pl.Series("information_delay", review.information_delay_days / days),
     )
-    supply = _lead_times(context, bucket)
-    _state(context)["supply"] = supply  # the network step places stock with the same lead times
+    if "supply" not in _state(context):
+        # the network step places stock with the same lead times
+        _state(context)["supply"] = _lead_times(context, bucket)
+    supply = _state(context)["supply"]
     frame = (
-        panel.keys.join(classes, on=["item_id", "location_id"], how="left")
+        (panel.keys if keys is None else keys)
+        .join(classes, on=["item_id", "location_id"], how="left")
         .join(
             items.select(
                 "item_id",
@@ -479,6 +499,7 @@ def policy_parameters(context: RunContext, options: PlanOptions) -> pl.DataFrame
         .fill_nan(0.0)
         .clip(0.0, 0.95)
         .alias("defect_rate"),
+        pl.col("information_delay").fill_null(0.0),
     )
 
 
@@ -487,13 +508,8 @@ def make_policy_step(options: PlanOptions) -> Any:
         """The ``policy`` step: reorder points and order quantities from the forecasts."""
         panel: Panel = _state(context)["panel"]
         params = policy_parameters(context, options)
-        forecast = _state(context)["forecast"].forecasts
-        sd = _state(context)["forecast"].diagnostics.select("item_id", "location_id", "sd")
         policies = compute_policies(
-            panel,
-            items=params,
-            forecast=forecast.join(sd, on=["item_id", "location_id"], how="left"),
-            options=PolicyOptions(),
+            panel, items=params, forecast=_forecast_with_sd(context), options=PolicyOptions()
         )
         _state(context).update(policies=policies, policy_parameters=params)
         mix = policies.group_by("policy").len().sort("len", descending=True)
@@ -505,6 +521,45 @@ def make_policy_step(options: PlanOptions) -> Any:
         save_policies(context, policies.rename({"lot_sizing_rule": "lot_sizing"}))
 
     return policy
+
+
+def _forecast_with_sd(context: RunContext) -> pl.DataFrame:
+    """The run's forecast rows with each series' one-step error sd."""
+    result = _state(context)["forecast"]
+    sd = result.diagnostics.select("item_id", "location_id", "sd")
+    return result.forecasts.join(sd, on=["item_id", "location_id"], how="left")
+
+
+def _multi_echelon_policies(
+    context: RunContext, options: PlanOptions, placement: pl.DataFrame, locations: pl.DataFrame
+) -> pl.DataFrame:
+    """Policies of every stage of the multi-location item networks, sized for the net
+    replenishment times of the placement (:mod:`stockpilot.engine.echelon`); items held at
+    one location keep the policies of the policy step."""
+    single: pl.DataFrame = _state(context)["policies"]
+    stages = multi_location_nodes(placement)
+    if stages.height == 0:
+        return single
+    panel: Panel = _state(context)["panel"]
+    keys = stages.select("item_id", "location_id")
+    mapping = echelon_map(panel.keys, keys, locations)
+    params = echelon_parameters(policy_parameters(context, options, keys), stages, mapping)
+    staged = compute_policies(
+        echelon_panel(panel, mapping, keys),
+        items=params,
+        forecast=echelon_forecast(_forecast_with_sd(context), mapping),
+        options=PolicyOptions(),
+    )
+    staged = (
+        pass_through_flow_stages(staged, stages)
+        .join(echelon_note(stages, mapping), on=["item_id", "location_id"], how="left")
+        .with_columns(
+            pl.concat_str("explanation", "echelon_note", separator="; ").alias("explanation")
+        )
+        .drop("echelon_note")
+    )
+    kept = single.join(keys, on=["item_id", "location_id"], how="anti")
+    return pl.concat([kept, staged.select(single.columns)]).sort("item_id", "location_id")
 
 
 def _with_ancestors(item_locations: pl.DataFrame, locations: pl.DataFrame) -> pl.DataFrame:
@@ -574,6 +629,11 @@ def make_network_step(options: PlanOptions) -> Any:
         _state(context)["network"] = placement
         decoupled = placement.filter(pl.col("stock_role") == "decoupling")
         save_artifact(context, "network", placement)
+        # The placement is handed to the policy engine: every stage's policy protects its
+        # net replenishment time, and upstream stages get policies of their own.
+        policies = _multi_echelon_policies(context, options, placement, locations)
+        _state(context)["policies"] = policies
+        revise_policies(context, policies.rename({"lot_sizing_rule": "lot_sizing"}))
         where = decoupled["location_id"].value_counts().sort("count", descending=True).head(3)
         context.progress(
             1.0,

@@ -67,6 +67,7 @@ __all__ = [
     "published_run_id",
     "read_artifact",
     "read_published",
+    "revise_policies",
     "save_artifact",
     "save_forecasts",
     "save_policies",
@@ -562,6 +563,13 @@ def save_policies(context: RunContext, frame: pl.DataFrame) -> int:
 
     Same replacement rule as :func:`save_forecasts`.
     """
+    return _save(context, "policies", frame)
+
+
+def revise_policies(context: RunContext, frame: pl.DataFrame) -> int:
+    """Replace all of the running run's proposed policies by ``frame`` (a later step, such
+    as the network step, revising the whole output); approved and published rows stay."""
+    context.state.setdefault(_CLEARED_KEY, set()).discard("policies")
     return _save(context, "policies", frame)
 
 

@@ -1,0 +1,195 @@
+"""Multi-echelon policies: the network placement handed to the policy engine."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stockpilot.engine.echelon import (
+    echelon_forecast,
+    echelon_map,
+    echelon_note,
+    echelon_panel,
+    echelon_parameters,
+    multi_location_nodes,
+    pass_through_flow_stages,
+)
+from stockpilot.engine.panel import Panel
+from stockpilot.engine.policies import compute_policies
+from stockpilot.errors import InvalidDataError
+from stockpilot.vocab import Bucket
+
+NAN = np.nan
+# PLANT -> DC -> {S1, S2}
+LOCATIONS = pl.DataFrame(
+    {"location_id": ["PLANT", "DC", "S1", "S2"], "parent": [None, "PLANT", "DC", "DC"]}
+)
+
+
+def _panel() -> Panel:
+    keys = pl.DataFrame({"item_id": ["A", "A", "B"], "location_id": ["S1", "S2", "S1"]})
+    values = np.array(
+        [
+            [1.0, 2.0, 3.0, 4.0],
+            [NAN, NAN, 5.0, 0.0],  # launched in the third bucket
+            [NAN, NAN, NAN, NAN],  # no history yet
+        ]
+    )
+    periods = np.array(["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"], "datetime64[D]")
+    return Panel(keys, periods, values, Bucket.WEEK)
+
+
+def _stages() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "item_id": ["A", "A", "A", "B", "B"],
+            "location_id": ["DC", "S1", "S2", "DC", "S1"],
+            "committed_service_time": [3.0, 0.0, 0.0, 0.0, 0.0],
+            "inbound_service_time": [0.0, 3.0, 3.0, 0.0, 0.0],
+            "net_lead_time": [0.0, 4.0, 4.0, 2.0, 1.0],
+            "stock_role": ["flow_through", "decoupling", "decoupling", "decoupling", "decoupling"],
+        }
+    )
+
+
+def test_each_series_feeds_its_own_stage_and_its_upstream_stages() -> None:
+    mapping = echelon_map(_panel().keys, _stages(), LOCATIONS)
+    rows = sorted(mapping.select("item_id", "location_id", "node_id", "depth").iter_rows())
+    # PLANT is not a stage of either item, so nothing maps to it.
+    assert rows == [
+        ("A", "S1", "DC", 1),
+        ("A", "S1", "S1", 0),
+        ("A", "S2", "DC", 1),
+        ("A", "S2", "S2", 0),
+        ("B", "S1", "DC", 1),
+        ("B", "S1", "S1", 0),
+    ]
+
+
+def test_stage_demand_sums_the_series_it_serves_and_keeps_not_launched_buckets() -> None:
+    panel, stages = _panel(), _stages()
+    keys = stages.select("item_id", "location_id")
+    staged = echelon_panel(panel, echelon_map(panel.keys, keys, LOCATIONS), keys)
+    assert staged.keys.rows() == keys.rows()
+    np.testing.assert_array_equal(staged.values[0], [1.0, 2.0, 8.0, 4.0])  # A at DC = S1 + S2
+    np.testing.assert_array_equal(staged.values[1], [1.0, 2.0, 3.0, 4.0])  # A at S1
+    np.testing.assert_array_equal(staged.values[2], [NAN, NAN, 5.0, 0.0])  # A at S2
+    assert np.isnan(staged.values[3]).all()  # B at DC: its only series has no history
+    assert staged.bucket is Bucket.WEEK and (staged.periods == panel.periods).all()
+
+
+def test_stage_forecast_adds_means_and_variances() -> None:
+    forecast = pl.DataFrame(
+        {
+            "item_id": ["A", "A", "A", "A"],
+            "location_id": ["S1", "S1", "S2", "S2"],
+            "period_start": [date(2026, 2, 2), date(2026, 2, 9)] * 2,
+            "mean": [3.0, 4.0, 1.0, 2.0],
+            "sd": [3.0, 3.0, 4.0, 4.0],
+        }
+    )
+    mapping = echelon_map(_panel().keys, _stages(), LOCATIONS)
+    staged = echelon_forecast(forecast, mapping)
+    dc = staged.filter(pl.col("location_id") == "DC").sort("period_start")
+    assert dc["mean"].to_list() == [4.0, 6.0]
+    assert dc["sd"].to_list() == pytest.approx([5.0, 5.0])  # sqrt(3^2 + 4^2)
+    s1 = staged.filter(pl.col("location_id") == "S1")
+    assert s1["mean"].to_list() == [3.0, 4.0] and s1["sd"].to_list() == [3.0, 3.0]
+
+
+def test_lead_time_becomes_the_net_replenishment_time_plus_the_feed_delay() -> None:
+    stages = _stages()
+    mapping = echelon_map(_panel().keys, stages, LOCATIONS)
+    params = stages.select("item_id", "location_id").with_columns(
+        lead_time=pl.lit(1.0),
+        information_delay=pl.Series([0.5, 0.0, 0.0, 0.5, 0.0]),
+        service_target=pl.Series([0.9, 0.95, 0.99, 0.9, 0.9]),
+    )
+    out = echelon_parameters(params, stages, mapping)
+    assert out["lead_time"].to_list() == [0.5, 4.0, 4.0, 2.5, 1.0]
+    # A's DC serves S1 (0.95) and S2 (0.99): it is held to the higher target.
+    assert out["service_target"].to_list() == [0.99, 0.95, 0.99, 0.9, 0.9]
+    with pytest.raises(InvalidDataError, match="no placement row"):
+        echelon_parameters(
+            params.vstack(params.head(1).with_columns(location_id=pl.lit("X"))), stages, mapping
+        )
+
+
+def test_flow_through_stages_hold_nothing_and_pass_orders_on() -> None:
+    panel, stages = _panel(), _stages()
+    keys = stages.select("item_id", "location_id")
+    mapping = echelon_map(panel.keys, keys, LOCATIONS)
+    params = echelon_parameters(
+        keys.with_columns(lead_time=pl.lit(1.0), service_target=pl.lit(0.95)), stages, mapping
+    )
+    policies = compute_policies(echelon_panel(panel, mapping, keys), items=params)
+    out = pass_through_flow_stages(policies, stages)
+    dc = out.row(0, named=True)
+    assert (dc["item_id"], dc["location_id"], dc["policy"]) == ("A", "DC", "base_stock")
+    assert dc["order_up_to"] == dc["reorder_point"] == dc["safety_stock"] == 0.0
+    assert dc["expected_service"] is None and "flow-through" in dc["explanation"]
+    # A decoupling store keeps its computed policy, sized over 4 buckets + review.
+    s1 = out.row(1, named=True)
+    assert s1["lead_time"] == 4.0 and s1["order_up_to"] > 0
+    assert out.height == policies.height and out.columns == policies.columns
+
+
+def test_longer_net_lead_time_means_more_stock() -> None:
+    panel, stages = _panel(), _stages()
+    keys = stages.select("item_id", "location_id")
+    mapping = echelon_map(panel.keys, keys, LOCATIONS)
+    staged = echelon_panel(panel, mapping, keys)
+    levels = []
+    for tau in (1.0, 4.0):
+        placed = stages.with_columns(net_lead_time=pl.lit(tau))
+        params = echelon_parameters(
+            keys.with_columns(lead_time=pl.lit(1.0), service_target=pl.lit(0.95)), placed, mapping
+        )
+        levels.append(compute_policies(staged, items=params)["order_up_to"][1])
+    assert levels[1] > levels[0]
+
+
+def test_note_names_the_placement_and_the_locations_served() -> None:
+    stages = _stages()
+    notes = echelon_note(stages, echelon_map(_panel().keys, stages, LOCATIONS))
+    text = dict(
+        zip(notes["location_id"] + "/" + notes["item_id"], notes["echelon_note"], strict=True)
+    )
+    assert "net replenishment time 0.0" in text["DC/A"]
+    assert "flow-through" in text["DC/A"] and "serves S1, S2" in text["DC/A"]
+    assert "decoupling point" in text["S1/A"] and "serves" not in text["S1/A"]
+
+
+def test_single_location_items_are_not_multi_echelon() -> None:
+    placement = pl.DataFrame(
+        {"item_id": ["A", "A", "C"], "location_id": ["DC", "S1", "S1"], "net_lead_time": 1.0}
+    )
+    assert multi_location_nodes(placement)["item_id"].to_list() == ["A", "A"]
+    with pytest.raises(InvalidDataError, match="lacks column"):
+        multi_location_nodes(placement.drop("net_lead_time"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.floats(0, 50, allow_nan=False), min_size=5, max_size=5),
+        min_size=2,
+        max_size=2,
+    )
+)
+def test_stage_demand_conserves_the_total_of_the_series_served(rows: list[list[float]]) -> None:
+    keys = pl.DataFrame({"item_id": ["A", "A"], "location_id": ["S1", "S2"]})
+    values = np.array(rows)
+    periods = np.arange(5).astype("datetime64[D]")
+    panel = Panel(keys, periods, values, Bucket.DAY)
+    stages = pl.DataFrame({"item_id": ["A"] * 4, "location_id": ["PLANT", "DC", "S1", "S2"]})
+    mapping = echelon_map(keys, stages, LOCATIONS)
+    staged = echelon_panel(panel, mapping, stages)
+    for stage in (0, 1):  # PLANT and DC serve both stores
+        np.testing.assert_allclose(staged.values[stage], values.sum(axis=0))
+    np.testing.assert_allclose(staged.values[2:], values)
