@@ -23,6 +23,7 @@ from stockpilot.core.lotsizing import eoq
 from stockpilot.core.policy.leadtime_demand import lead_time_demand
 from stockpilot.core.policy.policies import (
     base_stock_cost_optimal_normal,
+    s_q_cost_optimal_exact_normal,
     s_q_cycle_service_normal,
     s_q_service,
 )
@@ -124,3 +125,28 @@ def test_axsater_2015_example_5_8_newsvendor_normal() -> None:
     assert s == pytest.approx(300.0 + 0.43 * 60.0, abs=0.005 * 60.0)
     assert round(s) == 326
     assert float(policy.expected_cycle_service[0]) == pytest.approx(2.0 / 3.0, abs=1e-12)
+
+
+def test_axsater_2015_example_6_1_optimal_r_at_the_eoq() -> None:
+    """Axsäter (2015), Example 6.1, p. 111: demand per time unit N(50, 20^2), A = 100,
+    h = 2, b1 = 20 (per unit and time unit), L = 4; Q and R are sought.
+
+    Data and the figures Q0 = 70.71, R0 = 224.76 from the examples of ``JointRQb1.R`` /
+    ``man/dmjS2RQ.Rd`` in https://github.com/athmig59/AMInventory (a companion package to
+    the book), which start the book's iterative procedure (Section 6.1.2) from them.
+    70.71 is the EOQ ``sqrt(2 A mu / h)`` and 224.76 the cost-optimal R for that Q, the
+    first step of the procedure. The book's final Q and R were not visible in the source,
+    so the joint optimum is checked against a direct minimization instead (see
+    ``test_policy_s_q_exact.py``), not against a printed figure.
+    """
+    eoq_q = float(eoq(50.0, 100.0, 2.0).order_quantity[0])
+    assert round(eoq_q, 2) == 70.71
+    first = s_q_cost_optimal_exact_normal(
+        2.0, 20.0, 100.0, 50.0, 20.0, lead_time=4.0, order_quantity=round(eoq_q, 2)
+    )
+    assert round(float(first.reorder_point[0]), 2) == 224.76
+    joint = s_q_cost_optimal_exact_normal(2.0, 20.0, 100.0, 50.0, 20.0, lead_time=4.0)
+    # The joint optimum costs less than the first step, with a larger batch and lower R.
+    assert float(joint.expected_cost[0]) < float(first.expected_cost[0])
+    assert float(joint.order_quantity[0]) > eoq_q
+    assert float(joint.reorder_point[0]) < float(first.reorder_point[0])
