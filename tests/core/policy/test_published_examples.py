@@ -7,11 +7,14 @@ code, 2026-11-24). The rule applied: a test compares with a figure printed in a 
 or applies the book's own formula to the book's own data when the data were seen in a
 source; each docstring says which of the two it is and where the data were seen.
 
+Axsäter's data (and a few of his figures) come from the examples of AMInventory, an R
+package written as a companion to the 3rd edition; the book's own pages were not seen.
+
 Not found in the stored sources, hence not tested here (see docs/policies.md, section 8):
-the printed answers of Nahmias' (Q, R) examples (Harvey's Specialty Shop: the sources
-show variants with other standard deviations and lead times, and no printed answer),
-and any worked example with data and answers of Silver, Pyke & Thomas (2017) /
-Silver, Pyke & Peterson (1998), Axsäter (2006/2015) or Zipkin (2000).
+the printed answers of Nahmias' (Q, R) example (Harvey's Specialty Shop: the sources show
+variants with other standard deviations and lead times, and no printed answer), the final
+printed (Q, R) of Axsäter's Example 6.1, and any worked example with data and answers of
+Silver, Pyke & Thomas (2017) / Silver, Pyke & Peterson (1998) or Zipkin (2000).
 """
 
 from __future__ import annotations
