@@ -55,8 +55,9 @@ def test_nahmias_example_4_1_pencils_eoq() -> None:
     assert float(result.relevant_cost[0]) / 2.0 == pytest.approx(9.67, abs=0.005)
 
 
-def test_nahmias_section_5_3_newsboy_normal_demand_mac_computer_journal() -> None:
-    """Nahmias, *Production and Operations Analysis*, Section 5.3, the newsboy example.
+def test_nahmias_chapter_5_newsboy_example_normal_demand() -> None:
+    """Nahmias, *Production and Operations Analysis*, chapter 5, the newsboy example (the
+    section and example numbers were not visible in the sources).
 
     Daily demand normal with ``mu = 11.73`` and ``sigma = 4.74``: seen on the course slides
     https://www.coursehero.com/file/9056916/Most-applicable-is-the-normal-distribution-The-Newsboy-Model-At-At/
