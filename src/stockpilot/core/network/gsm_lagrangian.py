@@ -310,6 +310,80 @@ def _exact_cost(arr: NetworkArrays, weight: NDArray[np.float64], s: NDArray[np.f
     return float(np.sum(weight * np.sqrt(tau)))
 
 
+class _LocalSearch:
+    """First-improvement search over single-stage moves of ``S`` (exact cost, feasible).
+
+    A move sets one ``S_j`` to 0, to ``min(s_j, SI_j + T_j)`` (pass-through) or to the
+    inbound time of one of its customers less the lane (``SI_k - L_jk``), keeping every
+    ``tau >= 0``; only moves that lower the exact cost are taken.
+    """
+
+    def __init__(self, arr: NetworkArrays, weight: NDArray[np.float64]) -> None:
+        n = arr.n_nodes
+        self.arr = arr
+        self.weight = weight.tolist()
+        self.t = arr.processing_time.tolist()
+        self.ext = arr.external_inbound_cst.tolist()
+        self.cap = arr.external_outbound_cst.tolist()
+        self.preds: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        self.succs: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        for u, d, lane in zip(
+            arr.edge_upstream.tolist(),
+            arr.edge_downstream.tolist(),
+            arr.edge_lead_time.tolist(),
+            strict=True,
+        ):
+            self.preds[d].append((u, lane))
+            self.succs[u].append((d, lane))
+
+    def _inbound(self, s: list[float], k: int, j: int, s_j: float) -> float:
+        si = self.ext[k]
+        for i, lane in self.preds[k]:
+            si = max(si, (s_j if i == j else s[i]) + lane)
+        return si
+
+    def improve(self, s_in: NDArray[np.float64], *, deadline: float) -> NDArray[np.float64]:
+        s = s_in.tolist()
+        n = len(s)
+        si = [self._inbound(s, k, -1, 0.0) for k in range(n)]
+        w, t = self.weight, self.t
+        for _ in range(50):
+            moved = False
+            for j in range(n):
+                top = min(self.cap[j], si[j] + t[j])
+                options = {0.0, top}
+                for k, lane in self.succs[j]:
+                    options.add(si[k] - lane)
+                base_j = w[j] * math.sqrt(max(si[j] + t[j] - s[j], 0.0))
+                best_gain, best_val, best_si = 1e-9 * (1.0 + base_j), s[j], None
+                for v in options:
+                    if v == s[j] or v < 0 or v > top + 1e-12:
+                        continue
+                    gain = base_j - w[j] * math.sqrt(max(si[j] + t[j] - v, 0.0))
+                    new_si = []
+                    ok = True
+                    for k, _lane in self.succs[j]:
+                        nk = self._inbound(s, k, j, v)
+                        if nk + t[k] - s[k] < -1e-12:
+                            ok = False
+                            break
+                        gain += w[k] * (
+                            math.sqrt(max(si[k] + t[k] - s[k], 0.0))
+                            - math.sqrt(max(nk + t[k] - s[k], 0.0))
+                        )
+                        new_si.append(nk)
+                    if ok and gain > best_gain:
+                        best_gain, best_val, best_si = gain, v, new_si
+                if best_si is not None:
+                    s[j] = best_val
+                    for (k, _lane), nk in zip(self.succs[j], best_si, strict=True):
+                        si[k] = nk
+                    moved = True
+            if not moved or time.perf_counter() > deadline:
+                break
+        return np.asarray(s, dtype=np.float64)
+
+
 @dataclass
 class _Dual:
     """Everything the subgradient ascent at one box learnt."""
@@ -508,6 +582,7 @@ def _branch_and_bound(
     if root is None:
         return _SearchResult(best_cost, best_s, best_cost, 0, True)
     relax = _Relaxation(arr, weight, grid)
+    search = _LocalSearch(arr, weight)
     counter = itertools.count()
     lam0 = np.zeros(relax.forest.drop.size)
     heap: list[tuple[float, int, _Box, NDArray[np.float64]]] = [(-math.inf, 0, root, lam0)]
@@ -534,9 +609,12 @@ def _branch_and_bound(
             patience=15 if first else 3,
         )
         first = False
-        if dual.cand_cost < best_cost:
-            best_cost, best_s = dual.cand_cost, dual.cand_s
-            stop_at = best_cost * (1 - mip_rel_gap / 2)
+        if dual.cand_cost < best_cost * (1 + 1e-2):
+            polished = search.improve(dual.cand_s, deadline=deadline)
+            cost = _exact_cost(arr, weight, polished)
+            if cost < best_cost:
+                best_cost, best_s = cost, polished
+                stop_at = best_cost * (1 - mip_rel_gap / 2)
         bound = max(dual.bound, parent_bound)
         if bound >= stop_at:
             closed_min = min(closed_min, bound)

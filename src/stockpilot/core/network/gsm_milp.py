@@ -50,7 +50,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from stockpilot.core.network.gsm_lagrangian import _branch_and_bound, _repair, _time_unit
+from stockpilot.core.network.gsm_lagrangian import (
+    _branch_and_bound,
+    _exact_cost,
+    _LocalSearch,
+    _repair,
+)
 from stockpilot.core.network.gsm_tree import (
     GSMMethod,
     GSMSolution,
@@ -64,10 +69,12 @@ __all__ = ["gsm_milp", "optimize_service_times"]
 
 
 # Share of the time limit for the Lagrangian root, and for root plus branch-and-bound; the
-# piecewise-linear MILP gets the rest. Grids finer than _GRID_POINTS units skip the DP.
+# piecewise-linear MILP gets the rest.
 _ROOT_SHARE = 0.3
 _SEARCH_SHARE = 0.7
-_GRID_POINTS = 2000
+# The search goes on past the root only when the root's relative gap is at most this;
+# larger Lagrangian gaps are left to the piecewise-linear MILP, which closes them faster.
+_SEARCH_ROOT_GAP = 1e-2
 
 
 def _max_replenishment(arr: NetworkArrays) -> NDArray[np.float64]:
@@ -195,11 +202,11 @@ def gsm_milp(
         best_s, best_cost = late, late_cost
     lower = -math.inf
     optimal = False
-    unit = _time_unit(arr, maxrep, max_points=_GRID_POINTS) if refine else None
-    if unit is not None and not arr.is_tree and arr.n_edges:
+    polish = _LocalSearch(arr, weight)
+    if refine and integral and not arr.is_tree and arr.n_edges:
         # Lagrangian relaxation of the lanes outside a spanning forest (an exact tree DP per
-        # multiplier vector, so a lower bound with the exact sqrt, and candidates), then
-        # branch-and-bound on service-time boxes to close the duality gap.
+        # multiplier vector, so a lower bound with the exact sqrt, and candidates), then,
+        # when the root's gap is small, branch-and-bound on service-time boxes.
         now = time.perf_counter()
         search = _branch_and_bound(
             arr,
@@ -210,7 +217,7 @@ def gsm_milp(
             mip_rel_gap=mip_rel_gap,
             deadline=now + _SEARCH_SHARE * time_limit,
             root_deadline=now + _ROOT_SHARE * time_limit,
-            unit=unit,
+            max_root_gap=_SEARCH_ROOT_GAP,
         )
         if search.best_cost < best_cost:
             best_s, best_cost = search.best_s, search.best_cost
@@ -260,6 +267,11 @@ def gsm_milp(
         trial = gsm_solution_from_service_times(network, s_vals, method=GSMMethod.MILP)
         if trial.total_cost < best_cost:
             best_cost, best_s = trial.total_cost, s_vals
+        # Single-stage moves often lower the round's solution further (a better cut-off).
+        polished = polish.improve(s_vals, deadline=deadline)
+        polished_cost = _exact_cost(arr, weight, polished)
+        if polished_cost < best_cost:
+            best_cost, best_s = polished_cost, polished
         lower = max(lower, min(bound, best_cost))
         if not proven:
             break
