@@ -19,10 +19,12 @@ Silver, Pyke & Thomas (2017) / Silver, Pyke & Peterson (1998) or Zipkin (2000).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
-from stockpilot.core.lotsizing import eoq
+from stockpilot.core.lotsizing import eoq, silver_meal, wagner_whitin
 from stockpilot.core.policy.leadtime_demand import lead_time_demand
 from stockpilot.core.policy.policies import (
     base_stock_cost_optimal_normal,
@@ -154,3 +156,36 @@ def test_axsater_2015_example_6_1_optimal_r_at_the_eoq() -> None:
     assert float(joint.expected_cost[0]) < float(first.expected_cost[0])
     assert float(joint.order_quantity[0]) > eoq_q
     assert float(joint.reorder_point[0]) < float(first.reorder_point[0])
+
+
+AXSATER_4_5_DEMAND = np.array([50.0, 60.0, 90.0, 70.0, 30.0, 100.0, 60.0, 40.0, 80.0, 20.0])
+
+
+def test_axsater_2015_example_4_5_wagner_whitin_and_silver_meal() -> None:
+    """Axsäter (2015), Example 4.5 (dynamic lot sizing): ordering cost 300, holding cost 1
+    per unit and period, demands 50, 60, 90, 70, 30, 100, 60, 40, 80, 20.
+
+    Data from the Wagner_Whitin / Silver_Meal examples "based on Example 4.5 in Axsäter"
+    in https://github.com/athmig59/AMInventory; the book's printed plans were not seen.
+    Wagner-Whitin is checked against an enumeration of all 2^9 order plans (its optimum,
+    1550: orders in periods 1, 3 and 6), Silver-Meal against the book's rule applied by
+    hand: orders in periods 1, 4, 6, 9 covering 3, 2, 3 and 2 periods, costs
+    540 + 330 + 440 + 320 = 1630.
+    """
+    d, setup, hold = AXSATER_4_5_DEMAND, 300.0, 1.0
+    best = np.inf
+    for cuts in itertools.product([False, True], repeat=d.size - 1):
+        starts = [0, *(i + 1 for i, cut in enumerate(cuts) if cut)]
+        ends = [*starts[1:], d.size]
+        cost = sum(
+            setup + hold * float(np.sum(d[a:b] * np.arange(b - a)))
+            for a, b in zip(starts, ends, strict=True)
+        )
+        best = min(best, cost)
+    ww = wagner_whitin(d, setup, hold)
+    assert float(ww.total_cost[0]) == pytest.approx(best) == 1550.0
+    sm = silver_meal(d, setup, hold)
+    expected = np.zeros(d.size)
+    expected[[0, 3, 5, 8]] = [200.0, 100.0, 200.0, 100.0]
+    np.testing.assert_allclose(sm.orders[0], expected)
+    assert float(sm.total_cost[0]) == pytest.approx(1630.0)
