@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
+from stockpilot.core.network.gsm_milp import optimize_service_times
 from stockpilot.engine.network import build_item_networks, optimize_network_stock
 from stockpilot.errors import InvalidDataError
 
@@ -63,3 +65,70 @@ def test_missing_columns_are_listed() -> None:
         build_item_networks(_rows().drop("demand_sd", "unit_cost"), LOCATIONS.drop("parent"))
     text = str(info.value)
     assert "demand_sd" in text and "holding_cost" in text and "parent" in text
+
+
+def _many_items(seed: int) -> pl.DataFrame:
+    """Items at varied location sets, with their own lead times, demand and costs."""
+    rng = np.random.default_rng(seed)
+    sets = [["PLANT", "DC", "S1", "S2"], ["PLANT", "DC", "S1"], ["DC", "S2"], ["S1"]]
+    rows = []
+    for k in range(40):
+        for loc in sets[k % len(sets)]:
+            store = loc.startswith("S")
+            rows.append(
+                {
+                    "item_id": f"I{k:02d}",
+                    "location_id": loc,
+                    "lead_time": float(rng.integers(0, 6)),
+                    "demand_mean": float(rng.uniform(0, 20)) if store else 0.0,
+                    "demand_sd": float(rng.uniform(0.1, 6)) if store else 0.0,
+                    "unit_cost": float(rng.uniform(1, 10)),
+                    "holding_rate": 0.02,
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_items_solved_together_by_shape_equal_items_solved_one_by_one(seed: int) -> None:
+    rows = _many_items(seed)
+    together = optimize_network_stock(rows, LOCATIONS)
+    built = build_item_networks(rows, LOCATIONS)
+    alone = {
+        item: optimize_service_times(net)
+        for item, net in zip(built.item_ids, built.networks, strict=True)
+    }
+    costs = (
+        together.join(rows, on=["item_id", "location_id"])
+        .group_by("item_id")
+        .agg((pl.col("safety_stock") * pl.col("unit_cost") * pl.col("holding_rate")).sum())
+        .sort("item_id")
+    )
+    for item, cost in costs.iter_rows():
+        assert cost == pytest.approx(alone[item].total_cost, rel=1e-9, abs=1e-12)
+    assert (together["gsm_method"] == "tree_dp").all()
+    assert together.height == rows.height
+
+
+def test_fractional_lead_times_fall_back_to_the_milp_per_item() -> None:
+    rows = _rows().with_columns(
+        pl.when(pl.col("item_id") == "A")
+        .then(pl.col("lead_time") + 0.5)
+        .otherwise(pl.col("lead_time"))
+    )
+    out = optimize_network_stock(rows, LOCATIONS)
+    methods = dict(out.group_by("item_id").agg(pl.col("gsm_method").first()).iter_rows())
+    assert methods == {"A": "milp", "B": "tree_dp"}
+    net_a = build_item_networks(rows, LOCATIONS).networks[0]
+    cost_a = (
+        out.filter(pl.col("item_id") == "A")
+        .join(rows, on=["item_id", "location_id"])
+        .select((pl.col("safety_stock") * pl.col("unit_cost") * pl.col("holding_rate")).sum())
+        .item()
+    )
+    assert cost_a == pytest.approx(optimize_service_times(net_a).total_cost, rel=1e-6)
+
+
+def test_negative_lead_time_is_named() -> None:
+    with pytest.raises(InvalidDataError, match="lead_time must be a number >= 0"):
+        optimize_network_stock(_rows().with_columns(lead_time=pl.lit(-1.0)), LOCATIONS)

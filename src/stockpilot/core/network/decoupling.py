@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from stockpilot.core.network.gsm_tree import GSMSolution
 from stockpilot.errors import parameter_error
 
-__all__ = ["DecouplingPoints", "StockRole", "decoupling_points"]
+__all__ = ["DecouplingPoints", "StockRole", "decoupling_points", "stock_roles"]
 
 
 class StockRole(StrEnum):
@@ -71,6 +71,18 @@ class DecouplingPoints:
         )
 
 
+def stock_roles(net_lead_time: NDArray[np.float64], tolerance: float = 1e-9) -> NDArray[np.str_]:
+    """:class:`StockRole` value per net lead time (any shape): ``decoupling`` where
+    ``tau > tolerance``, ``flow_through`` elsewhere."""
+    if not (isinstance(tolerance, int | float) and tolerance >= 0):
+        raise parameter_error("decoupling_points", "tolerance", "a number >= 0", tolerance)
+    return np.where(
+        np.asarray(net_lead_time) > tolerance,
+        StockRole.DECOUPLING.value,
+        StockRole.FLOW_THROUGH.value,
+    )
+
+
 def decoupling_points(solution: GSMSolution, *, tolerance: float = 1e-9) -> DecouplingPoints:
     """Classify every stage of a GSM solution as decoupling point or flow-through.
 
@@ -94,10 +106,7 @@ def decoupling_points(solution: GSMSolution, *, tolerance: float = 1e-9) -> Deco
     >>> decoupling_points(gsm_tree(net)).stocking_nodes
     ('plant', 'store')
     """
-    if not (isinstance(tolerance, int | float) and tolerance >= 0):
-        raise parameter_error("decoupling_points", "tolerance", "a number >= 0", tolerance)
-    holds = solution.net_lead_time > tolerance
-    roles = tuple(StockRole.DECOUPLING if h else StockRole.FLOW_THROUGH for h in holds.tolist())
+    roles = tuple(StockRole(r) for r in stock_roles(solution.net_lead_time, tolerance).tolist())
     return DecouplingPoints(
         node_ids=solution.node_ids,
         role=roles,
