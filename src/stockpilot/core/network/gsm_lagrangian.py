@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 
 from stockpilot.core.network.gsm_tree import _peel_order, _running_argmin
@@ -217,9 +218,15 @@ def _forest_dp(
     roots: dict[int, tuple[int, int]] = {}
     total = 0.0
     rank = forest.rank
+    # The box is propagated, so every lane's index range below stays inside [0, big]:
+    # SI_k >= S_i + L_ik >= L_ik and S_k + L_kj <= SI_j <= big.
+    s_lo_all, s_hi_all = box.s_lo.tolist(), box.s_hi.tolist()
+    si_lo_all, si_hi_all = box.si_lo.tolist(), box.si_hi.tolist()
+    lanes, times = lane.tolist(), t_proc.tolist()
     for k in forest.order:
-        si_vals = np.arange(box.si_lo[k], box.si_hi[k] + 1)
-        s_vals = np.arange(box.s_lo[k], box.s_hi[k] + 1)
+        s_lo, s_hi, si_lo, si_hi = s_lo_all[k], s_hi_all[k], si_lo_all[k], si_hi_all[k]
+        si_vals = np.arange(si_lo, si_hi + 1)
+        s_vals = np.arange(s_lo, s_hi + 1)
         u_cost = lin_si[k] * si_vals.astype(np.float64)
         d_cost = lin_s[k] * s_vals.astype(np.float64)
         to_parent = -1
@@ -228,25 +235,24 @@ def _forest_dp(
             if rank[i] > rank[k]:
                 to_parent = e
                 continue
-            idx = si_vals - lane[e]
-            vals = np.full(si_vals.size, inf)
-            ok = idx >= 0
-            vals[ok] = best_min[i][np.minimum(idx[ok], big)]
-            u_cost = u_cost + vals
+            u_cost += best_min[i][si_lo - lanes[e] : si_hi - lanes[e] + 1]
         for e in forest.out_lanes[k]:
             j = int(down[e])
             if rank[j] > rank[k]:
                 to_parent = e
                 continue
-            idx = s_vals + lane[e]
-            vals = np.full(s_vals.size, inf)
-            ok = idx <= big
-            vals[ok] = best_min[j][idx[ok]]
-            d_cost = d_cost + vals
+            d_cost += best_min[j][s_lo + lanes[e] : s_hi + lanes[e] + 1]
         parent_lane[k] = to_parent
-        tau = si_vals[None, :] + t_proc[k] - s_vals[:, None]
-        table = np.where(tau >= 0, grid.weight[k] * sqrt_grid[np.clip(tau, 0, big)], inf) + (
-            u_cost[None, :] + d_cost[:, None]
+        # table[r, c] = w sqrt(tau) at S = s_lo + r, SI = si_lo + c: tau depends on c - r
+        # only, so the table is a (reversed) sliding window over one vector of costs.
+        taus = np.arange(si_lo + times[k] - s_hi, si_hi + times[k] - s_lo + 1)
+        by_tau = np.full(taus.size, inf)
+        ok = taus >= 0
+        by_tau[ok] = grid.weight[k] * sqrt_grid[taus[ok]]
+        table = d_cost[:, None] + u_cost[None, :]
+        step = by_tau.strides[0]
+        table += as_strided(
+            by_tau[s_vals.size - 1 :], shape=table.shape, strides=(-step, step), writeable=False
         )
         if to_parent < 0:
             r, c = divmod(int(np.argmin(table)), table.shape[1])
