@@ -301,6 +301,9 @@ def test_vanishing_forecast_is_no_demand_and_exports_a_valid_min_max() -> None:
     )
     row = out.row(0, named=True)
     assert (row["reorder_point"], row["order_up_to"], row["order_quantity"]) == (0.0, 0.0, 0.0)
+    # ... and its line says so, without the noise of the vanishing level (CV 1e32)
+    assert row["safety_stock"] == 0.0
+    assert "e-33" not in row["explanation"] and "e+" not in row["explanation"]
     erp = erp_export(out)
     assert (erp["min_qty"] >= 0).all() and (erp["max_qty"] >= erp["min_qty"]).all()
 

@@ -1005,12 +1005,12 @@ def compute_policies(
     level = np.where(
         np.isin(policy, [PolicyType.BASE_STOCK.value, PolicyType.R_S.value]), order_up_to, reorder
     )
-    safety = level - protection.mean
+    safety = np.where(no_demand, 0.0, level - protection.mean)
     families = np.array([d.value for d in DemandDistribution])[protection.family]
     explanation = explain_policies(
         policy=policy,
-        demand_mean=mean,
-        demand_sd=sd,
+        demand_mean=np.where(no_demand, 0.0, mean),
+        demand_sd=np.where(no_demand, 0.0, sd),
         lead_time=lt,
         lead_time_sd=lt_sd,
         review_period=r_eff,
