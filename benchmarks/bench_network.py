@@ -8,12 +8,13 @@
    attributes built once), and its build time is reported apart from its solve time.
    stockpyl is skipped above ``--stockpyl-max-nodes`` or when a solve exceeds
    ``--stockpyl-timeout`` seconds.
-2. All 38 Willems (2008) chains (none is a tree) by the MILP: time, proven gap, cost, and
+2. The 38 Willems (2008) chains (none is a tree; ``--chains`` picks some) by ``gsm_milp``
+   (Lagrangian forest bound and branch-and-bound, then the MILP): time, proven gap, cost, and
    the ratio to the costs reported by Humair and Willems (2011) (unverified anchors).
 3. If ``benchmarks/bench_network_stochastic.py`` exists, its ``main()`` runs last.
 
 Usage: ``.venv/bin/python benchmarks/bench_network.py [--sizes 10,100,1000]
-[--willems-time-limit 60] [--skip-willems] [--only-willems]``.
+[--willems-time-limit 60] [--chains 1-38] [--skip-willems] [--only-willems]``.
 """
 
 from __future__ import annotations
@@ -182,8 +183,11 @@ def _load() -> str:
         return "unknown"
 
 
-def bench_willems(time_limit: float) -> None:
-    print(f"\n## Willems (2008) chains by MILP (HiGHS, 1 thread, limit {time_limit:.0f} s each)")
+def bench_willems(time_limit: float, chains: list[int]) -> None:
+    print(
+        f"\n## Willems (2008) chains by gsm_milp (Lagrangian forest bound, branch-and-bound, "
+        f"HiGHS MILP with 1 thread; limit {time_limit:.0f} s each)"
+    )
     print(f"load average at start: {_load()}")
     if not WILLEMS.exists():
         print(f"{WILLEMS} not found: skipped")
@@ -195,7 +199,7 @@ def bench_willems(time_limit: float) -> None:
     print("|---:|---:|---:|---:|---|---:|---:|---:|")
     solved = 0
     total = 0.0
-    for k in range(1, 39):
+    for k in chains:
         with (WILLEMS / f"willems_{k:02d}.csv").open(newline="") as handle:
             net = willems_network(csv.reader(handle), name=f"willems_{k:02d}")
         t0 = time.perf_counter()
@@ -209,7 +213,22 @@ def bench_willems(time_limit: float) -> None:
             f"{0.35 * sol.total_cost / reported[k - 1]:.3f} |"
         )
         sys.stdout.flush()
-    print(f"\nproven optimal: {solved}/38, total {total:.1f} s, load average {_load()}")
+    print(
+        f"\nproven optimal: {solved}/{len(chains)}, total {total:.1f} s, "
+        f"load average {_load()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+
+
+def _chain_list(text: str) -> list[int]:
+    """``"1-38"`` or ``"18,19,34"`` (ranges and numbers mixed) to chain numbers 1-38."""
+    chains: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        chains.extend(range(int(first), int(last or first) + 1))
+    bad = [k for k in chains if not 1 <= k <= 38]
+    if bad:
+        raise SystemExit(f"--chains: the Willems chains are numbered 1-38; got {bad}")
+    return chains
 
 
 def main() -> None:
@@ -218,6 +237,9 @@ def main() -> None:
     parser.add_argument("--stockpyl-max-nodes", type=int, default=400)
     parser.add_argument("--stockpyl-timeout", type=float, default=120.0)
     parser.add_argument("--willems-time-limit", type=float, default=60.0)
+    parser.add_argument(
+        "--chains", default="1-38", help="Willems chains to run, e.g. 1-38 or 18,19,34"
+    )
     parser.add_argument("--skip-willems", action="store_true")
     parser.add_argument("--only-willems", action="store_true")
     args = parser.parse_args()
@@ -225,8 +247,9 @@ def main() -> None:
     print(
         f"machine: {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}"
     )
+    chains = _chain_list(args.chains)
     if args.only_willems:
-        bench_willems(args.willems_time_limit)
+        bench_willems(args.willems_time_limit, chains)
         return
     bench_trees(
         [int(x) for x in args.sizes.split(",")],
@@ -234,7 +257,7 @@ def main() -> None:
         stockpyl_timeout=args.stockpyl_timeout,
     )
     if not args.skip_willems:
-        bench_willems(args.willems_time_limit)
+        bench_willems(args.willems_time_limit, chains)
     stochastic = Path(__file__).with_name("bench_network_stochastic.py")
     if stochastic.exists():
         spec = importlib.util.spec_from_file_location("bench_network_stochastic", stochastic)
