@@ -228,3 +228,31 @@ def test_learned_spread_keeps_the_full_history_sd_for_end_of_life_series() -> No
     assert tested.any()
     assert (r.distribution[tested] == "normal").all()
     np.testing.assert_allclose(r.sd_path[tested], np.repeat(r.residual_sd[tested, None], 4, axis=1))
+
+
+def test_tsb_fixed_candidate_is_tsb_with_the_conventional_constants() -> None:
+    """``tsb_fixed`` is scored at the rolling origins like any model and, when it wins, its
+    forecast is TSB with alpha_d = alpha_p = 0.1 (statsforecast's ``TSB(0.1, 0.1)``)."""
+    from stockpilot.core.forecast.models.intermittent import tsb_forecast
+    from stockpilot.core.forecast.selection import TSB_FIXED_ALPHA, FixedModel
+
+    rng = np.random.default_rng(5)
+    y = rng.poisson(0.8, size=(12, 40)).astype(float)
+    y[:6, 30:] *= 4.0  # a late level shift: the fixed slow constants lag it
+    cfg = replace(
+        CFG,
+        smooth_models=(FixedModel.TSB_FIXED, M.NAIVE),
+        intermittent_models=(FixedModel.TSB_FIXED, M.NAIVE),
+    )
+    r = select_and_forecast(y, 4, config=cfg)
+    assert "tsb_fixed" in r.candidates
+    j = r.candidates.index("tsb_fixed")
+    sq = np.zeros(12)
+    for end in (36, 32):
+        fc = tsb_forecast(y[:, :end], 4, alpha_d=TSB_FIXED_ALPHA, alpha_p=TSB_FIXED_ALPHA).mean
+        sq += ((np.clip(fc, 0, None) - y[:, end : end + 4]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(r.scores[:, j], sq / 8)
+    won = r.model == "tsb_fixed"
+    assert won.any()
+    full = tsb_forecast(y, 4, alpha_d=0.1, alpha_p=0.1).mean
+    np.testing.assert_allclose(r.mean[won], np.clip(full[won], 0, None))

@@ -66,7 +66,14 @@ from stockpilot.vocab import DemandPattern, LifecycleStage
 
 FloatArray = NDArray[np.float64]
 
-__all__ = ["Criterion", "SelectionConfig", "SelectionResult", "select_and_forecast"]
+__all__ = [
+    "Candidate",
+    "Criterion",
+    "FixedModel",
+    "SelectionConfig",
+    "SelectionResult",
+    "select_and_forecast",
+]
 
 
 class Criterion(StrEnum):
@@ -74,6 +81,21 @@ class Criterion(StrEnum):
     MAE = "mae"
 
 
+class FixedModel(StrEnum):
+    """Candidates that run a registry model with fixed, conventional constants.
+
+    ``tsb_fixed``: TSB with alpha_d = alpha_p = ``TSB_FIXED_ALPHA`` (0.1, the conventional
+    constant of the Croston family; statsforecast's ``TSB(0.1, 0.1)``). Optimising the two
+    constants per series by one-step in-sample error chases recent noise and level spikes;
+    over a horizon of 6-13 periods the slow fixed constants are often the better forecast.
+    """
+
+    TSB_FIXED = "tsb_fixed"
+
+
+TSB_FIXED_ALPHA = 0.1
+
+Candidate = ForecastModel | FixedModel
 M = ForecastModel
 
 
@@ -86,27 +108,38 @@ class SelectionConfig:
     min_train: int = 8
     criterion: Criterion = Criterion.MSE
     tolerance: float = 0.0
-    group_tolerance_smooth: float = 0.2
-    group_tolerance_intermittent: float = 0.2
+    group_tolerance_smooth: float = 0.3
+    group_tolerance_intermittent: float = 0.3
     ensemble_smooth: bool = True
     ensemble_intermittent: bool = False
     learn_spread: bool = True
-    smooth_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.DAMPED_HOLT, M.TSB)
-    intermittent_models: tuple[ForecastModel, ...] = (
+    smooth_models: tuple[Candidate, ...] = (
+        M.MOVING_AVERAGE,
+        M.SES,
+        M.DAMPED_HOLT,
+        M.TSB,
+        FixedModel.TSB_FIXED,
+    )
+    intermittent_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
         M.SBA,
         M.TSB,
         M.ADIDA,
     )
-    end_of_life_models: tuple[ForecastModel, ...] = (M.MOVING_AVERAGE, M.SES, M.TSB)
-    seasonal_models: tuple[ForecastModel, ...] = (
+    end_of_life_models: tuple[Candidate, ...] = (
+        M.MOVING_AVERAGE,
+        M.SES,
+        M.TSB,
+        FixedModel.TSB_FIXED,
+    )
+    seasonal_models: tuple[Candidate, ...] = (
         M.SEASONAL_NAIVE,
         M.HOLT_WINTERS_ADDITIVE,
         M.HOLT_WINTERS_MULTIPLICATIVE,
     )
-    short_smooth: tuple[ForecastModel, ...] = (M.SES, M.MOVING_AVERAGE, M.NAIVE)
-    short_intermittent: tuple[ForecastModel, ...] = (M.TSB, M.MOVING_AVERAGE, M.NAIVE)
+    short_smooth: tuple[Candidate, ...] = (M.SES, M.MOVING_AVERAGE, M.NAIVE)
+    short_intermittent: tuple[Candidate, ...] = (M.TSB, M.MOVING_AVERAGE, M.NAIVE)
 
     def __post_init__(self) -> None:
         owner = "SelectionConfig"
@@ -195,19 +228,36 @@ class SelectionResult:
         return self.sd[:, None] * self.horizon_profile
 
 
-def _first_available(models: Sequence[ForecastModel], avail: set[ForecastModel]) -> ForecastModel:
+def _first_available(models: Sequence[Candidate], avail: set[Candidate]) -> Candidate:
     for m in models:
         if m in avail:
             return m
     return M.NAIVE
 
 
+def _available() -> set[Candidate]:
+    """Registry models plus the fixed-constant variants of the available ones."""
+    avail: set[Candidate] = set(available_models())
+    if M.TSB in avail:
+        avail.add(FixedModel.TSB_FIXED)
+    return avail
+
+
+def _candidate(name: str) -> Candidate:
+    return FixedModel(name) if name in FixedModel.__members__.values() else M(name)
+
+
 def _safe_fit(
-    model: ForecastModel, y: FloatArray, h: int, season_length: int
+    model: Candidate, y: FloatArray, h: int, season_length: int
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
     """Fit one model on rows; ``None`` when the kernel rejects the whole call."""
     try:
-        pf = fit_predict(model, y, h, season_length=season_length)
+        if model == FixedModel.TSB_FIXED:
+            from stockpilot.core.forecast.models.intermittent import tsb_forecast
+
+            pf = tsb_forecast(y, h, alpha_d=TSB_FIXED_ALPHA, alpha_p=TSB_FIXED_ALPHA)
+        else:
+            pf = fit_predict(model, y, h, season_length=season_length)
     except StockpilotError:
         return None
     failed = pf.failed if pf.failed.size == y.shape[0] else np.zeros(y.shape[0], dtype=bool)
@@ -268,7 +318,7 @@ def select_and_forecast(
         raise InvalidDataError(
             f"select_and_forecast: {pat.size} patterns / {life.size} stages for {n} series."
         )
-    avail = set(available_models())
+    avail = _available()
     eval_h = int(cfg.eval_horizon or h)
     n_obs = observation_count(arr)
     first = t - n_obs  # leading NaNs only (kernels treat inner NaNs as missing)
@@ -300,7 +350,7 @@ def select_and_forecast(
 
     # ---- groups by candidate set
     group_key = np.full(n, "", dtype=object)
-    sets: dict[str, tuple[ForecastModel, ...]] = {}
+    sets: dict[str, tuple[Candidate, ...]] = {}
     for label, base, extra_mask in (
         ("end-of-life", cfg.end_of_life_models, eol),
         ("intermittent", cfg.intermittent_models, intermittent & ~eol),
@@ -466,14 +516,14 @@ class _Out:
 
 def _fit_named(
     name: str,
-    models: tuple[ForecastModel, ...],
+    models: tuple[Candidate, ...],
     y: FloatArray,
     h: int,
     season_length: int,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
     """Fit one candidate (a model, or the ensemble = mean of the group's models)."""
     if name != ENSEMBLE:
-        return _safe_fit(M(name), y, h, season_length)
+        return _safe_fit(_candidate(name), y, h, season_length)
     fits = [f for f in (_safe_fit(m, y, h, season_length) for m in models) if f is not None]
     if not fits:
         return None
@@ -486,7 +536,7 @@ def _fit_named(
 def _select_group(
     *,
     key: str,
-    models: tuple[ForecastModel, ...],
+    models: tuple[Candidate, ...],
     rows: NDArray[np.intp],
     arr: FloatArray,
     first: NDArray[np.int64],
@@ -495,7 +545,7 @@ def _select_group(
     eval_h: int,
     season_length: int,
     cfg: SelectionConfig,
-    avail: set[ForecastModel],
+    avail: set[Candidate],
     all_candidates: list[str],
     out: _Out,
     pattern: NDArray[np.str_],
