@@ -454,7 +454,7 @@ class _Relaxation:
             if dual.cand_cost < cand_cost:
                 cand_s, cand_cost = dual.cand_s, dual.cand_cost
                 upper = min(upper, cand_cost)
-            if best is None or bound > best.bound + 1e-12 * abs(bound):
+            if best is None or bound > best.bound + 1e-9 * abs(best.bound):
                 best, stall = dual, 0
             else:
                 stall += 1

@@ -74,7 +74,7 @@ _ROOT_SHARE = 0.3
 _SEARCH_SHARE = 0.7
 # The search goes on past the root only when the root's relative gap is at most this;
 # larger Lagrangian gaps are left to the piecewise-linear MILP, which closes them faster.
-_SEARCH_ROOT_GAP = 1e-2
+_SEARCH_ROOT_GAP = 1e-4
 
 
 def _max_replenishment(arr: NetworkArrays) -> NDArray[np.float64]:
