@@ -256,3 +256,25 @@ def test_tsb_fixed_candidate_is_tsb_with_the_conventional_constants() -> None:
     assert won.any()
     full = tsb_forecast(y, 4, alpha_d=0.1, alpha_p=0.1).mean
     np.testing.assert_allclose(r.mean[won], np.clip(full[won], 0, None))
+
+
+def test_spread_learned_per_demand_pattern() -> None:
+    """Each demand pattern with at least ``spread_pattern_min`` tested series learns its own
+    (c, g); with 0 the whole candidate group shares one."""
+    rng = np.random.default_rng(8)
+    n, t = 120, 60
+    calm = 50.0 + rng.normal(0.0, 3.0, (n, t))
+    # the second set's errors triple after period 40: its recent origins ask for a wider c
+    noisy = 50.0 + rng.normal(0.0, 3.0, (n, t)) * np.where(np.arange(t) >= 40, 3.0, 1.0)
+    y = np.vstack([calm, noisy])
+    patterns = np.array(["smooth"] * n + ["erratic"] * n)
+    cfg = SelectionConfig(smooth_models=(M.MOVING_AVERAGE, M.SES), ensemble_smooth=False)
+    r = select_and_forecast(y, 5, config=cfg, patterns=patterns)
+    c = r.sd / r.residual_sd
+    assert (r.distribution == "normal").all()
+    assert np.ptp(c[:n]) < 1e-9 and np.ptp(c[n:]) < 1e-9  # one c per pattern
+    assert c[n] > c[0] + 0.2
+    shared = select_and_forecast(y, 5, config=replace(cfg, spread_pattern_min=0), patterns=patterns)
+    c_shared = shared.sd / shared.residual_sd
+    assert np.ptp(c_shared) < 1e-9
+    assert c[0] <= c_shared[0] <= c[n]

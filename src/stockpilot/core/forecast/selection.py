@@ -113,6 +113,7 @@ class SelectionConfig:
     ensemble_smooth: bool = True
     ensemble_intermittent: bool = False
     learn_spread: bool = True
+    spread_pattern_min: int = 100
     smooth_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
@@ -154,6 +155,10 @@ class SelectionConfig:
         for name in ("group_tolerance_smooth", "group_tolerance_intermittent"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise parameter_error(owner, name, "a float in [0, 1)", getattr(self, name))
+        if self.spread_pattern_min < 0:
+            raise parameter_error(
+                owner, "spread_pattern_min", "an integer >= 0", self.spread_pattern_min
+            )
         if self.tolerance < 0:
             raise parameter_error(owner, "tolerance", "a float >= 0", self.tolerance)
         try:
@@ -685,32 +690,42 @@ def _select_group(
                 full = np.concatenate([prof, np.full(max(h - eval_h, 0), prof[-1])])[:h]
                 out.profile[rows[tested]] = full[None, :]
     learned: tuple[float, float] | None = None
+    learned_n = 0
     if cfg.learn_spread:
         scale_abs = (
             np.nanmean(np.abs(diffs), axis=1) if diffs.shape[1] else np.full(rows.size, np.nan)
         )
+        spreads: list[tuple[NDArray[np.bool_], tuple[float, float] | None]] = []
         if key.startswith("end-of-life"):
             # The origins of an end-of-life series lie in its final run of zeros, so they
             # cannot tell whether demand resumes (a stock-out or a pause): no learning; the
-            # full-history residual sd with the (c, g) learned on the largest other group
-            # (c = 1, g = 0 when there is none).
-            learned = (borrowed or (1.0, 0.0)) if tested.sum() else None
+            # full-history residual sd with the (c, g) learned for the most series of the
+            # other groups (c = 1, g = 0 when there is none).
+            if tested.sum():
+                spreads.append((tested, borrowed or (1.0, 0.0)))
         else:
-            learned = _learn_spread(
-                kept,
-                win,
-                tested,
-                scale_abs,
-                eval_h=eval_h,
-                count_patterns=pattern if key.startswith("intermittent") else None,
-            )
-        if learned is not None:
-            c, g = learned
-            learned_rows = rows[tested]
+            for unit, apply_to in _spread_units(pattern, tested, cfg.spread_pattern_min):
+                learned_unit = _learn_spread(
+                    kept,
+                    win,
+                    unit,
+                    scale_abs,
+                    eval_h=eval_h,
+                    count_patterns=pattern if key.startswith("intermittent") else None,
+                )
+                spreads.append((apply_to, learned_unit))
+        for apply_to, unit_spread in spreads:
+            if unit_spread is None:  # the default spread and the pattern's family
+                continue
+            c, g = unit_spread
+            learned_rows = rows[apply_to]
             out.distribution[learned_rows] = "normal"
             # profile = c * growth; select_and_forecast turns it into sd = residual sd,
             # horizon_profile = c * growth (sd_path = residual sd x c x growth)
             out.profile[learned_rows] = c * np.sqrt(1.0 + g * np.arange(h))[None, :]
+        done = [(int(m.sum()), sp) for m, sp in spreads if sp is not None]
+        if done:
+            learned_n, learned = max(done, key=lambda t: t[0])
     n_cand = k - len(broken)
     crit_name = cfg.criterion.upper()
     members = "+".join(m.value for m in models if m.value not in broken)
@@ -744,13 +759,33 @@ def _select_group(
             )
     if learned is None or key.startswith("end-of-life"):
         return None
-    return learned[0], learned[1], int(tested.sum())
+    return learned[0], learned[1], learned_n
 
 
 SPREAD_GRID = np.round(np.arange(0.5, 2.01, 0.1), 2)
 SPREAD_SAMPLE = 400
 GROWTH_GRID = np.array([0.0, 0.025, 0.05, 0.1, 0.2])
 SPREAD_LEVELS = (0.9, 0.95)
+
+
+def _spread_units(
+    pattern: NDArray[np.str_], tested: NDArray[np.bool_], min_series: int
+) -> list[tuple[NDArray[np.bool_], NDArray[np.bool_]]]:
+    """(rows that learn a spread, rows that use it): each demand pattern with at least
+    ``min_series`` tested series learns its own; the other tested series share the one
+    learned on the whole group (``min_series = 0``: one spread per group)."""
+    if min_series <= 0:
+        return [(tested, tested)]
+    units: list[tuple[NDArray[np.bool_], NDArray[np.bool_]]] = []
+    rest = tested.copy()
+    for value in np.unique(pattern[tested]):
+        rows = tested & (pattern == value)
+        if rows.sum() >= min_series:
+            units.append((rows, rows))
+            rest &= ~rows
+    if rest.any():
+        units.append((tested, rest))
+    return units
 
 
 def _largest(spreads: list[tuple[float, float, int]]) -> tuple[float, float] | None:
