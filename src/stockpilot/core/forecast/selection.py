@@ -10,7 +10,8 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
 3. **Candidates.** Otherwise the candidate set follows the Syntetos-Boylan pattern:
    ``intermittent_models`` for intermittent and lumpy series (Croston family, TSB, ADIDA,
    IMAPA), ``smooth_models`` for smooth and erratic ones; series at ``end_of_life`` use
-   ``end_of_life_models`` (methods that decay or stay flat). Seasonal models
+   ``end_of_life_models`` (methods that decay or stay flat). Smooth and end-of-life groups
+   include ``tsb_fixed`` (:class:`FixedModel`: TSB with the conventional constants 0.1). Seasonal models
    (``seasonal_models``) join only when ``season_length > 1`` and every training window
    used holds at least two full seasons. Models not available in the registry are skipped.
 4. **Rolling origin.** Each candidate is fitted on all series of its group in one call per
@@ -24,21 +25,23 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    ``ensemble`` candidate (mean of the group's candidates, scored on the same origins)
    joins (intermittent groups: ``ensemble_intermittent``, off by default). In every group a
    series keeps its own winner only when it beats the group-best candidate (lowest mean
-   scaled score over the group) by 20 % (``group_tolerance_smooth``,
+   scaled score over the group) by 30 % (``group_tolerance_smooth``,
    ``group_tolerance_intermittent``); otherwise the group-best wins. The winner is refitted
    on the full history.
 6. **Spread** (``learn_spread``, default on). Quantiles of a tested series are normal with
    ``sd_path[j] = c * residual_sd * sqrt(1 + g * (j - 1))`` (``residual_sd``: the winner's
-   in-sample one-step residual sd on the full history). Per candidate group, (c, g) on the
-   grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises the group's mean scaled pinball loss
-   at 0.9 and 0.95 over the rolling origins, each origin using the winner's forecast and
-   residual sd fitted before it (out of sample; a sample of at most ``SPREAD_SAMPLE`` series
-   picked by their data, not their position). In intermittent groups the count family of
-   each pattern (Poisson / negative binomial with the same mean and residual variance) is
-   scored too; if it is lower, the group keeps the pattern's family and the default spread.
-   End-of-life groups are not learned (their origins lie in the final run of zeros, which
-   cannot tell whether demand resumes): normal with the (c, g) learned on the largest other
-   group of the call (c = 1, g = 0 if none). Otherwise (not learned,
+   in-sample one-step residual sd on the full history). Per demand pattern with at least
+   ``spread_pattern_min`` (100) tested series of a candidate group, and per group for the
+   rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises the mean scaled
+   pinball loss at 0.9 and 0.95 over the rolling origins, each origin using the winner's
+   forecast and residual sd fitted before it (out of sample; a sample of at most
+   ``SPREAD_SAMPLE`` series picked by their data, not their position). In intermittent
+   groups the count family of each pattern (Poisson / negative binomial with the same mean
+   and residual variance) is scored too; if it is lower, those series keep the pattern's
+   family and the default spread. End-of-life groups are not learned (their origins lie in
+   the final run of zeros, which cannot tell whether demand resumes): normal with the
+   (c, g) learned for the most series of the other groups of the call (c = 1, g = 0 if
+   none); a zero forecast keeps that spread (censored normal). Otherwise (not learned,
    or ``learn_spread=False``): ``sd`` is the root mean square of the winner's rolling-origin
    RMSE and its in-sample residual sd, ``sd_path`` scales it by the group's horizon
    profile, and the family follows the demand pattern. ``distribution`` records ``"normal"``
