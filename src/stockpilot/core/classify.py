@@ -32,6 +32,7 @@ from stockpilot.vocab import DemandPattern, LifecycleStage
 
 __all__ = [
     "ABCClass",
+    "ABCCriterion",
     "ABCResult",
     "Classification",
     "ClassificationConfig",
@@ -39,6 +40,7 @@ __all__ = [
     "XYZClass",
     "XYZResult",
     "abc_classify",
+    "abc_criteria",
     "abc_multi_criteria",
     "aggregate_rows",
     "classify",
@@ -58,6 +60,20 @@ class XYZClass(StrEnum):
     X = "X"
     Y = "Y"
     Z = "Z"
+
+
+class ABCCriterion(StrEnum):
+    """Criteria :func:`classify` computes itself for (multi-criteria) ABC.
+
+    ``annual_value`` is annual quantity times unit value (cost), ``volume`` the annual
+    quantity, ``order_lines`` the periods with demand in the last year, ``margin`` annual
+    quantity times (unit price - unit cost); see :func:`abc_criteria`.
+    """
+
+    ANNUAL_VALUE = "annual_value"
+    VOLUME = "volume"
+    ORDER_LINES = "order_lines"
+    MARGIN = "margin"
 
 
 CONFIG_SCHEMA_VERSION = 1
@@ -254,6 +270,8 @@ class Classification:
     history_length: NDArray[np.int64]
     config_version: int
     annual_value: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    #: Every ABC criterion available to the run (name -> (N,) values), weighted or not.
+    criteria: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -522,6 +540,78 @@ def lifecycle_stage(
     return stage
 
 
+def abc_criteria(
+    y: ArrayLike,
+    *,
+    periods_per_year: int = 12,
+    unit_value: ArrayLike | None = None,
+    unit_price: ArrayLike | None = None,
+) -> dict[str, NDArray[np.float64]]:
+    """The built-in ABC criteria (:class:`ABCCriterion`) of N series over their last year.
+
+    With D_i the annual quantity (mean of the observed periods among the last
+    ``periods_per_year``, times ``periods_per_year``), v_i the unit value (cost) and p_i
+    the unit price:
+
+    - ``volume`` = D_i (base units per year);
+    - ``annual_value`` = D_i v_i, the annual consumption value of Silver, Pyke and Thomas
+      (2017, section 2.4);
+    - ``order_lines`` = number of periods with positive demand among the last
+      ``periods_per_year`` (how often the item is asked for: a proxy for order lines
+      when the demand carries no order identifier);
+    - ``margin`` = D_i (p_i - v_i), only when ``unit_price`` is given; a series whose
+      price is unknown (NaN) gets margin 0 (it cannot earn a class on margin).
+
+    Parameters
+    ----------
+    y
+        (N, T) demand, NaN before each series' first observation.
+    periods_per_year
+        Planning buckets per year (52 for weeks, 12 for months).
+    unit_value, unit_price
+        (N,) cost and selling price per unit; ``unit_value`` defaults to 1.
+
+    Examples
+    --------
+    >>> c = abc_criteria([[0.0, 2.0, 4.0, 0.0]], periods_per_year=4,
+    ...                  unit_value=[3.0], unit_price=[5.0])
+    >>> {k: v.tolist() for k, v in sorted(c.items())}
+    {'annual_value': [18.0], 'margin': [12.0], 'order_lines': [2.0], 'volume': [6.0]}
+    """
+    arr = _matrix(y, "abc_criteria")
+    n = arr.shape[0]
+    if int(periods_per_year) < 1:
+        raise parameter_error(
+            "abc_criteria", "periods_per_year", "an integer >= 1", periods_per_year
+        )
+    recent = arr[:, -int(periods_per_year) :]
+    observed = np.maximum((~np.isnan(recent)).sum(axis=1), 1)
+    volume = np.nansum(recent, axis=1) / observed * periods_per_year
+    value = _per_series(unit_value, n, "unit_value", default=1.0)
+    out = {
+        ABCCriterion.VOLUME.value: volume,
+        ABCCriterion.ANNUAL_VALUE.value: volume * value,
+        ABCCriterion.ORDER_LINES.value: (np.nan_to_num(recent, nan=0.0) > 0)
+        .sum(axis=1)
+        .astype(np.float64),
+    }
+    if unit_price is not None:
+        price = _per_series(unit_price, n, "unit_price", default=np.nan)
+        out[ABCCriterion.MARGIN.value] = np.where(np.isnan(price), 0.0, volume * (price - value))
+    return out
+
+
+def _per_series(
+    values: ArrayLike | None, n: int, name: str, *, default: float
+) -> NDArray[np.float64]:
+    if values is None:
+        return np.full(n, default)
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if arr.size != n:
+        raise InvalidDataError(f"abc_criteria: {name} has {arr.size} values for {n} series.")
+    return arr
+
+
 def classify(
     y: ArrayLike,
     *,
@@ -529,6 +619,7 @@ def classify(
     config: ClassificationConfig | None = None,
     periods_per_year: int = 12,
     unit_value: ArrayLike | None = None,
+    unit_price: ArrayLike | None = None,
     end_of_life_flag: ArrayLike | None = None,
 ) -> Classification:
     """Classify N series at once under one configuration.
@@ -538,28 +629,47 @@ def classify(
     y
         (N, T) demand, NaN before each series' first observation.
     criteria
-        Criterion name -> (N,) values for (multi-criteria) ABC. When omitted, the
-        ``annual_value`` criterion is the mean demand of the last ``periods_per_year``
-        periods times ``periods_per_year`` times ``unit_value`` (1 when not given).
+        Criterion name -> (N,) values for (multi-criteria) ABC. A weighted criterion not
+        given here is computed by :func:`abc_criteria` when it is one of
+        :class:`ABCCriterion` (``margin`` only when ``unit_price`` is given).
     config
         :class:`ClassificationConfig`; the defaults when omitted.
+    unit_value, unit_price
+        (N,) unit cost (default 1) and unit selling price of each series.
+    end_of_life_flag
+        (N,) True where the item master declares the item at end of life
+        (:func:`lifecycle_stage`).
+
+    Raises
+    ------
+    InvalidParameterError
+        When a criterion with a positive weight is neither given nor computable; the
+        message lists the criteria that are.
     """
     c = ClassificationConfig() if config is None else config
     arr = _matrix(y, "classify")
     n = arr.shape[0]
-    crit: dict[str, ArrayLike] = dict(criteria or {})
-    if "annual_value" in c.abc_criteria and "annual_value" not in crit:
-        recent = arr[:, -periods_per_year:]
-        obs = np.maximum((~np.isnan(recent)).sum(axis=1), 1)
-        annual = np.nansum(recent, axis=1) / obs * periods_per_year
-        value = np.ones(n) if unit_value is None else np.asarray(unit_value, dtype=np.float64)
-        crit["annual_value"] = annual * value
+    builtin = abc_criteria(
+        arr, periods_per_year=periods_per_year, unit_value=unit_value, unit_price=unit_price
+    )
+    crit: dict[str, ArrayLike] = {**builtin, **dict(criteria or {})}
+    # A zero weight does not need data: such a criterion cannot change the score.
+    weights = {k: w for k, w in c.abc_criteria.items() if w > 0}
+    missing = sorted(set(weights) - set(crit))
+    if missing:
+        raise parameter_error(
+            "classify",
+            "config.abc_criteria",
+            f"criteria that can be computed from the data given: {sorted(crit)}",
+            missing,
+            hint="'margin' needs unit_price; other criteria must be passed in 'criteria'.",
+        )
     for name, values in crit.items():
         if np.asarray(values).reshape(-1).size != n:
             raise InvalidDataError(
                 f"classify: criterion {name!r} has {np.asarray(values).size} values for {n} series."
             )
-    abc = abc_multi_criteria(crit, weights=c.abc_criteria, cutoffs=c.abc_cutoffs)
+    abc = abc_multi_criteria(crit, weights=weights, cutoffs=c.abc_cutoffs)
     return Classification(
         abc=abc,
         xyz=xyz_classify(arr, cutoffs=c.xyz_cutoffs),
@@ -567,5 +677,6 @@ def classify(
         lifecycle=lifecycle_stage(arr, config=c, end_of_life_flag=end_of_life_flag),
         history_length=_history_length(arr),
         config_version=c.version,
-        annual_value=np.asarray(crit.get("annual_value", np.full(n, np.nan)), dtype=np.float64),
+        annual_value=np.asarray(crit["annual_value"], dtype=np.float64).reshape(-1),
+        criteria={k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in crit.items()},
     )

@@ -69,14 +69,22 @@ __all__ = [
     "ForecastResult",
     "Forecaster",
     "backtest",
+    "calibration_adjusted_levels",
     "classify_demand",
     "default_season_length",
     "forecast",
+    "item_inputs",
     "review_queue",
 ]
 
 #: Largest change of a quantile level learned by ``Forecaster(calibrate=True)``.
 MAX_LEVEL_SHIFT = 0.1
+
+#: ``Forecaster(calibrate=True)`` adjusts a level t only when the backtest expects at least
+#: this many actuals above its quantile, n (1 - t) with n pooled (series, period) pairs.
+#: Fewer cannot locate the level: 32 of 32 actuals under the 0.97 quantile is what a
+#: calibrated 0.999 quantile gives too, yet inverting that curve asked for 0.97.
+MIN_CALIBRATION_EXCEEDANCES = 10.0
 
 _SEASON = {Bucket.DAY: 7, Bucket.WEEK: 52, Bucket.MONTH: 12}
 
@@ -108,7 +116,13 @@ class ForecastResult:
         Audit records of every forecast cell changed by an event.
     calibration
         Backtest calibration (share of actuals at or below each quantile) when the
-        forecaster was asked to calibrate; ``None`` otherwise.
+        forecaster was asked to calibrate; ``None`` otherwise. Its levels are a fixed grid
+        plus the levels asked for.
+    levels_used
+        The level each ``q..`` column was computed at, in the order of ``levels``: the
+        nominal level, or with ``calibrate=True`` the level the backtest says covers the
+        nominal share of actuals (see :func:`calibration_adjusted_levels`). ``None`` is the
+        same as ``levels``.
     """
 
     forecasts: pl.DataFrame
@@ -117,6 +131,7 @@ class ForecastResult:
     levels: tuple[float, ...]
     overrides: tuple[OverrideRecord, ...] = ()
     calibration: CalibrationReport | None = None
+    levels_used: tuple[float, ...] | None = None
 
 
 def _to_polars(demand: Any) -> pl.DataFrame:
@@ -203,6 +218,11 @@ class Forecaster:
     attributes
         Hierarchy attributes for event scopes, a frame with ``item_id`` (and optionally
         ``location_id``) plus attribute columns.
+    items
+        Item master for classification (``item_id`` and any of ``unit_cost, price,
+        lifecycle_flag, obsolete``; :func:`item_inputs`): unit cost and price feed the
+        ABC criteria (``margin`` needs the price), and items declared ``phase_out``,
+        ``discontinued`` or obsolete are at end of life whatever their recent demand.
     calibrate
         Backtest the whole procedure on the last ``horizon`` periods, learn there the
         distribution family per demand pattern (lowest scaled pinball loss) and the level
@@ -225,6 +245,7 @@ class Forecaster:
     classification: ClassificationConfig = field(default_factory=ClassificationConfig)
     events: Sequence[ForecastEvent] = ()
     attributes: pl.DataFrame | None = None
+    items: pl.DataFrame | None = None
     calibrate: bool = False
     lumpy_empirical: bool = False
     seed: int = 0
@@ -267,7 +288,15 @@ class Forecaster:
             clean = cleanse_history(y, mask)
             y, cleansed = clean.values, clean.replaced
             panel = Panel(panel.keys, panel.periods, y, panel.bucket)
-        cls = classify(y, config=self.classification, periods_per_year=PERIODS_PER_YEAR[bucket])
+        master = item_inputs(self.items, panel.keys)
+        cls = classify(
+            y,
+            config=self.classification,
+            periods_per_year=PERIODS_PER_YEAR[bucket],
+            unit_value=np.where(np.isnan(master.unit_cost), 1.0, master.unit_cost),
+            unit_price=master.unit_price,
+            end_of_life_flag=master.end_of_life_flag,
+        )
         sel = select_and_forecast(
             y,
             self.horizon,
@@ -293,22 +322,14 @@ class Forecaster:
                 season,
                 self.selection,
                 cls,
+                levels=levels,
                 seed=self.seed,
                 lumpy_empirical=self.lumpy_empirical,
             )
             if learned is not None:
                 calib, choice = learned
                 dist = choice.apply(cls.pattern.patterns, dist)
-                # One backtest window can be unrepresentative (a seasonal peak): the
-                # learned level may move at most MAX_LEVEL_SHIFT from the asked one.
-                learned_levels = calibrated_levels(calib, levels)
-                asked = np.maximum.accumulate(
-                    np.clip(
-                        np.clip(learned_levels, levels - MAX_LEVEL_SHIFT, levels + MAX_LEVEL_SHIFT),
-                        0.5,
-                        0.9999,
-                    )
-                )
+                asked = calibration_adjusted_levels(calib, levels)
         self.fitted_ = _Fitted(
             panel, cls, sel, dist, _future_periods(panel, self.horizon), calib, asked, cleansed
         )
@@ -398,6 +419,7 @@ class Forecaster:
             levels=tuple(float(x) for x in levels),
             overrides=records,
             calibration=f.calibration,
+            levels_used=tuple(float(x) for x in f.asked_levels),
         )
 
 
@@ -445,6 +467,31 @@ _CALIBRATION_GRID = np.array(
 )
 
 
+def calibration_adjusted_levels(
+    report: CalibrationReport, levels: ArrayLike
+) -> NDArray[np.float64]:
+    """Levels to compute the ``q..`` columns at so that each covers its nominal share.
+
+    :func:`~stockpilot.core.forecast.quantiles.calibrated_levels` inverts the backtest
+    coverage; a level t is moved only where the backtest can locate it, i.e. expects at
+    least :data:`MIN_CALIBRATION_EXCEEDANCES` actuals above the quantile
+    (``n_observations * (1 - t)``); other levels stay nominal. One backtest window can be
+    unrepresentative (a seasonal peak), so a level moves at most :data:`MAX_LEVEL_SHIFT`;
+    the result is kept in [0.5, 0.9999] and non-decreasing.
+
+    >>> rep = CalibrationReport(
+    ...     np.array([0.5, 0.9, 0.95, 0.97, 0.999]), np.array([0.6, 0.97, 0.97, 1.0, 1.0]), 32
+    ... )
+    >>> calibration_adjusted_levels(rep, [0.5, 0.999]).tolist()  # 0.999 unresolvable: kept
+    [0.5, 0.999]
+    """
+    lv = np.asarray(levels, dtype=np.float64).reshape(-1)
+    learned = calibrated_levels(report, lv)
+    resolvable = report.n_observations * (1.0 - lv) >= MIN_CALIBRATION_EXCEEDANCES
+    moved = np.clip(learned, lv - MAX_LEVEL_SHIFT, lv + MAX_LEVEL_SHIFT)
+    return np.maximum.accumulate(np.clip(np.where(resolvable, moved, lv), 0.5, 0.9999))
+
+
 def _backtest_calibration(
     y: NDArray[np.float64],
     h: int,
@@ -452,13 +499,15 @@ def _backtest_calibration(
     selection: SelectionConfig,
     cls: Classification,
     *,
+    levels: NDArray[np.float64],
     seed: int,
     lumpy_empirical: bool,
 ) -> tuple[CalibrationReport, DistributionChoice] | None:
     """Backtest of the whole procedure on the last ``h`` periods (None if too short).
 
     Learns the distribution family per demand pattern (lowest scaled pinball loss) and
-    reports the calibration of the quantiles made with those families.
+    reports the calibration of the quantiles made with those families, on a fixed grid of
+    levels plus the ``levels`` asked for.
     """
     if y.shape[1] <= h + selection.min_train:
         return None
@@ -476,10 +525,9 @@ def _backtest_calibration(
         cls.pattern.patterns, sel.mean[:, 0], sel.sd**2, lumpy_empirical=lumpy_empirical
     )
     dist = choice.apply(cls.pattern.patterns, default)
-    q = period_quantiles(
-        sel.mean, sel.sd_path, _CALIBRATION_GRID, distribution=dist, history=train, seed=seed
-    )
-    return calibration_report(test, q.values, _CALIBRATION_GRID), choice
+    grid = np.union1d(_CALIBRATION_GRID, levels)
+    q = period_quantiles(sel.mean, sel.sd_path, grid, distribution=dist, history=train, seed=seed)
+    return calibration_report(test, q.values, grid), choice
 
 
 def forecast(
@@ -557,6 +605,76 @@ def backtest(
     )
 
 
+#: Declared lifecycles (``items.lifecycle_flag``) that put an item at end of life.
+END_OF_LIFE_FLAGS: tuple[str, ...] = ("phase_out", "discontinued")
+
+
+@dataclass(frozen=True)
+class ItemInputs:
+    """What classification takes from the item master, one value per series.
+
+    Attributes
+    ----------
+    unit_cost
+        ``items.unit_cost`` (NaN where the item is not in the master).
+    unit_price
+        ``items.price`` (NaN where unknown); ``None`` when the frame has no price column.
+    end_of_life_flag
+        True where ``items.lifecycle_flag`` is one of :data:`END_OF_LIFE_FLAGS` or
+        ``items.obsolete`` is true.
+    """
+
+    unit_cost: NDArray[np.float64]
+    unit_price: NDArray[np.float64] | None
+    end_of_life_flag: NDArray[np.bool_]
+
+    @property
+    def missing_price(self) -> int:
+        """Series without a known price (their margin counts as 0)."""
+        return (
+            self.end_of_life_flag.size
+            if self.unit_price is None
+            else int(np.isnan(self.unit_price).sum())
+        )
+
+
+def item_inputs(items: pl.DataFrame | None, keys: pl.DataFrame) -> ItemInputs:
+    """Item-master columns aligned to the series ``keys`` (a frame with ``item_id``).
+
+    Optional columns (``unit_cost``, ``price``, ``lifecycle_flag``, ``obsolete``) may be
+    absent; what is absent is unknown (NaN, no flag).
+    """
+    n = keys.height
+    if items is None:
+        return ItemInputs(np.full(n, np.nan), None, np.zeros(n, dtype=bool))
+    if "item_id" not in items.columns:
+        raise InvalidDataError(f"items need an 'item_id' column; got {items.columns}.")
+    wanted = [c for c in ("unit_cost", "price", "lifecycle_flag", "obsolete") if c in items.columns]
+    joined = keys.select(pl.col("item_id").cast(pl.String)).join(
+        items.select(pl.col("item_id").cast(pl.String), *wanted).unique(
+            subset="item_id", keep="last", maintain_order=True
+        ),
+        on="item_id",
+        how="left",
+        maintain_order="left",
+    )
+
+    def number(column: str) -> NDArray[np.float64]:
+        return joined[column].cast(pl.Float64).fill_null(np.nan).to_numpy().astype(np.float64)
+
+    flag = np.zeros(n, dtype=bool)
+    if "lifecycle_flag" in joined.columns:
+        declared = joined["lifecycle_flag"].cast(pl.String).str.strip_chars().str.to_lowercase()
+        flag |= declared.is_in(list(END_OF_LIFE_FLAGS)).fill_null(False).to_numpy()
+    if "obsolete" in joined.columns:
+        flag |= joined["obsolete"].cast(pl.Boolean).fill_null(False).to_numpy()
+    return ItemInputs(
+        unit_cost=number("unit_cost") if "unit_cost" in joined.columns else np.full(n, np.nan),
+        unit_price=number("price") if "price" in joined.columns else None,
+        end_of_life_flag=flag,
+    )
+
+
 def classify_demand(
     demand: Any,
     *,
@@ -564,6 +682,7 @@ def classify_demand(
     by_item: bool = False,
     config: ClassificationConfig | None = None,
     unit_value: pl.DataFrame | None = None,
+    items: pl.DataFrame | None = None,
     end: date | None = None,
 ) -> pl.DataFrame:
     """ABC / XYZ / demand pattern / lifecycle per item-location, or per item.
@@ -581,13 +700,18 @@ def classify_demand(
         reported in every row).
     unit_value
         Frame ``item_id, unit_cost`` giving the value of one unit (default 1).
+    items
+        Item master (``item_id`` and any of ``unit_cost, price, lifecycle_flag,
+        obsolete``; see :func:`item_inputs`): unit cost when ``unit_value`` is not given,
+        price for the ``margin`` criterion, and end-of-life flags for the lifecycle.
 
     Returns
     -------
     polars.DataFrame
         ``item_id`` (and ``location_id`` unless ``by_item``), ``abc, xyz, pattern,
         lifecycle, annual_value, abc_score, cumulative_share, cv, adi, cv2,
-        n_observations, config_version``.
+        n_observations, config_version``, and one column per weighted ABC criterion
+        (``criterion_<name>``).
     """
     b = as_bucket(bucket)
     cfg = ClassificationConfig() if config is None else config
@@ -597,7 +721,8 @@ def classify_demand(
     if by_item:
         labels, y = aggregate_rows(y, keys["item_id"].to_numpy().astype(str))
         keys = pl.DataFrame({"item_id": labels.astype(str)})
-    value = np.ones(keys.height)
+    master = item_inputs(items, keys)
+    value = np.where(np.isnan(master.unit_cost), 1.0, master.unit_cost)
     if unit_value is not None:
         if not {"item_id", "unit_cost"} <= set(unit_value.columns):
             raise InvalidDataError(
@@ -610,7 +735,14 @@ def classify_demand(
             maintain_order="left",
         )
         value = joined["unit_cost"].cast(pl.Float64).fill_null(1.0).to_numpy()
-    c = classify(y, config=cfg, periods_per_year=PERIODS_PER_YEAR[b], unit_value=value)
+    c = classify(
+        y,
+        config=cfg,
+        periods_per_year=PERIODS_PER_YEAR[b],
+        unit_value=value,
+        unit_price=master.unit_price,
+        end_of_life_flag=master.end_of_life_flag,
+    )
     return keys.with_columns(
         pl.Series("abc", c.abc.classes),
         pl.Series("xyz", c.xyz.classes),
@@ -624,6 +756,11 @@ def classify_demand(
         pl.Series("cv2", c.pattern.cv2),
         pl.Series("n_observations", c.history_length),
         pl.lit(c.config_version).alias("config_version"),
+        *(
+            pl.Series(f"criterion_{name}", c.criteria[name])
+            for name in sorted(cfg.abc_criteria)
+            if name in c.criteria
+        ),
     )
 
 

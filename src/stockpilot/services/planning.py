@@ -12,7 +12,7 @@ Data flow between steps goes through ``context.state`` (in memory) and the store
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stockpilot.core.classify import classify
+from stockpilot.core.classify import ABCCriterion, ClassificationConfig, classify
 from stockpilot.core.forecast.events import (
     AdjustmentType,
     EventKind,
@@ -46,7 +46,7 @@ from stockpilot.engine.echelon import (
     multi_location_nodes,
     pass_through_flow_stages,
 )
-from stockpilot.engine.forecasting import Forecaster, review_queue
+from stockpilot.engine.forecasting import Forecaster, item_inputs, review_queue
 from stockpilot.engine.network import optimize_network_stock
 from stockpilot.engine.panel import Panel, to_panel
 from stockpilot.engine.policies import PolicyOptions, compute_policies
@@ -217,19 +217,47 @@ def _planning_panel(context: RunContext) -> Panel:
     return panel
 
 
+def _computable_config(
+    config: ClassificationConfig,
+) -> tuple[ClassificationConfig, tuple[str, ...]]:
+    """``config`` restricted to the ABC criteria a run computes, and the names dropped.
+
+    Approval rejects other criteria (:func:`stockpilot.services.classification.approve_config`);
+    a version approved before that check existed must still not stop the run, so its
+    unknown criteria are dropped (and reported) and the rest keep their agreed weights.
+    """
+    known = {c.value for c in ABCCriterion}
+    dropped = tuple(sorted(k for k, w in config.abc_criteria.items() if k not in known and w > 0))
+    if not dropped:
+        return config, ()
+    kept = {k: w for k, w in config.abc_criteria.items() if k in known and w > 0}
+    return replace(config, abc_criteria=kept or {ABCCriterion.ANNUAL_VALUE.value: 1.0}), dropped
+
+
 def classify_step(context: RunContext) -> None:
-    """The ``classify`` step: ABC on annual consumption value, XYZ, pattern, lifecycle."""
+    """The ``classify`` step: ABC on the approved criteria, XYZ, pattern, lifecycle.
+
+    Every criterion the approved version weights is computed from the snapshot
+    (:func:`stockpilot.core.classify.abc_criteria`): annual consumption value (unit cost),
+    volume, order lines (buckets with demand in the last year) and margin (item price
+    minus unit cost; an item without a price has margin 0, and the step says how many).
+    Items the master declares ``phase_out``, ``discontinued`` or obsolete are at end of
+    life.
+    """
     panel = _planning_panel(context)
     items = context.read_entity("items")
-    cost = panel.keys.join(items.select("item_id", "unit_cost"), on="item_id", how="left")
+    master = item_inputs(items, panel.keys)
     per_year = PERIODS_PER_YEAR[panel.bucket]
-    config = active_config(context.session)
+    config, dropped = _computable_config(active_config(context.session))
+    # The forecast step classifies with the same (computable) criteria.
     _state(context)["classification_config"] = config
     result = classify(
         panel.values,
         config=config,
         periods_per_year=per_year,
-        unit_value=cost["unit_cost"].fill_null(0.0).to_numpy(),
+        unit_value=np.nan_to_num(master.unit_cost, nan=0.0),
+        unit_price=master.unit_price,
+        end_of_life_flag=master.end_of_life_flag,
     )
     classes = panel.keys.with_columns(
         pl.Series("abc", np.asarray(result.abc.classes).astype(str)),
@@ -238,8 +266,24 @@ def classify_step(context: RunContext) -> None:
         pl.Series("lifecycle", np.asarray(result.lifecycle).astype(str)),
     )
     _state(context)["classes"] = classes
+    _state(context)["abc_criteria"] = panel.keys.with_columns(
+        *(pl.Series(name, result.criteria[name]) for name in sorted(config.abc_criteria)),
+        pl.Series("abc_score", result.abc.score),
+    )
     counts = classes.group_by("abc").len().sort("abc")
     summary = ", ".join(f"{a}: {n}" for a, n in counts.iter_rows())
+    weights = ", ".join(f"{k} {w:g}" for k, w in config.abc_criteria.items())
+    notes = [f"ABC on {weights}"]
+    if ABCCriterion.MARGIN.value in config.abc_criteria and master.missing_price:
+        notes.append(f"{master.missing_price} item-location(s) without a price have margin 0")
+    if dropped:
+        notes.append(
+            f"criteria {list(dropped)} cannot be computed and were left out "
+            "(approve a new version without them)"
+        )
+    flagged = int(master.end_of_life_flag.sum())
+    if flagged:
+        notes.append(f"{flagged} flagged end of life by the item master")
     context.progress(
         1.0,
         f"{panel.n_series} item-locations x {panel.n_periods} buckets; ABC {summary}; "
@@ -247,7 +291,8 @@ def classify_step(context: RunContext) -> None:
             f"criteria v{config.version} approved by {config.approved_by}"
             if config.is_approved
             else "default criteria (no approved version yet)"
-        ),
+        )
+        + f" ({'; '.join(notes)})",
     )
 
 
@@ -330,6 +375,7 @@ def forecast_step(context: RunContext) -> None:
         events=events,
         classification=_state(context)["classification_config"],
         attributes=items.select("item_id", "category"),
+        items=items,
         end=panel.periods[-1].astype(date) if panel.n_periods else None,
     )
     result = forecaster.fit(planning.rename({"period": "date"})).predict()
