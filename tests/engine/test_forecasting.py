@@ -10,8 +10,16 @@ import polars as pl
 import pytest
 
 from stockpilot.core.forecast.events import AdjustmentType, EventKind, EventScope, ForecastEvent
+from stockpilot.core.forecast.quantiles import CalibrationReport
 from stockpilot.core.forecast.selection import SelectionConfig
-from stockpilot.engine.forecasting import Forecaster, backtest, forecast
+from stockpilot.engine.forecasting import (
+    MAX_LEVEL_SHIFT,
+    MIN_CALIBRATION_EXCEEDANCES,
+    Forecaster,
+    backtest,
+    calibration_adjusted_levels,
+    forecast,
+)
 from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 START = date(2024, 1, 1)  # a Monday
@@ -114,6 +122,60 @@ def test_calibration_is_reported_when_asked() -> None:
     assert r.calibration is not None
     assert r.calibration.n_observations == 12
     assert (np.diff(r.calibration.observed) >= 0).all()
+
+
+def test_calibration_adjusts_only_levels_the_backtest_can_locate() -> None:
+    """Hand case: coverage 0.5/0.7/0.8/0.9 at nominal 0.5/0.8/0.9/0.95 over n actuals.
+
+    Inverting the coverage maps target 0.8 to 0.9 and 0.9 to 0.95. With n = 100 the 0.9
+    level expects 10 actuals above it (moved); 0.95 only 5 (kept nominal).
+    """
+    rep = CalibrationReport(
+        np.array([0.5, 0.8, 0.9, 0.95]), np.array([0.5, 0.7, 0.8, 0.9]), n_observations=1000
+    )
+    assert calibration_adjusted_levels(rep, [0.8, 0.9]).tolist() == pytest.approx([0.9, 0.95])
+    small = CalibrationReport(rep.levels, rep.observed, n_observations=100)
+    assert calibration_adjusted_levels(small, [0.8, 0.9, 0.95]).tolist() == pytest.approx(
+        [0.9, 0.95, 0.95]
+    )
+    assert MIN_CALIBRATION_EXCEEDANCES == 10.0
+
+
+def test_calibration_moves_a_level_at_most_max_level_shift() -> None:
+    rep = CalibrationReport(np.array([0.5, 0.99]), np.array([0.5, 0.6]), n_observations=1000)
+    # the curve says 0.99 for target 0.6; one backtest window is not trusted that far
+    assert calibration_adjusted_levels(rep, [0.6]).tolist() == pytest.approx(
+        [0.6 + MAX_LEVEL_SHIFT]
+    )
+
+
+def test_short_backtest_keeps_extreme_levels_nominal() -> None:
+    """Regression: a 32-actual backtest computed the q99.9 column at level 0.9694.
+
+    32 of 32 actuals under the 0.97 quantile is what a calibrated 0.999 quantile gives too;
+    the old inversion of the coverage curve asked for 0.97 anyway.
+    """
+    rng = np.random.default_rng(5)
+    rows = [
+        (item, "L1", START + timedelta(weeks=k), float(rng.poisson(lam)))
+        for item, lam in (("A", 8.0), ("B", 0.3), ("C", 20.0), ("D", 5.0))
+        for k in range(60)
+    ]
+    demand = pl.DataFrame(
+        rows, schema=["item_id", "location_id", "period", "quantity"], orient="row"
+    )
+    levels = (0.5, 0.9, 0.95, 0.999)
+    r = Forecaster(horizon=8, bucket="week", levels=levels, calibrate=True).fit(demand).predict()
+    assert r.calibration is not None and r.calibration.n_observations == 32
+    assert set(levels) <= set(r.calibration.levels.tolist())  # each asked level is backtested
+    assert r.levels_used is not None
+    assert r.levels_used[1:] == levels[1:]  # n (1 - t) < 10: nothing to learn from
+    assert [c for c in r.forecasts.columns if c.startswith("q")] == ["q50", "q90", "q95", "q99.9"]
+
+
+def test_levels_used_is_nominal_without_calibration() -> None:
+    r = forecast(_demand(), horizon=4, bucket="week", levels=(0.5, 0.9))
+    assert r.calibration is None and r.levels_used == (0.5, 0.9)
 
 
 def test_backtest_scores_holdout() -> None:

@@ -1,4 +1,8 @@
-"""Files read by the stand-alone analytics commands (forecast, policy, simulate)."""
+"""Files read by the stand-alone analytics commands (forecast, policy, simulate).
+
+Also the planning-bucket rule they share: ``--bucket`` when given, else inferred from the
+demand dates (:func:`infer_bucket`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from pathlib import Path
 
 import polars as pl
 
-from stockpilot.errors import InvalidDataError
+from stockpilot.errors import InvalidDataError, choice_error
 from stockpilot.io.readers import read_table_file
+from stockpilot.vocab import Bucket
 
 KEYS = ("item_id", "location_id")
 
@@ -41,3 +46,33 @@ def read_demand(path: Path) -> pl.DataFrame:
     if problems:
         raise InvalidDataError(f"The demand file {str(path)!r} has " + "; ".join(problems) + ".")
     return frame.drop_nulls()
+
+
+def infer_bucket(dates: pl.Series) -> Bucket:
+    """Month when every date is a first of month, week when every date is a Monday, else day.
+
+    >>> from datetime import date
+    >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 2, 1)])).value
+    'month'
+    >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 1, 8)])).value
+    'week'
+    >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 1, 2)])).value
+    'day'
+    """
+    d = dates.drop_nulls()
+    if d.len() == 0:
+        return Bucket.DAY
+    if bool((d.dt.day() == 1).all()) and d.n_unique() > 1:
+        return Bucket.MONTH
+    if bool((d.dt.weekday() == 1).all()):
+        return Bucket.WEEK
+    return Bucket.DAY
+
+
+def planning_bucket(command: str, override: str | None, dates: pl.Series) -> Bucket:
+    """The ``--bucket`` of ``command`` when given (validated), else :func:`infer_bucket`."""
+    if override is None:
+        return infer_bucket(dates)
+    if override not in [b.value for b in Bucket]:
+        raise choice_error(command, "bucket", override, [b.value for b in Bucket])
+    return Bucket(override)

@@ -3,31 +3,50 @@
 Usage::
 
     stockpilot forecast --demand demand.csv --horizon 13 --quantiles 0.5,0.9,0.95 \\
-        --lead-time 2 --bucket week --out forecasts.csv
+        --lead-time 2 [--bucket week] [--calibrate [--calibration-out calib.csv]] \\
+        --out forecasts.csv
 
 ``demand.csv`` is canonical long demand (``item_id, location_id, date, quantity``; any
-bucket), harmonized to ``--bucket``. The output follows the forecasts exchange format
+bucket), harmonized to the planning bucket: ``--bucket``, else inferred from the dates as
+``stockpilot policy`` does (:func:`stockpilot.cli.files.infer_bucket`); the summary line
+names the bucket used. The output follows the forecasts exchange format
 (``item_id, location_id, period_start, model, mean, q50, q90, ...``). With ``--lead-time``
 a second file, ``<out stem>_lead_time<suffix>`` (or ``--lead-time-out``), holds the
 quantiles of demand over lead time plus review period, one row per series. With
 ``--diagnostics`` a third holds the chosen model and the reason per series.
+
+With ``--calibrate`` the backtest calibration is printed: per level asked, the share of
+backtest actuals at or below the quantile at that nominal level, the number of actuals,
+and the level the ``q..`` column was computed at (the calibrated level, see
+docs/forecasting.md). ``--calibration-out`` writes every backtested level
+(:data:`CALIBRATION_COLUMNS`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from stockpilot.cli.files import read_demand
+from stockpilot.cli.files import planning_bucket, read_demand
 from stockpilot.errors import InvalidParameterError, StockpilotError
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.writers import write_table
 
+if TYPE_CHECKING:
+    from stockpilot.engine.forecasting import ForecastResult
+
 _err = Console(stderr=True)
+_out = Console()
+
+#: Columns of ``--calibration-out``: one row per backtested level. ``asked`` marks the
+#: levels of ``--quantiles``; ``level_used`` is the level their column was computed at.
+CALIBRATION_COLUMNS = ("level", "observed_share", "n_observations", "asked", "level_used")
 
 
 def _levels(text: str) -> tuple[float, ...]:
@@ -41,6 +60,58 @@ def _levels(text: str) -> tuple[float, ...]:
     if not levels:
         raise InvalidParameterError("The '--quantiles' option needs at least one level. Got ''.")
     return levels
+
+
+def calibration_table(result: ForecastResult) -> pl.DataFrame:
+    """Backtest calibration of ``result`` as a frame of :data:`CALIBRATION_COLUMNS`."""
+    report = result.calibration
+    if report is None:
+        raise InvalidParameterError("calibration_table needs a result made with calibrate=True.")
+    used = dict(zip(result.levels, result.levels_used or result.levels, strict=True))
+    # the report's grid holds the asked levels exactly (they are added to it)
+    levels = [float(x) for x in report.levels]
+    return pl.DataFrame(
+        {
+            "level": levels,
+            "observed_share": [float(x) for x in report.observed],
+            "n_observations": [report.n_observations] * len(levels),
+            "asked": [lv in used for lv in levels],
+            "level_used": [used.get(lv) for lv in levels],
+        },
+        schema_overrides={"level_used": pl.Float64},
+    )
+
+
+def _print_calibration(table: pl.DataFrame) -> None:
+    from stockpilot.core.forecast.quantiles import quantile_column
+
+    asked = table.filter(pl.col("asked"))
+    view = Table(
+        title="Backtest calibration",
+        caption="observed share: actuals at or below the quantile at the nominal level",
+    )
+    for name in ("column", "level", "observed share", "count", "level used"):
+        view.add_column(name, justify="right")
+    for row in asked.iter_rows(named=True):
+        view.add_row(
+            quantile_column(row["level"]),
+            f"{row['level']:g}",
+            f"{row['observed_share']:.3f}",
+            str(row["n_observations"]),
+            f"{row['level_used']:.4f}",
+        )
+    _out.print(view)
+    moved = asked.filter((pl.col("level_used") - pl.col("level")).abs() > 1e-12)
+    if moved.height:
+        _out.print(
+            "Calibrated: a column whose level used differs holds the quantile at that level, "
+            "the one the backtest says covers the column's nominal share (e.g. "
+            f"{quantile_column(moved['level'][0])} computed at level "
+            f"{moved['level_used'][0]:.4f}).",
+            highlight=False,
+        )
+    else:
+        _out.print("Every column is the quantile at its nominal level.", highlight=False)
 
 
 def run_forecast(
@@ -66,7 +137,10 @@ def run_forecast(
     diagnostics: Annotated[
         Path | None, typer.Option("--diagnostics", help="Per-series model and reason file.")
     ] = None,
-    bucket: Annotated[str, typer.Option("--bucket", help="day, week or month.")] = "week",
+    bucket: Annotated[
+        str | None,
+        typer.Option("--bucket", help="Planning bucket: day, week or month (default: inferred)."),
+    ] = None,
     season_length: Annotated[
         int | None, typer.Option("--season-length", help="Periods per season (default by bucket).")
     ] = None,
@@ -77,12 +151,23 @@ def run_forecast(
             help="Learn distribution families and level calibration from a backtest (slower).",
         ),
     ] = False,
+    calibration_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration-out", help="With --calibrate: write the calibration (.csv, .parquet)."
+        ),
+    ] = None,
 ) -> None:
     """Forecast every item-location of a demand file, with quantiles."""
     from stockpilot.engine.forecasting import Forecaster  # the numerical stack, on use only
 
     try:
         levels = _levels(quantiles)
+        if calibration_out is not None and not calibrate:
+            raise InvalidParameterError(
+                "The '--calibration-out' option needs '--calibrate' (the calibration comes "
+                f"from its backtest). Got --calibration-out {str(calibration_out)!r} alone."
+            )
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -91,14 +176,16 @@ def run_forecast(
             transient=True,
         ) as bar:
             task = bar.add_task("reading demand", total=None)
-            frame = harmonize_demand(read_demand(demand), bucket=bucket)
+            raw = read_demand(demand)
+            chosen = planning_bucket("stockpilot forecast", bucket, raw["date"])
+            frame = harmonize_demand(raw, bucket=chosen)
             bar.update(
                 task, description=f"forecasting {frame.n_unique(['item_id', 'location_id'])} series"
             )
             result = (
                 Forecaster(
                     horizon=horizon,
-                    bucket=bucket,
+                    bucket=chosen,
                     levels=levels,
                     lead_time=lead_time,
                     review_period=review_period,
@@ -119,16 +206,32 @@ def run_forecast(
             if diagnostics is not None:
                 write_table(result.diagnostics, diagnostics)
                 written.append(diagnostics)
+            calibration = calibration_table(result) if result.calibration is not None else None
+            if calibration is not None and calibration_out is not None:
+                write_table(calibration, calibration_out)
+                written.append(calibration_out)
     except StockpilotError as exc:
         _err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None
     except OSError as exc:
         _err.print(f"[red]error:[/red] cannot read or write a file: {exc}", highlight=False)
         raise typer.Exit(1) from None
+    if calibration is not None:
+        _print_calibration(calibration)
+    elif calibrate:
+        _err.print(
+            "[yellow]warning:[/yellow] the history is too short for a calibration backtest "
+            f"(more than {horizon} periods plus the minimum training length are needed); "
+            "quantiles are at their nominal levels"
+            + ("; no calibration file written" if calibration_out is not None else "")
+            + ".",
+            highlight=False,
+        )
     n_series = result.diagnostics.height
+    how = "given" if bucket is not None else "inferred from the dates"
     typer.echo(
-        f"{n_series} series x {horizon} periods forecast; wrote "
-        + ", ".join(str(p) for p in written)
+        f"{n_series} series x {horizon} periods forecast ({chosen.value} buckets, "
+        f"{how}); wrote " + ", ".join(str(p) for p in written)
     )
 
 

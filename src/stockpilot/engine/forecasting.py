@@ -487,7 +487,7 @@ def calibration_adjusted_levels(
     """
     lv = np.asarray(levels, dtype=np.float64).reshape(-1)
     learned = calibrated_levels(report, lv)
-    resolvable = report.n_observations * (1.0 - lv) >= MIN_CALIBRATION_EXCEEDANCES
+    resolvable = report.n_observations * (1.0 - lv) + 1e-9 >= MIN_CALIBRATION_EXCEEDANCES
     moved = np.clip(learned, lv - MAX_LEVEL_SHIFT, lv + MAX_LEVEL_SHIFT)
     return np.maximum.accumulate(np.clip(np.where(resolvable, moved, lv), 0.5, 0.9999))
 
