@@ -8,6 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from stockpilot.core.policy.leadtime_demand import lead_time_demand
+from stockpilot.core.policy.policies import s_q_cost_optimal_reorder_point
 from stockpilot.core.simulation.single_echelon import simulate_single_echelon
 from stockpilot.engine.panel import to_panel
 from stockpilot.engine.policies import (
@@ -19,7 +21,7 @@ from stockpilot.engine.policies import (
     erp_export,
 )
 from stockpilot.errors import InvalidParameterError
-from stockpilot.vocab import ServiceType
+from stockpilot.vocab import PolicyType, ServiceType
 
 
 def _panel(values: np.ndarray, items: list[str] | None = None) -> object:
@@ -188,6 +190,42 @@ def test_stockout_cost_replaces_the_target_by_the_critical_ratio() -> None:
     assert first["service_target"] == pytest.approx(0.9)
     assert "p/(p+h) = 0.9000" in first["explanation"]
     assert second["service_type"] == "fill_rate" and second["service_target"] == 0.95
+
+
+def test_stockout_cost_on_an_s_q_line_minimises_holding_plus_backorder_cost() -> None:
+    """With a lot Q the base-stock fractile over-protects (the audit's case: a large Q got
+    a 0.9 cycle-service reorder point). The reorder point is the cost-optimal one for the
+    line's Q: the window condition n(s+1) - n(s+Q+1) <= Q h / (h + p) on protection-interval
+    demand, the smallest such s (checked by enumeration in the core tests)."""
+    rng = np.random.default_rng(8)
+    values = rng.poisson(10, (1, 60)).astype(float)
+    items = pl.DataFrame(
+        {
+            "item_id": ["I0"],
+            "unit_cost": [52.0],
+            "holding_cost_rate": [0.26],
+            "stockout_cost": [2.34],
+            "order_cost": [200.0],
+        }
+    )
+    panel = _panel(values)
+    options = PolicyOptions(policy=PolicyType.S_Q, interval_variance=False)
+    out = compute_policies(panel, items=items, options=options)
+    row = out.row(0, named=True)
+    q = row["order_quantity"]
+    assert row["policy"] == "s_Q" and q > 30  # a big lot for a costly order
+    protection = lead_time_demand(
+        [row["demand_mean"]],
+        [row["demand_sd"]],
+        [row["lead_time"]],
+        review_period=[1.0],
+        distribution=row["distribution"],
+    )
+    expected = s_q_cost_optimal_reorder_point(protection, [q], [0.26], [2.34], integer=True)
+    assert row["reorder_point"] == expected.reorder_point[0]
+    fractile = np.ceil(protection.quantile([0.9])[0])
+    assert row["reorder_point"] < fractile  # the lot's upper part carries stock anyway
+    assert "n(s) - n(s+Q) = Q h/(h+p)" in row["explanation"]
 
 
 def test_forecast_mean_over_the_protection_interval_replaces_history() -> None:

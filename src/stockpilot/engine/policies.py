@@ -37,6 +37,7 @@ The steps, all vectorized over item-locations:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +62,7 @@ from stockpilot.core.policy.policies import (
     InventoryPolicy,
     r_s_s_service,
     r_s_service,
+    s_q_cost_optimal_reorder_point,
     s_q_service,
 )
 from stockpilot.core.policy.service import as_service_type, validate_service_target
@@ -842,15 +844,24 @@ def compute_policies(
         pattern=pattern,
         lot_sizing_periods=opts.lot_sizing_periods,
     )
-    if by_cost.any():
-        cost_note = np.char.mod("service from costs: p/(p+h) = %.4f", target)
-        sep = np.where(np.char.str_len(notes) > 0, "; ", "")
-        notes = np.where(by_cost, np.char.add(np.char.add(notes, sep), cost_note), notes)
+
     if "_review_reason" in params.columns:
         reason = params["_review_reason"].to_numpy().astype(str)
         sep = np.where((np.char.str_len(notes) > 0) & (np.char.str_len(reason) > 0), "; ", "")
         notes = np.char.add(np.char.add(notes, sep), reason)
     policy = _choose_policy(params, batching)
+    if by_cost.any():
+        # (s, Q): the window condition n(s) - n(s + Q) = Q h / (h + p); order-up-to
+        # policies: the fractile p / (p + h) of protection-interval demand.
+        cost_note = np.where(
+            policy == PolicyType.S_Q.value,
+            np.char.mod(
+                "reorder point from costs: n(s) - n(s+Q) = Q h/(h+p), h/(h+p) = %.4f", 1 - target
+            ),
+            np.char.mod("service from costs: p/(p+h) = %.4f", target),
+        )
+        sep = np.where(np.char.str_len(notes) > 0, "; ", "")
+        notes = np.where(by_cost, np.char.add(np.char.add(notes, sep), cost_note), notes)
     # Every policy is reviewed at least once per bucket: protection L + R with R >= 1.
     bucket_review = np.isin(
         policy, [PolicyType.BASE_STOCK.value, PolicyType.S_Q.value, PolicyType.S_S.value]
@@ -896,8 +907,8 @@ def compute_policies(
     fill = np.ones(n)
     cycle = np.ones(n)
     for kind in np.unique(policy):
-        for stype in np.unique(service_types):
-            mask = (policy == kind) & (service_types == stype)
+        for stype, costed in itertools.product(np.unique(service_types), (False, True)):
+            mask = (policy == kind) & (service_types == stype) & (by_cost == costed)
             if not mask.any():
                 continue
             prot, lead = _subset(protection, mask), _subset(lead_only, mask)
@@ -910,6 +921,16 @@ def compute_policies(
                     service_type=stype,
                     policy=PolicyType(kind),
                     lead_time_only=lead,
+                    integer=opts.integer_levels,
+                )
+            elif kind == PolicyType.S_Q.value and by_cost[mask].all():
+                # Backorder cost given: the reorder point that minimises holding plus
+                # backorder cost for this Q (not the base-stock fractile p/(p+h)).
+                res = s_q_cost_optimal_reorder_point(
+                    prot,
+                    np.maximum(q[mask], 1e-9),
+                    h_bucket[mask],
+                    p_cost[mask],
                     integer=opts.integer_levels,
                 )
             elif kind == PolicyType.S_Q.value:

@@ -80,6 +80,7 @@ __all__ = [
     "r_s_service",
     "s_q_cost_optimal_exact_normal",
     "s_q_cost_optimal_normal",
+    "s_q_cost_optimal_reorder_point",
     "s_q_cycle_service_normal",
     "s_q_fill_rate_normal",
     "s_q_poisson_exact",
@@ -864,6 +865,62 @@ def base_stock_cost_optimal(
         expected_fill_rate=_nan(n),
         expected_cycle_service=np.where(ltd.mean > 0, ltd.cdf(big_s), 1.0),
         expected_cost=cost,
+    )
+
+
+def s_q_cost_optimal_reorder_point(
+    ltd: LeadTimeDemand,
+    order_quantity: ArrayLike,
+    holding_cost: ArrayLike,
+    backorder_cost: ArrayLike,
+    *,
+    integer: bool = False,
+) -> InventoryPolicy:
+    """Cost-optimal reorder point of an (s, Q) policy for a given Q, any demand family.
+
+    Periodic review every bucket with backorders, costs per unit and bucket ``h``
+    (holding) and ``b`` (backorder), ``ltd`` the demand over ``L + 1``. The inventory
+    position is uniform on (s, s + Q], so the expected cost per bucket is the mean of
+    ``C(y) = h (y - mu) + (h + b) n(y)`` over that window (``n`` the first-order loss). ``C``
+    is convex, and the best window of length Q has equal costs at its two ends
+    (Federgruen and Zheng 1992; Zipkin 2000, section 6.2.4):
+    ``C(s + Q) = C(s)``, i.e. ``n(s) - n(s + Q) = Q h / (h + b)``; for discrete families
+    the integer form ``n(s + 1) - n(s + Q + 1) <= Q h / (h + b)`` picks the smallest such
+    s. As ``Q -> 0`` this is the critical fractile ``F(s) = b / (b + h)`` of
+    :func:`base_stock_cost_optimal`; for larger Q the reorder point falls below that
+    fractile, since the window's upper part carries stock anyway. ``expected_cost`` is
+    that mean cost per bucket (NaN for empirical rows, which have no second-order loss).
+    """
+    owner = "s_q_cost_optimal_reorder_point"
+    n = ltd.mean.shape[0]
+    q = _arr(_check(order_quantity, "order_quantity", owner), n)
+    h = _arr(_check(holding_cost, "holding_cost", owner, positive=True), n)
+    b = _arr(_check(backorder_cost, "backorder_cost", owner, positive=True), n)
+    allowance = q * h / (h + b)
+    discrete = ltd.is_discrete() | integer
+
+    def meets(sub: LeadTimeDemand, x: FloatArray, rows: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        shift = np.where(discrete[rows], 1.0, 0.0)
+        drop = sub.loss(x + shift) - sub.loss(x + shift + q[rows])
+        return np.asarray(drop <= allowance[rows] + 1e-12)
+
+    lo, hi = _bounds(ltd, q)
+    s = _search_level(ltd, meets, lo, hi, integer=integer)
+    s = np.where(ltd.mean > 0, s, 0.0)
+    shift = np.where(discrete, 1.0, 0.0)
+    safe_q = np.where(q > 0, q, 1.0)
+    # mean over the window of n(y): y = s+1..s+Q (discrete) or y uniform on (s, s + Q]
+    window_shortage = (ltd.second_order_loss(s) - ltd.second_order_loss(s + q)) / safe_q
+    cost = h * (s + (q + shift) / 2.0 - ltd.mean) + (h + b) * window_shortage
+    return InventoryPolicy(
+        policy=PolicyType.S_Q,
+        reorder_point=s,
+        order_quantity=q,
+        order_up_to=s + q,
+        safety_stock=s - ltd.mean,
+        expected_fill_rate=np.where(ltd.mean > 0, _fill_rate_s_q(ltd, s, q), 1.0),
+        expected_cycle_service=np.where(ltd.mean > 0, ltd.cdf(s), 1.0),
+        expected_cost=np.where(ltd.mean > 0, cost, 0.0),
     )
 
 
