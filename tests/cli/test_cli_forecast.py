@@ -10,7 +10,7 @@ import polars as pl
 import typer
 from typer.testing import CliRunner
 
-from stockpilot.cli.forecast import register
+from stockpilot.cli.forecast import CALIBRATION_COLUMNS, register
 
 
 def _app() -> typer.Typer:
@@ -109,3 +109,98 @@ def test_forecast_command_reports_errors_on_stderr(tmp_path: Path) -> None:
     )
     assert res.exit_code == 1 and "date" in res.output
     assert not (tmp_path / "g.csv").exists()
+
+
+def _write_monthly_demand(path: Path, months: int = 36) -> None:
+    """Four series on the first of each month, Poisson means 100, 40, 8 and 60."""
+    rng = np.random.default_rng(11)
+    rows = [
+        (item, "DC1", date(2023 + m // 12, m % 12 + 1, 1).isoformat(), int(rng.poisson(lam)))
+        for item, lam in (("A", 100.0), ("B", 40.0), ("C", 8.0), ("D", 60.0))
+        for m in range(months)
+    ]
+    pl.DataFrame(
+        rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
+    ).write_csv(path)
+
+
+def test_forecast_infers_a_monthly_bucket_and_says_so(tmp_path: Path) -> None:
+    """Regression: a 36-month file was forecast in weekly buckets (means about a quarter)."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand)
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "3", "--out", str(out)]
+    res = CliRunner().invoke(_app(), args)
+    assert res.exit_code == 0, res.output
+    assert "(month buckets, inferred from the dates)" in res.output
+    f = pl.read_csv(out)
+    assert f.filter(pl.col("item_id") == "A")["period_start"].to_list() == [
+        "2026-01-01",
+        "2026-02-01",
+        "2026-03-01",
+    ]
+    assert 85 < f.filter(pl.col("item_id") == "A")["mean"].mean() < 115  # type: ignore[operator]
+    weekly = CliRunner().invoke(_app(), [*args, "--bucket", "week"])
+    assert weekly.exit_code == 0, weekly.output
+    assert "(week buckets, given)" in weekly.output
+    assert pl.read_csv(out).filter(pl.col("item_id") == "A")["mean"].mean() < 40  # type: ignore[operator]
+    bad = CliRunner().invoke(_app(), [*args, "--bucket", "quarter"])
+    assert bad.exit_code == 1 and "'day', 'week', 'month'" in " ".join(bad.output.split())
+
+
+def test_forecast_calibrate_prints_and_writes_the_calibration(tmp_path: Path) -> None:
+    """4 series x 8 backtest months = 32 actuals: only q50 (16 expected above) may move."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand)
+    out, calib = tmp_path / "f.csv", tmp_path / "calibration.parquet"
+    res = CliRunner().invoke(
+        _app(),
+        [
+            "forecast",
+            "--demand",
+            str(demand),
+            "--horizon",
+            "8",
+            "--quantiles",
+            "0.5,0.9,0.95,0.999",
+            "--calibrate",
+            "--calibration-out",
+            str(calib),
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "Backtest calibration" in res.output and "q99.9" in res.output
+    table = pl.read_parquet(calib)
+    assert table.columns == list(CALIBRATION_COLUMNS)
+    assert table["n_observations"].unique().to_list() == [32]
+    asked = table.filter(pl.col("asked"))
+    assert asked["level"].to_list() == [0.5, 0.9, 0.95, 0.999]
+    assert asked["level_used"].to_list()[1:] == [0.9, 0.95, 0.999]
+    # shares are multiples of 1/32 and non-decreasing in the level
+    shares = table["observed_share"].to_numpy()
+    assert np.allclose(shares * 32, np.round(shares * 32)) and (np.diff(shares) >= 0).all()
+    assert table.filter(~pl.col("asked"))["level_used"].null_count() == table.height - 4
+    assert pl.read_csv(out).columns[-4:] == ["q50", "q90", "q95", "q99.9"]
+
+
+def test_calibration_out_needs_calibrate(tmp_path: Path) -> None:
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand)
+    res = CliRunner().invoke(
+        _app(),
+        [
+            "forecast",
+            "--demand",
+            str(demand),
+            "--horizon",
+            "3",
+            "--calibration-out",
+            str(tmp_path / "c.csv"),
+            "--out",
+            str(tmp_path / "f.csv"),
+        ],
+    )
+    assert res.exit_code == 1 and "--calibrate" in res.output
+    assert not (tmp_path / "f.csv").exists()

@@ -9,7 +9,8 @@ Usage::
         --out policies.csv [--erp-out erp.csv]
 
 ``demand.csv`` is canonical long demand (``item_id, location_id, date, quantity``); it is
-harmonized to the planning bucket (``--bucket``, default: inferred from the dates: all
+harmonized to the planning bucket (``--bucket``, default: inferred from the dates by
+:func:`stockpilot.cli.files.infer_bucket`, shared with ``forecast`` and ``simulate``: all
 firsts of a month -> month, all Mondays -> week, else day). Periods and lead times are in
 that bucket. ``items.csv`` may carry per-item (or per item-location) columns that override
 the flags: ``lead_time, lead_time_sd, review_period, unit_cost, holding_cost_rate,
@@ -35,27 +36,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from stockpilot.cli.files import read_demand
+from stockpilot.cli.files import planning_bucket, read_demand
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.readers import read_table_file
 from stockpilot.io.writers import write_table
-from stockpilot.vocab import Bucket, ServiceType
+from stockpilot.vocab import ServiceType
 
 _err = Console(stderr=True)
-
-
-def infer_bucket(dates: pl.Series) -> Bucket:
-    """Month when every date is a first of month, week when every date is a Monday, else day."""
-    d = dates.drop_nulls()
-    if d.len() == 0:
-        return Bucket.DAY
-    if bool((d.dt.day() == 1).all()) and d.n_unique() > 1:
-        return Bucket.MONTH
-    if bool((d.dt.weekday() == 1).all()):
-        return Bucket.WEEK
-    return Bucket.DAY
 
 
 def read_items(path: Path) -> pl.DataFrame:
@@ -129,10 +118,8 @@ def run_policy(
             raise parameter_error(
                 "stockpilot policy", "moq_max_coverage", "a float > 0", moq_max_coverage
             )
-        if bucket is not None and bucket not in [b.value for b in Bucket]:
-            raise choice_error("stockpilot policy", "bucket", bucket, [b.value for b in Bucket])
         frame = read_demand(demand)
-        chosen = Bucket(bucket) if bucket else infer_bucket(frame["date"])
+        chosen = planning_bucket("stockpilot policy", bucket, frame["date"])
         harmonized = harmonize_demand(frame, bucket=chosen)
         panel = to_panel(harmonized, bucket=chosen)
         item_frame = read_items(items) if items is not None else None
