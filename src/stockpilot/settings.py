@@ -2,7 +2,8 @@
 
 Every option has an environment variable ``STOCKPILOT_<NAME>`` (e.g.
 ``STOCKPILOT_DATABASE_URL``) and may also come from a ``.env`` file in the working
-directory.
+directory. An optional limit is switched off with the value ``off``
+(``STOCKPILOT_EXCEPTION_BIAS_RUN=off``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ DEFAULT_HOME = Path(".stockpilot")
 class Settings(BaseSettings):
     """stockpilot settings (environment variables ``STOCKPILOT_*``)."""
 
-    model_config = SettingsConfigDict(env_prefix="STOCKPILOT_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="STOCKPILOT_", env_file=".env", extra="ignore", env_parse_none_str="off"
+    )
 
     home: Path = Field(DEFAULT_HOME, description="Folder for the embedded database and reports.")
     database_url: str | None = Field(
@@ -40,6 +43,31 @@ class Settings(BaseSettings):
     )
     horizon: int = Field(26, ge=1, description="Forecast horizon in planning buckets.")
     service_target: float = Field(0.95, gt=0, lt=1, description="Default service target.")
+    # Forecast exception tolerances of the planning run's ``exceptions`` step (see
+    # stockpilot.core.forecast.exceptions.ExceptionRules; ``None``/``off`` = rule off).
+    exception_window: int = Field(
+        6, ge=1, description="Monitoring window for the error and tracking-signal rules (buckets)."
+    )
+    exception_max_error: float | None = Field(
+        0.5,
+        gt=0,
+        description="Largest WAPE over the window before a series is flagged (0.5 = 50 %).",
+    )
+    exception_tracking_signal_limit: float | None = Field(
+        4.0, gt=0, description="Largest absolute tracking signal (sum of errors / MAD)."
+    )
+    exception_bias_run: int | None = Field(
+        6, ge=2, description="Flag when this many last errors all have the same sign."
+    )
+    exception_level_shift_window: int | None = Field(
+        6, ge=2, description="Length of the two windows compared by the level-shift rule."
+    )
+    exception_level_shift_relative: float = Field(
+        0.3, ge=0, description="Relative change of the mean that counts as a level shift."
+    )
+    exception_level_shift_z: float = Field(
+        3.0, ge=0, description="Standard errors the mean must also move for a level shift."
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file under ``home``."""

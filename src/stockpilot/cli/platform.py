@@ -163,7 +163,10 @@ def _plan(factory: SessionFactory, options: PlanOptions) -> runs.RunSummary:
     from stockpilot.services.planning import initial_state, planning_registry
 
     registry = planning_registry(factory, options)
-    run_id = runs.create_run(factory, registry, settings={"as_of": options.as_of.isoformat()})
+    # The run row records the choices that change its outputs beyond the snapshot.
+    recorded: dict[str, object] = {"as_of": options.as_of.isoformat()}
+    recorded.update(settings().model_dump(include=set(_exception_fields().values())))
+    run_id = runs.create_run(factory, registry, settings=recorded)
     with progress() as bar:
         tasks = {spec.name: bar.add_task(spec.name, total=1.0) for spec in registry.steps()}
 
@@ -188,6 +191,46 @@ def _plan(factory: SessionFactory, options: PlanOptions) -> runs.RunSummary:
     return summary
 
 
+def _exception_fields() -> dict[str, str]:
+    """``--exception-limit`` names -> the ``Settings`` fields they set."""
+    from stockpilot.settings import Settings
+
+    prefix = "exception_"
+    return {
+        name.removeprefix(prefix): name for name in Settings.model_fields if name.startswith(prefix)
+    }
+
+
+def _with_exception_limits(pairs: list[str]) -> None:
+    """Apply ``rule=value`` pairs over the start-up settings (``off`` = rule off)."""
+    from pydantic import ValidationError
+
+    from stockpilot.cli.common import STATE
+    from stockpilot.settings import Settings
+
+    fields = _exception_fields()
+    overrides: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, value = (part.strip() for part in pair.partition("="))
+        if not sep or name not in fields or not value:
+            raise InvalidParameterError(
+                "The '--exception-limit' option must be written rule=value with rule one of "
+                f"{', '.join(sorted(fields))} and value a number or 'off' "
+                f"(e.g. --exception-limit max_error=0.3). Got {pair!r}."
+            )
+        overrides[fields[name]] = None if value.lower() == "off" else value
+    try:
+        STATE.settings = Settings(**{**settings().model_dump(), **overrides})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{str(e['loc'][0]).removeprefix('exception_')}: {e['msg']} (got {e['input']!r})"
+            for e in exc.errors()
+        )
+        raise InvalidParameterError(
+            f"The '--exception-limit' option has invalid values: {problems}."
+        ) from None
+
+
 def plan_command(
     as_of: Annotated[
         str | None, typer.Option(help="Date the data describe (YYYY-MM-DD). Default: today.")
@@ -197,11 +240,22 @@ def plan_command(
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML run report here.")] = None,
     actor: Annotated[str, typer.Option(help="Who runs and publishes the plan.")] = "planner",
+    exception_limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exception-limit",
+            help="Forecast exception tolerance rule=value, repeatable, overriding "
+            "STOCKPILOT_EXCEPTION_<RULE>: window, max_error, tracking_signal_limit, bias_run, "
+            "level_shift_window, level_shift_relative, level_shift_z ('off' switches a rule off).",
+        ),
+    ] = None,
 ) -> None:
     """Run the planning cycle (classify, forecast, policies, network, simulate, publish)."""
     from stockpilot.services.planning import PlanOptions
     from stockpilot.web.run_report import write_run_report
 
+    if exception_limit:
+        _with_exception_limits(exception_limit)
     factory = _store()
     options = PlanOptions(
         as_of=_as_of(as_of, folder),

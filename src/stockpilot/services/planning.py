@@ -30,6 +30,7 @@ from stockpilot.core.forecast.events import (
     EventScope,
     ForecastEvent,
 )
+from stockpilot.core.forecast.exceptions import ExceptionRules
 from stockpilot.core.review import choose_review_type
 from stockpilot.core.simulation.single_echelon import simulate_single_echelon
 from stockpilot.core.supplier import (
@@ -65,6 +66,7 @@ from stockpilot.services.runs import (
     save_policies,
     snapshot_step,
 )
+from stockpilot.settings import Settings
 from stockpilot.store.db import SessionFactory
 from stockpilot.store.models import ImportBatch, PublishedPlan
 from stockpilot.store.repositories import read_plan_rows
@@ -296,12 +298,43 @@ def classify_step(context: RunContext) -> None:
     )
 
 
+def exception_rules(settings: Settings) -> ExceptionRules:
+    """The forecast tolerance rules of a run, from the ``exception_*`` settings.
+
+    Each ``STOCKPILOT_EXCEPTION_<RULE>`` variable (or ``stockpilot plan
+    --exception-limit rule=value``) sets the :class:`ExceptionRules` field of that name;
+    ``off`` switches an optional rule off.
+    """
+    return ExceptionRules(
+        window=settings.exception_window,
+        max_error=settings.exception_max_error,
+        tracking_signal_limit=settings.exception_tracking_signal_limit,
+        bias_run=settings.exception_bias_run,
+        level_shift_window=settings.exception_level_shift_window,
+        level_shift_relative=settings.exception_level_shift_relative,
+        level_shift_z=settings.exception_level_shift_z,
+    )
+
+
+def _describe_rules(rules: ExceptionRules) -> str:
+    def limit(value: float | None) -> str:
+        return "off" if value is None else f"{value:g}"
+
+    return (
+        f"window {rules.window}, max_error {limit(rules.max_error)}, "
+        f"tracking_signal_limit {limit(rules.tracking_signal_limit)}, "
+        f"bias_run {limit(rules.bias_run)}, level_shift_window {limit(rules.level_shift_window)}"
+    )
+
+
 def exceptions_step(context: RunContext) -> None:
     """The ``exceptions`` step: the published plan's forecasts against what happened since.
 
     Series whose error, tracking signal, bias or level shift is beyond tolerance are
-    flagged with the reason, for review before the new forecasts are trusted.
+    flagged with the reason, for review before the new forecasts are trusted. The
+    tolerances come from the settings (:func:`exception_rules`).
     """
+    rules = exception_rules(context.settings)
     planning: pl.DataFrame = _state(context)["planning_demand"]
     previous = context.session.execute(
         select(PublishedPlan.run_id).order_by(PublishedPlan.id.desc()).limit(1)
@@ -315,14 +348,15 @@ def exceptions_step(context: RunContext) -> None:
     if monitored.height == 0:
         context.progress(1.0, f"plan of run {previous} has no forecast periods with actuals yet")
         return
-    flags = review_queue(planning, monitored, bucket=context.settings.planning_bucket)
+    flags = review_queue(planning, monitored, bucket=context.settings.planning_bucket, rules=rules)
     _state(context)["exceptions"] = flags
     series = flags.select("item_id", "location_id").n_unique() if flags.height else 0
-    rules = ", ".join(f"{r} {n}" for r, n in flags.group_by("rule").len().sort("rule").iter_rows())
+    fired = ", ".join(f"{r} {n}" for r, n in flags.group_by("rule").len().sort("rule").iter_rows())
     context.progress(
         0.9,
         f"{series} series flagged against run {previous}'s forecasts"
-        + (f" ({rules})" if rules else ""),
+        + (f" ({fired})" if fired else "")
+        + f"; limits: {_describe_rules(rules)}",
     )
     save_artifact(context, "exceptions", flags)
 
@@ -831,6 +865,7 @@ __all__ = [
     "PlanOptions",
     "classify_step",
     "events_from_frame",
+    "exception_rules",
     "exceptions_step",
     "forecast_step",
     "initial_state",
