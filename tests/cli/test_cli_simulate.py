@@ -318,3 +318,51 @@ def test_simulate_random_lead_times_from_lead_time_sd(app: typer.Typer, tmp_path
     assert fixed["fill_rate"].item() == 1.0
     assert random_a.equals(random_b)
     assert random_a["fill_rate"].item() < 1.0
+
+
+def _monthly_demand(path: Path) -> Path:
+    """36 months of item M: 100 units on the first of each month, 200 in every December."""
+    months = [date(2023 + m // 12, m % 12 + 1, 1) for m in range(36)]
+    pl.DataFrame(
+        {
+            "item_id": ["M"] * 36,
+            "location_id": ["L1"] * 36,
+            "date": [d.isoformat() for d in months],
+            "quantity": [200.0 if d.month == 12 else 100.0 for d in months],
+        }
+    ).write_csv(path)
+    return path
+
+
+def test_simulate_infers_the_monthly_bucket(app: typer.Typer, tmp_path: Path) -> None:
+    """Regression: monthly demand was replayed in weekly buckets (153 periods, fill rate 1).
+
+    Base stock S = 150, lead time 0: every month starts at 150, so the 33 months of 100 are
+    filled and the three Decembers of 200 fill 150 each.
+    """
+    demand = _monthly_demand(tmp_path / "monthly.csv")
+    policies = _policies(
+        tmp_path / "policies.csv",
+        [
+            {
+                "item_id": "M",
+                "location_id": "L1",
+                "policy": "base_stock",
+                "lead_time": 0,
+                "review_period": 1,
+                "order_up_to": 150,
+            }
+        ],
+    )
+    out = tmp_path / "service.csv"
+    args = ["simulate", "--policies", str(policies), "--demand", str(demand), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "(month buckets, inferred from the dates)" in result.output
+    row = pl.read_csv(out).row(0, named=True)
+    assert row["periods"] == 36
+    assert row["fill_rate"] == pytest.approx((33 * 100 + 3 * 150) / (33 * 100 + 3 * 200))
+    weekly = CliRunner().invoke(app, [*args, "--bucket", "week"])
+    assert weekly.exit_code == 0, weekly.output
+    assert "(week buckets, given)" in weekly.output
+    assert pl.read_csv(out)["periods"].item() > 150

@@ -2,7 +2,7 @@
 
 Usage::
 
-    stockpilot simulate --policies policies.csv --demand demand.csv --bucket week \\
+    stockpilot simulate --policies policies.csv --demand demand.csv [--bucket week] \\
         [--periods 52] [--warmup 0] [--seed 1] [--lost-sales] --out service.csv
 
 ``policies.csv`` follows the policies exchange format (``item_id, location_id, policy,
@@ -10,8 +10,10 @@ review_period, lead_time, reorder_point, order_quantity, order_up_to``, optional
 ``lead_time_sd``; other columns are ignored; lead times and review periods in planning
 buckets). Rows with ``lead_time_sd > 0`` get random lead times, normal around
 ``lead_time`` and rounded to whole buckets (at least 0), drawn from ``--seed``. ``demand.csv`` is canonical
-long demand (``item_id, location_id, date, quantity``, any bucket), harmonized to
-``--bucket``. Every policy is replayed against its own demand history (the last
+long demand (``item_id, location_id, date, quantity``, any bucket), harmonized to the
+planning bucket: ``--bucket``, else inferred from the dates as ``stockpilot policy`` does
+(:func:`stockpilot.cli.files.infer_bucket`); the summary line names the bucket used, which
+must be the bucket of the policies' lead times and review periods. Every policy is replayed against its own demand history (the last
 ``--periods`` buckets), starting with stock at its order-up-to level (s + Q for ``s_Q``).
 The output has one row per item-location: ``fill_rate, cycle_service_level, ready_rate,
 average_on_hand, average_backorders, average_lost_sales, orders_placed, periods``.
@@ -30,7 +32,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from stockpilot.cli.files import read_demand
+from stockpilot.cli.files import planning_bucket, read_demand
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, InvalidParameterError, StockpilotError, choice_error
 from stockpilot.io.buckets import harmonize_demand
@@ -207,8 +209,9 @@ def run_simulate(
     demand: Annotated[Path, typer.Option("--demand", help="Canonical long demand file.")],
     out: Annotated[Path, typer.Option("--out", help="Service file (.csv, .parquet, .xlsx).")],
     bucket: Annotated[
-        str, typer.Option("--bucket", help="Planning bucket: day, week or month.")
-    ] = "week",
+        str | None,
+        typer.Option("--bucket", help="Planning bucket: day, week or month (default: inferred)."),
+    ] = None,
     periods: Annotated[
         int | None, typer.Option("--periods", help="Simulate the last T buckets (default: all).")
     ] = None,
@@ -232,11 +235,12 @@ def run_simulate(
             task = bar.add_task("reading policies and demand", total=None)
             policy_frame = read_policies(policies)
             demand_frame = read_demand(demand)
+            chosen = planning_bucket("stockpilot simulate", bucket, demand_frame["date"])
             bar.update(task, description=f"simulating {policy_frame.height} policies")
             table, warnings = simulate_policies(
                 policy_frame,
                 demand_frame,
-                bucket=bucket,
+                bucket=chosen,
                 periods=periods,
                 warmup=warmup,
                 seed=seed,
@@ -255,7 +259,11 @@ def run_simulate(
     fill = table["fill_rate"].drop_nulls()
     median = fill.median() if fill.len() else None
     summary = f"; median fill rate {float(median):.3f}" if isinstance(median, float) else ""
-    typer.echo(f"{table.height} item-locations simulated{summary}; wrote {out}")
+    how = "given" if bucket is not None else "inferred from the dates"
+    typer.echo(
+        f"{table.height} item-locations simulated ({chosen.value} buckets, {how}){summary}; "
+        f"wrote {out}"
+    )
 
 
 def register(app: typer.Typer) -> None:
