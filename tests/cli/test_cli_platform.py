@@ -165,3 +165,59 @@ def test_classification_criteria_show_and_approve(home: Path, demo_folder: Path)
     run = get_run(open_store(f"sqlite:///{home / 'home' / 'stockpilot.db'}"), 1)
     classify = next(step for step in run.steps if step.name == "classify")
     assert "criteria v2 approved by sop.board" in (classify.message or "")
+
+
+def test_multi_criteria_approval_is_checked_against_the_data_and_then_plans(
+    home: Path, demo_folder: Path
+) -> None:
+    # Regression: an approved margin/order-lines config made every `plan` fail in classify.
+    criteria = home / "criteria.yaml"
+    criteria.write_text("version: 2\nabc_criteria:\n  margin: 0.3\n  order_lines: 0.2\n")
+    code, out = invoke(
+        "classification", "approve", str(criteria), "--by", "sop.board", "--reason", "agreed"
+    )
+    assert code == 1
+    assert "'margin' needs item selling prices" in out
+    assert "['annual_value', 'volume', 'order_lines']" in out
+    assert invoke("import", str(demo_folder))[0] == 0
+    code, out = invoke(
+        "classification", "approve", str(criteria), "--by", "sop.board", "--reason", "agreed"
+    )
+    assert code == 0, out
+    code, out = invoke("plan", "--as-of", "2026-11-02")
+    assert code == 0, out
+    from stockpilot.services.runs import get_run
+    from stockpilot.store.db import open_store
+
+    run = get_run(open_store(f"sqlite:///{home / 'home' / 'stockpilot.db'}"), 1)
+    assert run.status.value == "succeeded"
+    classify = next(step for step in run.steps if step.name == "classify")
+    assert "ABC on margin 0.3, order_lines 0.2" in (classify.message or "")
+
+
+def test_plan_exception_limits_are_validated_and_recorded(home: Path, demo_folder: Path) -> None:
+    code, out = invoke("plan", "--exception-limit", "max_eror=0.3")
+    assert code == 1
+    assert "rule one of bias_run, level_shift_relative, level_shift_window" in out
+    code, out = invoke("plan", "--exception-limit", "max_error=-1")
+    assert code == 1 and "max_error: Input should be greater than 0" in out
+    assert invoke("import", str(demo_folder))[0] == 0
+    code, out = invoke(
+        "plan",
+        "--as-of",
+        "2026-11-02",
+        "--exception-limit",
+        "max_error=off",
+        "--exception-limit",
+        "bias_run=3",
+    )
+    assert code == 0, out
+    from stockpilot.store.db import open_store
+    from stockpilot.store.models import PlanningRun
+
+    with open_store(f"sqlite:///{home / 'home' / 'stockpilot.db'}")() as session:
+        recorded = session.get(PlanningRun, 1)
+        assert recorded is not None
+        assert recorded.settings["exception_max_error"] is None
+        assert recorded.settings["exception_bias_run"] == 3
+        assert recorded.settings["exception_tracking_signal_limit"] == 4.0
