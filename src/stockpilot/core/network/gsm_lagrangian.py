@@ -415,6 +415,11 @@ class _Relaxation:
         self.d_down = grid.down[drop]
         self.d_lane = grid.lane[drop]
         self.cap = np.minimum(arr.external_outbound_cst, grid.maxrep * grid.unit)
+        self.suppliers: list[list[tuple[int, int]]] = [[] for _ in range(arr.n_nodes)]
+        for u, d, lane in zip(
+            grid.up.tolist(), grid.down.tolist(), grid.lane.tolist(), strict=True
+        ):
+            self.suppliers[d].append((u, lane))
 
     def evaluate(self, box: _Box, lam: NDArray[np.float64]) -> tuple[float, _Dual]:
         n = self.grid.t_proc.size
@@ -514,6 +519,33 @@ class _SearchResult:
     closed: bool
 
 
+def _unpad_inbound(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
+    """Split on a stage whose DP inbound time is padded above every supplier's quote.
+
+    The prices reward a larger ``SI_j`` on a relaxed lane, so the DP may pad ``SI_j`` above
+    ``max_i S_i + L_ij``. Some optimum has ``SI_j`` equal to that maximum (a larger
+    ``SI_j`` only lengthens ``tau_j``), so the minimal-``SI`` points of the box are covered
+    by "``SI_j <= v - 1``" and, for each supplier ``i``, "``S_i >= v - L_ij``", where
+    ``v`` is the padded value; the DP solution is in none of them.
+    """
+    grid = relax.grid
+    least = grid.ext_in.copy()
+    np.maximum.at(least, grid.down, dual.s[grid.up] + grid.lane)
+    padding = dual.si - np.maximum(least, box.si_lo)
+    if not np.any(padding > 0):
+        return []
+    j = int(np.argmax(np.where(padding > 0, padding * (relax.weight + 1e-12), -1.0)))
+    value = int(dual.si[j])
+    lower_si = box.si_hi.copy()
+    lower_si[j] = value - 1
+    children = [_Box(box.s_lo, box.s_hi, box.si_lo, lower_si)]
+    for i, lane in relax.suppliers[j]:
+        raised = box.s_lo.copy()
+        raised[i] = max(int(raised[i]), value - lane)
+        children.append(_Box(raised, box.s_hi, box.si_lo, box.si_hi))
+    return children
+
+
 def _branch(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
     """Split ``box`` so that neither child contains the DP solution ``dual``."""
     grid = relax.grid
@@ -529,9 +561,11 @@ def _branch(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
         above.s_lo[i] = max(above.s_lo[i], cut - lane)
         children = [below, above]
     else:
-        # The DP solution is feasible but the bound is short of it: halve the widest
-        # domain (S of a costly stage first, then any S, then any SI).
-        children = []
+        children = _unpad_inbound(relax, box, dual)
+    if not children:
+        # The DP solution is feasible with every SI as small as its box allows, but the
+        # bound is short of it: halve the widest domain (S of a costly stage first, then
+        # any S, then any SI).
         for lo, hi, mask in (
             (box.s_lo, box.s_hi, relax.weight > 0),
             (box.s_lo, box.s_hi, np.ones(box.s_lo.size, dtype=bool)),
