@@ -95,6 +95,11 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     assert flow["explanation"].str.contains("flow-through").all()
     decoupling = staged.filter(pl.col("stock_role") == "decoupling")
     assert decoupling["explanation"].str.contains("net replenishment time").all()
+    # The stages' policies are also simulated together, network by network.
+    networked = simulation.filter(pl.col("network_fill_rate").is_not_null())
+    assert networked.height > 0 and networked["network_fill_rate"].is_between(0, 1).all()
+    simulate = next(s for s in run1.steps if s.name == "simulate")
+    assert "through the item networks" in (simulate.message or "")
 
     later = write_demo(tmp_path / "dec", items=40, weeks=40, seed=5, as_of=date(2026, 12, 7))
     run2 = _plan(factory, later.path, date(2026, 12, 7), settings)

@@ -24,14 +24,18 @@ min/max for the ERP) carry out the placement:
 * :func:`pass_through_flow_stages`: the policy of a flow-through stage (``tau = 0``) is
   base stock 0: it holds nothing and passes each order upstream as it comes, its
   customers being promised the time that takes;
-* :func:`echelon_note`: the sentence each such policy line adds to its explanation.
+* :func:`echelon_note`: the sentence each such policy line adds to its explanation;
+* :func:`simulate_stage_networks`: every stage's policy simulated together with the
+  others of its network (a store waits when its distribution centre is out).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
+from stockpilot.core.simulation.multi_echelon import simulate_network
 from stockpilot.engine.panel import KEYS, Panel
 from stockpilot.errors import InvalidDataError
 
@@ -43,6 +47,7 @@ __all__ = [
     "echelon_parameters",
     "multi_location_nodes",
     "pass_through_flow_stages",
+    "simulate_stage_networks",
 ]
 
 
@@ -289,3 +294,141 @@ def echelon_note(placement: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame
         pl.lit("."),
     )
     return frame.select(*KEYS, note.alias("echelon_note"))
+
+
+def simulate_stage_networks(
+    stages: pl.DataFrame,
+    policies: pl.DataFrame,
+    locations: pl.DataFrame,
+    *,
+    demand_keys: pl.DataFrame,
+    demand: NDArray[np.float64],
+    replications: int = 1,
+    warmup: int = 0,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """Simulate the policies of every stage together, network by network.
+
+    Items stocked at the same locations with the same policy types share one network
+    shape; each shape runs as one batch of
+    :func:`~stockpilot.core.simulation.multi_echelon.simulate_network` (installation
+    policies on local inventory positions, orders between stages backordered at the
+    supplier and rationed when it is short), so a store waits when its distribution centre
+    is out, which a line-by-line simulation cannot show.
+
+    Parameters
+    ----------
+    stages
+        ``item_id, location_id, lead_time``: every stage of the multi-location networks
+        with its transport (or supplier) lead time in whole buckets.
+    policies
+        The stages' policies (``policy, reorder_point, order_quantity, order_up_to,
+        review_period``).
+    locations
+        ``location_id, parent``.
+    demand_keys, demand, replications
+        Customer demand paths: ``demand`` is ``(len(demand_keys) * replications, T)``,
+        the ``replications`` paths of each ``demand_keys`` row one after the other.
+        Series of items without a multi-location network are ignored.
+    warmup, seed
+        As for ``simulate_network``.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``item_id, location_id, network_fill_rate`` (share of customer demand met at once,
+        NaN at stages without customers), ``network_stage_fill_rate`` (all requests,
+        downstream orders included), ``network_on_hand`` (mean end-of-bucket stock),
+        means over the replications.
+    """
+    _require(stages, (*KEYS, "lead_time"), "simulate_stage_networks", "stages")
+    needed = ("policy", "reorder_point", "order_quantity", "order_up_to", "review_period")
+    _require(policies, (*KEYS, *needed), "simulate_stage_networks", "policies")
+    reps, horizon = int(replications), int(demand.shape[1])
+    frame = (
+        stages.select(*KEYS, "lead_time")
+        .join(policies.select(*KEYS, *needed), on=list(KEYS), how="left")
+        .with_columns(
+            pl.col("policy").fill_null("base_stock"),
+            pl.col("review_period").fill_null(1.0).round(0).clip(lower_bound=1.0),
+            pl.col("reorder_point", "order_up_to").fill_null(0.0).fill_nan(0.0),
+            pl.col("order_quantity").fill_null(1.0).fill_nan(1.0).clip(lower_bound=1.0),
+        )
+        .sort("item_id", "location_id")
+    )
+    signature = frame.group_by("item_id", maintain_order=True).agg(
+        pl.concat_str(
+            "location_id", "policy", pl.col("review_period").cast(pl.String), separator=":"
+        )
+        .str.join("|")
+        .alias("_shape")
+    )
+    frame = frame.join(signature, on="item_id", how="left", maintain_order="left")
+    series = demand_keys.select(*KEYS).with_row_index("_path")
+    parent_of = dict(
+        zip(locations["location_id"].to_list(), locations["parent"].to_list(), strict=True)
+    )
+    out: list[pl.DataFrame] = []
+    for (_,), rows in frame.group_by("_shape", maintain_order=True):
+        first = rows["item_id"][0]
+        head = rows.filter(pl.col("item_id") == first)
+        locs = head["location_id"].to_list()
+        k = len(locs)
+        index = {loc: j for j, loc in enumerate(locs)}
+        supplier = np.array([index.get(parent_of.get(loc) or "", -1) for loc in locs])
+        items = rows["item_id"].unique(maintain_order=True)
+        b = items.len()
+        d = np.zeros((b * reps, k, horizon))
+        fed = series.join(
+            items.to_frame().with_row_index("_item"), on="item_id", how="inner"
+        ).filter(pl.col("location_id").is_in(locs))
+        if fed.height:
+            item_idx = fed["_item"].to_numpy().astype(np.int64)
+            node_idx = np.array([index[loc] for loc in fed["location_id"].to_list()])
+            path = fed["_path"].to_numpy().astype(np.int64)
+            for r in range(reps):
+                d[item_idx * reps + r, node_idx] = demand[path * reps + r]
+
+        def grid(name: str, rows: pl.DataFrame = rows, k: int = k) -> NDArray[np.float64]:
+            values = rows[name].cast(pl.Float64).to_numpy().reshape(-1, k)
+            return np.repeat(values, reps, axis=0)
+
+        transport = np.maximum(np.rint(grid("lead_time")) - 1.0, 0.0).astype(np.int64)
+        res = simulate_network(
+            np.nan_to_num(np.maximum(d, 0.0)),
+            supplier=supplier,
+            policy=head["policy"].to_list(),
+            reorder_point=grid("reorder_point"),
+            order_quantity=grid("order_quantity"),
+            order_up_to=grid("order_up_to"),
+            review_period=head["review_period"].to_numpy().astype(np.int64),
+            lead_time=np.repeat(transport[:, :, None], horizon, axis=2),
+            warmup=warmup,
+            seed=seed,
+        )
+
+        def per_stage(values: NDArray[np.float64], b: int = b, k: int = k) -> NDArray[np.float64]:
+            with np.errstate(invalid="ignore"):
+                stacked = values.reshape(b, reps, k)
+                seen = np.isfinite(stacked).sum(axis=1)
+                total = np.nansum(stacked, axis=1)
+            return np.where(seen > 0, total / np.maximum(seen, 1), np.nan).reshape(-1)
+
+        out.append(
+            rows.select(*KEYS).with_columns(
+                pl.Series("network_fill_rate", per_stage(res.customer_fill_rate)),
+                pl.Series("network_stage_fill_rate", per_stage(res.fill_rate)),
+                pl.Series("network_on_hand", per_stage(res.average_on_hand)),
+            )
+        )
+    if not out:
+        return pl.DataFrame(
+            schema={
+                "item_id": pl.String,
+                "location_id": pl.String,
+                "network_fill_rate": pl.Float64,
+                "network_stage_fill_rate": pl.Float64,
+                "network_on_hand": pl.Float64,
+            }
+        )
+    return pl.concat(out).sort(*KEYS)
