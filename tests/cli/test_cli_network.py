@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+from stockpilot.cli.common import native_stdout_to_stderr
 from stockpilot.cli.network import register
 
 EXAMPLE = {
@@ -98,3 +102,50 @@ def test_missing_file_exits_1(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "does not exist" in result.output
+
+
+def test_stdout_of_network_optimize_has_no_highs_banner(tmp_path: Path) -> None:
+    """Regression: HiGHS printed its licence banner on stdout, corrupting piped output.
+
+    A fresh process, so the MILP creates the process's first Highs object (the banner is
+    printed then, on file descriptor 1, below Python's sys.stdout).
+    """
+    src = tmp_path / "net.json"
+    src.write_text(json.dumps(EXAMPLE))
+    out = tmp_path / "x.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stockpilot",
+            "network",
+            "optimize",
+            "--network",
+            str(src),
+            "--out",
+            str(out),
+            "--method",
+            "milp",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "HiGHS" not in run.stdout
+    assert "HiGHS" not in run.stderr  # the banner is dropped, not moved
+    assert run.stdout.splitlines() == [
+        f"example_6_5: total cost 8.28 (milp, optimal); safety stock at 3 of 4 nodes -> {out}"
+    ]
+    assert json.loads(out.read_text())["method"] == "milp"
+
+
+def test_native_stdout_goes_to_stderr_without_the_banner(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    with native_stdout_to_stderr():
+        os.write(1, b"Running HiGHS 9.9.9: Copyright (c) under MIT licence terms\n")
+        os.write(1, b"solver says hello\n")
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert "solver says hello" in captured.err and "HiGHS" not in captured.err

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from rich.console import Console
 from rich.progress import (
@@ -51,3 +55,49 @@ def progress() -> Iterator[Progress]:
         transient=False,
     ) as bar:
         yield bar
+
+
+#: Lines the HiGHS solver library writes to stdout when its first ``Highs`` object is
+#: created, whatever ``output_flag`` is set to afterwards (highspy 1.x).
+HIGHS_BANNER_PREFIXES = ("Running HiGHS", "Includes third-party software components")
+
+
+def _flush_c_stdio() -> None:
+    # libc buffers stdout written by C/C++ code when it is a pipe; flush before fd 1 moves.
+    # Without a C library handle (not POSIX) there is no such buffer to flush.
+    with suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).fflush(None)
+
+
+def _forward_native_output(text: str) -> None:
+    kept = [
+        line
+        for line in text.splitlines()
+        if line.strip() and not line.startswith(HIGHS_BANNER_PREFIXES)
+    ]
+    if kept:
+        err_console.print("\n".join(kept), markup=False, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def native_stdout_to_stderr() -> Iterator[None]:
+    """Keep what native libraries print off stdout while the block runs.
+
+    Output on file descriptor 1 (not Python's ``sys.stdout``) is captured; the HiGHS
+    licence banner (:data:`HIGHS_BANNER_PREFIXES`) is dropped and any other line goes to
+    stderr (also when the block raises), so a command's stdout holds only what the command
+    itself prints.
+    """
+    sys.stdout.flush()
+    _flush_c_stdio()
+    saved = os.dup(1)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 1)
+        try:
+            yield
+        finally:
+            _flush_c_stdio()
+            os.dup2(saved, 1)
+            os.close(saved)
+            capture.seek(0)
+            _forward_native_output(capture.read().decode(errors="replace"))

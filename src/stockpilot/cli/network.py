@@ -12,6 +12,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from stockpilot.core.network.gsm_tree import GSMSolution
+from stockpilot.cli.common import native_stdout_to_stderr
 from stockpilot.errors import StockpilotError
 
 __all__ = ["register", "solution_to_dict"]
@@ -87,7 +88,11 @@ def optimize(
         raise _fail(f"Network file {str(network)!r} is not valid JSON: {exc}.") from None
     try:
         net = network_from_dict(data)
-        with _err.status(f"Optimising {len(net.nodes)} nodes ({method.value})..."):
+        # HiGHS prints its licence banner on fd 1, which would corrupt piped output
+        with (
+            _err.status(f"Optimising {len(net.nodes)} nodes ({method.value})..."),
+            native_stdout_to_stderr(),
+        ):
             if method is GSMChoice.TREE:
                 sol = gsm_tree(net)
             elif method is GSMChoice.MILP:
