@@ -93,6 +93,21 @@ def test_import_plan_runs_and_quarantine(home: Path, demo_folder: Path) -> None:
     # every forecast series has its policy; upstream stages of the networks have theirs too
     assert policies.height == len(policy_keys) and forecast_keys < policy_keys
 
+    # The run's review outputs: why each series' method won, the policy lines' details.
+    code, out = invoke("export", "forecast_selection", "--out", str(home / "sel.csv"))
+    assert code == 0, out
+    selection = pl.read_csv(home / "sel.csv")
+    assert {"model", "reason"} <= set(selection.columns)
+    assert set(selection.select(keys).iter_rows()) == forecast_keys
+    assert selection["reason"].str.len_chars().min() > 10  # type: ignore[operator]
+    code, out = invoke("export", "policy_details", "--run", "1", "--out", str(home / "pd.csv"))
+    assert code == 0, out
+    details = pl.read_csv(home / "pd.csv")
+    assert {"push_pull", "push_pull_reason", "lot_sizing_reason"} <= set(details.columns)
+    assert set(details.select(keys).iter_rows()) == policy_keys
+    code, out = invoke("export", "nonsense", "--out", str(home / "x.csv"))
+    assert code == 1 and "forecast_selection" in out
+
     code, out = invoke("quarantine", "list", "--entity", "items", "--reason", "invalid_value")
     assert code == 0
     assert "items.csv" in out and "invalid_value" in out

@@ -11,7 +11,13 @@ import typer
 import yaml
 from rich.table import Table
 
-from stockpilot.cli.common import console, err_console, progress, settings
+from stockpilot.cli.common import (
+    console,
+    err_console,
+    native_stdout_to_stderr,
+    progress,
+    settings,
+)
 from stockpilot.errors import ConfigurationError, InvalidParameterError
 from stockpilot.services import imports, runs
 
@@ -175,15 +181,17 @@ def _plan(factory: SessionFactory, options: PlanOptions) -> runs.RunSummary:
             bar.update(tasks[step], completed=fraction, description=label[:90])
 
         try:
-            summary = runs.execute_run(
-                factory,
-                run_id,
-                registry,
-                settings=settings(),
-                actor=options.actor,
-                state=initial_state(options),
-                on_progress=on_progress,
-            )
+            # the network step may solve a MILP: keep the HiGHS banner off stdout
+            with native_stdout_to_stderr():
+                summary = runs.execute_run(
+                    factory,
+                    run_id,
+                    registry,
+                    settings=settings(),
+                    actor=options.actor,
+                    state=initial_state(options),
+                    on_progress=on_progress,
+                )
         except Exception:
             summary = runs.get_run(factory, run_id)
             _print_run(summary)
@@ -459,7 +467,13 @@ def db_upgrade() -> None:
 
 
 def export_command(
-    kind: Annotated[str, typer.Argument(help="policies or forecasts.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="policies or forecasts, or a run's review output: network, simulation, "
+            "exceptions, forecast_selection, policy_details."
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="File to write (.csv, .parquet or .xlsx).")],
     run_id: Annotated[
         int | None, typer.Option("--run", help="Run id. Default: the published plan.")
@@ -469,17 +483,31 @@ def export_command(
         typer.Option("--erp", help="Policies in the ERP import layout (min/max, whole units)."),
     ] = False,
 ) -> None:
-    """Export a run's (or the published plan's) policies or forecasts to a file."""
+    """Export a run's (or the published plan's) policies, forecasts or review outputs."""
     from stockpilot.engine.policies import erp_export
     from stockpilot.io.writers import write_table
 
-    if kind not in runs.PLAN_KINDS:
+    kinds = (*runs.PLAN_KINDS, *runs.ARTIFACT_KINDS)
+    if kind not in kinds:
         raise InvalidParameterError(
-            f"The 'KIND' argument must be one of {', '.join(runs.PLAN_KINDS)}. Got {kind!r}."
+            f"The 'KIND' argument must be one of {', '.join(kinds)}. Got {kind!r}."
         )
     if erp and kind != "policies":
         raise InvalidParameterError("The '--erp' option applies to policies only.")
     factory = _store()
+    if kind in runs.ARTIFACT_KINDS:
+        chosen = runs.published_run_id(factory) if run_id is None else run_id
+        if chosen is None:
+            raise InvalidParameterError(
+                "No plan is published yet; run `stockpilot plan` or name a run with --run."
+            )
+        runs.get_run(factory, chosen)  # a clear error for an unknown run
+        artifact = runs.read_artifact(factory, chosen, kind)
+        if artifact is None:
+            raise InvalidParameterError(f"Run {chosen} has no {kind!r} output.")
+        write_table(artifact, out)
+        console.print(f"wrote {artifact.height:,} {kind} rows of run {chosen} to {out}")
+        return
     if run_id is None:
         frame = runs.read_published(factory, kind)
         if frame.height == 0:

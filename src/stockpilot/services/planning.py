@@ -51,7 +51,7 @@ from stockpilot.engine.echelon import (
 from stockpilot.engine.forecasting import Forecaster, item_inputs, review_queue
 from stockpilot.engine.network import optimize_network_stock
 from stockpilot.engine.panel import Panel, to_panel
-from stockpilot.engine.policies import PolicyOptions, compute_policies
+from stockpilot.engine.policies import POLICY_COLUMNS, PolicyOptions, compute_policies
 from stockpilot.errors import InvalidDataError
 from stockpilot.io.ingest import planning_demand
 from stockpilot.services import imports
@@ -425,6 +425,8 @@ def forecast_step(context: RunContext) -> None:
         f"methods: {top}",
     )
     save_forecasts(context, result.forecasts)
+    # Which method each series uses and why (the rule's reason), kept with the run.
+    save_artifact(context, "forecast_selection", result.diagnostics)
     for record in result.overrides:
         append_audit(
             context.session,
@@ -600,8 +602,15 @@ def make_policy_step(options: PlanOptions) -> Any:
         )
         # The store names the exchange format's ``lot_sizing_rule`` column ``lot_sizing``.
         save_policies(context, policies.rename({"lot_sizing_rule": "lot_sizing"}))
+        save_artifact(context, "policy_details", _policy_details(policies))
 
     return policy
+
+
+def _policy_details(policies: pl.DataFrame) -> pl.DataFrame:
+    """The policy lines' columns beyond the exchange format (kept as a run artifact)."""
+    extra = [c for c in policies.columns if c not in POLICY_COLUMNS]
+    return policies.select("item_id", "location_id", *extra)
 
 
 def _forecast_with_sd(context: RunContext) -> pl.DataFrame:
@@ -717,6 +726,7 @@ def make_network_step(options: PlanOptions) -> Any:
         policies = _multi_echelon_policies(context, options, placement, locations)
         _state(context)["policies"] = policies
         revise_policies(context, policies.rename({"lot_sizing_rule": "lot_sizing"}))
+        save_artifact(context, "policy_details", _policy_details(policies))
         where = decoupled["location_id"].value_counts().sort("count", descending=True).head(3)
         context.progress(
             1.0,

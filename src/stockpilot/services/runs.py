@@ -573,7 +573,17 @@ def revise_policies(context: RunContext, frame: pl.DataFrame) -> int:
     return _save(context, "policies", frame)
 
 
-ARTIFACT_KINDS = ("network", "simulation", "exceptions")
+ARTIFACT_KINDS = (
+    "network",
+    "simulation",
+    "exceptions",
+    "forecast_selection",
+    "policy_details",
+)
+"""Review outputs stored per run: network placement, simulated service, forecast
+exceptions, the method each series' forecast uses and why (``forecast_selection``), and
+the policy lines' further columns (``policy_details``: lot-sizing reason, push/pull and
+its reason, MOQ-exception costs and recommendation, demand statistics, distribution)."""
 
 
 def _jsonable_rows(frame: pl.DataFrame) -> list[list[Any]]:
