@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from stockpilot.core.lotsizing import eoq_quantity_discount
 from stockpilot.core.policy.leadtime_demand import lead_time_demand
 from stockpilot.core.policy.policies import s_q_cost_optimal_reorder_point
 from stockpilot.core.simulation.single_echelon import simulate_single_echelon
@@ -19,6 +20,7 @@ from stockpilot.engine.policies import (
     PolicyOptions,
     compute_policies,
     erp_export,
+    price_schedules,
 )
 from stockpilot.errors import InvalidParameterError
 from stockpilot.vocab import PolicyType, ServiceType
@@ -564,3 +566,39 @@ def test_customer_tolerance_from_the_locations_frame() -> None:
 def test_extra_columns_follow_the_design_columns() -> None:
     out = compute_policies(_panel(np.vstack([_SMOOTH, _INTERMITTENT])))
     assert out.columns == [*POLICY_COLUMNS, *EXTRA_COLUMNS]
+
+
+def test_price_breaks_move_an_eoq_lot_to_the_cheapest_break() -> None:
+    """All-units discounts (SPT 2017, section 4.5): with 10 per unit below 500 and 9.5 from
+    500, the EOQ line orders 500 when the saving on purchases outweighs the extra holding;
+    the lot equals eoq_quantity_discount on the same rate and costs, and says why."""
+    values = np.full((2, 60), 100.0)
+    items = pl.DataFrame(
+        {
+            "item_id": ["I0", "I1"],
+            "unit_cost": [10.0, 10.0],
+            "holding_cost_rate": [0.26, 0.26],
+            "order_cost": [50.0, 50.0],
+            "price_breaks": ["500:9.5", None],
+        }
+    )
+    out = compute_policies(_panel(values), items=items)
+    with_breaks, plain = out.row(0, named=True), out.row(1, named=True)
+    assert with_breaks["lot_sizing_rule"] == plain["lot_sizing_rule"] == "eoq"
+    rate = 0.26 / 52
+    expected = eoq_quantity_discount(100.0, 50.0, rate, [0.0, 500.0], [10.0, 9.5])
+    assert expected.order_quantity[0] == pytest.approx(500.0)
+    assert with_breaks["order_quantity"] == pytest.approx(500.0)
+    assert plain["order_quantity"] == np.ceil(np.sqrt(2 * 50 * 100 / (10 * rate)))  # whole units
+    assert "price breaks: Q = 500 at 9.5 per unit" in with_breaks["lot_sizing_reason"]
+
+
+def test_price_schedules_parse_pad_and_reject() -> None:
+    text = np.array(["100:9;500:8.5", None, "bad", "200:3;100:3.5", "50:-1"], dtype=object)
+    sched = price_schedules(text, np.array([10.0, 10.0, 10.0, 4.0, 5.0]))
+    assert sched.given.tolist() == [True, False, False, True, False]
+    assert sched.breaks[0].tolist() == [0.0, 100.0, 500.0]
+    assert sched.prices[0].tolist() == [10.0, 9.0, 8.5]
+    assert sched.breaks[3].tolist() == [0.0, 100.0, 200.0]  # sorted by quantity
+    assert sched.prices[3].tolist() == [4.0, 3.5, 3.0]
+    assert (np.diff(sched.breaks, axis=1) > 0).all()

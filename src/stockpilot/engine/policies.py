@@ -47,6 +47,7 @@ from numpy.typing import NDArray
 from stockpilot.core.lotsizing import (
     LotSizingMethod,
     choose_lot_sizing_method,
+    eoq_quantity_discount,
     plan_lots,
     round_order_quantity,
 )
@@ -127,7 +128,7 @@ ITEM_PARAMETER_COLUMNS = (
     "make_to_order_premium",
     "obsolescence_rate",
 )
-_TEXT_PARAMETERS = ("service_type", "policy")
+_TEXT_PARAMETERS = ("service_type", "policy", "price_breaks")
 
 ERP_EXPORT_COLUMNS = (
     "item_id",
@@ -553,10 +554,94 @@ def _rule_quantity(
         count = observed[rows].sum(axis=1)
         avg = np.where(orders > 0, m[rows] * count / np.maximum(orders, 1.0), sub_q[rows])
         sub_q[rows] = avg
+    reasons = np.asarray(choice.reasons, dtype="<U400")
+    if "price_breaks" in params.columns:
+        unit_cost = params["unit_cost"].to_numpy().astype(np.float64)[idx]
+        eoq_rows = (methods == LotSizingMethod.EOQ.value) & (m > 0) & (unit_cost > 0)
+        schedule = price_schedules(params["price_breaks"].to_numpy()[idx], unit_cost)
+        rows = np.flatnonzero(eoq_rows & schedule.given)
+        if rows.size:
+            best = eoq_quantity_discount(
+                m[rows],
+                col["order_cost"][rows],
+                h[idx][rows] / unit_cost[rows],  # carrying rate per bucket
+                schedule.breaks[rows],
+                schedule.prices[rows],
+            )
+            sub_q[rows] = best.order_quantity
+            note = np.char.add(
+                np.char.mod("; price breaks: Q = %.4g at ", best.order_quantity),
+                np.char.mod("%.4g per unit (all-units discount, SPT 2017 4.5)", best.unit_price),
+            )
+            reasons[rows] = np.char.add(reasons[rows], note)
     q[idx] = np.where(np.isfinite(sub_q) & (sub_q > 0), sub_q, review_demand[idx])
     rule[idx] = methods
-    reason[idx] = np.asarray(choice.reasons, dtype="<U400")
+    reason[idx] = reasons
     return q, rule, reason
+
+
+@dataclass(frozen=True)
+class PriceSchedules:
+    """All-units price schedules per line: ``breaks`` (N, K) starting at 0, ``prices``
+    (N, K); ``given`` is False where a line has no (valid) schedule."""
+
+    breaks: FloatArray
+    prices: FloatArray
+    given: NDArray[np.bool_]
+
+
+def price_schedules(text: NDArray[np.object_], unit_cost: FloatArray) -> PriceSchedules:
+    """Parse ``'qty:price;qty:price'`` price breaks (the supplier-item attribute) into
+    schedules whose first interval starts at 0 at ``unit_cost``.
+
+    Schedules are padded to a common length with far-away breaks at the last price (an
+    interval no optimum falls in). A schedule that does not parse, or whose breaks do
+    not increase or whose prices are not positive, counts as not given.
+    """
+    n = len(text)
+    long = (
+        pl.DataFrame({"text": pl.Series(list(text), dtype=pl.String)})
+        .with_row_index("row")
+        .with_columns(pl.col("text").fill_null("").str.strip_chars())
+        .filter(pl.col("text") != "")
+        .with_columns(pl.col("text").str.split(";"))
+        .explode("text")
+        .with_columns(pl.col("text").str.strip_chars().str.split_exact(":", 1))
+        .unnest("text")
+        .with_columns(
+            pl.col("field_0").str.strip_chars().cast(pl.Float64, strict=False).alias("qty"),
+            pl.col("field_1").str.strip_chars().cast(pl.Float64, strict=False).alias("price"),
+        )
+        .with_columns(pl.col("row").cast(pl.Int64))
+    )
+    bad = long.filter(
+        pl.col("qty").is_null()
+        | pl.col("price").is_null()
+        | (pl.col("qty") <= 0)
+        | (pl.col("price") <= 0)
+    )["row"]
+    long = long.filter(~pl.col("row").is_in(bad.implode())).sort("row", "qty")
+    counts = np.bincount(long["row"].to_numpy(), minlength=n) if long.height else np.zeros(n, int)
+    k = int(counts.max()) + 1 if n else 1
+    breaks = np.zeros((n, k))
+    prices = np.repeat(np.asarray(unit_cost, dtype=np.float64)[:, None], k, axis=1)
+    given = counts > 0
+    if long.height:
+        row = long["row"].to_numpy()
+        start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        pos = np.arange(long.height) - start[row] + 1
+        breaks[row, pos] = long["qty"].to_numpy()
+        prices[row, pos] = long["price"].to_numpy()
+        last = np.maximum.accumulate(
+            np.where(np.arange(k)[None, :] <= counts[:, None], breaks, 0.0), axis=1
+        )
+        pad = np.arange(k)[None, :] > counts[:, None]
+        far = last.max(axis=1, keepdims=True) * 1e6 + 1e12 * np.arange(k)[None, :]
+        breaks = np.where(pad, far, breaks)
+        last_price = prices[np.arange(n), counts]
+        prices = np.where(pad, last_price[:, None], prices)
+        given &= np.all(np.diff(breaks, axis=1) > 0, axis=1)
+    return PriceSchedules(breaks=breaks, prices=prices, given=given)
 
 
 def _lot_sizes(

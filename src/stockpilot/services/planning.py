@@ -447,7 +447,20 @@ def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
     receipts = context.read_entity("receipts")
     history = receipts.join(orders, on="po_id", how="inner", suffix="_po")
     if supplier_items.height == 0:
-        return pl.DataFrame(schema={"item_id": pl.String, "lead_time": pl.Float64})
+        return pl.DataFrame(
+            schema={
+                "item_id": pl.String,
+                "supplier_id": pl.String,
+                "moq": pl.Float64,
+                "pack_size": pl.Float64,
+                "price_breaks": pl.String,
+                "lead_time": pl.Float64,
+                "lead_time_sd": pl.Float64,
+                "on_time_rate": pl.Float64,
+                "defect_rate": pl.Float64,
+                "lead_time_basis": pl.String,
+            }
+        )
     suppliers = sorted(set(supplier_items["supplier_id"]) | set(history["supplier_id"]))
     item_codes = sorted(set(supplier_items["item_id"]) | set(history["item_id"]))
     s_code = {s: i for i, s in enumerate(suppliers)}
@@ -482,7 +495,7 @@ def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
         on_time, defects = np.full(len(quoted), np.nan), np.zeros(len(quoted))
         basis = ["quoted"] * len(quoted)
     return (
-        supplier_items.select("item_id", "supplier_id", "moq", "pack_size")
+        supplier_items.select("item_id", "supplier_id", "moq", "pack_size", "price_breaks")
         .with_columns(
             pl.Series("lead_time", mean),
             pl.Series("lead_time_sd", sd),
@@ -567,6 +580,8 @@ def policy_parameters(
         "holding_cost_rate",
         "order_cost",
         pl.when(ordering & bought).then(pl.col("moq")).otherwise(0.0).fill_null(0.0).alias("moq"),
+        # the supplier's quantity discounts apply where the item is bought
+        pl.when(ordering & bought).then(pl.col("price_breaks")).alias("price_breaks"),
         pl.coalesce(
             pl.when(ordering & bought).then(pl.col("pack_size")), pl.col("item_pack"), pl.lit(1.0)
         ).alias("pack_size"),
