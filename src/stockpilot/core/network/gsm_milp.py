@@ -22,13 +22,14 @@ a round adds no breakpoint. With ``refine=False`` the breakpoints are the fixed 
 ``0, r, 2r, ...`` (``r`` the ``resolution``), exact at multiples of ``r``. HiGHS solves every
 MILP to proven optimality; stages that carry no cost (``h_j sigma_j = 0``) get no binaries.
 
-With integer times (and ``refine=True``), a Lagrangian relaxation comes first: the lanes
-outside a spanning forest (lanes into heavier stages kept first) are priced by multipliers
-``lambda_ij >= 0`` on ``S_i + L_ij - SI_j <= 0``, and the Graves-Willems DP on the forest,
-with those linear prices and the exact ``sqrt``, gives a lower bound for every ``lambda``
-(weak duality); subgradient steps (Polyak step towards the incumbent) raise it, and every DP
-solution, repaired to be feasible, is a candidate incumbent. It gets 30 % of the time limit;
-it is the branch-free part of Humair and Willems' (2011) spanning-tree approach.
+With integer times (and ``refine=True``), a Lagrangian relaxation comes first
+(:mod:`stockpilot.core.network.gsm_lagrangian`): the lanes outside a spanning forest are
+priced by multipliers ``lambda_ij >= 0`` on ``S_i + L_ij - SI_j <= 0``, and the
+Graves-Willems DP on the forest, with those prices and the exact ``sqrt``, gives a lower
+bound for every ``lambda``; subgradient steps raise it (30 % of the time limit). When the
+root's gap is at most 1e-4, a branch-and-bound over service-time boxes, bounded by the same
+DP, closes the duality gap (up to 70 % of the time limit in all). Every candidate is
+polished by a local search over single-stage moves; the MILP rounds get the time left.
 
 References
 ----------
