@@ -153,3 +153,136 @@ def test_policy_command_rejects_a_non_positive_moq_coverage(tmp_path: Path) -> N
     result = CliRunner().invoke(_app(), [*args, "--out", str(tmp_path / "p.csv")])
     assert result.exit_code == 1
     assert "moq_max_coverage" in result.output
+
+
+def _monthly_demand(path: Path) -> None:
+    """48 months: item S triples in November and December, item F is flat."""
+    rng = np.random.default_rng(3)
+    rows = [
+        (
+            item,
+            "DC1",
+            date(2022 + m // 12, m % 12 + 1, 1).isoformat(),
+            float(rng.poisson(base * (3.0 if item == "S" and m % 12 >= 10 else 1.0))),
+        )
+        for item, base in (("S", 50.0), ("F", 30.0))
+        for m in range(48)
+    ]
+    pl.DataFrame(
+        rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
+    ).write_csv(path)
+
+
+def _seasonal_forecast(path: Path) -> pl.DataFrame:
+    """Exchange-format forecast for 2026 (quantile columns included, as written by forecast)."""
+    months = [date(2026, m, 1) for m in range(1, 13)]
+    s_mean = [150.0 if d.month >= 11 else 50.0 for d in months]
+    frame = pl.DataFrame(
+        {
+            "item_id": ["S"] * 12 + ["F"] * 12,
+            "location_id": ["DC1"] * 24,
+            "period_start": [d.isoformat() for d in months] * 2,
+            "model": ["seasonal_naive"] * 24,
+            "mean": s_mean + [30.0] * 12,
+            "q50": s_mean + [30.0] * 12,
+            "q90": [1.3 * x for x in s_mean] + [37.0] * 12,
+        }
+    )
+    frame.write_csv(path)
+    return frame
+
+
+def test_policy_writes_time_phased_levels_from_a_forecast_file(tmp_path: Path) -> None:
+    from stockpilot.engine.panel import to_panel
+    from stockpilot.engine.policies import (
+        TIME_PHASED_COLUMNS,
+        PolicyOptions,
+        compute_time_phased_policies,
+    )
+    from stockpilot.io.buckets import harmonize_demand
+
+    demand, fc = tmp_path / "demand.csv", tmp_path / "forecasts.csv"
+    _monthly_demand(demand)
+    forecast = _seasonal_forecast(fc)
+    items = tmp_path / "items.csv"
+    pl.DataFrame({"item_id": ["S"], "lead_time": ["2"]}).write_csv(items)
+    out, phased = tmp_path / "policies.csv", tmp_path / "phased.csv"
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "policy",
+            "--demand",
+            str(demand),
+            "--items",
+            str(items),
+            "--forecast",
+            str(fc),
+            "--time-phased",
+            str(phased),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "24 time-phased levels (2 item-locations x 12 periods)" in result.output
+    table = pl.read_csv(phased, try_parse_dates=True)
+    assert tuple(table.columns) == TIME_PHASED_COLUMNS
+    assert table.height == 24
+    s = table.filter(pl.col("item_id") == "S")
+    assert s["lead_time"].unique().to_list() == [2.0]  # the items file applies
+    level = s["order_up_to"].to_list()
+    # the level ahead of the peak protects the peak: September covers Sep-Nov (L + R = 3)
+    assert level[8] > level[0] and level[9] > level[8]
+    f = table.filter(pl.col("item_id") == "F")["order_up_to"].to_list()
+    assert len(set(f)) == 1  # flat forecast, flat level
+    # the same numbers as the engine on the same inputs (history spread, as no sd is given)
+    panel = to_panel(
+        harmonize_demand(pl.read_csv(demand, try_parse_dates=True), bucket="month"), bucket="month"
+    )
+    expected = compute_time_phased_policies(
+        forecast.with_columns(pl.col("period_start").str.to_date()),
+        panel=panel,
+        items=pl.DataFrame({"item_id": ["S"], "lead_time": [2.0]}),
+        options=PolicyOptions(),
+    )
+    assert table.sort("item_id", "period_start")["order_up_to"].to_list() == (
+        expected.sort("item_id", "period_start")["order_up_to"].to_list()
+    )
+
+
+def test_time_phased_option_errors(tmp_path: Path) -> None:
+    demand, fc = tmp_path / "demand.csv", tmp_path / "forecasts.csv"
+    _monthly_demand(demand)
+    _seasonal_forecast(fc)
+    base = ["policy", "--demand", str(demand), "--out", str(tmp_path / "p.csv")]
+    alone = CliRunner().invoke(_app(), [*base, "--time-phased", str(tmp_path / "t.csv")])
+    assert alone.exit_code == 1 and "stockpilot forecast" in alone.output
+    unused = CliRunner().invoke(_app(), [*base, "--forecast", str(fc)])
+    assert unused.exit_code == 1 and "time_phased" in unused.output
+    weekly = CliRunner().invoke(
+        _app(),
+        [
+            *base,
+            "--bucket",
+            "week",
+            "--forecast",
+            str(fc),
+            "--time-phased",
+            str(tmp_path / "t.csv"),
+        ],
+    )
+    assert weekly.exit_code == 1
+    assert "month buckets" in " ".join(weekly.output.split())
+    bad = tmp_path / "bad.csv"
+    pl.read_csv(fc).with_columns(
+        pl.when(pl.col("item_id") == "F")
+        .then(pl.lit("x"))
+        .otherwise(pl.col("mean").cast(pl.String))
+        .alias("mean")
+    ).write_csv(bad)
+    unreadable = CliRunner().invoke(
+        _app(), [*base, "--forecast", str(bad), "--time-phased", str(tmp_path / "t.csv")]
+    )
+    assert unreadable.exit_code == 1
+    assert "12 missing or unreadable mean(s)" in " ".join(unreadable.output.split())
+    assert not (tmp_path / "t.csv").exists() and not (tmp_path / "p.csv").exists()

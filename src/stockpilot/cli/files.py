@@ -48,6 +48,49 @@ def read_demand(path: Path) -> pl.DataFrame:
     return frame.drop_nulls()
 
 
+def read_forecast(path: Path) -> pl.DataFrame:
+    """Forecasts in exchange format (``stockpilot forecast --out``): typed, all problems at once.
+
+    Keeps ``item_id, location_id, period_start, mean`` and ``sd`` when present; the quantile
+    columns are not needed by the time-phased policies.
+    """
+    raw = read_table_file(path)
+    missing = [c for c in (*KEYS, "period_start", "mean") if c not in raw.columns]
+    if missing:
+        raise InvalidDataError(
+            f"The forecast file {str(path)!r} must have columns item_id, location_id, "
+            f"period_start, mean (the output of 'stockpilot forecast'); {missing} missing "
+            f"(got {raw.columns})."
+        )
+    numbers: list[str] = [c for c in ("mean", "sd") if c in raw.columns]
+    start = raw["period_start"]
+    parsed = start.str.to_date(strict=False) if start.dtype == pl.String else start.cast(pl.Date)
+    frame = raw.select(
+        *[pl.col(k).cast(pl.String) for k in KEYS],
+        parsed.alias("period_start"),
+        *[pl.col(c).cast(pl.Float64, strict=False) for c in numbers],
+    )
+    problems = []
+    checks: list[tuple[str, pl.Series, str]] = [
+        ("period_start", frame["period_start"].is_null(), "use YYYY-MM-DD")
+    ]
+    for name in numbers:
+        value = frame[name]
+        checks.append((name, value.is_null() | value.is_nan() | (value < 0), "numbers >= 0"))
+    for name, bad, hint in checks:
+        if bad.any():
+            lines = (bad.arg_true() + 2).head(5).to_list()
+            problems.append(
+                f"{int(bad.sum())} missing or unreadable {name}(s) at file lines {lines} ({hint})"
+            )
+    dup = frame.select(*KEYS, "period_start").is_duplicated()
+    if dup.any():
+        problems.append(f"{int(dup.sum())} rows repeat an item_id/location_id/period_start")
+    if problems:
+        raise InvalidDataError(f"The forecast file {str(path)!r} has " + "; ".join(problems) + ".")
+    return frame
+
+
 def infer_bucket(dates: pl.Series) -> Bucket:
     """Month when every date is a first of month, week when every date is a Monday, else day.
 

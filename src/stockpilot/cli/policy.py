@@ -7,6 +7,7 @@ Usage::
         [--service-type fill_rate|cycle_service] [--service-target 0.95]
         [--history-periods N] [--locations locations.csv] [--moq-max-coverage 6]
         --out policies.csv [--erp-out erp.csv]
+        [--forecast forecasts.csv --time-phased time_phased.csv]
 
 ``demand.csv`` is canonical long demand (``item_id, location_id, date, quantity``); it is
 harmonized to the planning bucket (``--bucket``, default: inferred from the dates by
@@ -24,6 +25,16 @@ the continuous-vs-periodic review rule of ``stockpilot.core.review``. The output
 policies exchange format (docs/policies.md): the DESIGN.md section 3 columns, then the extra
 columns (lot-sizing reason, defect rate, MOQ exception, push/pull); ``--erp-out`` also writes
 the ERP import layout (reorder point, order quantity, min/max), unchanged.
+
+``--time-phased FILE`` also writes time-phased (R, S) levels for seasonal items (issue #4
+section 9): one row per item-location and forecast period
+(:data:`~stockpilot.engine.policies.TIME_PHASED_COLUMNS`), from
+:func:`~stockpilot.engine.policies.compute_time_phased_policies` with the same items file and
+options. It needs ``--forecast FILE``, the output of ``stockpilot forecast`` (``item_id,
+location_id, period_start, mean`` and optionally ``sd``; quantile columns are ignored) in the
+planning bucket. The forecast is an input rather than computed here so that the levels
+follow the forecast that was reviewed, and a forecast is configured in one place (its own
+command). Where the forecast has no ``sd`` the demand history's spread per bucket is used.
 """
 
 from __future__ import annotations
@@ -36,7 +47,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from stockpilot.cli.files import planning_bucket, read_demand
+from stockpilot.cli.files import infer_bucket, planning_bucket, read_demand, read_forecast
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
 from stockpilot.io.buckets import harmonize_demand
@@ -107,11 +118,40 @@ def run_policy(
     erp_out: Annotated[
         Path | None, typer.Option(help="Also write the ERP import layout here.")
     ] = None,
+    forecast: Annotated[
+        Path | None,
+        typer.Option(help="Forecasts file ('stockpilot forecast' output) for --time-phased."),
+    ] = None,
+    time_phased: Annotated[
+        Path | None,
+        typer.Option(help="Also write per-period order-up-to levels here (needs --forecast)."),
+    ] = None,
 ) -> None:
     """Compute reorder points, order quantities and order-up-to levels per item-location."""
-    from stockpilot.engine.policies import PolicyOptions, compute_policies, erp_export
+    from stockpilot.engine.policies import (
+        PolicyOptions,
+        compute_policies,
+        compute_time_phased_policies,
+        erp_export,
+    )
 
+    phased = None
     try:
+        if time_phased is not None and forecast is None:
+            raise parameter_error(
+                "stockpilot policy",
+                "forecast",
+                "a forecasts file when --time-phased is given",
+                None,
+                hint="Make one with 'stockpilot forecast --demand ... --out forecasts.csv'.",
+            )
+        if forecast is not None and time_phased is None:
+            raise parameter_error(
+                "stockpilot policy",
+                "time_phased",
+                "an output file when --forecast is given (only time-phased levels use it)",
+                None,
+            )
         if service_type not in [s.value for s in ServiceType]:
             raise choice_error("stockpilot policy", "service_type", service_type, list(ServiceType))
         if not moq_max_coverage > 0:
@@ -141,9 +181,24 @@ def run_policy(
             policies = compute_policies(
                 panel, items=item_frame, options=options, locations=location_frame
             )
+        if forecast is not None and time_phased is not None:
+            forecast_frame = read_forecast(forecast)
+            forecast_bucket = infer_bucket(forecast_frame["period_start"])
+            if forecast_frame["period_start"].n_unique() > 1 and forecast_bucket != chosen:
+                raise InvalidDataError(
+                    f"The forecast file {str(forecast)!r} is in {forecast_bucket.value} buckets "
+                    f"but the policies are planned in {chosen.value} buckets; forecast with "
+                    f"'--bucket {chosen.value}' or plan with '--bucket {forecast_bucket.value}'."
+                )
+            with _err.status("computing time-phased levels"):
+                phased = compute_time_phased_policies(
+                    forecast_frame, panel=panel, items=item_frame, options=options
+                )
         write_table(policies, out)
         if erp_out is not None:
             write_table(erp_export(policies), erp_out)
+        if phased is not None and time_phased is not None:
+            write_table(phased, time_phased)
     except StockpilotError as exc:
         _err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
@@ -156,6 +211,12 @@ def run_policy(
         f"{policies.height} policies ({chosen.value} buckets) written to {out}"
         + (f"; ERP layout to {erp_out}" if erp_out is not None else "")
     )
+    if phased is not None:
+        n_series = phased.select("item_id", "location_id").n_unique()
+        typer.echo(
+            f"{phased.height} time-phased levels ({n_series} item-locations x "
+            f"{phased.height // max(n_series, 1)} periods) written to {time_phased}"
+        )
 
 
 def register(app: typer.Typer) -> None:
