@@ -108,6 +108,11 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     assert f"against run {run1.id}'s forecasts" in (exceptions.message or "")
     flags = runs.read_artifact(factory, run2.id, "exceptions")
     assert flags is not None
+    # The first plan's forecasts scored against the weeks since: per series, with classes.
+    scored = runs.read_artifact(factory, run2.id, "accuracy")
+    assert scored is not None and scored.height > 0
+    assert {"wape", "mase", "bias", "fva_statistical", "fva_override", "abc"} <= set(scored.columns)
+    assert "accuracy over" in (exceptions.message or "")
     assert {"item_id", "location_id", "rule", "reason"} <= set(flags.columns)
     # The first plan stays intact in the store; the second is now the published one.
     assert runs.get_run(factory, run1.id).published is False

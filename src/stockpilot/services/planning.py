@@ -38,6 +38,7 @@ from stockpilot.core.supplier import (
     effective_lead_time,
     supplier_performance,
 )
+from stockpilot.engine.accuracy import plan_accuracy
 from stockpilot.engine.echelon import (
     echelon_forecast,
     echelon_map,
@@ -69,7 +70,7 @@ from stockpilot.services.runs import (
 )
 from stockpilot.settings import Settings
 from stockpilot.store.db import SessionFactory
-from stockpilot.store.models import ImportBatch, PublishedPlan
+from stockpilot.store.models import AuditEntry, ImportBatch, PublishedPlan
 from stockpilot.store.repositories import read_plan_rows
 from stockpilot.vocab import BUCKET_DAYS, PERIODS_PER_YEAR, Bucket
 
@@ -353,13 +354,64 @@ def exceptions_step(context: RunContext) -> None:
     _state(context)["exceptions"] = flags
     series = flags.select("item_id", "location_id").n_unique() if flags.height else 0
     fired = ", ".join(f"{r} {n}" for r, n in flags.group_by("rule").len().sort("rule").iter_rows())
+    # Accuracy and forecast value added of the published forecasts, per series, class and
+    # override author (the statistical value of an overridden bucket is in the audit trail).
+    scored = plan_accuracy(
+        planning,
+        monitored,
+        bucket=context.settings.planning_bucket,
+        overrides=_overrides_of(context.session, previous),
+        classes=_state(context).get("classes"),
+    )
+    accuracy_note = ""
+    if scored.periods:
+        table = scored.per_series
+        actual = max(float(table["actual"].to_numpy().sum()), 1e-12)
+        wape = float(table["mae"].to_numpy().sum()) * scored.periods / actual
+        rel_bias = (float(table["forecast"].to_numpy().sum()) - actual) / actual
+        fva = float(np.nanmean(table["fva_statistical"].to_numpy()))
+        accuracy_note = (
+            f"; accuracy over {scored.periods} buckets: WAPE {wape:.3f}, bias {rel_bias:+.3f}, "
+            f"value added over naive (MAE) {fva:+.3g}"
+        )
+        if scored.by_author.height:
+            accuracy_note += ", overrides: " + ", ".join(
+                f"{who} {fva:+.3g}" for who, _, fva in scored.by_author.iter_rows()
+            )
+        save_artifact(context, "accuracy", table)
     context.progress(
         0.9,
         f"{series} series flagged against run {previous}'s forecasts"
         + (f" ({fired})" if fired else "")
+        + accuracy_note
         + f"; limits: {_describe_rules(rules)}",
     )
     save_artifact(context, "exceptions", flags)
+
+
+def _overrides_of(session: Session, run_id: int) -> pl.DataFrame:
+    """The forecast overrides the planning run ``run_id`` logged: per bucket the value
+    before the override (``statistical``) and its author."""
+    prefix = f"run {run_id}|"
+    entries = session.execute(
+        select(AuditEntry.actor, AuditEntry.key, AuditEntry.old).where(
+            AuditEntry.action == "forecast.override", AuditEntry.key.startswith(prefix)
+        )
+    ).all()
+    schema = {
+        "item_id": pl.String,
+        "location_id": pl.String,
+        "period_start": pl.Date,
+        "statistical": pl.Float64,
+        "author": pl.String,
+    }
+    rows = []
+    for actor, key, old in entries:
+        _, item, location, period = str(key).split("|", 3)
+        value = (old or {}).get("mean")
+        if value is not None:
+            rows.append((item, location, date.fromisoformat(period[:10]), float(value), actor))
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def events_from_frame(events: pl.DataFrame) -> tuple[ForecastEvent, ...]:

@@ -579,11 +579,14 @@ ARTIFACT_KINDS = (
     "exceptions",
     "forecast_selection",
     "policy_details",
+    "accuracy",
 )
 """Review outputs stored per run: network placement, simulated service, forecast
 exceptions, the method each series' forecast uses and why (``forecast_selection``), and
 the policy lines' further columns (``policy_details``: lot-sizing reason, push/pull and
-its reason, MOQ-exception costs and recommendation, demand statistics, distribution)."""
+its reason, MOQ-exception costs and recommendation, demand statistics, distribution), and
+the accuracy and forecast value added of the previously published forecasts
+(``accuracy``)."""
 
 
 def _jsonable_rows(frame: pl.DataFrame) -> list[list[Any]]:
