@@ -115,13 +115,40 @@ def test_auto_ets_in_sample_mse_close_to_statsforecast_autoets_on_hospital() -> 
 
 
 @pytest.mark.shared_data
-def test_optimized_ses_holt_no_worse_than_statsforecast_on_hospital() -> None:
-    """SES: statsforecast's SimpleExponentialSmoothingOptimized keeps alpha in [0.1, 0.3]
-    with the same initial level, so ours (alpha in (0, 1)) must fit at least as well."""
+def test_optimized_ses_holt_damped_holt_in_sample_mse_vs_statsforecast_on_hospital() -> None:
+    """First 12 hospital series, in-sample one-step MSE from period 2.
+
+    SES: statsforecast's ``SimpleExponentialSmoothingOptimized`` starts from the first
+    observation and searches alpha in [0.01, 0.99]; ours searches alpha in (0, 1) and the
+    initial level too, so it must fit at least as well.
+
+    Holt and damped Holt against statsforecast's ``Holt`` (ETS A,A,N) and
+    ``AutoETS(model="AAN", damped=True)``: those also estimate the initial trend, which ours
+    fixes at 0, so ours may fit a little worse. Measured on these 12 series, MSE ratio
+    ours / statsforecast: Holt mean 1.022, max 1.096; damped mean 1.017, max 1.096. We
+    accept a mean up to 1.05 and no series above 1.15."""
     sf = pytest.importorskip("statsforecast.models")
     y = _hospital(12)
+
+    def mse(i: int, fitted: np.ndarray) -> float:
+        return float(np.nanmean((y[i] - fitted)[1:] ** 2))
+
     ours = fit_predict("ses", y, 1)
     for i in range(y.shape[0]):
         ref = sf.SimpleExponentialSmoothingOptimized().forecast(y[i], 1, fitted=True)["fitted"]
-        our_mse = np.nanmean((y[i] - ours.fitted[i])[1:] ** 2)
-        assert our_mse <= np.nanmean((y[i] - ref)[1:] ** 2) * (1 + 1e-6)
+        assert mse(i, ours.fitted[i]) <= mse(i, ref) * (1 + 1e-6)
+    references = {
+        "holt": sf.Holt,
+        "damped_holt": lambda: sf.AutoETS(model="AAN", damped=True),
+    }
+    for name, make in references.items():
+        ours = fit_predict(name, y, 1)
+        ratios = np.array(
+            [
+                mse(i, ours.fitted[i]) / mse(i, make().forecast(y[i], 1, fitted=True)["fitted"])
+                for i in range(y.shape[0])
+            ]
+        )
+        assert not ours.failed.any()
+        assert ratios.mean() <= 1.05, name
+        assert ratios.max() <= 1.15, name

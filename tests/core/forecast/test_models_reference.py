@@ -433,10 +433,12 @@ def _statsforecast_best_sse(y: np.ndarray, spec: EtsSpec, m: int) -> float:
     lo_a, hi_a = np.array(lo), np.array(hi)
     corners = np.array(np.meshgrid(*[[0.25, 0.75]] * len(lo), indexing="ij")).reshape(len(lo), -1)
     starts = [lo_a + (hi_a - lo_a) * f for f in [np.full(len(lo), 0.5), *corners.T]]
-    return min(
+    unit = sse(starts[0])  # searched in units of the centre's SSE: one relative tolerance
+    return unit * min(
         optimize.minimize(
-            sse, x0, method="Nelder-Mead", bounds=list(zip(lo, hi, strict=True)),
-            options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 2000},
+            lambda x: sse(x) / unit, x0, method="Nelder-Mead",
+            bounds=list(zip(lo, hi, strict=True)),
+            options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 2000},
         ).fun
         for x0 in starts
     )  # fmt: skip
