@@ -154,8 +154,7 @@ def gsm_tree_batch(
             start = np.maximum(start, maxrep[:, up[e]] + lane[e])
         maxrep[:, j] = start + t_proc[:, j]
     big = int(maxrep.max()) if n and b else 0
-    grid = np.arange(big + 1)
-    sqrt_grid = np.sqrt(grid.astype(np.float64))
+    sqrt_grid = np.sqrt(np.arange(big + 1, dtype=np.float64))
     rows = np.arange(b)
     inf = math.inf
 
@@ -170,37 +169,39 @@ def gsm_tree_batch(
     root_si: dict[int, IntArray] = {}
 
     for k in order:
+        # This stage's grids: S in 0..max s_hi, SI in SI_ext..max(M - T) over the batch.
         s_hi = np.minimum(maxrep[:, k], np.floor(np.minimum(cap[:, k], big)).astype(np.int64))
-        si_ok = (grid[None, :] >= ext_in[k]) & (
-            grid[None, :] <= (maxrep[:, k] - t_proc[:, k])[:, None]
-        )
-        s_ok = grid[None, :] <= s_hi[:, None]
-        u_cost = np.zeros((b, big + 1))  # over SI
-        d_cost = np.zeros((b, big + 1))  # over S
+        si_hi = maxrep[:, k] - t_proc[:, k]
+        s_vals = np.arange(int(s_hi.max()) + 1 if b else 1)
+        si_vals = np.arange(int(ext_in[k]), (int(si_hi.max()) if b else int(ext_in[k])) + 1)
+        s_ok = s_vals[None, :] <= s_hi[:, None]
+        si_ok = si_vals[None, :] <= si_hi[:, None]
+        u_cost = np.zeros((b, si_vals.size))
+        d_cost = np.zeros((b, s_vals.size))
         lane_to_parent = -1
         for e in in_lanes[k]:
             i = int(up[e])
             if rank[i] > rank[k]:
                 lane_to_parent = e
                 continue
-            idx = grid - lane[e]
-            vals = np.full((b, big + 1), inf)
+            idx = si_vals - lane[e]
+            vals = np.full((b, si_vals.size), inf)
             ok = idx >= 0
-            vals[:, ok] = best_min[i][:, idx[ok]]
+            vals[:, ok] = best_min[i][:, np.minimum(idx[ok], big)]
             u_cost += vals
         for e in out_lanes[k]:
             j = int(down[e])
             if rank[j] > rank[k]:
                 lane_to_parent = e
                 continue
-            idx = grid + lane[e]
-            vals = np.full((b, big + 1), inf)
+            idx = s_vals + lane[e]
+            vals = np.full((b, s_vals.size), inf)
             ok = idx <= big
             vals[:, ok] = best_min[j][:, idx[ok]]
             d_cost += vals
         parent_lane[k] = lane_to_parent
         # table[b, S, SI]
-        tau = grid[None, None, :] + t_proc[:, k][:, None, None] - grid[None, :, None]
+        tau = si_vals[None, None, :] + t_proc[:, k][:, None, None] - s_vals[None, :, None]
         feasible = (tau >= 0) & s_ok[:, :, None] & si_ok[:, None, :]
         table = np.where(
             feasible, weight[:, k][:, None, None] * sqrt_grid[np.clip(tau, 0, big)], inf
@@ -208,22 +209,29 @@ def gsm_tree_batch(
         table += u_cost[:, None, :] + d_cost[:, :, None]
         if lane_to_parent < 0:  # a root: the best pair outright
             flat = table.reshape(b, -1).argmin(axis=1)
-            r, c = np.divmod(flat, big + 1)
+            r, c = np.divmod(flat, si_vals.size)
             if not np.isfinite(table[rows, r, c]).all():  # S = 0 is always feasible
                 raise SolverError(f"gsm_tree_batch found no finite cost at {arr.node_ids[k]!r}.")
-            root_s[k], root_si[k] = r, c
-        elif int(up[lane_to_parent]) == k:  # parent downstream: f_k(S) = min_SI c(S, SI)
+            root_s[k], root_si[k] = s_vals[r], si_vals[c]
+            continue
+        # Values outside this stage's grids are infeasible (inf); the running minima then
+        # carry the best feasible value on to every larger (f) or smaller (g) argument.
+        padded = np.full((b, big + 1), inf)
+        partner_k = np.zeros((b, big + 1), dtype=np.int64)
+        if int(up[lane_to_parent]) == k:  # parent downstream: f_k(S) = min_SI c(S, SI)
             arg_si = table.argmin(axis=2)
-            f = np.take_along_axis(table, arg_si[:, :, None], axis=2)[:, :, 0]
-            run_arg = _running_argmin_rows(f)
-            best_min[k] = np.take_along_axis(f, run_arg, axis=1)
-            best_arg[k], partner[k] = run_arg, arg_si
+            at = s_vals
+            padded[:, at] = np.take_along_axis(table, arg_si[:, :, None], axis=2)[:, :, 0]
+            partner_k[:, at] = si_vals[arg_si]
+            run_arg = _running_argmin_rows(padded)
         else:  # parent upstream: g_k(SI) = min_S c(S, SI), minima over SI from above
             arg_s = table.argmin(axis=1)
-            g = np.take_along_axis(table, arg_s[:, None, :], axis=1)[:, 0, :]
-            run_arg = big - _running_argmin_rows(g[:, ::-1])[:, ::-1]
-            best_min[k] = np.take_along_axis(g, run_arg, axis=1)
-            best_arg[k], partner[k] = run_arg, arg_s
+            at = si_vals
+            padded[:, at] = np.take_along_axis(table, arg_s[:, None, :], axis=1)[:, 0, :]
+            partner_k[:, at] = s_vals[arg_s]
+            run_arg = big - _running_argmin_rows(padded[:, ::-1])[:, ::-1]
+        best_min[k] = np.take_along_axis(padded, run_arg, axis=1)
+        best_arg[k], partner[k] = run_arg, partner_k
 
     s_opt = np.zeros(dims, dtype=np.int64)
     si_opt = np.zeros(dims, dtype=np.int64)
