@@ -1,8 +1,9 @@
-"""One entry point for every model: ``fit_predict(model, y, h, season_length=...)``."""
+"""One entry point for every model: ``fit_predict(model, y, h, season_length=...)``;
+``refilter`` reruns a model with the parameters of an earlier fit (no estimation)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from stockpilot.core.forecast.base import FloatArray, ForecastModel, PanelForeca
 from stockpilot.errors import choice_error
 
 _Kernel = Callable[[FloatArray, int, int], PanelForecast]
+_Refilter = Callable[[FloatArray, int, int, Mapping[str, FloatArray]], PanelForecast]
 
 
 def _table() -> dict[ForecastModel, _Kernel]:
@@ -52,6 +54,41 @@ def _table() -> dict[ForecastModel, _Kernel]:
         ForecastModel.COMBINATION: lambda y, h, m: combination.combination_forecast(y, h),
     }
     return table
+
+
+def _refilter_table() -> dict[ForecastModel, _Refilter]:
+    from stockpilot.core.forecast.models import aggregation, intermittent, naive, smoothing
+    from stockpilot.core.forecast.models._state_space import EtsSpec
+    from stockpilot.core.forecast.models.holt_winters import (
+        HW_ADDITIVE_SPEC,
+        HW_MULTIPLICATIVE_SPEC,
+    )
+
+    def ets(model: ForecastModel, spec: EtsSpec) -> _Refilter:
+        return lambda y, h, m, p: smoothing.ets_refilter(model, spec, y, h, p, season_length=m)
+
+    fit = _table()
+
+    def rerun(model: ForecastModel) -> _Refilter:
+        # nothing is estimated: running the model again is its filter
+        return lambda y, h, m, p: fit[model](y, h, m)
+
+    F = ForecastModel
+    return {
+        F.NAIVE: rerun(F.NAIVE),
+        F.SEASONAL_NAIVE: rerun(F.SEASONAL_NAIVE),
+        F.CROSTON: rerun(F.CROSTON),
+        F.SBA: rerun(F.SBA),
+        F.MOVING_AVERAGE: lambda y, h, m, p: naive.moving_average_refilter(y, h, p),
+        F.SES: ets(F.SES, smoothing.SES_SPEC),
+        F.HOLT: ets(F.HOLT, smoothing.HOLT_SPEC),
+        F.DAMPED_HOLT: ets(F.DAMPED_HOLT, smoothing.DAMPED_SPEC),
+        F.HOLT_WINTERS_ADDITIVE: ets(F.HOLT_WINTERS_ADDITIVE, HW_ADDITIVE_SPEC),
+        F.HOLT_WINTERS_MULTIPLICATIVE: ets(F.HOLT_WINTERS_MULTIPLICATIVE, HW_MULTIPLICATIVE_SPEC),
+        F.CROSTON_OPTIMIZED: lambda y, h, m, p: intermittent.croston_optimized_refilter(y, h, p),
+        F.TSB: lambda y, h, m, p: intermittent.tsb_refilter(y, h, p),
+        F.ADIDA: lambda y, h, m, p: aggregation.adida_refilter(y, h, p),
+    }
 
 
 def available_models() -> tuple[ForecastModel, ...]:
@@ -97,3 +134,59 @@ def fit_predict(
     if key not in table:
         raise choice_error("fit_predict", "model", model, [m.value for m in table])
     return table[key](np.asarray(y, dtype=np.float64), h, season_length)
+
+
+def refilter(
+    model: ForecastModel | str,
+    y: FloatArray,
+    h: int,
+    params: Mapping[str, FloatArray],
+    *,
+    season_length: int = 1,
+) -> PanelForecast | None:
+    """Run ``model`` on every row of ``y`` with the parameters of an earlier fit.
+
+    Nothing is estimated: the smoothing constants, initial level, moving-average window or
+    aggregation level of each row are taken from ``params`` (the ``params`` of an earlier
+    :func:`fit_predict` result of the same model, row for row, typically on a shorter part
+    of the same series) and only the model's filter runs, which costs one pass over the
+    data instead of an optimization. Models without estimated parameters (naive, seasonal
+    naive, Croston, SBA) simply run again.
+
+    Parameters
+    ----------
+    model
+        A :class:`~stockpilot.core.forecast.base.ForecastModel` or its string value.
+    y
+        (N, T) float64 demand matrix; leading NaNs mark series not launched yet.
+    h
+        Forecast horizon in periods.
+    params
+        Per-row parameters, each an (N,) array; a row with NaN parameters is not run.
+    season_length
+        Periods per season :math:`m` (seasonal models).
+
+    Returns
+    -------
+    PanelForecast or None
+        ``None`` when the model cannot be rerun from parameters (automatic ETS and ARIMA,
+        IMAPA, combination: fit them instead). Rows without usable parameters hold NaN
+        forecasts and are flagged ``failed``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[3.0, 5.0, 4.0, 6.0, 5.0, 7.0]])
+    >>> early = fit_predict("ses", y[:, :4], 1)
+    >>> later = refilter("ses", y, 1, early.params)
+    >>> bool(later.params["alpha"][0] == early.params["alpha"][0])
+    True
+    """
+    try:
+        key = ForecastModel(model)
+    except ValueError:
+        raise choice_error("refilter", "model", model, [m.value for m in ForecastModel]) from None
+    table = _refilter_table()
+    if key not in table:
+        return None
+    return table[key](np.asarray(y, dtype=np.float64), h, season_length, params)

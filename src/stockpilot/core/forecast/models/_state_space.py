@@ -30,7 +30,7 @@ A NaN after a series' first observation is a missing value: states are propagate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numba
@@ -321,6 +321,8 @@ class EtsFit:
     a constant shared by every spec (Hyndman et al. 2008, eqs. 5.3 and 5.4 concentrated over
     sigma), ``n_obs`` the number of scored errors, ``n_params`` the parameter count used by
     the information criteria (smoothing parameters + initial states + 1 for sigma).
+    ``initial_level`` is the level :math:`\\ell_0` the filter started from (estimated or
+    heuristic; NaN where not fitted), so :func:`filter_ets` can rerun the same filter.
     """
 
     spec: EtsSpec
@@ -334,6 +336,7 @@ class EtsFit:
     neg2loglik: FloatArray
     n_obs: FloatArray
     n_params: int
+    initial_level: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     def aicc(self) -> FloatArray:
         """AICc = -2 log L + 2k + 2k(k+1)/(n-k-1) (Hyndman et al. 2008, eq. 7.2); inf if n <= k+1."""
@@ -518,6 +521,7 @@ def fit_ets(
     mean = np.full((n, h), np.nan)
     n2ll = np.full(n, np.inf)
     nobs = np.zeros(n)
+    init = np.full(n, np.nan)
     n_params = spec.n_smoothing + 1 + int(spec.trend) + (m - 1 if spec.season else 0) + 1
     sel = np.flatnonzero(ok)
     if sel.size:
@@ -578,6 +582,7 @@ def fit_ets(
             spec.multiplicative_error,
         )
         alpha[sel], beta[sel], gamma[sel], phi[sel] = a, b, g, p
+        init[sel] = lev0[:, 0]
         fitted[sel] = fit
         n2ll[sel] = _objective_values(spec, sse, srel, slog, cnt)[:, 0]
         nobs[sel] = cnt
@@ -594,6 +599,67 @@ def fit_ets(
         neg2loglik=n2ll,
         n_obs=nobs,
         n_params=n_params,
+        initial_level=init,
+    )
+
+
+def filter_ets(
+    y: FloatArray,
+    start: IntArray,
+    h: int,
+    *,
+    spec: EtsSpec,
+    alpha: FloatArray,
+    beta: FloatArray,
+    gamma: FloatArray,
+    phi: FloatArray,
+    initial_level: FloatArray | None = None,
+    season_length: int = 1,
+) -> EtsFit:
+    """Run one spec with given per-row parameters (no estimation): the filter of
+    :func:`fit_ets` for parameters chosen elsewhere, e.g. on an earlier part of the series.
+
+    ``alpha``, ``beta``, ``gamma``, ``phi`` are (N,) in the units of :class:`EtsFit`
+    (error-correction form); ``initial_level`` (N,) replaces the heuristic
+    :math:`\\ell_0` where finite (``None``: heuristic everywhere). Trend and seasonal initial
+    states are the heuristic ones of :func:`_initial_states`, as in :func:`fit_ets`, so
+    rerunning a fit's parameters on the same rows reproduces its filter. Rows where the
+    spec does not apply, or with a non-finite smoothing parameter, are not ``ok``.
+    """
+    n, t_len = y.shape
+    m = season_length if spec.season != Season.NONE else 1
+    ok, t0, level0, trend0, season0 = _initial_states(y, start, spec, m)
+    par = [
+        np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in (alpha, beta, gamma, phi)
+    ]
+    for v in par:
+        ok = ok & np.isfinite(v)
+    if initial_level is not None:
+        given = np.broadcast_to(np.asarray(initial_level, dtype=np.float64), (n,))
+        level0 = np.where(np.isfinite(given), given, level0)
+    ok = ok & np.isfinite(level0)
+    t0 = np.where(ok, t0, t_len).astype(np.int64)
+    a, b, g = (np.ascontiguousarray(np.where(ok, v, 0.0)) for v in par[:3])
+    p = np.ascontiguousarray(np.where(ok, par[3], 1.0))
+    level0 = np.ascontiguousarray(np.where(ok, level0, 0.0))
+    fitted, lev, tr, seas = _filter_run(
+        y, t0, level0, trend0, season0, a, b, g, p, int(spec.season)
+    )
+    mean = project(lev, tr, seas, phi=p, h=h, t_len=t_len, season_mode=spec.season)
+    nan = np.full(n, np.nan)
+    return EtsFit(
+        spec=spec,
+        ok=ok,
+        alpha=np.where(ok, a, nan),
+        beta=np.where(ok, b, nan),
+        gamma=np.where(ok, g, nan),
+        phi=np.where(ok, p, nan),
+        fitted=np.where(ok[:, None], fitted, np.nan),
+        mean=np.where(ok[:, None], mean, np.nan),
+        neg2loglik=np.full(n, np.nan),
+        n_obs=np.zeros(n),
+        n_params=0,
+        initial_level=np.where(ok, level0, nan),
     )
 
 
