@@ -65,7 +65,9 @@ def _refilter_table() -> dict[ForecastModel, _Refilter]:
     )
 
     def ets(model: ForecastModel, spec: EtsSpec) -> _Refilter:
-        return lambda y, h, m, p: smoothing.ets_refilter(model, spec, y, h, p, season_length=m)
+        return lambda y, h, m, p: smoothing.ets_refilter(
+            y, h, p, model=model, spec=spec, season_length=m
+        )
 
     fit = _table()
 

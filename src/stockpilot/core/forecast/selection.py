@@ -59,8 +59,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from stockpilot.core.classify import demand_pattern, lifecycle_stage
-from stockpilot.core.forecast.base import ForecastModel, observation_count
-from stockpilot.core.forecast.registry import available_models, fit_predict
+from stockpilot.core.forecast.base import ForecastModel, PanelForecast, observation_count
+from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
 from stockpilot.vocab import DemandPattern, LifecycleStage
 
@@ -212,6 +212,46 @@ def _safe_fit(
         return None
     failed = pf.failed if pf.failed.size == y.shape[0] else np.zeros(y.shape[0], dtype=bool)
     return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), pf.residual_sd, failed
+
+
+def _fit_origin(
+    model: ForecastModel,
+    y: FloatArray,
+    h: int,
+    season_length: int,
+    params: dict[str, FloatArray],
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_], dict[str, FloatArray]] | None:
+    """One candidate at one rolling origin. Rows with parameters from an earlier origin
+    (``params``, NaN where none) rerun the model's filter with them (no estimation); the
+    other rows are fitted. Returns the clipped forecasts, residual sd, fallback flags and
+    the parameters per row (NaN where a fallback was used); ``None`` when the kernel
+    rejects the whole call."""
+    n = y.shape[0]
+    try:
+        pf = None
+        if any(np.isfinite(v).any() for v in params.values()):
+            pf = refilter(model, y, h, params, season_length=season_length)
+        if pf is None:
+            pf = fit_predict(model, y, h, season_length=season_length)
+            mean, sd, failed, par = pf.mean, pf.residual_sd, _flags(pf, n), dict(pf.params)
+        else:
+            mean, sd, failed = pf.mean.copy(), pf.residual_sd.copy(), _flags(pf, n)
+            par = {k: np.asarray(v, dtype=np.float64).copy() for k, v in pf.params.items()}
+            fresh = ~np.isfinite(mean).all(axis=1)
+            if fresh.any():
+                part = fit_predict(model, y[fresh], h, season_length=season_length)
+                mean[fresh], sd[fresh], failed[fresh] = part.mean, part.residual_sd, part.failed
+                for k, v in part.params.items():
+                    par.setdefault(k, np.full(n, np.nan))[fresh] = v
+    except StockpilotError:
+        return None
+    par = {k: np.where(failed, np.nan, v) for k, v in par.items()}
+    return np.clip(np.nan_to_num(mean, nan=0.0), 0.0, None), sd, failed, par
+
+
+def _flags(pf: PanelForecast, n: int) -> NDArray[np.bool_]:
+    """Fallback flags of a kernel result (all False when the kernel reports none)."""
+    return pf.failed.copy() if pf.failed.size == n else np.zeros(n, dtype=bool)
 
 
 def select_and_forecast(
@@ -532,7 +572,10 @@ def _select_group(
         er[ok_rows, j] += e0.sum(axis=1)
         cnt[ok_rows, j] += ok.sum(axis=1)
 
-    for end in origin_ends:
+    # Parameters of each candidate per series, estimated at the earliest origin where the
+    # series is scored and reused (filter only) at the later ones: never at earlier ones.
+    stored: list[dict[str, FloatArray]] = [{} for _ in models]
+    for end in sorted(origin_ends):
         ok_rows = (end - sub_first) >= cfg.min_train
         if not ok_rows.any():
             continue
@@ -547,15 +590,19 @@ def _select_group(
         for j, model in enumerate(models):
             if model.value in broken:
                 continue
-            fit = _safe_fit(model, train, eval_h, season_length)
-            if fit is None:
+            given = {name: v[ok_rows] for name, v in stored[j].items()}
+            res = _fit_origin(model, train, eval_h, season_length, given)
+            if res is None:
                 broken.add(model.value)
                 continue
-            accumulate(j, ok_rows, fit[0], actual)
+            for name, v in res[3].items():
+                keep = stored[j].setdefault(name, np.full(rows.size, np.nan))
+                keep[ok_rows] = np.where(np.isnan(keep[ok_rows]), v, keep[ok_rows])
+            accumulate(j, ok_rows, res[0], actual)
             if cfg.learn_spread:
-                fcs[j] = (fit[0], fit[1])
-            ens_sum += fit[0]
-            ens_sd += np.nan_to_num(fit[1])
+                fcs[j] = (res[0], res[1])
+            ens_sum += res[0]
+            ens_sd += np.nan_to_num(res[1])
             ens_n += 1
         if use_ens and ens_n:
             accumulate(k - 1, ok_rows, ens_sum / ens_n, actual)

@@ -379,6 +379,7 @@ def _given(params: Mapping[str, FloatArray], names: tuple[str, ...], n: int) -> 
     return np.where(np.isfinite(cols).all(axis=1, keepdims=True), cols, np.nan)
 
 
+@threads_by_size
 def tsb_refilter(y: FloatArray, h: int, params: Mapping[str, FloatArray]) -> PanelForecast:
     """TSB with the per-row ``alpha_d``/``alpha_p`` of an earlier fit (no estimation).
 
@@ -395,6 +396,7 @@ def tsb_refilter(y: FloatArray, h: int, params: Mapping[str, FloatArray]) -> Pan
     return _mask_rows(out, bad)
 
 
+@threads_by_size
 def croston_optimized_refilter(
     y: FloatArray, h: int, params: Mapping[str, FloatArray]
 ) -> PanelForecast:

@@ -159,13 +159,14 @@ def fixed_ets(
     )
 
 
+@threads_by_size
 def ets_refilter(
-    model: ForecastModel,
-    spec: EtsSpec,
     y: FloatArray,
     h: int,
     params: Mapping[str, FloatArray],
     *,
+    model: ForecastModel,
+    spec: EtsSpec,
     season_length: int = 1,
 ) -> PanelForecast:
     """Rerun ``spec`` on every row of ``y`` with the parameters of an earlier fit.
