@@ -99,8 +99,38 @@ def available_models() -> tuple[ForecastModel, ...]:
     return tuple(m for m in ForecastModel if m in table)
 
 
+def _warm_table() -> dict[ForecastModel, tuple[tuple[str, ...], _Refilter]]:
+    """Models whose fit can start from earlier parameters: (parameters needed, kernel)."""
+    from stockpilot.core.forecast.models import intermittent, smoothing
+
+    F = ForecastModel
+    return {
+        F.SES: (
+            ("alpha", "initial_level"),
+            lambda y, h, m, p: smoothing.ses_forecast(y, h, warm_start=p),
+        ),
+        F.HOLT: (
+            ("alpha", "beta", "initial_level"),
+            lambda y, h, m, p: smoothing.holt_forecast(y, h, warm_start=p),
+        ),
+        F.DAMPED_HOLT: (
+            ("alpha", "beta", "phi", "initial_level"),
+            lambda y, h, m, p: smoothing.damped_holt_forecast(y, h, warm_start=p),
+        ),
+        F.TSB: (
+            ("alpha_d", "alpha_p"),
+            lambda y, h, m, p: intermittent.tsb_forecast(y, h, warm_start=p),
+        ),
+    }
+
+
 def fit_predict(
-    model: ForecastModel | str, y: FloatArray, h: int, *, season_length: int = 1
+    model: ForecastModel | str,
+    y: FloatArray,
+    h: int,
+    *,
+    season_length: int = 1,
+    warm_start: Mapping[str, FloatArray] | None = None,
 ) -> PanelForecast:
     """Fit ``model`` to every row of ``y`` and forecast ``h`` periods ahead.
 
@@ -115,6 +145,11 @@ def fit_predict(
     season_length
         Periods per season :math:`m` (12 for monthly, 52 for weekly data; 1 = no season).
         Used by the seasonal models and the automatic selectors; ignored by the others.
+    warm_start
+        ``params`` of an earlier fit of the same model, row for row (e.g. on a shorter part
+        of the same series). SES, Holt, damped Holt and TSB then estimate each row with a
+        short local search from its earlier parameters instead of a grid search (rows
+        with missing parameters get the full search); other models ignore it.
 
     Returns
     -------
@@ -135,7 +170,55 @@ def fit_predict(
         raise choice_error("fit_predict", "model", model, [m.value for m in table]) from None
     if key not in table:
         raise choice_error("fit_predict", "model", model, [m.value for m in table])
-    return table[key](np.asarray(y, dtype=np.float64), h, season_length)
+    arr = np.asarray(y, dtype=np.float64)
+    warm = _warm_table().get(key) if warm_start is not None else None
+    if warm is None or warm_start is None or arr.ndim != 2:
+        return table[key](arr, h, season_length)
+    names, kernel = warm
+    n = arr.shape[0]
+    if any(k not in warm_start for k in names):
+        return table[key](arr, h, season_length)
+    cols = np.stack([np.asarray(warm_start[k], dtype=np.float64).reshape(n) for k in names])
+    usable: np.ndarray = np.asarray(np.isfinite(cols).all(axis=0), dtype=bool)
+    if usable.all():
+        return kernel(arr, h, season_length, warm_start)
+    if not usable.any():
+        return table[key](arr, h, season_length)
+    given = {k: np.asarray(warm_start[k], dtype=np.float64).reshape(n)[usable] for k in names}
+    hot = kernel(np.ascontiguousarray(arr[usable]), h, season_length, given)
+    cold = table[key](np.ascontiguousarray(arr[~usable]), h, season_length)
+    return _stack_rows(usable, hot, cold)
+
+
+def _stack_rows(first: np.ndarray, a: PanelForecast, b: PanelForecast) -> PanelForecast:
+    """One result from ``a`` (the rows where ``first``) and ``b`` (the other rows)."""
+    n = first.size
+
+    def put(x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        out = np.empty((n, *x.shape[1:]), dtype=np.result_type(x, z))
+        out[first] = x
+        out[~first] = z
+        return out
+
+    keys = list(dict.fromkeys([*a.params, *b.params]))
+    na, nb = int(first.sum()), n - int(first.sum())
+    return PanelForecast(
+        model=a.model,
+        mean=put(a.mean, b.mean),
+        fitted=put(a.fitted, b.fitted),
+        residual_sd=put(a.residual_sd, b.residual_sd),
+        params={
+            k: put(
+                np.asarray(a.params.get(k, np.full(na, np.nan)), dtype=np.float64),
+                np.asarray(b.params.get(k, np.full(nb, np.nan)), dtype=np.float64),
+            )
+            for k in keys
+        },
+        failed=put(
+            a.failed if a.failed.size == na else np.zeros(na, dtype=bool),
+            b.failed if b.failed.size == nb else np.zeros(nb, dtype=bool),
+        ),
+    )
 
 
 def refilter(

@@ -203,11 +203,16 @@ def _first_available(models: Sequence[ForecastModel], avail: set[ForecastModel])
 
 
 def _safe_fit(
-    model: ForecastModel, y: FloatArray, h: int, season_length: int
+    model: ForecastModel,
+    y: FloatArray,
+    h: int,
+    season_length: int,
+    warm_start: dict[str, FloatArray] | None = None,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
-    """Fit one model on rows; ``None`` when the kernel rejects the whole call."""
+    """Fit one model on rows (from ``warm_start``, earlier parameters of the rows, where the
+    model can); ``None`` when the kernel rejects the whole call."""
     try:
-        pf = fit_predict(model, y, h, season_length=season_length)
+        pf = fit_predict(model, y, h, season_length=season_length, warm_start=warm_start)
     except StockpilotError:
         return None
     failed = pf.failed if pf.failed.size == y.shape[0] else np.zeros(y.shape[0], dtype=bool)
@@ -510,11 +515,19 @@ def _fit_named(
     y: FloatArray,
     h: int,
     season_length: int,
+    *,
+    warm: dict[str, dict[str, FloatArray]] | None = None,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
-    """Fit one candidate (a model, or the ensemble = mean of the group's models)."""
+    """Fit one candidate (a model, or the ensemble = mean of the group's models); ``warm``:
+    earlier parameters of the rows per model, to start the estimation from."""
+    w = warm or {}
     if name != ENSEMBLE:
-        return _safe_fit(M(name), y, h, season_length)
-    fits = [f for f in (_safe_fit(m, y, h, season_length) for m in models) if f is not None]
+        return _safe_fit(M(name), y, h, season_length, w.get(name))
+    fits = [
+        f
+        for f in (_safe_fit(m, y, h, season_length, w.get(m.value)) for m in models)
+        if f is not None
+    ]
     if not fits:
         return None
     mean = np.mean([f[0] for f in fits], axis=0)
@@ -648,8 +661,15 @@ def _select_group(
     winners = np.where(tested, np.asarray(names, dtype=object)[win], default.value).astype(str)
     for wm in np.unique(winners):
         sel = winners == wm
+        # refit on the full history, starting from the parameters of the earliest origin
+        warm = {m.value: {p: v[sel] for p, v in stored[j].items()} for j, m in enumerate(models)}
         fit = _fit_named(
-            str(wm), tuple(m for m in models if m.value not in broken), sub[sel], h, season_length
+            str(wm),
+            tuple(m for m in models if m.value not in broken),
+            sub[sel],
+            h,
+            season_length,
+            warm=warm,
         )
         if fit is None:  # the full-history call failed: fall back, say so
             fb = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
@@ -711,6 +731,10 @@ def _select_group(
     n_cand = k - len(broken)
     crit_name = cfg.criterion.upper()
     members = "+".join(m.value for m in models if m.value not in broken)
+    # runner-up of each series: its best scored candidate other than the winner
+    order = np.argsort(np.where(np.isnan(crit), np.inf, crit), axis=1, kind="stable")
+    scored = (order != win[:, None]) & ~np.isnan(np.take_along_axis(crit, order, axis=1))
+    runners = np.where(scored.any(axis=1), order[np.arange(rows.size), scored.argmax(axis=1)], -1)
     for i_local, i in enumerate(rows.tolist()):
         if not tested[i_local]:
             out.reason[i] = (
@@ -722,12 +746,9 @@ def _select_group(
         label = names[w] if names[w] != ENSEMBLE else f"ensemble (mean of {members})"
         where = f"over {origins[i_local]} origins x {eval_h} steps among {n_cand} {key} candidates"
         if w == o:
-            order = np.argsort(np.nan_to_num(crit[i_local], nan=np.inf), kind="stable")
-            runner = next((c for c in order if c != w and not np.isnan(crit[i_local, c])), None)
+            runner = int(runners[i_local])
             runner_txt = (
-                f" (runner-up {names[runner]} {crit[i_local, runner]:.4g})"
-                if runner is not None
-                else ""
+                f" (runner-up {names[runner]} {crit[i_local, runner]:.4g})" if runner >= 0 else ""
             )
             out.reason[i] = (
                 f"{label}: lowest rolling-origin {crit_name} {crit[i_local, w]:.4g} {where}"

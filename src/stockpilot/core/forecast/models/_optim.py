@@ -59,6 +59,7 @@ def minimize_box(
     iterations: int = 4,
     scales: int = 4,
     initial_step: FloatArray | None = None,
+    x0: FloatArray | None = None,
 ) -> BoxOptimum:
     """Minimise ``objective`` over a box for every series simultaneously.
 
@@ -79,12 +80,19 @@ def minimize_box(
     initial_step
         (P,) first compass step; default a quarter of the grid spacing estimate
         ``(upper - lower) / (2 * G0 ** (1 / P))``.
+    x0
+        (N, P) per-series starting points (a warm start, e.g. the optimum on a shorter part
+        of each series): the compass search starts there instead of at the best grid point,
+        and the grid is not evaluated (``grid`` only sets the default step).
     """
     lower = np.asarray(lower, dtype=np.float64)
     upper = np.asarray(upper, dtype=np.float64)
     p = lower.size
     g0 = grid.shape[0]
-    cand = np.broadcast_to(grid[None, :, :], (n_series, g0, p)).copy()
+    if x0 is not None:
+        cand = np.clip(np.asarray(x0, dtype=np.float64), lower, upper).reshape(n_series, 1, p)
+    else:
+        cand = np.broadcast_to(grid[None, :, :], (n_series, g0, p)).copy()
     vals = _clean(objective(cand))
     best = np.argmin(vals, axis=1)
     rows = np.arange(n_series)

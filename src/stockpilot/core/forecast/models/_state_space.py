@@ -485,6 +485,46 @@ def _objective_values(
     return np.where(np.isnan(val), np.inf, np.maximum(val, -1e300))
 
 
+#: Local search of a warm-started fit (:func:`fit_ets` with ``warm_start``).
+WARM_ITERATIONS = 3
+WARM_SCALES = 2
+
+
+@dataclass(frozen=True)
+class EtsWarmStart:
+    """Starting parameters of every row for :func:`fit_ets` (units of :class:`EtsFit`;
+    all finite on the rows fitted)."""
+
+    alpha: FloatArray
+    beta: FloatArray
+    gamma: FloatArray
+    phi: FloatArray
+    initial_level: FloatArray
+
+    def box_point(
+        self,
+        spec: EtsSpec,
+        rows: IntArray,
+        base_level: FloatArray,
+        scale: FloatArray,
+        optimize_level: bool,
+    ) -> FloatArray:
+        """(len(rows), P) point in the search box of ``spec`` (inverse of :func:`_expand`)."""
+        a = self.alpha[rows]
+        cols = [a]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if spec.trend:
+                cols.append(self.beta[rows] / a)
+            if spec.season != Season.NONE:
+                cols.append(self.gamma[rows] / (1.0 - a))
+            if spec.damped:
+                cols.append(self.phi[rows])
+            if optimize_level:
+                u = (self.initial_level[rows] - base_level) / scale
+                cols.append(np.where(np.isfinite(u), u, 0.0))
+        return np.stack(cols, axis=1)
+
+
 def fit_ets(
     y: FloatArray,
     start: IntArray,
@@ -495,6 +535,7 @@ def fit_ets(
     alpha_bounds: tuple[float, float] = ALPHA_BOUNDS,
     iterations: int = 4,
     optimize_level: bool = True,
+    warm_start: EtsWarmStart | None = None,
 ) -> EtsFit:
     """Estimate one exponential smoothing spec for all applicable rows of ``y`` at once.
 
@@ -505,7 +546,9 @@ def fit_ets(
     estimated jointly with the smoothing parameters as
     :math:`\\ell_0 = \\ell_0^{heur} + u\\,s_y`, :math:`u \\in [-1, 1]`, :math:`s_y` the
     series' standard deviation (trend and seasonal initial states stay heuristic).
-    Search: :func:`minimize_box`.
+    Search: :func:`minimize_box`; with ``warm_start`` (parameters of every row, e.g.
+    estimated on a shorter part of the same series) a short local search from them
+    (``WARM_ITERATIONS`` compass iterations at ``WARM_SCALES`` step sizes, no grid).
     """
     n, t_len = y.shape
     m = season_length if spec.season != Season.NONE else 1
@@ -559,9 +602,23 @@ def fit_ets(
             )
             return _objective_values(spec, sse, srel, slog, cnt)
 
-        best = minimize_box(
-            objective, sel.size, lower=lo, upper=hi, grid=grid, iterations=iterations
-        )
+        if warm_start is None:
+            best = minimize_box(
+                objective, sel.size, lower=lo, upper=hi, grid=grid, iterations=iterations
+            )
+        else:
+            x0 = warm_start.box_point(spec, sel, base_level, scale, optimize_level)
+            best = minimize_box(
+                objective,
+                sel.size,
+                lower=lo,
+                upper=hi,
+                grid=grid,
+                iterations=WARM_ITERATIONS,
+                scales=WARM_SCALES,
+                initial_step=(hi - lo) / (4.0 * max(grid.shape[0] ** (1.0 / lo.size), 1.0)),
+                x0=x0,
+            )
         a, b, g, p = (np.ascontiguousarray(v) for v in _expand(spec, best.x))
         lev0 = levels(best.x[:, None, :])
         fit, lev, tr, seas = _filter_run(

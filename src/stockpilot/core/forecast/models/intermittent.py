@@ -309,7 +309,12 @@ def sba_forecast(y: FloatArray, h: int) -> PanelForecast:
 
 @threads_by_size
 def tsb_forecast(
-    y: FloatArray, h: int, *, alpha_d: float | None = None, alpha_p: float | None = None
+    y: FloatArray,
+    h: int,
+    *,
+    alpha_d: float | None = None,
+    alpha_p: float | None = None,
+    warm_start: Mapping[str, FloatArray] | None = None,
 ) -> PanelForecast:
     """Teunter-Syntetos-Babai method :math:`\\hat y = \\hat d\\,\\hat z` (Teunter et al. 2011).
 
@@ -322,6 +327,10 @@ def tsb_forecast(
         :math:`\\beta` in Teunter et al.).
         Give both or neither; with neither, both are optimized per series in [0.01, 0.5]
         (minimum one-step SSE against demand).
+    warm_start
+        ``params`` (``alpha_d``, ``alpha_p``) of an earlier fit of every row, e.g. on a
+        shorter part of the same series: the optimization is a short local search from
+        them (3 compass iterations at 2 step sizes, no grid).
     """
     y = validate_panel(y, h, 1, owner="tsb_forecast")
     if (alpha_d is None) != (alpha_p is None):
@@ -345,14 +354,17 @@ def tsb_forecast(
             )
 
         axis = np.array([0.02, 0.05, 0.1, 0.2, 0.4])
+        warm = None if warm_start is None else _given(warm_start, ("alpha_d", "alpha_p"), n)
         best = minimize_box(
             objective,
             n,
             lower=np.array([lo, lo]),
             upper=np.array([hi, hi]),
             grid=grid_points([axis, axis]),
-            iterations=4,
-            initial_step=np.array([0.04, 0.04]),
+            iterations=4 if warm is None else 3,
+            scales=4 if warm is None else 2,
+            initial_step=np.array([0.04, 0.04]) if warm is None else np.array([0.02, 0.02]),
+            x0=warm,
         )
         ad = best.x[:, 0].copy()
         ap = best.x[:, 1].copy()

@@ -34,6 +34,7 @@ from stockpilot.core.forecast.models._state_space import (
     ALPHA_BOUNDS,
     EtsFit,
     EtsSpec,
+    EtsWarmStart,
     Season,
     filter_ets,
     fit_ets,
@@ -94,6 +95,7 @@ def ses_forecast(
     *,
     alpha: float | None = None,
     alpha_bounds: tuple[float, float] = ALPHA_BOUNDS,
+    warm_start: Mapping[str, FloatArray] | None = None,
 ) -> PanelForecast:
     """Simple exponential smoothing (FPP3 eq. 8.1), flat forecast :math:`\\ell_T`.
 
@@ -106,6 +108,10 @@ def ses_forecast(
     alpha
         Fixed smoothing parameter :math:`\\alpha` for every series; ``None`` (default)
         optimizes it per series within ``alpha_bounds`` (minimum one-step SSE).
+    warm_start
+        ``params`` of an earlier fit of every row (e.g. on a shorter part of the same
+        series): the optimization is a short local search from them (see
+        :func:`~._state_space.fit_ets`).
 
     Notes
     -----
@@ -126,7 +132,9 @@ def ses_forecast(
         raise parameter_error("ses_forecast", "alpha_bounds", "0 < low <= high <= 1", alpha_bounds)
     start = first_observation(y)
     if alpha is None:
-        fit = fit_ets(y, start, h, spec=SES_SPEC, alpha_bounds=(lo, hi))
+        fit = fit_ets(
+            y, start, h, spec=SES_SPEC, alpha_bounds=(lo, hi), warm_start=_warm(warm_start, y)
+        )
     else:
         fit = fixed_ets(y, start, h, spec=SES_SPEC, alpha=float(alpha))
     return merge_fallback(ForecastModel.SES, y, fit, lambda rows: naive_forecast(rows, h))
@@ -218,8 +226,30 @@ def ets_refilter(
     )
 
 
+def _warm(params: Mapping[str, FloatArray] | None, y: FloatArray) -> EtsWarmStart | None:
+    """Warm start of :func:`fit_ets` from an earlier fit's ``params`` (None: cold)."""
+    if params is None:
+        return None
+    n = y.shape[0]
+
+    def get(name: str, default: float) -> FloatArray:
+        if name not in params:
+            return np.full(n, default)
+        return np.asarray(params[name], dtype=np.float64).reshape(n)
+
+    return EtsWarmStart(
+        alpha=get("alpha", np.nan),
+        beta=get("beta", 0.0),
+        gamma=get("gamma", 0.0),
+        phi=get("phi", 1.0),
+        initial_level=get("initial_level", np.nan),
+    )
+
+
 @threads_by_size
-def holt_forecast(y: FloatArray, h: int) -> PanelForecast:
+def holt_forecast(
+    y: FloatArray, h: int, *, warm_start: Mapping[str, FloatArray] | None = None
+) -> PanelForecast:
     """Holt's linear trend method (FPP3 eq. 8.3), parameters optimized per series.
 
     Needs 3 observations; shorter rows fall back to SES/naive and are flagged ``failed``.
@@ -228,12 +258,14 @@ def holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     """
     y = validate_panel(y, h, 1, owner="holt_forecast")
     start = first_observation(y)
-    fit = fit_ets(y, start, h, spec=HOLT_SPEC)
+    fit = fit_ets(y, start, h, spec=HOLT_SPEC, warm_start=_warm(warm_start, y))
     return merge_fallback(ForecastModel.HOLT, y, fit, lambda rows: ses_forecast(rows, h))
 
 
 @threads_by_size
-def damped_holt_forecast(y: FloatArray, h: int) -> PanelForecast:
+def damped_holt_forecast(
+    y: FloatArray, h: int, *, warm_start: Mapping[str, FloatArray] | None = None
+) -> PanelForecast:
     """Damped trend method (FPP3 eq. 8.4 / Gardner & McKenzie 1985), optimized per series.
 
     :math:`\\phi` is searched in [0.8, 0.98] (Hyndman et al. 2008, sec. 5.2 recommendation).
@@ -241,5 +273,5 @@ def damped_holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     """
     y = validate_panel(y, h, 1, owner="damped_holt_forecast")
     start = first_observation(y)
-    fit = fit_ets(y, start, h, spec=DAMPED_SPEC)
+    fit = fit_ets(y, start, h, spec=DAMPED_SPEC, warm_start=_warm(warm_start, y))
     return merge_fallback(ForecastModel.DAMPED_HOLT, y, fit, lambda rows: ses_forecast(rows, h))
