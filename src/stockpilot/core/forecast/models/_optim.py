@@ -89,15 +89,17 @@ def minimize_box(
     upper = np.asarray(upper, dtype=np.float64)
     p = lower.size
     g0 = grid.shape[0]
+    rows = np.arange(n_series)
+    fx: FloatArray | None = None
     if x0 is not None:
-        cand = np.clip(np.asarray(x0, dtype=np.float64), lower, upper).reshape(n_series, 1, p)
+        # the start is scored together with the first compass moves (one pass, not two)
+        x = np.clip(np.asarray(x0, dtype=np.float64), lower, upper).reshape(n_series, p)
     else:
         cand = np.broadcast_to(grid[None, :, :], (n_series, g0, p)).copy()
-    vals = _clean(objective(cand))
-    best = np.argmin(vals, axis=1)
-    rows = np.arange(n_series)
-    x = cand[rows, best, :].copy()
-    fx = vals[rows, best]
+        vals = _clean(objective(cand))
+        best = np.argmin(vals, axis=1)
+        x = cand[rows, best, :].copy()
+        fx = vals[rows, best]
     if initial_step is None:
         initial_step = (upper - lower) / (2.0 * max(g0 ** (1.0 / p), 1.0))
     step = np.broadcast_to(np.asarray(initial_step, dtype=np.float64), (n_series, p)).copy()
@@ -111,7 +113,11 @@ def minimize_box(
     for _ in range(iterations):
         trial = x[:, None, :] + directions[None, :, :] * step[:, None, :]
         np.clip(trial, lower, upper, out=trial)
-        tv = _clean(objective(trial))
+        if fx is None:
+            both = _clean(objective(np.concatenate([x[:, None, :], trial], axis=1)))
+            fx, tv = both[:, 0], both[:, 1:]
+        else:
+            tv = _clean(objective(trial))
         j = np.argmin(tv, axis=1)
         ft = tv[rows, j]
         better = ft < fx
@@ -119,6 +125,8 @@ def minimize_box(
         fx = np.where(better, ft, fx)
         won = factors[scale_of[j]]
         step = np.where(better[:, None], step * won[:, None], step * 0.5**scales)
+    if fx is None:
+        fx = _clean(objective(x[:, None, :]))[:, 0]
     return BoxOptimum(x=x, value=fx)
 
 

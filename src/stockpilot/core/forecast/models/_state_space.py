@@ -59,9 +59,9 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
     phi: FloatArray,
     season_mode: int,
     relative: bool,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Scores of every (series, candidate): SSE, sum of squared relative errors,
-    sum of log|mu| and the number of scored errors. Shapes (N, G) / (N, G) / (N, G) / (N,).
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Scores of every (series, candidate): SSE, sum of squared relative errors and
+    sum of log|mu|, each (N, G) (the number of scored errors is :func:`_scored_count`).
     ``level0`` is (N, G): the initial level is a candidate parameter too.
 
     The G candidates of a series are filtered side by side (time outer, candidates inner):
@@ -74,7 +74,6 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
     sse = np.full((n, g_len), np.inf)
     srel = np.full((n, g_len), np.inf)
     slog = np.full((n, g_len), np.inf)
-    cnt = np.zeros(n)
     n_chunks = min(n, 64)
     for chunk in numba.prange(n_chunks):
         # work buffers once per chunk of rows, not once per row
@@ -97,17 +96,15 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
                     if relative and ok[g]:
                         srel[i, g] = s2[g]
                         slog[i, g] = s3[g]
-            cnt[i] = _count(y[i], t0[i], season_mode)
-    return sse, srel, slog, cnt
+    return sse, srel, slog
 
 
-@numba.njit(cache=True)
-def _count(y_row: FloatArray, t0: int, season_mode: int) -> float:
-    c = 0.0
-    for t in range(t0, y_row.shape[0]):
-        if not np.isnan(y_row[t]) and (season_mode == 0 or t > t0):
-            c += 1.0
-    return c
+def _scored_count(y: FloatArray, t0: IntArray, season_mode: int) -> FloatArray:
+    """Errors :func:`_filter_scores` scores per row: observed periods from ``t0`` (from
+    ``t0 + 1`` for seasonal specs, whose filter starts one period earlier)."""
+    first = t0 + (0 if season_mode == 0 else 1)
+    scored = np.isfinite(y) & (np.arange(y.shape[1])[None, :] >= first[:, None])
+    return scored.sum(axis=1).astype(np.float64)
 
 
 @numba.njit(cache=True)
@@ -585,9 +582,11 @@ def fit_ets(
                 return np.ascontiguousarray(np.broadcast_to(base_level[:, None], x.shape[:2]))
             return np.ascontiguousarray(base_level[:, None] + x[..., -1] * scale[:, None])
 
+        cnt = _scored_count(ys, t0s, int(spec.season))
+
         def objective(x: FloatArray) -> FloatArray:
             a, b, g, p = _expand(spec, x)
-            sse, srel, slog, cnt = _filter_scores(
+            sse, srel, slog = _filter_scores(
                 ys,
                 t0s,
                 levels(x),
@@ -625,23 +624,11 @@ def fit_ets(
             ys, t0s, np.ascontiguousarray(lev0[:, 0]), trend0s, season0s, a, b, g, p,
             int(spec.season),
         )  # fmt: skip
-        sse, srel, slog, cnt = _filter_scores(
-            ys,
-            t0s,
-            lev0,
-            trend0s,
-            season0s,
-            a[:, None],
-            b[:, None],
-            g[:, None],
-            p[:, None],
-            int(spec.season),
-            spec.multiplicative_error,
-        )
         alpha[sel], beta[sel], gamma[sel], phi[sel] = a, b, g, p
         init[sel] = lev0[:, 0]
         fitted[sel] = fit
-        n2ll[sel] = _objective_values(spec, sse, srel, slog, cnt)[:, 0]
+        # the objective at the optimum (the search keeps it): -2 log L up to a constant
+        n2ll[sel] = best.value
         nobs[sel] = cnt
         mean[sel] = project(lev, tr, seas, phi=p, h=h, t_len=t_len, season_mode=spec.season)
     return EtsFit(
