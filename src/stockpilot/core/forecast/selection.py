@@ -13,12 +13,15 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    ``end_of_life_models`` (methods that decay or stay flat). Seasonal models
    (``seasonal_models``) join only when ``season_length > 1`` and every training window
    used holds at least two full seasons. Models not available in the registry are skipped.
-4. **Rolling origin.** Each candidate is fitted on all series of its group in one call per
+4. **Rolling origin.** Each candidate runs on all series of its group in one call per
    origin. Origins are the ``n_origins`` forecast origins ``T - eval_horizon * k``,
    k = 1..n_origins; a series contributes an origin only when its training window there
-   holds at least ``min_train`` observations. The score is the mean squared error (or the
-   mean absolute error) over all its origins and horizon steps: out-of-sample only, never
-   the in-sample fit.
+   holds at least ``min_train`` observations. A candidate's parameters are estimated for a
+   series at the earliest origin where it is scored and reused at the later origins,
+   where only the filter runs (:func:`~stockpilot.core.forecast.registry.refilter`; never
+   at earlier origins, so no forecast sees data after its origin). The score is the mean
+   squared error (or the mean absolute error) over all its origins and horizon steps:
+   out-of-sample only, never the in-sample fit.
 5. **Winner.** The lowest score wins; a candidate must beat the earlier (simpler)
    candidates by more than ``tolerance`` (relative) to be preferred. In smooth groups an
    ``ensemble`` candidate (mean of the group's candidates, scored on the same origins)
