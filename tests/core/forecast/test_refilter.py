@@ -12,10 +12,15 @@ import pytest
 
 from stockpilot.core.forecast.base import ForecastModel as M
 from stockpilot.core.forecast.base import first_observation
+from stockpilot.core.forecast.models._optim import limited_search, minimize_box
 from stockpilot.core.forecast.models._state_space import _row_sd
 from stockpilot.core.forecast.models.intermittent import tsb_forecast
 from stockpilot.core.forecast.registry import fit_predict, refilter
-from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast
+from stockpilot.core.forecast.selection import (
+    ORIGIN_SEARCH_ITERATIONS,
+    SelectionConfig,
+    select_and_forecast,
+)
 
 REFILTERED = (
     M.NAIVE,
@@ -142,7 +147,8 @@ def test_selection_scores_later_origins_with_the_earliest_origins_parameters() -
     )
     r = select_and_forecast(y, h, config=cfg, lifecycle=np.full(y.shape[0], "mature"))
     t = y.shape[1]
-    early = fit_predict(M.TSB, y[:, : t - 2 * h], h)
+    with limited_search(ORIGIN_SEARCH_ITERATIONS):  # the origin's (shorter) search
+        early = fit_predict(M.TSB, y[:, : t - 2 * h], h)
     sq = ((np.clip(early.mean, 0, None) - y[:, t - 2 * h : t - h]) ** 2).sum(axis=1)
     for i in range(y.shape[0]):
         later = tsb_forecast(
@@ -165,3 +171,27 @@ def test_selection_does_not_depend_on_the_order_of_the_series() -> None:
     np.testing.assert_allclose(b.mean, a.mean[perm], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(b.sd, a.sd[perm], rtol=1e-12)
     np.testing.assert_allclose(b.scores, a.scores[perm], rtol=1e-12)
+
+
+def test_limited_search_caps_cold_searches_only() -> None:
+    """Inside ``limited_search(k)`` a cold search runs k compass iterations (as if asked
+    for k); warm-started searches keep their own count."""
+    target = np.array([[0.31, 0.77], [0.12, 0.45], [0.9, 0.2]])
+    calls: list[int] = []
+
+    def objective(x: np.ndarray) -> np.ndarray:
+        calls.append(x.shape[1])
+        return ((x - target[:, None, :]) ** 2).sum(axis=2)
+
+    box = {"lower": np.zeros(2), "upper": np.ones(2), "grid": np.array([[0.5, 0.5]])}
+    with limited_search(1):
+        capped = minimize_box(objective, 3, iterations=4, **box)
+    assert len(calls) == 2  # grid + 1 iteration
+    asked = minimize_box(objective, 3, iterations=1, **box)
+    np.testing.assert_array_equal(capped.x, asked.x)
+    full = minimize_box(objective, 3, iterations=4, **box)
+    assert (full.value <= capped.value).all() and (full.value < capped.value).any()
+    calls.clear()
+    with limited_search(1):
+        minimize_box(objective, 3, iterations=3, x0=np.full((3, 2), 0.5), **box)
+    assert len(calls) == 3  # start scored with the first moves, then 2 more iterations

@@ -63,6 +63,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from stockpilot.core.classify import demand_pattern, lifecycle_stage
 from stockpilot.core.forecast.base import ForecastModel, PanelForecast, observation_count
+from stockpilot.core.forecast.models._optim import limited_search
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
 from stockpilot.vocab import DemandPattern, LifecycleStage
@@ -222,6 +223,13 @@ def _safe_fit(
     return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), pf.residual_sd, failed
 
 
+#: Compass iterations of the estimation at a rolling origin (the full fit uses 4): the
+#: origin's parameters only score the candidate and seed the winner's warm-started refit,
+#: which searches further on the full history. 2 and 4 gave the same RMSSE and SPL (within
+#: 0.001) on the six benchmark data sets, 0 (grid only) did not.
+ORIGIN_SEARCH_ITERATIONS = 2
+
+
 def _fit_origin(
     model: ForecastModel,
     y: FloatArray,
@@ -231,7 +239,7 @@ def _fit_origin(
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_], dict[str, FloatArray]] | None:
     """One candidate at one rolling origin. Rows with parameters from an earlier origin
     (``params``, NaN where none) rerun the model's filter with them (no estimation); the
-    other rows are fitted. Returns the clipped forecasts, residual sd, fallback flags and
+    other rows are fitted with ``ORIGIN_SEARCH_ITERATIONS`` compass iterations. Returns the clipped forecasts, residual sd, fallback flags and
     the parameters per row (NaN where a fallback was used); ``None`` when the kernel
     rejects the whole call."""
     n = y.shape[0]
@@ -240,14 +248,16 @@ def _fit_origin(
         if any(np.isfinite(v).any() for v in params.values()):
             pf = refilter(model, y, h, params, season_length=season_length)
         if pf is None:
-            pf = fit_predict(model, y, h, season_length=season_length)
+            with limited_search(ORIGIN_SEARCH_ITERATIONS):
+                pf = fit_predict(model, y, h, season_length=season_length)
             mean, sd, failed, par = pf.mean, pf.residual_sd, _flags(pf, n), dict(pf.params)
         else:
             mean, sd, failed = pf.mean.copy(), pf.residual_sd.copy(), _flags(pf, n)
             par = {k: np.asarray(v, dtype=np.float64).copy() for k, v in pf.params.items()}
             fresh = ~np.isfinite(mean).all(axis=1)
             if fresh.any():
-                part = fit_predict(model, y[fresh], h, season_length=season_length)
+                with limited_search(ORIGIN_SEARCH_ITERATIONS):
+                    part = fit_predict(model, y[fresh], h, season_length=season_length)
                 mean[fresh], sd[fresh], failed[fresh] = part.mean, part.residual_sd, part.failed
                 for k, v in part.params.items():
                     par.setdefault(k, np.full(n, np.nan))[fresh] = v

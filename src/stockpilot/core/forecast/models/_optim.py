@@ -17,7 +17,9 @@ The Python loop runs over iterations only (a fixed, small number), never over se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +27,23 @@ import numpy as np
 from stockpilot.core.forecast.base import FloatArray
 
 Objective = Callable[[FloatArray], FloatArray]
+
+_ITERATION_LIMIT: ContextVar[int | None] = ContextVar("compass_iteration_limit", default=None)
+
+
+@contextmanager
+def limited_search(iterations: int) -> Iterator[None]:
+    """Cap the compass iterations of every cold-started :func:`minimize_box` run inside
+    the block (the grid is still searched; warm-started runs keep their own count).
+
+    Used where the estimates are refined later anyway: the selection's rolling origins,
+    whose parameters seed the warm-started refit on the full history.
+    """
+    token = _ITERATION_LIMIT.set(iterations)
+    try:
+        yield
+    finally:
+        _ITERATION_LIMIT.reset(token)
 
 
 @dataclass(frozen=True)
@@ -89,6 +108,9 @@ def minimize_box(
     upper = np.asarray(upper, dtype=np.float64)
     p = lower.size
     g0 = grid.shape[0]
+    limit = _ITERATION_LIMIT.get()
+    if x0 is None and limit is not None:
+        iterations = min(iterations, limit)
     rows = np.arange(n_series)
     fx: FloatArray | None = None
     if x0 is not None:
