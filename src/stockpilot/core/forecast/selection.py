@@ -239,9 +239,9 @@ def _fit_origin(
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_], dict[str, FloatArray]] | None:
     """One candidate at one rolling origin. Rows with parameters from an earlier origin
     (``params``, NaN where none) rerun the model's filter with them (no estimation); the
-    other rows are fitted with ``ORIGIN_SEARCH_ITERATIONS`` compass iterations. Returns the clipped forecasts, residual sd, fallback flags and
-    the parameters per row (NaN where a fallback was used); ``None`` when the kernel
-    rejects the whole call."""
+    other rows are fitted with ``ORIGIN_SEARCH_ITERATIONS`` compass iterations. Returns
+    the clipped forecasts, residual sd, fallback flags and the parameters per row (NaN
+    where a fallback was used); ``None`` when the kernel rejects the whole call."""
     n = y.shape[0]
     try:
         pf = None
@@ -258,7 +258,8 @@ def _fit_origin(
             if fresh.any():
                 with limited_search(ORIGIN_SEARCH_ITERATIONS):
                     part = fit_predict(model, y[fresh], h, season_length=season_length)
-                mean[fresh], sd[fresh], failed[fresh] = part.mean, part.residual_sd, part.failed
+                mean[fresh], sd[fresh] = part.mean, part.residual_sd
+                failed[fresh] = _flags(part, int(fresh.sum()))
                 for k, v in part.params.items():
                     par.setdefault(k, np.full(n, np.nan))[fresh] = v
     except StockpilotError:
