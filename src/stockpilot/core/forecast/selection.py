@@ -223,7 +223,7 @@ def _safe_fit(
     return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), pf.residual_sd, failed
 
 
-#: Compass iterations of the estimation at a rolling origin (the full fit uses 4): the
+#: Compass iterations of the estimation at a rolling origin (the full fit uses 4-6): the
 #: origin's parameters only score the candidate and seed the winner's warm-started refit,
 #: which searches further on the full history. 2 and 4 gave the same RMSSE and SPL (within
 #: 0.001) on the six benchmark data sets, 0 (grid only) did not.
