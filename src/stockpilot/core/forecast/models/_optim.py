@@ -17,7 +17,9 @@ The Python loop runs over iterations only (a fixed, small number), never over se
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +27,23 @@ import numpy as np
 from stockpilot.core.forecast.base import FloatArray
 
 Objective = Callable[[FloatArray], FloatArray]
+
+_ITERATION_LIMIT: ContextVar[int | None] = ContextVar("compass_iteration_limit", default=None)
+
+
+@contextmanager
+def limited_search(iterations: int) -> Iterator[None]:
+    """Cap the compass iterations of every cold-started :func:`minimize_box` run inside
+    the block (the grid is still searched; warm-started runs keep their own count).
+
+    Used where the estimates are refined later anyway: the selection's rolling origins,
+    whose parameters seed the warm-started refit on the full history.
+    """
+    token = _ITERATION_LIMIT.set(iterations)
+    try:
+        yield
+    finally:
+        _ITERATION_LIMIT.reset(token)
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,7 @@ def minimize_box(
     iterations: int = 4,
     scales: int = 4,
     initial_step: FloatArray | None = None,
+    x0: FloatArray | None = None,
 ) -> BoxOptimum:
     """Minimise ``objective`` over a box for every series simultaneously.
 
@@ -79,17 +99,29 @@ def minimize_box(
     initial_step
         (P,) first compass step; default a quarter of the grid spacing estimate
         ``(upper - lower) / (2 * G0 ** (1 / P))``.
+    x0
+        (N, P) per-series starting points (a warm start, e.g. the optimum on a shorter part
+        of each series): the compass search starts there instead of at the best grid point,
+        and the grid is not evaluated (``grid`` only sets the default step).
     """
     lower = np.asarray(lower, dtype=np.float64)
     upper = np.asarray(upper, dtype=np.float64)
     p = lower.size
     g0 = grid.shape[0]
-    cand = np.broadcast_to(grid[None, :, :], (n_series, g0, p)).copy()
-    vals = _clean(objective(cand))
-    best = np.argmin(vals, axis=1)
+    limit = _ITERATION_LIMIT.get()
+    if x0 is None and limit is not None:
+        iterations = min(iterations, limit)
     rows = np.arange(n_series)
-    x = cand[rows, best, :].copy()
-    fx = vals[rows, best]
+    fx: FloatArray | None = None
+    if x0 is not None:
+        # the start is scored together with the first compass moves (one pass, not two)
+        x = np.clip(np.asarray(x0, dtype=np.float64), lower, upper).reshape(n_series, p)
+    else:
+        cand = np.broadcast_to(grid[None, :, :], (n_series, g0, p)).copy()
+        vals = _clean(objective(cand))
+        best = np.argmin(vals, axis=1)
+        x = cand[rows, best, :].copy()
+        fx = vals[rows, best]
     if initial_step is None:
         initial_step = (upper - lower) / (2.0 * max(g0 ** (1.0 / p), 1.0))
     step = np.broadcast_to(np.asarray(initial_step, dtype=np.float64), (n_series, p)).copy()
@@ -103,7 +135,11 @@ def minimize_box(
     for _ in range(iterations):
         trial = x[:, None, :] + directions[None, :, :] * step[:, None, :]
         np.clip(trial, lower, upper, out=trial)
-        tv = _clean(objective(trial))
+        if fx is None:
+            both = _clean(objective(np.concatenate([x[:, None, :], trial], axis=1)))
+            fx, tv = both[:, 0], both[:, 1:]
+        else:
+            tv = _clean(objective(trial))
         j = np.argmin(tv, axis=1)
         ft = tv[rows, j]
         better = ft < fx
@@ -111,6 +147,8 @@ def minimize_box(
         fx = np.where(better, ft, fx)
         won = factors[scale_of[j]]
         step = np.where(better[:, None], step * won[:, None], step * 0.5**scales)
+    if fx is None:
+        fx = _clean(objective(x[:, None, :]))[:, 0]
     return BoxOptimum(x=x, value=fx)
 
 

@@ -30,7 +30,7 @@ A NaN after a series' first observation is a missing value: states are propagate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import numba
@@ -59,9 +59,9 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
     phi: FloatArray,
     season_mode: int,
     relative: bool,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Scores of every (series, candidate): SSE, sum of squared relative errors,
-    sum of log|mu| and the number of scored errors. Shapes (N, G) / (N, G) / (N, G) / (N,).
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Scores of every (series, candidate): SSE, sum of squared relative errors and
+    sum of log|mu|, each (N, G) (the number of scored errors is :func:`_scored_count`).
     ``level0`` is (N, G): the initial level is a candidate parameter too.
 
     The G candidates of a series are filtered side by side (time outer, candidates inner):
@@ -74,7 +74,6 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
     sse = np.full((n, g_len), np.inf)
     srel = np.full((n, g_len), np.inf)
     slog = np.full((n, g_len), np.inf)
-    cnt = np.zeros(n)
     n_chunks = min(n, 64)
     for chunk in numba.prange(n_chunks):
         # work buffers once per chunk of rows, not once per row
@@ -97,17 +96,15 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
                     if relative and ok[g]:
                         srel[i, g] = s2[g]
                         slog[i, g] = s3[g]
-            cnt[i] = _count(y[i], t0[i], season_mode)
-    return sse, srel, slog, cnt
+    return sse, srel, slog
 
 
-@numba.njit(cache=True)
-def _count(y_row: FloatArray, t0: int, season_mode: int) -> float:
-    c = 0.0
-    for t in range(t0, y_row.shape[0]):
-        if not np.isnan(y_row[t]) and (season_mode == 0 or t > t0):
-            c += 1.0
-    return c
+def _scored_count(y: FloatArray, t0: IntArray, season_mode: int) -> FloatArray:
+    """Errors :func:`_filter_scores` scores per row: observed periods from ``t0`` (from
+    ``t0 + 1`` for seasonal specs, whose filter starts one period earlier)."""
+    first = t0 + (0 if season_mode == 0 else 1)
+    scored = np.isfinite(y) & (np.arange(y.shape[1])[None, :] >= first[:, None])
+    return scored.sum(axis=1).astype(np.float64)
 
 
 @numba.njit(cache=True)
@@ -321,6 +318,8 @@ class EtsFit:
     a constant shared by every spec (Hyndman et al. 2008, eqs. 5.3 and 5.4 concentrated over
     sigma), ``n_obs`` the number of scored errors, ``n_params`` the parameter count used by
     the information criteria (smoothing parameters + initial states + 1 for sigma).
+    ``initial_level`` is the level :math:`\\ell_0` the filter started from (estimated or
+    heuristic; NaN where not fitted), so :func:`filter_ets` can rerun the same filter.
     """
 
     spec: EtsSpec
@@ -334,6 +333,7 @@ class EtsFit:
     neg2loglik: FloatArray
     n_obs: FloatArray
     n_params: int
+    initial_level: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     def aicc(self) -> FloatArray:
         """AICc = -2 log L + 2k + 2k(k+1)/(n-k-1) (Hyndman et al. 2008, eq. 7.2); inf if n <= k+1."""
@@ -482,6 +482,46 @@ def _objective_values(
     return np.where(np.isnan(val), np.inf, np.maximum(val, -1e300))
 
 
+#: Local search of a warm-started fit (:func:`fit_ets` with ``warm_start``).
+WARM_ITERATIONS = 3
+WARM_SCALES = 2
+
+
+@dataclass(frozen=True)
+class EtsWarmStart:
+    """Starting parameters of every row for :func:`fit_ets` (units of :class:`EtsFit`;
+    all finite on the rows fitted)."""
+
+    alpha: FloatArray
+    beta: FloatArray
+    gamma: FloatArray
+    phi: FloatArray
+    initial_level: FloatArray
+
+    def box_point(
+        self,
+        spec: EtsSpec,
+        rows: IntArray,
+        base_level: FloatArray,
+        scale: FloatArray,
+        optimize_level: bool,
+    ) -> FloatArray:
+        """(len(rows), P) point in the search box of ``spec`` (inverse of :func:`_expand`)."""
+        a = self.alpha[rows]
+        cols = [a]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if spec.trend:
+                cols.append(self.beta[rows] / a)
+            if spec.season != Season.NONE:
+                cols.append(self.gamma[rows] / (1.0 - a))
+            if spec.damped:
+                cols.append(self.phi[rows])
+            if optimize_level:
+                u = (self.initial_level[rows] - base_level) / scale
+                cols.append(np.where(np.isfinite(u), u, 0.0))
+        return np.stack(cols, axis=1)
+
+
 def fit_ets(
     y: FloatArray,
     start: IntArray,
@@ -492,6 +532,7 @@ def fit_ets(
     alpha_bounds: tuple[float, float] = ALPHA_BOUNDS,
     iterations: int = 4,
     optimize_level: bool = True,
+    warm_start: EtsWarmStart | None = None,
 ) -> EtsFit:
     """Estimate one exponential smoothing spec for all applicable rows of ``y`` at once.
 
@@ -502,7 +543,9 @@ def fit_ets(
     estimated jointly with the smoothing parameters as
     :math:`\\ell_0 = \\ell_0^{heur} + u\\,s_y`, :math:`u \\in [-1, 1]`, :math:`s_y` the
     series' standard deviation (trend and seasonal initial states stay heuristic).
-    Search: :func:`minimize_box`.
+    Search: :func:`minimize_box`; with ``warm_start`` (parameters of every row, e.g.
+    estimated on a shorter part of the same series) a short local search from them
+    (``WARM_ITERATIONS`` compass iterations at ``WARM_SCALES`` step sizes, no grid).
     """
     n, t_len = y.shape
     m = season_length if spec.season != Season.NONE else 1
@@ -518,6 +561,7 @@ def fit_ets(
     mean = np.full((n, h), np.nan)
     n2ll = np.full(n, np.inf)
     nobs = np.zeros(n)
+    init = np.full(n, np.nan)
     n_params = spec.n_smoothing + 1 + int(spec.trend) + (m - 1 if spec.season else 0) + 1
     sel = np.flatnonzero(ok)
     if sel.size:
@@ -538,9 +582,11 @@ def fit_ets(
                 return np.ascontiguousarray(np.broadcast_to(base_level[:, None], x.shape[:2]))
             return np.ascontiguousarray(base_level[:, None] + x[..., -1] * scale[:, None])
 
+        cnt = _scored_count(ys, t0s, int(spec.season))
+
         def objective(x: FloatArray) -> FloatArray:
             a, b, g, p = _expand(spec, x)
-            sse, srel, slog, cnt = _filter_scores(
+            sse, srel, slog = _filter_scores(
                 ys,
                 t0s,
                 levels(x),
@@ -555,31 +601,34 @@ def fit_ets(
             )
             return _objective_values(spec, sse, srel, slog, cnt)
 
-        best = minimize_box(
-            objective, sel.size, lower=lo, upper=hi, grid=grid, iterations=iterations
-        )
+        if warm_start is None:
+            best = minimize_box(
+                objective, sel.size, lower=lo, upper=hi, grid=grid, iterations=iterations
+            )
+        else:
+            x0 = warm_start.box_point(spec, sel, base_level, scale, optimize_level)
+            best = minimize_box(
+                objective,
+                sel.size,
+                lower=lo,
+                upper=hi,
+                grid=grid,
+                iterations=WARM_ITERATIONS,
+                scales=WARM_SCALES,
+                initial_step=(hi - lo) / (4.0 * max(grid.shape[0] ** (1.0 / lo.size), 1.0)),
+                x0=x0,
+            )
         a, b, g, p = (np.ascontiguousarray(v) for v in _expand(spec, best.x))
         lev0 = levels(best.x[:, None, :])
         fit, lev, tr, seas = _filter_run(
             ys, t0s, np.ascontiguousarray(lev0[:, 0]), trend0s, season0s, a, b, g, p,
             int(spec.season),
         )  # fmt: skip
-        sse, srel, slog, cnt = _filter_scores(
-            ys,
-            t0s,
-            lev0,
-            trend0s,
-            season0s,
-            a[:, None],
-            b[:, None],
-            g[:, None],
-            p[:, None],
-            int(spec.season),
-            spec.multiplicative_error,
-        )
         alpha[sel], beta[sel], gamma[sel], phi[sel] = a, b, g, p
+        init[sel] = lev0[:, 0]
         fitted[sel] = fit
-        n2ll[sel] = _objective_values(spec, sse, srel, slog, cnt)[:, 0]
+        # the objective at the optimum (the search keeps it): -2 log L up to a constant
+        n2ll[sel] = best.value
         nobs[sel] = cnt
         mean[sel] = project(lev, tr, seas, phi=p, h=h, t_len=t_len, season_mode=spec.season)
     return EtsFit(
@@ -594,6 +643,67 @@ def fit_ets(
         neg2loglik=n2ll,
         n_obs=nobs,
         n_params=n_params,
+        initial_level=init,
+    )
+
+
+def filter_ets(
+    y: FloatArray,
+    start: IntArray,
+    h: int,
+    *,
+    spec: EtsSpec,
+    alpha: FloatArray,
+    beta: FloatArray,
+    gamma: FloatArray,
+    phi: FloatArray,
+    initial_level: FloatArray | None = None,
+    season_length: int = 1,
+) -> EtsFit:
+    """Run one spec with given per-row parameters (no estimation): the filter of
+    :func:`fit_ets` for parameters chosen elsewhere, e.g. on an earlier part of the series.
+
+    ``alpha``, ``beta``, ``gamma``, ``phi`` are (N,) in the units of :class:`EtsFit`
+    (error-correction form); ``initial_level`` (N,) replaces the heuristic
+    :math:`\\ell_0` where finite (``None``: heuristic everywhere). Trend and seasonal initial
+    states are the heuristic ones of :func:`_initial_states`, as in :func:`fit_ets`, so
+    rerunning a fit's parameters on the same rows reproduces its filter. Rows where the
+    spec does not apply, or with a non-finite smoothing parameter, are not ``ok``.
+    """
+    n, t_len = y.shape
+    m = season_length if spec.season != Season.NONE else 1
+    ok, t0, level0, trend0, season0 = _initial_states(y, start, spec, m)
+    par = [
+        np.broadcast_to(np.asarray(v, dtype=np.float64), (n,)) for v in (alpha, beta, gamma, phi)
+    ]
+    for v in par:
+        ok = ok & np.isfinite(v)
+    if initial_level is not None:
+        given = np.broadcast_to(np.asarray(initial_level, dtype=np.float64), (n,))
+        level0 = np.where(np.isfinite(given), given, level0)
+    ok = ok & np.isfinite(level0)
+    t0 = np.where(ok, t0, t_len).astype(np.int64)
+    a, b, g = (np.ascontiguousarray(np.where(ok, v, 0.0)) for v in par[:3])
+    p = np.ascontiguousarray(np.where(ok, par[3], 1.0))
+    level0 = np.ascontiguousarray(np.where(ok, level0, 0.0))
+    fitted, lev, tr, seas = _filter_run(
+        y, t0, level0, trend0, season0, a, b, g, p, int(spec.season)
+    )
+    mean = project(lev, tr, seas, phi=p, h=h, t_len=t_len, season_mode=spec.season)
+    nan = np.full(n, np.nan)
+    return EtsFit(
+        spec=spec,
+        ok=ok,
+        alpha=np.where(ok, a, nan),
+        beta=np.where(ok, b, nan),
+        gamma=np.where(ok, g, nan),
+        phi=np.where(ok, p, nan),
+        fitted=np.where(ok[:, None], fitted, np.nan),
+        mean=np.where(ok[:, None], mean, np.nan),
+        neg2loglik=np.full(n, np.nan),
+        n_obs=np.zeros(n),
+        n_params=0,
+        initial_level=np.where(ok, level0, nan),
     )
 
 

@@ -21,6 +21,8 @@ the first bucket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from stockpilot.core.forecast.base import (
@@ -33,7 +35,7 @@ from stockpilot.core.forecast.base import (
     threads_by_size,
     validate_panel,
 )
-from stockpilot.core.forecast.models._state_space import fit_ets
+from stockpilot.core.forecast.models._state_space import filter_ets, fit_ets
 from stockpilot.core.forecast.models.smoothing import SES_SPEC
 
 SES_BOUNDS = (0.1, 0.3)
@@ -63,14 +65,29 @@ def _aggregate(y: FloatArray, level: int) -> FloatArray:
     return tail.reshape(n, k, level).sum(axis=2)
 
 
-def _ses_level_forecast(y: FloatArray, level: int) -> tuple[FloatArray, FloatArray]:
-    """Per-period ADIDA forecast (N,) and fitted (N, T) at one aggregation level."""
+def _ses_level_forecast(
+    y: FloatArray, level: int, alpha: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per-period ADIDA forecast (N,), fitted (N, T) and SES alpha (N,) at one aggregation
+    level; ``alpha`` given: the SES runs with it (no estimation)."""
     n, t_len = y.shape
     agg = _aggregate(y, level)
     start = first_observation(agg)
-    fit = fit_ets(
-        agg, start, 1, spec=SES_SPEC, alpha_bounds=SES_BOUNDS, iterations=6, optimize_level=False
-    )
+    if alpha is None:
+        fit = fit_ets(
+            agg,
+            start,
+            1,
+            spec=SES_SPEC,
+            alpha_bounds=SES_BOUNDS,
+            iterations=6,
+            optimize_level=False,
+        )
+    else:
+        fit = filter_ets(
+            agg, start, 1, spec=SES_SPEC, alpha=alpha, beta=np.zeros(n), gamma=np.zeros(n),
+            phi=np.ones(n),
+        )  # fmt: skip
     rows = np.arange(n)
     single = (~fit.ok) & (start < agg.shape[1])
     fc = np.where(fit.ok, fit.mean[:, 0], np.nan)
@@ -79,7 +96,7 @@ def _ses_level_forecast(y: FloatArray, level: int) -> tuple[FloatArray, FloatArr
     fitted = np.full((n, t_len), np.nan)
     offset = t_len - agg.shape[1] * level
     fitted[:, offset:] = np.repeat(fit.fitted / level, level, axis=1)
-    return fc / level, fitted
+    return fc / level, fitted, fit.alpha
 
 
 def _intermittent_rows(y: FloatArray) -> tuple[IntArray, IntArray, np.ndarray, np.ndarray]:
@@ -105,21 +122,65 @@ def adida_forecast(y: FloatArray, h: int) -> PanelForecast:
     [[1.0, 1.0]]
     """
     y = validate_panel(y, h, 1, owner="adida_forecast")
-    n, t_len = y.shape
     _, level, no_data, no_demand = _intermittent_rows(y)
+    return _adida_result(y, h, level, no_data, no_demand)
+
+
+def _adida_result(  # noqa: PLR0917
+    y: FloatArray,
+    h: int,
+    level: IntArray,
+    no_data: np.ndarray,
+    no_demand: np.ndarray,
+    alpha: FloatArray | None = None,
+) -> PanelForecast:
+    n, t_len = y.shape
     fc = np.zeros(n)
     fitted = np.full((n, t_len), np.nan)
+    alpha_out = np.full(n, np.nan)
     for lv in np.unique(level[level > 0]):
         rows = np.flatnonzero(level == lv)
-        f, fit = _ses_level_forecast(y[rows], int(lv))
+        f, fit, a = _ses_level_forecast(y[rows], int(lv), None if alpha is None else alpha[rows])
         fc[rows] = f
         fitted[rows] = fit
+        alpha_out[rows] = a
     fitted[no_demand] = np.where(np.isfinite(y[no_demand]), 0.0, np.nan)
     fc = np.where(np.isfinite(fc), fc, 0.0)
     mean = np.repeat(fc[:, None], h, axis=1)
-    params = {"aggregation_level": np.where(level > 0, level, np.nan).astype(np.float64)}
+    params = {
+        "aggregation_level": np.where(level > 0, level, np.nan).astype(np.float64),
+        "alpha": alpha_out,
+    }
     return make_result(
         ForecastModel.ADIDA, y, mean=mean, fitted=fitted, params=params, failed=no_data
+    )
+
+
+@threads_by_size
+def adida_refilter(y: FloatArray, h: int, params: Mapping[str, FloatArray]) -> PanelForecast:
+    """ADIDA with the per-row aggregation level and SES ``alpha`` of an earlier fit (no
+    estimation; the buckets are re-aligned with the end of ``y``).
+
+    Rows without an SES ``alpha`` from the fit (no demand there, or a single bucket) are
+    flagged ``failed`` with NaN forecasts, for the caller to fit.
+    """
+    y = validate_panel(y, h, 1, owner="adida_refilter")
+    n = y.shape[0]
+    level = np.asarray(params["aggregation_level"], dtype=np.float64).reshape(n)
+    alpha = np.asarray(params["alpha"], dtype=np.float64).reshape(n)
+    bad = ~(np.isfinite(level) & (level >= 1) & np.isfinite(alpha))
+    start = first_observation(y)
+    no_data = start >= y.shape[1]
+    lv = np.where(bad, 0, level).astype(np.int64)
+    out = _adida_result(y, h, lv, no_data, np.zeros(n, dtype=bool), np.where(bad, 0.2, alpha))
+    bad = bad | ~np.isfinite(out.mean).all(axis=1)
+    return PanelForecast(
+        model=out.model,
+        mean=np.where(bad[:, None], np.nan, out.mean),
+        fitted=np.where(bad[:, None], np.nan, out.fitted),
+        residual_sd=np.where(bad, np.nan, out.residual_sd),
+        params={k: np.where(bad, np.nan, v) for k, v in out.params.items()},
+        failed=out.failed | bad,
     )
 
 
@@ -138,7 +199,7 @@ def imapa_forecast(y: FloatArray, h: int) -> PanelForecast:
     fitted_cnt = np.zeros((n, t_len))
     for lv in range(1, int(level.max(initial=0)) + 1):
         rows = np.flatnonzero(level >= lv)
-        f, fit = _ses_level_forecast(y[rows], lv)
+        f, fit, _ = _ses_level_forecast(y[rows], lv)
         total[rows] += np.where(np.isfinite(f), f, 0.0)
         ok = np.isfinite(fit)
         fitted_sum[rows] += np.where(ok, fit, 0.0)

@@ -26,6 +26,8 @@ period (time passes, nothing is updated).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numba
 import numpy as np
 
@@ -241,6 +243,20 @@ def _croston_family(
     else:
         alpha_z = np.full(n, CROSTON_ALPHA)
         alpha_p = np.full(n, CROSTON_ALPHA)
+    return _croston_result(model, y, h, start, alpha_z, alpha_p, debias=debias)
+
+
+def _croston_result(  # noqa: PLR0917
+    model: ForecastModel,
+    y: FloatArray,
+    h: int,
+    start: IntArray,
+    alpha_z: FloatArray,
+    alpha_p: FloatArray,
+    *,
+    debias: bool,
+) -> PanelForecast:
+    n = y.shape[0]
     fitted, z, p = _croston_run(y, start, alpha_z, alpha_p)
     fc = z / p
     factor = 1.0 - alpha_p / 2.0 if debias else np.ones(n)
@@ -293,7 +309,12 @@ def sba_forecast(y: FloatArray, h: int) -> PanelForecast:
 
 @threads_by_size
 def tsb_forecast(
-    y: FloatArray, h: int, *, alpha_d: float | None = None, alpha_p: float | None = None
+    y: FloatArray,
+    h: int,
+    *,
+    alpha_d: float | None = None,
+    alpha_p: float | None = None,
+    warm_start: Mapping[str, FloatArray] | None = None,
 ) -> PanelForecast:
     """Teunter-Syntetos-Babai method :math:`\\hat y = \\hat d\\,\\hat z` (Teunter et al. 2011).
 
@@ -306,6 +327,10 @@ def tsb_forecast(
         :math:`\\beta` in Teunter et al.).
         Give both or neither; with neither, both are optimized per series in [0.01, 0.5]
         (minimum one-step SSE against demand).
+    warm_start
+        ``params`` (``alpha_d``, ``alpha_p``) of an earlier fit of every row, e.g. on a
+        shorter part of the same series: the optimization is a short local search from
+        them (3 compass iterations at 2 step sizes, no grid).
     """
     y = validate_panel(y, h, 1, owner="tsb_forecast")
     if (alpha_d is None) != (alpha_p is None):
@@ -329,23 +354,93 @@ def tsb_forecast(
             )
 
         axis = np.array([0.02, 0.05, 0.1, 0.2, 0.4])
+        warm = None if warm_start is None else _given(warm_start, ("alpha_d", "alpha_p"), n)
         best = minimize_box(
             objective,
             n,
             lower=np.array([lo, lo]),
             upper=np.array([hi, hi]),
             grid=grid_points([axis, axis]),
-            iterations=4,
-            initial_step=np.array([0.04, 0.04]),
+            iterations=4 if warm is None else 3,
+            scales=4 if warm is None else 2,
+            initial_step=np.array([0.04, 0.04]) if warm is None else np.array([0.02, 0.02]),
+            x0=warm,
         )
         ad = best.x[:, 0].copy()
         ap = best.x[:, 1].copy()
     else:
         ad = np.full(n, float(alpha_d))
         ap = np.full(n, float(alpha_p))
+    return _tsb_result(y, h, start, ad, ap)
+
+
+def _tsb_result(
+    y: FloatArray, h: int, start: IntArray, ad: FloatArray, ap: FloatArray
+) -> PanelForecast:
     fitted, fc = _tsb_run(y, start, ad, ap)
     failed = start >= y.shape[1]
     fc = np.where(failed, 0.0, fc)
     mean = np.repeat(fc[:, None], h, axis=1)
     params = {"alpha_d": np.where(failed, np.nan, ad), "alpha_p": np.where(failed, np.nan, ap)}
     return make_result(ForecastModel.TSB, y, mean=mean, fitted=fitted, params=params, failed=failed)
+
+
+def _given(params: Mapping[str, FloatArray], names: tuple[str, ...], n: int) -> FloatArray:
+    """(N, len(names)) parameters of an earlier fit; a row with any NaN is all NaN."""
+    cols = np.stack([np.asarray(params[k], dtype=np.float64).reshape(n) for k in names], axis=1)
+    return np.where(np.isfinite(cols).all(axis=1, keepdims=True), cols, np.nan)
+
+
+@threads_by_size
+def tsb_refilter(y: FloatArray, h: int, params: Mapping[str, FloatArray]) -> PanelForecast:
+    """TSB with the per-row ``alpha_d``/``alpha_p`` of an earlier fit (no estimation).
+
+    Rows whose constants are missing (NaN) are flagged ``failed`` with NaN forecasts, for
+    the caller to fit. Rows with constants give exactly what :func:`tsb_forecast` gives
+    with those constants.
+    """
+    y = validate_panel(y, h, 1, owner="tsb_refilter")
+    n = y.shape[0]
+    given = _given(params, ("alpha_d", "alpha_p"), n)
+    bad = ~np.isfinite(given[:, 0])
+    start = first_observation(y)
+    out = _tsb_result(y, h, start, np.where(bad, 0.1, given[:, 0]), np.where(bad, 0.1, given[:, 1]))
+    return _mask_rows(out, bad)
+
+
+@threads_by_size
+def croston_optimized_refilter(
+    y: FloatArray, h: int, params: Mapping[str, FloatArray]
+) -> PanelForecast:
+    """Optimized Croston with the per-row ``alpha_size``/``alpha_interval`` of an earlier
+    fit (no estimation); rows without them are ``failed`` with NaN forecasts. A row
+    without demand at the fit has NaN constants and is fitted by the caller."""
+    y = validate_panel(y, h, 1, owner="croston_optimized_refilter")
+    n = y.shape[0]
+    given = _given(params, ("alpha_size", "alpha_interval"), n)
+    bad = ~np.isfinite(given[:, 0])
+    start = first_observation(y)
+    out = _croston_result(
+        ForecastModel.CROSTON_OPTIMIZED,
+        y,
+        h,
+        start,
+        np.where(bad, CROSTON_ALPHA, given[:, 0]),
+        np.where(bad, CROSTON_ALPHA, given[:, 1]),
+        debias=False,
+    )
+    return _mask_rows(out, bad)
+
+
+def _mask_rows(out: PanelForecast, bad: np.ndarray) -> PanelForecast:
+    """``out`` with the ``bad`` rows blanked (NaN) and flagged ``failed``."""
+    if not bad.any():
+        return out
+    return PanelForecast(
+        model=out.model,
+        mean=np.where(bad[:, None], np.nan, out.mean),
+        fitted=np.where(bad[:, None], np.nan, out.fitted),
+        residual_sd=np.where(bad, np.nan, out.residual_sd),
+        params={k: np.where(bad, np.nan, v) for k, v in out.params.items()},
+        failed=out.failed | bad,
+    )

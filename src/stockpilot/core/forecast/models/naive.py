@@ -7,6 +7,8 @@ References: Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, 3r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numba
 import numpy as np
 
@@ -259,3 +261,41 @@ def moving_average_forecast(
         params={"window": win},
         failed=failed,
     )
+
+
+@threads_by_size
+def moving_average_refilter(
+    y: FloatArray, h: int, params: Mapping[str, FloatArray]
+) -> PanelForecast:
+    """Moving average with the per-row ``window`` of an earlier fit (no choice made).
+
+    Rows without a window (NaN) are flagged ``failed`` with NaN forecasts, for the caller
+    to fit; the others get exactly what :func:`moving_average_forecast` gives with
+    ``window=`` their window.
+    """
+    y = validate_panel(y, h, 1, owner="moving_average_refilter")
+    n, t_len = y.shape
+    window = np.asarray(params["window"], dtype=np.float64).reshape(n)
+    start = first_observation(y)
+    fitted = np.full((n, t_len), np.nan)
+    forecast = np.full(n, np.nan)
+    for w in np.unique(window[np.isfinite(window) & (window >= 1)]):
+        rows = np.flatnonzero(window == w)
+        f, fc, _ = _moving_average(
+            np.ascontiguousarray(y[rows]), start[rows], np.array([int(w)], dtype=np.int64)
+        )
+        fitted[rows] = f
+        forecast[rows] = fc
+    bad = ~(np.isfinite(window) & (window >= 1))
+    no_obs = ~np.isfinite(forecast) & ~bad
+    forecast = np.where(no_obs, 0.0, forecast)
+    mean = np.repeat(forecast[:, None], h, axis=1)
+    result = make_result(
+        ForecastModel.MOVING_AVERAGE,
+        y,
+        mean=mean,
+        fitted=fitted,
+        params={"window": np.where(bad | no_obs, np.nan, window)},
+        failed=bad | no_obs,
+    )
+    return result

@@ -17,7 +17,7 @@ simpler one (damped/Holt -> SES -> naive) and are flagged ``failed``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -34,11 +34,10 @@ from stockpilot.core.forecast.models._state_space import (
     ALPHA_BOUNDS,
     EtsFit,
     EtsSpec,
+    EtsWarmStart,
     Season,
-    _filter_run,
-    _initial_states,
+    filter_ets,
     fit_ets,
-    project,
 )
 from stockpilot.core.forecast.models.naive import naive_forecast
 from stockpilot.errors import parameter_error
@@ -78,6 +77,8 @@ def merge_fallback(
         params["gamma"] = fit.gamma
     if fit.spec.damped:
         params["phi"] = fit.phi
+    if fit.initial_level.shape == fit.alpha.shape:
+        params["initial_level"] = fit.initial_level
     params = {k: np.where(ok, v, np.nan) for k, v in params.items()}
     return make_result(model, y, mean=mean, fitted=fitted, params=params, failed=~ok)
 
@@ -94,6 +95,7 @@ def ses_forecast(
     *,
     alpha: float | None = None,
     alpha_bounds: tuple[float, float] = ALPHA_BOUNDS,
+    warm_start: Mapping[str, FloatArray] | None = None,
 ) -> PanelForecast:
     """Simple exponential smoothing (FPP3 eq. 8.1), flat forecast :math:`\\ell_T`.
 
@@ -106,6 +108,10 @@ def ses_forecast(
     alpha
         Fixed smoothing parameter :math:`\\alpha` for every series; ``None`` (default)
         optimizes it per series within ``alpha_bounds`` (minimum one-step SSE).
+    warm_start
+        ``params`` of an earlier fit of every row (e.g. on a shorter part of the same
+        series): the optimization is a short local search from them (see
+        :func:`~._state_space.fit_ets`).
 
     Notes
     -----
@@ -126,7 +132,9 @@ def ses_forecast(
         raise parameter_error("ses_forecast", "alpha_bounds", "0 < low <= high <= 1", alpha_bounds)
     start = first_observation(y)
     if alpha is None:
-        fit = fit_ets(y, start, h, spec=SES_SPEC, alpha_bounds=(lo, hi))
+        fit = fit_ets(
+            y, start, h, spec=SES_SPEC, alpha_bounds=(lo, hi), warm_start=_warm(warm_start, y)
+        )
     else:
         fit = fixed_ets(y, start, h, spec=SES_SPEC, alpha=float(alpha))
     return merge_fallback(ForecastModel.SES, y, fit, lambda rows: naive_forecast(rows, h))
@@ -145,32 +153,103 @@ def fixed_ets(
     season_length: int = 1,
 ) -> EtsFit:
     """Run one spec with the same fixed parameters on every applicable row (no estimation)."""
-    n, t_len = y.shape
-    m = season_length if spec.season != Season.NONE else 1
-    ok, t0, level0, trend0, season0 = _initial_states(y, start, spec, m)
-    full = [np.full(n, v) for v in (alpha, beta, gamma, phi)]
-    fitted, lev, tr, seas = _filter_run(
-        y, t0, level0, trend0, season0, full[0], full[1], full[2], full[3], int(spec.season)
-    )
-    mean = project(lev, tr, seas, phi=full[3], h=h, t_len=t_len, season_mode=spec.season)
-    nan = np.full(n, np.nan)
-    return EtsFit(
+    n = y.shape[0]
+    return filter_ets(
+        y,
+        start,
+        h,
         spec=spec,
-        ok=ok,
-        alpha=np.where(ok, full[0], nan),
-        beta=np.where(ok, full[1], nan),
-        gamma=np.where(ok, full[2], nan),
-        phi=np.where(ok, full[3], nan),
-        fitted=np.where(ok[:, None], fitted, np.nan),
-        mean=np.where(ok[:, None], mean, np.nan),
-        neg2loglik=np.full(n, np.nan),
-        n_obs=np.zeros(n),
-        n_params=0,
+        alpha=np.full(n, alpha),
+        beta=np.full(n, beta),
+        gamma=np.full(n, gamma),
+        phi=np.full(n, phi),
+        season_length=season_length,
     )
 
 
 @threads_by_size
-def holt_forecast(y: FloatArray, h: int) -> PanelForecast:
+def ets_refilter(
+    y: FloatArray,
+    h: int,
+    params: Mapping[str, FloatArray],
+    *,
+    model: ForecastModel,
+    spec: EtsSpec,
+    season_length: int = 1,
+) -> PanelForecast:
+    """Rerun ``spec`` on every row of ``y`` with the parameters of an earlier fit.
+
+    ``params`` is the ``params`` of an earlier result of the same model on the same rows
+    (``alpha``, and ``beta``/``gamma``/``phi``/``initial_level`` where the spec has them),
+    typically fitted on a shorter part of each series. No parameter is estimated: rows
+    whose parameters are missing (NaN) come back ``failed`` with NaN forecasts, for the
+    caller to fit.
+    """
+    y = validate_panel(y, h, season_length, owner="ets_refilter")
+    n = y.shape[0]
+    nan = np.full(n, np.nan)
+
+    def get(name: str, default: float) -> FloatArray:
+        return np.asarray(params.get(name, np.full(n, default)), dtype=np.float64)
+
+    fit = filter_ets(
+        y,
+        first_observation(y),
+        h,
+        spec=spec,
+        alpha=get("alpha", np.nan),
+        beta=get("beta", 0.0) if spec.trend else np.zeros(n),
+        gamma=get("gamma", 0.0) if spec.season != Season.NONE else np.zeros(n),
+        phi=get("phi", 1.0) if spec.damped else np.ones(n),
+        initial_level=get("initial_level", np.nan),
+        season_length=season_length,
+    )
+    ok = fit.ok & np.isfinite(fit.mean).all(axis=1)
+    kept = {
+        k: np.where(ok, getattr(fit, k), nan)
+        for k, used in (
+            ("alpha", True),
+            ("beta", spec.trend),
+            ("gamma", spec.season != Season.NONE),
+            ("phi", spec.damped),
+            ("initial_level", True),
+        )
+        if used
+    }
+    return make_result(
+        model,
+        y,
+        mean=np.where(ok[:, None], fit.mean, np.nan),
+        fitted=np.where(ok[:, None], fit.fitted, np.nan),
+        params=kept,
+        failed=~ok,
+    )
+
+
+def _warm(params: Mapping[str, FloatArray] | None, y: FloatArray) -> EtsWarmStart | None:
+    """Warm start of :func:`fit_ets` from an earlier fit's ``params`` (None: cold)."""
+    if params is None:
+        return None
+    n = y.shape[0]
+
+    def get(name: str, default: float) -> FloatArray:
+        if name not in params:
+            return np.full(n, default)
+        return np.asarray(params[name], dtype=np.float64).reshape(n)
+
+    return EtsWarmStart(
+        alpha=get("alpha", np.nan),
+        beta=get("beta", 0.0),
+        gamma=get("gamma", 0.0),
+        phi=get("phi", 1.0),
+        initial_level=get("initial_level", np.nan),
+    )
+
+
+@threads_by_size
+def holt_forecast(
+    y: FloatArray, h: int, *, warm_start: Mapping[str, FloatArray] | None = None
+) -> PanelForecast:
     """Holt's linear trend method (FPP3 eq. 8.3), parameters optimized per series.
 
     Needs 3 observations; shorter rows fall back to SES/naive and are flagged ``failed``.
@@ -179,12 +258,14 @@ def holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     """
     y = validate_panel(y, h, 1, owner="holt_forecast")
     start = first_observation(y)
-    fit = fit_ets(y, start, h, spec=HOLT_SPEC)
+    fit = fit_ets(y, start, h, spec=HOLT_SPEC, warm_start=_warm(warm_start, y))
     return merge_fallback(ForecastModel.HOLT, y, fit, lambda rows: ses_forecast(rows, h))
 
 
 @threads_by_size
-def damped_holt_forecast(y: FloatArray, h: int) -> PanelForecast:
+def damped_holt_forecast(
+    y: FloatArray, h: int, *, warm_start: Mapping[str, FloatArray] | None = None
+) -> PanelForecast:
     """Damped trend method (FPP3 eq. 8.4 / Gardner & McKenzie 1985), optimized per series.
 
     :math:`\\phi` is searched in [0.8, 0.98] (Hyndman et al. 2008, sec. 5.2 recommendation).
@@ -192,5 +273,5 @@ def damped_holt_forecast(y: FloatArray, h: int) -> PanelForecast:
     """
     y = validate_panel(y, h, 1, owner="damped_holt_forecast")
     start = first_observation(y)
-    fit = fit_ets(y, start, h, spec=DAMPED_SPEC)
+    fit = fit_ets(y, start, h, spec=DAMPED_SPEC, warm_start=_warm(warm_start, y))
     return merge_fallback(ForecastModel.DAMPED_HOLT, y, fit, lambda rows: ses_forecast(rows, h))
