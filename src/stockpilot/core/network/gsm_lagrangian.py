@@ -356,6 +356,8 @@ class _LocalSearch:
         for _ in range(50):
             moved = False
             for j in range(n):
+                if j % 64 == 63 and time.perf_counter() > deadline:
+                    break
                 top = min(self.cap[j], si[j] + t[j])
                 options = {0.0, top}
                 for k, lane in self.succs[j]:
@@ -623,6 +625,7 @@ def _branch_and_bound(
         return _SearchResult(best_cost, best_s, best_cost, 0, True)
     relax = _Relaxation(arr, weight, grid)
     search = _LocalSearch(arr, weight)
+    polish_seconds = 0.01 * max(deadline - time.perf_counter(), 0.0)
     counter = itertools.count()
     lam0 = np.zeros(relax.forest.drop.size)
     heap: list[tuple[float, int, _Box, NDArray[np.float64]]] = [(-math.inf, 0, root, lam0)]
@@ -650,7 +653,9 @@ def _branch_and_bound(
         )
         first = False
         if dual.cand_cost < best_cost * (1 + 1e-2):
-            polished = search.improve(dual.cand_s, deadline=deadline)
+            polished = search.improve(
+                dual.cand_s, deadline=min(deadline, time.perf_counter() + polish_seconds)
+            )
             cost = _exact_cost(arr, weight, polished)
             if cost < best_cost:
                 best_cost, best_s = cost, polished
