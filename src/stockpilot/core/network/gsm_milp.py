@@ -268,9 +268,8 @@ def gsm_milp(
         trial = gsm_solution_from_service_times(network, s_vals, method=GSMMethod.MILP)
         if trial.total_cost < best_cost:
             best_cost, best_s = trial.total_cost, s_vals
-        # Single-stage moves often lower a near-best round solution further (a better
-        # cut-off); 1 % of the time limit at most, as a sweep is slow on large networks.
-        if trial.total_cost < best_cost * (1 + 1e-2):
+            # Single-stage moves often lower a new incumbent further (a better cut-off);
+            # 1 % of the time limit at most, as a sweep is slow on large networks.
             polished = polish.improve(
                 s_vals, deadline=min(deadline, time.perf_counter() + 0.01 * time_limit)
             )
