@@ -120,5 +120,10 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     page = write_run_report(
         factory, run2.id, tmp_path / "report.html", settings=settings
     ).read_text()
-    for section in ("Service check", "Forecast exceptions", "Where the network holds safety stock"):
+    for section in (
+        "Service check",
+        "Forecast exceptions",
+        "Where the network holds safety stock",
+        "Accuracy of the last plan",
+    ):
         assert section in page

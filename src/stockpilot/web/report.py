@@ -45,6 +45,8 @@ class ReportData:
     service_by_class: pl.DataFrame | None = None  # abc, lines, target, expected, simulated
     exceptions: pl.DataFrame | None = None  # item_id, location_id, rule, value, limit, reason
     network: pl.DataFrame | None = None  # location_id, lines, decoupling, safety_stock
+    accuracy_by_class: pl.DataFrame | None = None  # abc, series, wape, bias, fva_statistical
+    accuracy_by_author: pl.DataFrame | None = None  # override_author, series, fva_override
 
 
 def _table(frame: pl.DataFrame, *, limit: int = 50) -> dict[str, object]:
@@ -116,5 +118,11 @@ def render_report(data: ReportData, *, charts: int = 4) -> str:
         service_table=None if data.service_by_class is None else _table(data.service_by_class),
         exceptions_table=None if data.exceptions is None else _table(data.exceptions),
         network_table=None if data.network is None else _table(data.network),
+        accuracy_class_table=None
+        if data.accuracy_by_class is None
+        else _table(data.accuracy_by_class),
+        accuracy_author_table=None
+        if data.accuracy_by_author is None or data.accuracy_by_author.height == 0
+        else _table(data.accuracy_by_author),
         charts=chart_html,
     )

@@ -119,6 +119,35 @@ def build_report_data(
             )
             .sort("safety_stock_units", descending=True)
         )
+    accuracy = runs.read_artifact(session_factory, run_id, "accuracy")
+    accuracy_by_class = accuracy_by_author = None
+    if accuracy is not None and accuracy.height:
+        accuracy_by_class = (
+            accuracy.with_columns(pl.col("abc").fill_null("unclassified"))
+            .group_by("abc")
+            .agg(
+                pl.len().alias("series"),
+                (pl.col("mae").fill_nan(None) * pl.col("periods")).sum().alias("_err"),
+                pl.col("actual").sum().alias("_actual"),
+                pl.col("forecast").sum().alias("_forecast"),
+                pl.col("fva_statistical").fill_nan(None).mean().alias("fva_statistical"),
+            )
+            .with_columns(
+                (pl.col("_err") / pl.col("_actual")).alias("wape"),
+                ((pl.col("_forecast") - pl.col("_actual")) / pl.col("_actual")).alias("bias"),
+            )
+            .select("abc", "series", "wape", "bias", "fva_statistical")
+            .sort("abc")
+        )
+        accuracy_by_author = (
+            accuracy.filter(pl.col("override_author").fill_null("") != "")
+            .group_by("override_author")
+            .agg(
+                pl.len().alias("series"),
+                pl.col("fva_override").fill_nan(None).mean().alias("fva_override"),
+            )
+            .sort("override_author")
+        )
     return ReportData(
         title="stockpilot planning run",
         run_id=str(summary.id),
@@ -135,6 +164,8 @@ def build_report_data(
         service_by_class=service,
         exceptions=runs.read_artifact(session_factory, run_id, "exceptions"),
         network=network_summary,
+        accuracy_by_class=accuracy_by_class,
+        accuracy_by_author=accuracy_by_author,
     )
 
 
