@@ -158,14 +158,13 @@ def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> F
         elif family == Distribution.POISSON:
             q = stats.poisson.ppf(level, mu)
         else:  # negative binomial, Poisson when not over-dispersed
-            over = v > mu * (1.0 + 1e-9)
-            n = np.where(over, mu * mu / np.where(over, v - mu, 1.0), 1.0)
-            p = np.where(over, mu / np.where(over, v, 1.0), 0.5)
-            q = np.where(
-                over & (mu > 0),
-                stats.nbinom.ppf(level, np.maximum(n, 1e-12), p),
-                stats.poisson.ppf(level, mu),
-            )
+            lv, mu_b, v_b = np.broadcast_arrays(level, mu, v)
+            over = (v_b > mu_b * (1.0 + 1e-9)) & (mu_b > 0)
+            q = np.zeros(lv.shape)
+            # each law only where it applies (scipy's ppf is a per-element root search)
+            n = mu_b[over] ** 2 / (v_b[over] - mu_b[over])
+            q[over] = stats.nbinom.ppf(lv[over], np.maximum(n, 1e-12), mu_b[over] / v_b[over])
+            q[~over] = stats.poisson.ppf(lv[~over], mu_b[~over])
     if family != Distribution.NORMAL:
         # A count or gamma law with mean 0 is the point mass at 0. The normal one keeps its
         # spread: a learned sd around a zero forecast (a run of zeros that may end, e.g. a
