@@ -16,6 +16,7 @@ from stockpilot.core.forecast.quantiles import (
     choose_distribution,
     distribution_for_pattern,
     lead_time_quantiles,
+    nbinom_ppf,
     period_quantiles,
     quantile_column,
 )
@@ -202,3 +203,25 @@ def test_zero_mean_keeps_normal_spread_but_not_count_spread() -> None:
     # the lead-time mixture inverts the same censored normal
     r = lead_time_quantiles([0.0], [1.0], [0.95], lead_time=1.5, lead_time_pmf=[0.0, 0.5, 0.5])
     assert r.values[0, 0] > 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(1e-3, 0.999),
+    st.floats(1e-3, 500.0),
+    st.floats(1e-3, 0.999),
+)
+def test_nbinom_ppf_is_scipys_quantile(level: float, size: float, prob: float) -> None:
+    """The smallest k with I_p(n, k + 1) >= level, exactly as scipy.stats.nbinom.ppf."""
+    ours = nbinom_ppf(level, size, prob)
+    assert ours == stats.nbinom.ppf(level, size, prob)
+
+
+def test_nbinom_ppf_vectorized_edges() -> None:
+    rng = np.random.default_rng(5)
+    lv = rng.choice([0.01, 0.5, 0.9, 0.95, 0.99, 0.999], (300, 4))
+    n = np.exp(rng.uniform(-5, 5, (300, 4)))
+    p = rng.uniform(0.01, 0.99, (300, 4))
+    np.testing.assert_array_equal(nbinom_ppf(lv, n, p), stats.nbinom.ppf(lv, n, p))
+    assert nbinom_ppf([0.0, 1.0], 2.0, 0.5).tolist() == [0.0, np.inf]
+    assert nbinom_ppf(0.7, 2.0, 1.0) == 0.0  # p = 1: no failures
