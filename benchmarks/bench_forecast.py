@@ -47,14 +47,13 @@ from stockpilot.core.forecast.metrics import (  # noqa: E402
     scaled_pinball_loss,
 )
 from stockpilot.core.forecast.quantiles import (  # noqa: E402
-    calibrated_levels,
     calibration_report,
     choose_distribution,
     distribution_for_pattern,
     period_quantiles,
 )
 from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast  # noqa: E402
-from stockpilot.engine.forecasting import MAX_LEVEL_SHIFT  # noqa: E402
+from stockpilot.engine.forecasting import calibration_adjusted_levels  # noqa: E402
 
 LEVELS = (0.9, 0.95)
 
@@ -220,10 +219,9 @@ def run_stockpilot_calibrated(
     qi = period_quantiles(
         inner.mean, inner.sd_path, GRID, distribution=d_inner, history=inner_train
     )
-    target = np.asarray(LEVELS)
-    learned = calibrated_levels(calibration_report(inner_test, qi.values, GRID), target)
-    asked = np.maximum.accumulate(
-        np.clip(np.clip(learned, target - MAX_LEVEL_SHIFT, target + MAX_LEVEL_SHIFT), 0.5, 0.9999)
+    # the Forecaster's own rule (levels move only where the backtest can locate them)
+    asked = calibration_adjusted_levels(
+        calibration_report(inner_test, qi.values, GRID), np.asarray(LEVELS)
     )
     sel = select_and_forecast(hd.train, hd.h, season_length=hd.season, config=cfg, patterns=pattern)
     dist = choice.apply(pattern, distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2))
