@@ -218,3 +218,17 @@ def threads_by_size(func: Callable[P, R]) -> Callable[P, R]:
             numba.set_num_threads(previous)
 
     return wrapper
+
+
+def mask_rows(out: PanelForecast, bad: NDArray[np.bool_]) -> PanelForecast:
+    """``out`` with the ``bad`` rows blanked (NaN) and flagged ``failed``."""
+    if not bad.any():
+        return out
+    return PanelForecast(
+        model=out.model,
+        mean=np.where(bad[:, None], np.nan, out.mean),
+        fitted=np.where(bad[:, None], np.nan, out.fitted),
+        residual_sd=np.where(bad, np.nan, out.residual_sd),
+        params={k: np.where(bad, np.nan, v) for k, v in out.params.items()},
+        failed=out.failed | bad,
+    )

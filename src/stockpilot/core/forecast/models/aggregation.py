@@ -32,6 +32,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     first_observation,
     make_result,
+    mask_rows,
     threads_by_size,
     validate_panel,
 )
@@ -174,14 +175,7 @@ def adida_refilter(y: FloatArray, h: int, params: Mapping[str, FloatArray]) -> P
     lv = np.where(bad, 0, level).astype(np.int64)
     out = _adida_result(y, h, lv, no_data, np.zeros(n, dtype=bool), np.where(bad, 0.2, alpha))
     bad = bad | ~np.isfinite(out.mean).all(axis=1)
-    return PanelForecast(
-        model=out.model,
-        mean=np.where(bad[:, None], np.nan, out.mean),
-        fitted=np.where(bad[:, None], np.nan, out.fitted),
-        residual_sd=np.where(bad, np.nan, out.residual_sd),
-        params={k: np.where(bad, np.nan, v) for k, v in out.params.items()},
-        failed=out.failed | bad,
-    )
+    return mask_rows(out, bad)
 
 
 @threads_by_size

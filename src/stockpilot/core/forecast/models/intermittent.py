@@ -38,6 +38,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     first_observation,
     make_result,
+    mask_rows,
     threads_by_size,
     validate_panel,
 )
@@ -405,7 +406,7 @@ def tsb_refilter(y: FloatArray, h: int, params: Mapping[str, FloatArray]) -> Pan
     bad = ~np.isfinite(given[:, 0])
     start = first_observation(y)
     out = _tsb_result(y, h, start, np.where(bad, 0.1, given[:, 0]), np.where(bad, 0.1, given[:, 1]))
-    return _mask_rows(out, bad)
+    return mask_rows(out, bad)
 
 
 @threads_by_size
@@ -429,18 +430,4 @@ def croston_optimized_refilter(
         np.where(bad, CROSTON_ALPHA, given[:, 1]),
         debias=False,
     )
-    return _mask_rows(out, bad)
-
-
-def _mask_rows(out: PanelForecast, bad: np.ndarray) -> PanelForecast:
-    """``out`` with the ``bad`` rows blanked (NaN) and flagged ``failed``."""
-    if not bad.any():
-        return out
-    return PanelForecast(
-        model=out.model,
-        mean=np.where(bad[:, None], np.nan, out.mean),
-        fitted=np.where(bad[:, None], np.nan, out.fitted),
-        residual_sd=np.where(bad, np.nan, out.residual_sd),
-        params={k: np.where(bad, np.nan, v) for k, v in out.params.items()},
-        failed=out.failed | bad,
-    )
+    return mask_rows(out, bad)
