@@ -139,6 +139,10 @@ def distribution_for_pattern(
 # --------------------------------------------------------------------------- kernels
 
 
+_MAX_STEPS = 60  # doubling steps of the bracket (2**60) and half as many bisections
+_EXACT_INTEGERS = 2.0**53
+
+
 def nbinom_ppf(level: ArrayLike, size: ArrayLike, prob: ArrayLike) -> FloatArray:
     """Quantile of the negative binomial law ``scipy.stats.nbinom(size, prob)``: the
     smallest integer k with ``P(D <= k) = I_prob(size, k + 1) >= level``.
@@ -160,37 +164,55 @@ def nbinom_ppf(level: ArrayLike, size: ArrayLike, prob: ArrayLike) -> FloatArray
             (k >= 0) & (special.betainc(n[rows], np.maximum(k, 0) + 1.0, p[rows]) >= lv[rows])
         )
 
-    mean = n * (1.0 - p) / np.where(p > 0, p, 1.0)
-    sd = np.sqrt(mean / np.where(p > 0, p, 1.0))
-    guess = np.floor(mean + special.ndtri(np.clip(lv, 1e-12, 1 - 1e-12)) * sd)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = n * (1.0 - p) / np.where(p > 0, p, 1.0)
+        sd = np.sqrt(mean / np.where(p > 0, p, 1.0))
+        guess = np.floor(mean + special.ndtri(np.clip(lv, 1e-12, 1 - 1e-12)) * sd)
     guess = np.where(valid, np.maximum(guess, 0.0), 0.0)
     rows = np.flatnonzero(valid)
     ok = np.zeros(lv.shape, dtype=bool)
     ok[rows] = meets(guess[rows], rows)
     lo = np.where(ok, guess - 1.0, guess)  # invariant: lo fails (or is -1), hi meets
     hi = np.where(ok, guess, guess + 1.0)
+    # Every loop is capped; what is still open after the cap (levels the closed-form CDF
+    # cannot reach in floating point, or quantiles beyond 2**53 where integers are not
+    # exact) keeps the normal-approximation guess.
+    slow = valid & ~(guess <= _EXACT_INTEGERS)  # NaN and inf guesses included
     step = np.ones(lv.shape)
-    todo = np.flatnonzero(valid & ok)
-    while todo.size:
+    todo = np.flatnonzero(valid & ok & ~slow)
+    for _ in range(_MAX_STEPS):
+        if todo.size == 0:
+            break
         todo = todo[(lo[todo] >= 0) & meets(lo[todo], todo)]
         hi[todo] = lo[todo]
         step[todo] *= 2.0
         lo[todo] = np.maximum(lo[todo] - step[todo], -1.0)
+    slow[todo] = True
     step[:] = 1.0
-    todo = np.flatnonzero(valid & ~ok)
-    while todo.size:
+    todo = np.flatnonzero(valid & ~ok & ~slow)
+    for _ in range(_MAX_STEPS):
+        if todo.size == 0:
+            break
         todo = todo[~meets(hi[todo], todo)]
         lo[todo] = hi[todo]
         step[todo] *= 2.0
         hi[todo] += step[todo]
-    todo = np.flatnonzero(valid & (hi - lo > 1.0))
-    while todo.size:
+    slow[todo] = True
+    todo = np.flatnonzero(valid & ~slow & (hi - lo > 1.0))
+    for _ in range(2 * _MAX_STEPS):
+        if todo.size == 0:
+            break
         mid = np.floor(0.5 * (lo[todo] + hi[todo]))
         yes = meets(mid, todo)
         hi[todo] = np.where(yes, mid, hi[todo])
         lo[todo] = np.where(yes, lo[todo], mid)
         todo = todo[hi[todo] - lo[todo] > 1.0]
+    slow[todo] = True
     out = np.where(valid, hi, np.nan)
+    if slow.any():
+        # beyond exact float integers or where the CDF cannot reach the level in floating
+        # point (scipy's own inversion does not return there): the normal approximation
+        out[slow] = np.where(np.isnan(guess[slow]), np.inf, guess[slow])
     out = np.where((lv == 0) & (n > 0), 0.0, out)
     out = np.where((lv == 1) & (n > 0) & (p < 1), np.inf, out)
     out = np.where((p == 1) & np.isfinite(lv) & (lv >= 0) & (lv <= 1), 0.0, out)
