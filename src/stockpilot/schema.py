@@ -247,6 +247,45 @@ _ENTITIES: tuple[Entity, ...] = (
         MappingProxyType({"supplier_id": "suppliers", "item_id": "items"}),
     ),
     Entity(
+        "bill_of_materials",
+        "Bills of material: the components consumed to assemble one unit of a parent item.",
+        ("parent_item_id", "component_item_id", "location_id", "valid_from"),
+        (
+            _c("parent_item_id", S, "-", "Item that is assembled.", required=True),
+            _c("component_item_id", S, "-", "Item consumed by the assembly.", required=True),
+            _c(
+                "quantity_per",
+                F,
+                "component units/parent unit",
+                "Units of the component per unit of the parent; must be > 0.",
+                required=True,
+            ),
+            _c(
+                "location_id",
+                S,
+                "-",
+                "Where the assembly happens (the parent item's stocking location at the "
+                "plant); blank: at the top of the parent item's network.",
+            ),
+            _c(
+                "assembly_lead_time_days",
+                F,
+                "days",
+                "Time to assemble the parent once its components are available; "
+                "blank: the parent's own lead time there.",
+            ),
+            _c("valid_from", D, "date", "First day the row applies (blank: always)."),
+            _c("valid_to", D, "date", "Last day the row applies (blank: open-ended)."),
+        ),
+        MappingProxyType(
+            {
+                "parent_item_id": "items",
+                "component_item_id": "items",
+                "location_id": "locations",
+            }
+        ),
+    ),
+    Entity(
         "purchase_orders",
         "Purchase order lines, open and closed.",
         ("po_id",),
@@ -356,6 +395,7 @@ LOAD_ORDER: tuple[str, ...] = (
     "locations",
     "suppliers",
     "supplier_items",
+    "bill_of_materials",
     "code_mappings",
     "fiscal_calendar",
     "demand",

@@ -19,6 +19,10 @@ a vectorized polars expression over the whole table (no Python loop per row):
 7. ``unknown_key``: a reference to an item, location, supplier or purchase order that is
    neither accepted in the same import nor already in the store (``known_keys``).
 8. ``duplicate``: the entity key appears again; the first valid row is kept.
+   ``cycle``: a bill-of-materials row that closes a cycle in the product structure
+   (an item that would, through its components, consume itself). Rows are taken in file
+   order over the whole import; the row that closes a cycle is quarantined and its
+   detail names the rows on the cycle.
 9. ``stale_source``: the source's newest record is older than its freshness limit; all
    of that source's rows are quarantined and the report says so.
 10. ``outlier``: demand whose robust z-score within its series exceeds the threshold
@@ -72,6 +76,7 @@ class Reason(StrEnum):
     FUTURE_DATE = "future_date"
     UNKNOWN_KEY = "unknown_key"
     DUPLICATE = "duplicate"
+    CYCLE = "cycle"
     STALE_SOURCE = "stale_source"
     OUTLIER = "outlier"
 
@@ -85,6 +90,7 @@ REASON_MEANING: Mapping[Reason, str] = MappingProxyType(
         Reason.FUTURE_DATE: "A history date lies after the as-of date.",
         Reason.UNKNOWN_KEY: "A code or reference (item, location, ...) that does not exist.",
         Reason.DUPLICATE: "The entity key appeared before in the import; the first is kept.",
+        Reason.CYCLE: "A bill-of-materials row closing a cycle in the product structure.",
         Reason.STALE_SOURCE: "The source's newest record is older than its freshness limit.",
         Reason.OUTLIER: "Demand whose robust z-score in its series exceeds the threshold.",
     }
@@ -421,6 +427,21 @@ def _value_rules(name: str) -> list[_Rule]:
         "cycle_counts": [_non_negative("counted_quantity")],
         "fiscal_calendar": [_ordered("start_date", "end_date")],
         "code_mappings": [_positive("factor")],
+        "bill_of_materials": [
+            _positive("quantity_per"),
+            _non_negative("assembly_lead_time_days"),
+            _ordered("valid_from", "valid_to"),
+            _Rule(
+                Reason.INVALID_VALUE,
+                ("parent_item_id", "component_item_id"),
+                (pl.col("parent_item_id") == pl.col("component_item_id")).fill_null(False),
+                pl.format(
+                    "component_item_id = {} is the parent item itself; an item cannot be its "
+                    "own component",
+                    pl.col("component_item_id"),
+                ),
+            ),
+        ],
     }
     return rules.get(name, [])
 
@@ -759,6 +780,12 @@ def _validate_entity(
         )
     )
     ok = ok & ~frame.get_column("__dup")
+    if name == "bill_of_materials":
+        frame = frame.with_columns(_bom_cycles(frame, strings, ok))
+        problems.append(
+            _problem(Reason.CYCLE, pl.col("__cycle").is_not_null(), pl.col("__cycle"))
+        )
+        ok = ok & frame.get_column("__cycle").is_null()
     fresh_col = FRESHNESS_DATE.get(name)
     if fresh_col is not None:
         frame, stale_problem = _stale(frame, name, fresh_col, ok, ctx)
@@ -855,6 +882,118 @@ def _duplicates(frame: pl.DataFrame, key: list[str], ok: pl.Series, hashed: pl.S
     subset = frame[index].select(key)
     first = subset.select(pl.struct(key).is_first_distinct()).to_series()
     return dup.scatter(index.filter(~first), True)
+
+
+def _strongly_connected(succ: Mapping[str, list[str]]) -> dict[str, int]:
+    """Component number of every node (iterative Tarjan; no recursion limit)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    component: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    counter = 0
+    components = 0
+    for root in succ:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, pos = work.pop()
+            if pos == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            children = succ.get(node, [])
+            if pos < len(children):
+                work.append((node, pos + 1))
+                child = children[pos]
+                if child not in index:
+                    work.append((child, 0))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            if work and work[-1][0] != node:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component[member] = components
+                    if member == node:
+                        break
+                components += 1
+    return component
+
+
+def _bom_cycles(frame: pl.DataFrame, strings: pl.DataFrame, ok: pl.Series) -> pl.Series:
+    """``__cycle``: for each bill-of-materials row that closes a cycle, the cycle it closes.
+
+    The product structure is the graph of parent -> component lanes of the valid rows
+    (``ok``), at item level (a cycle through different assembly locations is still an
+    item consuming itself). Only lanes inside a strongly connected component can lie on
+    a cycle, so only those are replayed in file order: a lane is kept unless its
+    component already reaches its parent through kept lanes, in which case the row is
+    flagged and the message names the rows on that cycle.
+    """
+    rows = frame.select("__row", "parent_item_id", "component_item_id").filter(ok)
+    succ: dict[str, list[str]] = {}
+    for parent, component in rows.select("parent_item_id", "component_item_id").iter_rows():
+        succ.setdefault(parent, []).append(component)
+        succ.setdefault(component, [])
+    comp = _strongly_connected(succ)
+    sizes: dict[int, int] = {}
+    for number in comp.values():
+        sizes[number] = sizes.get(number, 0) + 1
+    flagged: dict[int, str] = {}
+    kept: dict[str, list[tuple[str, int]]] = {}
+    line_numbers = strings.get_column(ROW_NUMBER)
+
+    def label(index: int) -> str:
+        number = line_numbers[index]
+        return str(number if number is not None else index + 1)
+
+    for row, parent, component in rows.iter_rows():
+        if comp[parent] != comp[component] or sizes[comp[parent]] < 2:
+            continue
+        path = _bom_path(kept, component, parent)
+        if path is None:
+            kept.setdefault(parent, []).append((component, row))
+            continue
+        lanes = [(parent, component, row), *path]
+        text = " -> ".join([parent, *(down for _, down, _ in lanes)])
+        flagged[row] = (
+            f"{component} already consumes {parent} through its components, so this row "
+            f"closes a cycle in the product structure: {text} (rows "
+            + ", ".join(label(r) for _, _, r in lanes)
+            + "); remove or correct one of these rows"
+        )
+    values = [flagged.get(i) for i in range(frame.height)]
+    return pl.Series("__cycle", values, dtype=pl.String)
+
+
+def _bom_path(
+    kept: Mapping[str, list[tuple[str, int]]], start: str, goal: str
+) -> list[tuple[str, str, int]] | None:
+    """Lanes ``(parent, component, row)`` of a path from ``start`` to ``goal`` (BFS)."""
+    came: dict[str, tuple[str, int] | None] = {start: None}
+    queue = [start]
+    for node in queue:
+        if node == goal:
+            break
+        for child, row in kept.get(node, []):
+            if child not in came:
+                came[child] = (node, row)
+                queue.append(child)
+    if goal not in came:
+        return None
+    path: list[tuple[str, str, int]] = []
+    node = goal
+    while (step := came[node]) is not None:
+        path.append((step[0], node, step[1]))
+        node = step[0]
+    return path[::-1]
 
 
 def _source_hash(name: str) -> pl.Expr:

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from stockpilot.io.demo.company import DemoCompany, generate_company
+from stockpilot.io.demo.company import PLANT, DemoCompany, generate_company
 
 CANONICAL_FILES = (
     "business_units",
@@ -279,6 +279,31 @@ def _mappings(as_of: date) -> dict[str, dict[str, object]]:
     }
 
 
+def demo_bill_of_materials(items: pl.DataFrame) -> pl.DataFrame:
+    """A small product structure: the first two made items are assembled at the plant,
+    each from two bought items (one and two units per unit), one row with an assembly
+    time. Enough for the planning run's network step to build product families."""
+    made = items.filter(pl.col("replenishment_type") == "make")["item_id"].head(2).to_list()
+    bought = items.filter(pl.col("replenishment_type") == "buy")["item_id"].head(4).to_list()
+    rows = [
+        (parent, bought[2 * k + j], float(j + 1), PLANT, "7" if j == 0 else None)
+        for k, parent in enumerate(made)
+        for j in range(2)
+        if 2 * k + j < len(bought)
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={
+            "parent_item_id": pl.String,
+            "component_item_id": pl.String,
+            "quantity_per": pl.Float64,
+            "location_id": pl.String,
+            "assembly_lead_time_days": pl.String,
+        },
+        orient="row",
+    )
+
+
 def write_demo(
     folder: Path,
     *,
@@ -304,6 +329,7 @@ def write_demo(
     tables["items"] = tables["items"].drop("_pattern")
     tables["suppliers"] = tables["suppliers"].select(pl.exclude("^_.*$"))
     tables["code_mappings"] = code_mappings(company.items)
+    tables["bill_of_materials"] = demo_bill_of_materials(company.items)
     first_item = tables["items"].row(0, named=True)
     tables["items"] = _append(
         tables["items"],
