@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
+from scipy import special, stats
 
 from stockpilot.core.forecast.quantiles import (
     CalibrationReport,
@@ -225,3 +225,25 @@ def test_nbinom_ppf_vectorized_edges() -> None:
     np.testing.assert_array_equal(nbinom_ppf(lv, n, p), stats.nbinom.ppf(lv, n, p))
     assert nbinom_ppf([0.0, 1.0], 2.0, 0.5).tolist() == [0.0, np.inf]
     assert nbinom_ppf(0.7, 2.0, 1.0) == 0.0  # p = 1: no failures
+
+
+def test_nbinom_ppf_levels_on_the_cdf_steps() -> None:
+    """Levels equal to a CDF value (and one ulp either side), where the compiled pmf walk's
+    running sum could round to the other side: the answer is still the smallest k whose
+    CDF (scipy's ``nbinom.cdf``) reaches the level. (scipy's own ``ppf`` differs from its
+    ``cdf`` on about 1.5 % of such exact step levels, so the definition is the reference.)"""
+    rng = np.random.default_rng(11)
+    n = np.exp(rng.uniform(-4, 4, 1000))
+    p = rng.uniform(0.1, 0.98, 1000)
+    k = rng.integers(0, 30, 1000).astype(float)
+    on_step = special.betainc(n, k + 1.0, p)
+    lv = np.concatenate([on_step, np.nextafter(on_step, 0.0), np.nextafter(on_step, 1.0)])
+    n3, p3 = np.tile(n, 3), np.tile(p, 3)
+    keep = (lv > 0) & (lv < 1)
+    lv, n3, p3 = lv[keep], n3[keep], p3[keep]
+    cdf = stats.nbinom.cdf(np.arange(400.0)[None, :], n3[:, None], p3[:, None])
+    reached = cdf >= lv[:, None]
+    assert reached.any(axis=1).all()
+    np.testing.assert_array_equal(nbinom_ppf(lv, n3, p3), reached.argmax(axis=1))
+    # quantiles past the walk's reach take the bisection, still exact
+    assert nbinom_ppf(0.95, 400.0, 0.05) == stats.nbinom.ppf(0.95, 400.0, 0.05)

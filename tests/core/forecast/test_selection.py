@@ -12,12 +12,8 @@ from hypothesis import strategies as st
 from stockpilot.core.forecast.base import ForecastModel as M
 from stockpilot.core.forecast.models.naive import moving_average_forecast
 from stockpilot.core.forecast.registry import fit_predict
-from stockpilot.core.forecast.selection import (
-    GROWTH_GRID,
-    SPREAD_GRID,
-    SelectionConfig,
-    select_and_forecast,
-)
+from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast
+from stockpilot.core.forecast.spread import GROWTH_GRID, SPREAD_GRID
 from stockpilot.errors import InvalidParameterError
 
 CFG = SelectionConfig(

@@ -35,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
@@ -143,14 +144,58 @@ _MAX_STEPS = 60  # doubling steps of the bracket (2**60) and half as many bisect
 _EXACT_INTEGERS = 2.0**53
 
 
+#: Longest walk of the compiled pmf recursion; larger quantiles go to the bisection.
+_WALK_MAX = 4096
+#: A walked CDF this far from the level decides the quantile for certain: the running sum
+#: of at most ``_WALK_MAX`` recursion terms carries a relative error below 1e-11.
+_WALK_MARGIN = 1e-9
+
+
+@numba.njit(cache=True)
+def _nbinom_walk(
+    lv: FloatArray, n: FloatArray, p: FloatArray, todo: NDArray[np.bool_]
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Candidate quantile per element by summing the pmf recursion
+    ``f(k + 1) = f(k) (k + n) (1 - p) / (k + 1)`` from ``f(0) = p ** n`` until the sum
+    reaches the level; -1 where the walk cannot decide (``f(0)`` below the float range,
+    or more than ``_WALK_MAX`` steps). The flag marks candidates whose CDF at k or k - 1
+    lies within ``_WALK_MARGIN`` of the level, to be checked on the closed form."""
+    out = np.full(lv.size, -1.0)
+    close = np.zeros(lv.size, dtype=np.bool_)
+    for i in range(lv.size):
+        if not todo[i]:
+            continue
+        log_f0 = n[i] * np.log(p[i])
+        if log_f0 < -700.0:
+            continue
+        f = np.exp(log_f0)
+        cdf = f
+        before = -1.0
+        q1 = 1.0 - p[i]
+        k = 0
+        while cdf < lv[i] and k < _WALK_MAX:
+            f *= (k + n[i]) * q1 / (k + 1.0)
+            k += 1
+            before = cdf
+            cdf += f
+        if cdf >= lv[i]:
+            out[i] = k
+            close[i] = cdf - lv[i] <= _WALK_MARGIN or (k > 0 and lv[i] - before <= _WALK_MARGIN)
+    return out, close
+
+
 def nbinom_ppf(level: ArrayLike, size: ArrayLike, prob: ArrayLike) -> FloatArray:
     """Quantile of the negative binomial law ``scipy.stats.nbinom(size, prob)``: the
     smallest integer k with ``P(D <= k) = I_prob(size, k + 1) >= level``.
 
-    The same definition as ``nbinom.ppf``, found by a normal-approximation guess, a
-    doubling bracket and bisection on the closed-form CDF (``special.betainc``): a few
-    vectorized passes over the elements still open instead of scipy's per-element
-    inversion (``nbdtrik``), which dominated the quantile cost of count series.
+    The same definition as ``nbinom.ppf``. A compiled walk over the pmf recursion finds k
+    per element; where its running CDF at k or k - 1 comes within ``_WALK_MARGIN`` of the
+    level (rounding could then matter), k is accepted only if the closed-form CDF
+    (``special.betainc``) meets the level at k and not at k - 1. Elements the walk cannot
+    settle go to a normal-approximation guess, a doubling bracket and bisection on the
+    closed-form CDF: a few vectorized passes over the elements still open instead of
+    scipy's per-element inversion (``nbdtrik``), which dominated the quantile cost of
+    count series.
     """
     lv, n, p = (
         a.astype(np.float64).ravel()
@@ -158,6 +203,29 @@ def nbinom_ppf(level: ArrayLike, size: ArrayLike, prob: ArrayLike) -> FloatArray
     )
     shape = np.broadcast_shapes(np.shape(level), np.shape(size), np.shape(prob))
     valid = np.isfinite(lv) & (lv > 0) & (lv < 1) & (n > 0) & (p > 0) & (p <= 1)
+    walked, close = _nbinom_walk(lv, n, p, valid)
+    rows = np.flatnonzero(close)
+    k = walked[rows]
+    wrong = rows[
+        (special.betainc(n[rows], k + 1.0, p[rows]) < lv[rows])
+        | ((k > 0) & (special.betainc(n[rows], np.maximum(k, 1.0), p[rows]) >= lv[rows]))
+    ]
+    walked[wrong] = -1.0
+    out = _nbinom_ppf_search(lv, n, p, valid & (walked < -0.5))
+    done = walked >= 0
+    out[done] = walked[done]
+    out = np.where(valid, out, np.nan)
+    out = np.where((lv == 0) & (n > 0), 0.0, out)
+    out = np.where((lv == 1) & (n > 0) & (p < 1), np.inf, out)
+    out = np.where((p == 1) & np.isfinite(lv) & (lv >= 0) & (lv <= 1), 0.0, out)
+    return out.reshape(shape)
+
+
+def _nbinom_ppf_search(
+    lv: FloatArray, n: FloatArray, p: FloatArray, valid: NDArray[np.bool_]
+) -> FloatArray:
+    """:func:`nbinom_ppf` of the ``valid`` elements (flat arrays) by guess, doubling
+    bracket and bisection on the closed-form CDF; NaN elsewhere."""
 
     def meets(k: FloatArray, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
         return np.asarray(
@@ -213,10 +281,7 @@ def nbinom_ppf(level: ArrayLike, size: ArrayLike, prob: ArrayLike) -> FloatArray
         # beyond exact float integers or where the CDF cannot reach the level in floating
         # point (scipy's own inversion does not return there): the normal approximation
         out[slow] = np.where(np.isnan(guess[slow]), np.inf, guess[slow])
-    out = np.where((lv == 0) & (n > 0), 0.0, out)
-    out = np.where((lv == 1) & (n > 0) & (p < 1), np.inf, out)
-    out = np.where((p == 1) & np.isfinite(lv) & (lv >= 0) & (lv <= 1), 0.0, out)
-    return out.reshape(shape)
+    return out
 
 
 def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> FloatArray:

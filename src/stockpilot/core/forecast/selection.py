@@ -68,6 +68,7 @@ from stockpilot.core.classify import demand_pattern, lifecycle_stage
 from stockpilot.core.forecast.base import ForecastModel, PanelForecast, observation_count
 from stockpilot.core.forecast.models._optim import limited_search
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
+from stockpilot.core.forecast.spread import largest_spread, learn_spread, spread_units
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
 from stockpilot.vocab import DemandPattern, LifecycleStage
 
@@ -482,7 +483,7 @@ def select_and_forecast(
                 dist_out,
             ),
             pattern=pat[rows],
-            borrowed=_largest(learned_spreads),
+            borrowed=largest_spread(learned_spreads),
         )
         if learned_spread is not None:
             learned_spreads.append(learned_spread)
@@ -792,8 +793,8 @@ def _select_group(
             if tested.sum():
                 spreads.append((tested, borrowed or (1.0, 0.0)))
         else:
-            for unit, apply_to in _spread_units(pattern, tested, cfg.spread_pattern_min):
-                learned_unit = _learn_spread(
+            for unit, apply_to in spread_units(pattern, tested, cfg.spread_pattern_min):
+                learned_unit = learn_spread(
                     kept,
                     win,
                     unit,
@@ -849,125 +850,6 @@ def _select_group(
     if learned is None or key.startswith("end-of-life"):
         return None
     return learned[0], learned[1], learned_n
-
-
-SPREAD_GRID = np.round(np.arange(0.5, 2.01, 0.1), 2)
-SPREAD_SAMPLE = 400
-GROWTH_GRID = np.array([0.0, 0.025, 0.05, 0.1, 0.2])
-SPREAD_LEVELS = (0.9, 0.95)
-
-
-def _spread_units(
-    pattern: NDArray[np.str_], tested: NDArray[np.bool_], min_series: int
-) -> list[tuple[NDArray[np.bool_], NDArray[np.bool_]]]:
-    """(rows that learn a spread, rows that use it): each demand pattern with at least
-    ``min_series`` tested series learns its own; the other tested series share the one
-    learned on the whole group (``min_series = 0``: one spread per group)."""
-    if min_series <= 0:
-        return [(tested, tested)]
-    units: list[tuple[NDArray[np.bool_], NDArray[np.bool_]]] = []
-    rest = tested.copy()
-    for value in np.unique(pattern[tested]):
-        rows = tested & (pattern == value)
-        if rows.sum() >= min_series:
-            units.append((rows, rows))
-            rest &= ~rows
-    if rest.any():
-        units.append((tested, rest))
-    return units
-
-
-def _largest(spreads: list[tuple[float, float, int]]) -> tuple[float, float] | None:
-    """(c, g) of the learned spread that covers the most series (None if none)."""
-    if not spreads:
-        return None
-    c, g, _ = max(spreads, key=lambda t: t[2])
-    return c, g
-
-
-def _learn_spread(
-    kept: list[tuple[NDArray[np.bool_], FloatArray, dict[int, tuple[FloatArray, FloatArray]]]],
-    win: NDArray[np.int64],
-    tested: NDArray[np.bool_],
-    scale: FloatArray,
-    *,
-    eval_h: int,
-    count_patterns: NDArray[np.str_] | None = None,
-) -> tuple[float, float] | None:
-    """Scale c and horizon growth g of the in-sample residual sd for normal quantiles
-    ``mean + z * c * sd * sqrt(1 + g (j - 1))`` at step j, chosen on the rolling origins by
-    the group's mean scaled pinball loss at 0.9 and 0.95.
-
-    Every origin's quantiles use that origin's forecasts and residual sd (fitted on the data
-    before the origin only), so the choice is out of sample. ``None`` when fewer than 10
-    series are scored, or when ``count_patterns`` (the demand patterns of the rows) is given
-    and the count family of each pattern (:func:`distribution_for_pattern` with the same
-    mean and residual variance) scores lower than the best normal choice.
-    """
-    from scipy.stats import norm
-
-    from stockpilot.core.forecast.quantiles import _ppf, distribution_for_pattern
-
-    z = norm.ppf(np.asarray(SPREAD_LEVELS))
-    tau = np.asarray(SPREAD_LEVELS)
-    growth = np.sqrt(1.0 + GROWTH_GRID[:, None] * np.arange(eval_h)[None, :])  # (G, steps)
-    mults = (SPREAD_GRID[:, None, None] * growth[None, :, :]).reshape(-1, eval_h)  # (C*G, steps)
-    loss = np.zeros((win.size, mults.shape[0]))
-    count = np.zeros(win.size)
-    count_loss = np.zeros(win.size)
-    eligible = tested & np.isfinite(scale) & (scale > 0)
-    if eligible.sum() > SPREAD_SAMPLE:
-        # a group-level choice: score a sample of series picked by their data (not by their
-        # position, so the result does not depend on the order of the series)
-        key = np.where(eligible, (scale * 1e3 * 0.6180339887) % 1.0, np.inf)
-        eligible = np.zeros_like(eligible)
-        eligible[np.argsort(key, kind="stable")[:SPREAD_SAMPLE]] = True
-    for ok_rows, actual_all, fcs in kept:
-        local = eligible[ok_rows]
-        idx = np.flatnonzero(ok_rows)[local]
-        actual = actual_all[local]
-        w = win[idx]
-        steps = actual.shape[1]
-        mu = np.zeros_like(actual)
-        sd = np.full(idx.size, np.nan)
-        for j, (fc_all, rsd_all) in fcs.items():
-            pick = w == j
-            mu[pick] = fc_all[local][pick, :steps]
-            sd[pick] = rsd_all[local][pick]
-        ok = ~np.isnan(actual) & np.isfinite(sd)[:, None]
-        y = np.where(ok, actual, 0.0)
-        s0 = np.nan_to_num(sd)
-        for lv in range(tau.size):
-            # q: (rows, grid, steps)
-            q = np.clip(
-                mu[:, None, :] + (z[lv] * s0)[:, None, None] * mults[None, :, :steps], 0, None
-            )
-            d = y[:, None, :] - q
-            pin = np.where(d >= 0, tau[lv] * d, (tau[lv] - 1.0) * d)
-            loss[idx] += np.where(ok[:, None, :], pin, 0.0).sum(axis=2)
-        count[idx] += ok.sum(axis=1)
-        if count_patterns is not None:
-            fam = distribution_for_pattern(count_patterns[idx], mu[:, 0], s0 * s0)
-            for f in np.unique(fam):
-                r = fam == f
-                lv_arr = tau[None, None, :]
-                q = _ppf(str(f), lv_arr, mu[r][:, :, None], (s0[r] ** 2)[:, None, None])
-                d = y[r][:, :, None] - q
-                pin = np.where(d >= 0, lv_arr * d, (lv_arr - 1.0) * d).sum(axis=2)
-                count_loss[idx[r]] += np.where(ok[r], pin, 0.0).sum(axis=1)
-    use = eligible & (count > 0)
-    if use.sum() < 10:
-        return None
-    per_series = loss[use] / count[use, None] / scale[use, None]
-    group_loss = per_series.mean(axis=0)
-    best = int(np.argmin(group_loss))
-    if (
-        count_patterns is not None
-        and (count_loss[use] / count[use] / scale[use]).mean() <= group_loss[best]
-    ):
-        return None
-    c, g = divmod(best, GROWTH_GRID.size)
-    return float(SPREAD_GRID[c]), float(GROWTH_GRID[g])
 
 
 def _pick(crit: FloatArray, tolerance: float) -> NDArray[np.int64]:

@@ -1,0 +1,173 @@
+"""Learned spread of the selected forecasts: a scale and a horizon growth of the residual sd.
+
+The selection (:mod:`stockpilot.core.forecast.selection`, rule 6) gives a tested series the
+normal quantiles ``mean + z * c * residual_sd * sqrt(1 + g (j - 1))`` at step j, with (c, g)
+chosen on the grids :data:`SPREAD_GRID` x :data:`GROWTH_GRID` by the mean scaled pinball loss
+at :data:`SPREAD_LEVELS` over the rolling origins (out of sample: each origin's forecast and
+residual sd were fitted on the data before it). The loss of every grid point is summed in one
+compiled pass over the scored values, without (series, grid, step) temporaries.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+from scipy.stats import norm
+
+from stockpilot.core.forecast.quantiles import _ppf, distribution_for_pattern
+
+FloatArray = NDArray[np.float64]
+
+__all__ = [
+    "GROWTH_GRID",
+    "SPREAD_GRID",
+    "SPREAD_LEVELS",
+    "SPREAD_SAMPLE",
+    "largest_spread",
+    "learn_spread",
+    "spread_units",
+]
+
+SPREAD_GRID = np.round(np.arange(0.5, 2.01, 0.1), 2)
+SPREAD_SAMPLE = 400
+GROWTH_GRID = np.array([0.0, 0.025, 0.05, 0.1, 0.2])
+SPREAD_LEVELS = (0.9, 0.95)
+
+#: Rolling-origin results kept by the selection, per origin: the rows scored there, their
+#: actuals, and per candidate column its forecasts and residual sd at that origin.
+OriginRecord = tuple[NDArray[np.bool_], FloatArray, dict[int, tuple[FloatArray, FloatArray]]]
+
+
+def spread_units(
+    pattern: NDArray[np.str_], tested: NDArray[np.bool_], min_series: int
+) -> list[tuple[NDArray[np.bool_], NDArray[np.bool_]]]:
+    """(rows that learn a spread, rows that use it): each demand pattern with at least
+    ``min_series`` tested series learns its own; the other tested series share the one
+    learned on the whole group (``min_series = 0``: one spread per group)."""
+    if min_series <= 0:
+        return [(tested, tested)]
+    units: list[tuple[NDArray[np.bool_], NDArray[np.bool_]]] = []
+    rest = tested.copy()
+    for value in np.unique(pattern[tested]):
+        rows = tested & (pattern == value)
+        if rows.sum() >= min_series:
+            units.append((rows, rows))
+            rest &= ~rows
+    if rest.any():
+        units.append((tested, rest))
+    return units
+
+
+def largest_spread(spreads: list[tuple[float, float, int]]) -> tuple[float, float] | None:
+    """(c, g) of the learned spread that covers the most series (None if none)."""
+    if not spreads:
+        return None
+    c, g, _ = max(spreads, key=lambda t: t[2])
+    return c, g
+
+
+@numba.njit(cache=True)
+def _grid_pinball(  # noqa: PLR0917 (a compiled kernel: positional arrays)
+    mu: FloatArray,
+    sd: FloatArray,
+    y: FloatArray,
+    ok: NDArray[np.bool_],
+    z: FloatArray,
+    tau: FloatArray,
+    mults: FloatArray,
+) -> FloatArray:
+    """(rows, grid) pinball loss summed over the scored steps and the levels, of the
+    quantiles ``max(mu + z * sd * mults[g], 0)`` (mu, y, ok: (rows, steps); sd: (rows,);
+    z, tau: (levels,); mults: (grid, steps))."""
+    n_rows, n_steps = mu.shape
+    n_grid = mults.shape[0]
+    out = np.zeros((n_rows, n_grid))
+    for r in range(n_rows):
+        for s in range(n_steps):
+            if not ok[r, s]:
+                continue
+            for lv in range(z.size):
+                zs = z[lv] * sd[r]
+                t = tau[lv]
+                for g in range(n_grid):
+                    q = mu[r, s] + zs * mults[g, s]
+                    d = y[r, s] - (q if q > 0.0 else 0.0)
+                    out[r, g] += t * d if d >= 0.0 else (t - 1.0) * d
+    return out
+
+
+def learn_spread(
+    kept: list[OriginRecord],
+    win: NDArray[np.int64],
+    tested: NDArray[np.bool_],
+    scale: FloatArray,
+    *,
+    eval_h: int,
+    count_patterns: NDArray[np.str_] | None = None,
+) -> tuple[float, float] | None:
+    """Scale c and horizon growth g of the in-sample residual sd for normal quantiles
+    ``mean + z * c * sd * sqrt(1 + g (j - 1))`` at step j, chosen on the rolling origins by
+    the group's mean scaled pinball loss at 0.9 and 0.95.
+
+    Every origin's quantiles use that origin's forecasts and residual sd (fitted on the data
+    before the origin only), so the choice is out of sample. ``None`` when fewer than 10
+    series are scored, or when ``count_patterns`` (the demand patterns of the rows) is given
+    and the count family of each pattern (:func:`distribution_for_pattern` with the same
+    mean and residual variance) scores lower than the best normal choice.
+    """
+    z = norm.ppf(np.asarray(SPREAD_LEVELS))
+    tau = np.asarray(SPREAD_LEVELS)
+    growth = np.sqrt(1.0 + GROWTH_GRID[:, None] * np.arange(eval_h)[None, :])  # (G, steps)
+    mults = (SPREAD_GRID[:, None, None] * growth[None, :, :]).reshape(-1, eval_h)  # (C*G, steps)
+    loss = np.zeros((win.size, mults.shape[0]))
+    count = np.zeros(win.size)
+    count_loss = np.zeros(win.size)
+    eligible = tested & np.isfinite(scale) & (scale > 0)
+    if eligible.sum() > SPREAD_SAMPLE:
+        # a group-level choice: score a sample of series picked by their data (not by their
+        # position, so the result does not depend on the order of the series)
+        key = np.where(eligible, (scale * 1e3 * 0.6180339887) % 1.0, np.inf)
+        eligible = np.zeros_like(eligible)
+        eligible[np.argsort(key, kind="stable")[:SPREAD_SAMPLE]] = True
+    for ok_rows, actual_all, fcs in kept:
+        local = eligible[ok_rows]
+        idx = np.flatnonzero(ok_rows)[local]
+        actual = actual_all[local]
+        w = win[idx]
+        steps = actual.shape[1]
+        mu = np.zeros_like(actual)
+        sd = np.full(idx.size, np.nan)
+        for j, (fc_all, rsd_all) in fcs.items():
+            pick = w == j
+            mu[pick] = fc_all[local][pick, :steps]
+            sd[pick] = rsd_all[local][pick]
+        ok = ~np.isnan(actual) & np.isfinite(sd)[:, None]
+        y = np.where(ok, actual, 0.0)
+        s0 = np.nan_to_num(sd)
+        loss[idx] += _grid_pinball(
+            np.ascontiguousarray(mu), s0, y, ok, z, tau, np.ascontiguousarray(mults[:, :steps])
+        )
+        count[idx] += ok.sum(axis=1)
+        if count_patterns is not None:
+            fam = distribution_for_pattern(count_patterns[idx], mu[:, 0], s0 * s0)
+            for f in np.unique(fam):
+                r = fam == f
+                lv_arr = tau[None, None, :]
+                q = _ppf(str(f), lv_arr, mu[r][:, :, None], (s0[r] ** 2)[:, None, None])
+                d = y[r][:, :, None] - q
+                pin = np.where(d >= 0, lv_arr * d, (lv_arr - 1.0) * d).sum(axis=2)
+                count_loss[idx[r]] += np.where(ok[r], pin, 0.0).sum(axis=1)
+    use = eligible & (count > 0)
+    if use.sum() < 10:
+        return None
+    per_series = loss[use] / count[use, None] / scale[use, None]
+    group_loss = per_series.mean(axis=0)
+    best = int(np.argmin(group_loss))
+    if (
+        count_patterns is not None
+        and (count_loss[use] / count[use] / scale[use]).mean() <= group_loss[best]
+    ):
+        return None
+    c, g = divmod(best, GROWTH_GRID.size)
+    return float(SPREAD_GRID[c]), float(GROWTH_GRID[g])
