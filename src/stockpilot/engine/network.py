@@ -21,6 +21,7 @@ materials keep their per-item networks.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from stockpilot.errors import InvalidDataError, parameter_error
 
 __all__ = [
     "BOM_COLUMNS",
+    "NETWORK_INPUT_SCHEMA",
     "NETWORK_RESULT_SCHEMA",
     "FamilyNetwork",
     "ItemNetworks",
@@ -45,9 +47,11 @@ __all__ = [
     "build_family_networks",
     "build_item_networks",
     "build_supply_networks",
+    "network_inputs",
     "optimize_network_stock",
     "resolve_bom",
     "stage_id",
+    "supply_networks_from_inputs",
 ]
 
 REQUIRED_POLICY_COLUMNS = ("item_id", "location_id", "lead_time", "demand_mean", "demand_sd")
@@ -67,6 +71,25 @@ NETWORK_RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
     "stock_role": pl.String,
     "gsm_method": pl.String,
 }
+
+
+NETWORK_INPUT_SCHEMA: dict[str, type[pl.DataType]] = {
+    "item_id": pl.String,
+    "location_id": pl.String,
+    "location_type": pl.String,
+    "supplied_from": pl.String,
+    "processing_time": pl.Float64,
+    "holding_cost": pl.Float64,
+    "demand_mean": pl.Float64,
+    "demand_sd": pl.Float64,
+    "max_service_time": pl.Float64,
+    "family_id": pl.String,
+    "bom_components": pl.String,
+}
+"""Per item-location, the node data and inbound lanes of its network (see
+:func:`network_inputs`): ``supplied_from`` is the location whose stage of the same item
+replenishes it; ``bom_components`` (JSON) lists the components assembled into it there,
+``[{"component_item_id": ..., "quantity_per": ...}]``."""
 
 
 @dataclass(frozen=True)
@@ -512,6 +535,210 @@ def build_supply_networks(
         else ItemNetworks(item_ids=(), networks=())
     )
     return SupplyNetworks(items, families)
+
+
+def network_inputs(
+    item_locations: pl.DataFrame,
+    locations: pl.DataFrame,
+    *,
+    bom: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every stage's node data and inbound lanes, one row per item-location.
+
+    The rows hold exactly what :func:`build_supply_networks` builds (processing times
+    after assembly times, caps after the default of 0 where there is demand), so
+    :func:`supply_networks_from_inputs` rebuilds the same networks from them alone; the
+    planning run stores them beside the placement.
+
+    Returns
+    -------
+    polars.DataFrame
+        Columns of :data:`NETWORK_INPUT_SCHEMA`, sorted by item and location.
+    """
+    frame = _prepared(item_locations, locations)
+    families: tuple[FamilyNetwork, ...] = ()
+    if bom is not None and bom.height:
+        families = _family_networks(frame, resolve_bom(bom, frame, locations), locations, z=1.0)
+    in_family = [i for fam in families for i in fam.item_ids]
+    rest = frame.filter(~pl.col("item_id").is_in(in_family))
+    hierarchy = locations.select(
+        "location_id",
+        pl.col("parent").cast(pl.String).alias("_parent"),
+        (pl.col("type") if "type" in locations.columns else pl.lit(None))
+        .cast(pl.String)
+        .alias("_type"),
+    )
+    held = rest.select(
+        "item_id", pl.col("location_id").alias("_parent"), pl.lit(True).alias("_held")
+    )
+    has_demand = (pl.col("demand_mean").fill_null(0.0) > 0) | (
+        pl.col("demand_sd").fill_null(0.0) > 0
+    )
+    cap = pl.col("max_service_time").cast(pl.Float64).fill_nan(None)
+    parts = [
+        rest.join(hierarchy, on="location_id", how="left")
+        .join(held, on=["item_id", "_parent"], how="left")
+        .select(
+            "item_id",
+            "location_id",
+            pl.col("_type")
+            .replace_strict({t.value: t.value for t in NodeType}, default=NodeType.STAGE.value)
+            .alias("location_type"),
+            pl.when(pl.col("_held")).then(pl.col("_parent")).alias("supplied_from"),
+            pl.col("lead_time").cast(pl.Float64).alias("processing_time"),
+            pl.col("holding_cost").cast(pl.Float64),
+            pl.col("demand_mean").cast(pl.Float64).fill_null(0.0),
+            pl.col("demand_sd").cast(pl.Float64).fill_null(0.0),
+            pl.when(cap.is_not_null())
+            .then(cap)
+            .when(has_demand)
+            .then(pl.lit(0.0))
+            .alias("max_service_time"),
+            pl.lit(None, dtype=pl.String).alias("family_id"),
+            pl.lit(None, dtype=pl.String).alias("bom_components"),
+        )
+    ]
+    for family in families:
+        net = family.network
+        where = dict(
+            zip(
+                net.node_ids,
+                zip(family.stage_items, family.stage_locations, strict=True),
+                strict=True,
+            )
+        )
+        inbound: dict[str, str] = {}
+        components: dict[str, list[dict[str, object]]] = {}
+        for edge in net.edges:
+            up_item, up_loc = where[edge.upstream]
+            down_item, _ = where[edge.downstream]
+            if up_item == down_item:
+                inbound[edge.downstream] = up_loc
+            else:
+                components.setdefault(edge.downstream, []).append(
+                    {"component_item_id": up_item, "quantity_per": edge.quantity}
+                )
+        parts.append(
+            pl.DataFrame(
+                [
+                    (
+                        where[n.node_id][0],
+                        where[n.node_id][1],
+                        n.node_type.value,
+                        inbound.get(n.node_id),
+                        n.processing_time,
+                        n.holding_cost,
+                        n.demand_mean,
+                        n.demand_sd,
+                        n.external_outbound_cst,
+                        family.family_id,
+                        json.dumps(
+                            sorted(components[n.node_id], key=lambda c: str(c["component_item_id"]))
+                        )
+                        if n.node_id in components
+                        else None,
+                    )
+                    for n in net.nodes
+                ],
+                schema=NETWORK_INPUT_SCHEMA,
+                orient="row",
+            )
+        )
+    return pl.concat([p.select(list(NETWORK_INPUT_SCHEMA)) for p in parts]).sort(
+        "item_id", "location_id"
+    )
+
+
+def supply_networks_from_inputs(frame: pl.DataFrame, *, z: float = 1.645) -> SupplyNetworks:
+    """Rebuild the networks from :func:`network_inputs` rows (for instance a run's stored
+    network placement): per-item networks for rows without ``family_id``, one family
+    network per ``family_id``.
+
+    Raises
+    ------
+    InvalidDataError
+        When a column of :data:`NETWORK_INPUT_SCHEMA` is missing, a ``bom_components``
+        cell is not the documented JSON, or a network is invalid.
+    """
+    missing = [c for c in NETWORK_INPUT_SCHEMA if c not in frame.columns]
+    if missing:
+        raise InvalidDataError(
+            f"The network rows lack column(s) {missing}; expected {list(NETWORK_INPUT_SCHEMA)} "
+            "(a run's network placement from a planning run that knows bills of material)."
+        )
+    rows = frame.select(pl.col(c).cast(t) for c, t in NETWORK_INPUT_SCHEMA.items()).sort(
+        "item_id", "location_id"
+    )
+
+    def node(rec: Mapping[str, object], node_id: str) -> Node:
+        return Node(
+            node_id,
+            processing_time=float(rec["processing_time"] or 0.0),  # type: ignore[arg-type]
+            holding_cost=float(rec["holding_cost"] or 0.0),  # type: ignore[arg-type]
+            demand_mean=float(rec["demand_mean"] or 0.0),  # type: ignore[arg-type]
+            demand_sd=float(rec["demand_sd"] or 0.0),  # type: ignore[arg-type]
+            external_outbound_cst=rec["max_service_time"],  # type: ignore[arg-type]
+            node_type=_location_type(rec["location_type"]),
+        )
+
+    item_ids: list[str] = []
+    item_nets: list[Network] = []
+    for (item,), part in rows.filter(pl.col("family_id").is_null()).group_by(
+        "item_id", maintain_order=True
+    ):
+        recs = list(part.iter_rows(named=True))
+        nodes = tuple(node(r, r["location_id"]) for r in recs)
+        edges = tuple(
+            Edge(r["supplied_from"], r["location_id"]) for r in recs if r["supplied_from"]
+        )
+        try:
+            item_nets.append(Network(nodes=nodes, edges=edges, z=z, name=str(item)))
+        except InvalidDataError as exc:
+            raise InvalidDataError(f"Item {item!r}: {exc}") from exc
+        item_ids.append(str(item))
+    families: list[FamilyNetwork] = []
+    for (family,), part in rows.filter(pl.col("family_id").is_not_null()).group_by(
+        "family_id", maintain_order=True
+    ):
+        recs = list(part.iter_rows(named=True))
+        nodes = tuple(node(r, stage_id(r["item_id"], r["location_id"])) for r in recs)
+        edges_: list[Edge] = []
+        for r in recs:
+            here = stage_id(r["item_id"], r["location_id"])
+            if r["supplied_from"]:
+                edges_.append(Edge(stage_id(r["item_id"], r["supplied_from"]), here))
+            if r["bom_components"]:
+                try:
+                    lanes = json.loads(r["bom_components"])
+                    edges_.extend(
+                        Edge(
+                            stage_id(str(c["component_item_id"]), r["location_id"]),
+                            here,
+                            quantity=float(c["quantity_per"]),
+                        )
+                        for c in lanes
+                    )
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise InvalidDataError(
+                        f"Stage {here!r}: bom_components must be a JSON list of objects with "
+                        f"component_item_id and quantity_per. Got {r['bom_components']!r}."
+                    ) from exc
+        try:
+            net = Network(nodes=nodes, edges=tuple(edges_), z=z, name=str(family))
+        except InvalidDataError as exc:
+            raise InvalidDataError(f"Product family {family!r}: {exc}") from exc
+        families.append(
+            FamilyNetwork(
+                family_id=str(family),
+                item_ids=tuple(sorted({r["item_id"] for r in recs})),
+                network=net,
+                stage_items=tuple(r["item_id"] for r in recs),
+                stage_locations=tuple(r["location_id"] for r in recs),
+            )
+        )
+    return SupplyNetworks(
+        ItemNetworks(item_ids=tuple(item_ids), networks=tuple(item_nets)), tuple(families)
+    )
 
 
 def _solution_frame(

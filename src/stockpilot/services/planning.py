@@ -50,7 +50,7 @@ from stockpilot.engine.echelon import (
     simulate_stage_networks,
 )
 from stockpilot.engine.forecasting import Forecaster, item_inputs, review_queue
-from stockpilot.engine.network import optimize_network_stock
+from stockpilot.engine.network import network_inputs, optimize_network_stock
 from stockpilot.engine.panel import Panel, to_panel
 from stockpilot.engine.policies import POLICY_COLUMNS, PolicyOptions, compute_policies
 from stockpilot.errors import InvalidDataError
@@ -736,6 +736,88 @@ def _with_ancestors(item_locations: pl.DataFrame, locations: pl.DataFrame) -> pl
     return pl.concat(found).unique(maintain_order=True)
 
 
+def bom_in_force(bom: pl.DataFrame, as_of: date, bucket: Bucket) -> pl.DataFrame:
+    """The bill-of-materials rows valid on ``as_of``, one per parent, component and
+    location (the latest ``valid_from`` wins), with the assembly time in whole buckets
+    (``assembly_lead_time``)."""
+    valid = (pl.col("valid_from").is_null() | (pl.col("valid_from") <= as_of)) & (
+        pl.col("valid_to").is_null() | (pl.col("valid_to") >= as_of)
+    )
+    return (
+        bom.filter(valid)
+        .sort("parent_item_id", "component_item_id", "location_id", "valid_from", nulls_last=False)
+        .unique(["parent_item_id", "component_item_id", "location_id"], keep="last")
+        .sort("parent_item_id", "component_item_id", "location_id")
+        .select(
+            "parent_item_id",
+            "component_item_id",
+            "quantity_per",
+            "location_id",
+            (pl.col("assembly_lead_time_days") / BUCKET_DAYS[bucket])
+            .round(0)
+            .alias("assembly_lead_time"),
+        )
+    )
+
+
+def _with_bom_stages(
+    nodes: pl.DataFrame, bom: pl.DataFrame, locations: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Add the stages the bill of materials needs: each component at its parent's
+    assembly location (and that location's upstream locations), level by level, so a
+    subassembly that sells nowhere still gets its own components.
+
+    Returns the stages, the BOM rows used (every ``location_id`` filled in: a blank one
+    assembles at the top of the parent's network) and the number of rows left out because
+    the parent has no stage at the assembly location (nothing to plan there).
+    """
+    used = bom.head(0).with_columns(pl.col("location_id").cast(pl.String))
+    parent_of = dict(
+        zip(locations["location_id"].to_list(), locations["parent"].to_list(), strict=True)
+    )
+    pending = bom
+    for _ in range(bom.height + 1):  # every pass settles at least one level of the structure
+        held: dict[str, set[str]] = {}
+        for item, loc in nodes.select("item_id", "location_id").iter_rows():
+            held.setdefault(item, set()).add(loc)
+        roots = {
+            item: sorted(loc for loc in locs if parent_of.get(loc) not in locs)
+            for item, locs in held.items()
+        }
+        ready = pending.filter(pl.col("parent_item_id").is_in(list(held)))
+        if ready.height == 0:
+            break
+        pending = pending.filter(~pl.col("parent_item_id").is_in(list(held)))
+        placed = ready.with_columns(
+            pl.when(pl.col("location_id").is_null())
+            .then(pl.col("parent_item_id").replace_strict(roots, return_dtype=pl.List(pl.String)))
+            .otherwise(pl.concat_list(pl.col("location_id")))
+            .alias("location_id")
+        ).explode("location_id")
+        placed = placed.filter(
+            pl.struct("parent_item_id", "location_id").is_in(
+                nodes.select(
+                    pl.struct(pl.col("item_id").alias("parent_item_id"), "location_id").implode()
+                ).to_series()
+            )
+        )
+        used = pl.concat([used, placed.select(used.columns)])
+        components = placed.select(pl.col("component_item_id").alias("item_id"), "location_id")
+        nodes = _with_ancestors(
+            pl.concat([nodes, components]).unique(maintain_order=True), locations
+        )
+    return nodes, used, bom.height - used.select(pl.exclude("location_id")).unique().height
+
+
+def _network_artifact(
+    placement: pl.DataFrame, frame: pl.DataFrame, locations: pl.DataFrame, bom: pl.DataFrame
+) -> pl.DataFrame:
+    """The placement with every stage's network inputs beside it, so the run's networks
+    can be rebuilt and exported (``stockpilot network export``)."""
+    inputs = network_inputs(frame, locations, bom=bom)
+    return placement.join(inputs, on=["item_id", "location_id"], how="left")
+
+
 def make_network_step(options: PlanOptions) -> Any:
     def network(context: RunContext) -> None:
         """The ``network`` step: guaranteed-service safety-stock placement per item.
@@ -754,6 +836,10 @@ def make_network_step(options: PlanOptions) -> Any:
         )
         supply: pl.DataFrame = _state(context)["supply"].select("item_id", "lead_time")
         nodes = _with_ancestors(policies.select("item_id", "location_id"), locations)
+        # Items linked by bills of material are planned as product families: components
+        # get a stage at the assembly location that feeds the parent's stage there.
+        bom = bom_in_force(context.read_entity("bill_of_materials"), options.as_of, bucket)
+        nodes, bom, bom_left_out = _with_bom_stages(nodes, bom, locations)
         per_year = PERIODS_PER_YEAR[bucket]
         has_parent = pl.col("parent").is_not_null()
         frame = (
@@ -782,25 +868,45 @@ def make_network_step(options: PlanOptions) -> Any:
                 (pl.col("holding_cost_rate").fill_null(0.25) / per_year).alias("holding_rate"),
             )
         )
-        placement = optimize_network_stock(frame, locations)
+        placement = optimize_network_stock(frame, locations, bom=bom)
         _state(context)["network"] = placement
-        _state(context)["network_stages"] = frame.select("item_id", "location_id", "lead_time")
+        _state(context)["network_bom"] = bom
+        # Policies and the network simulation cover the items that sell somewhere; a
+        # component planned only through a bill of materials has its placement row.
+        sold = pl.col("item_id").is_in(policies["item_id"].unique().implode())
+        _state(context)["network_stages"] = frame.filter(sold).select(
+            "item_id", "location_id", "lead_time"
+        )
         _state(context)["locations"] = locations
         decoupled = placement.filter(pl.col("stock_role") == "decoupling")
-        save_artifact(context, "network", placement)
+        save_artifact(context, "network", _network_artifact(placement, frame, locations, bom))
         # The placement is handed to the policy engine: every stage's policy protects its
         # net replenishment time, and upstream stages get policies of their own.
-        policies = _multi_echelon_policies(context, options, placement, locations)
+        policies = _multi_echelon_policies(context, options, placement.filter(sold), locations)
         _state(context)["policies"] = policies
         revise_policies(context, policies.rename({"lot_sizing_rule": "lot_sizing"}))
         save_artifact(context, "policy_details", _policy_details(policies))
         where = decoupled["location_id"].value_counts().sort("count", descending=True).head(3)
+        families = (
+            f"; {bom.height} bill-of-materials lanes join "
+            f"{pl.concat([bom['parent_item_id'], bom['component_item_id']]).n_unique()} items "
+            "into product families"
+            + (
+                f" ({bom_left_out} row(s) left out: the parent has no stage at the assembly "
+                "location)"
+                if bom_left_out
+                else ""
+            )
+            if bom.height or bom_left_out
+            else ""
+        )
         context.progress(
             1.0,
             f"{placement['item_id'].n_unique()} item networks, {placement.height} nodes; "
             f"{decoupled.height} hold safety stock (most at "
             + ", ".join(f"{loc} {n}" for loc, n in where.iter_rows())
-            + ")",
+            + ")"
+            + families,
         )
 
     return network
