@@ -1,8 +1,10 @@
-"""``stockpilot network ...``: optimise safety-stock placement on a network JSON file."""
+"""``stockpilot network ...``: optimise safety-stock placement on a network JSON file, and
+export the networks a planning run built from the store as such files."""
 
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -114,10 +116,83 @@ def optimize(
     )
 
 
+def _file_name(name: str, taken: set[str]) -> str:
+    """A portable file name for network ``name`` (unique within ``taken``)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "network"
+    candidate, k = stem, 2
+    while candidate.lower() in taken:
+        candidate, k = f"{stem}_{k}", k + 1
+    taken.add(candidate.lower())
+    return f"{candidate}.json"
+
+
+def export(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write one network JSON file per network.")
+    ],
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run id. Default: the published plan's run.")
+    ] = None,
+    item: Annotated[
+        str | None,
+        typer.Option(help="Only the network that holds this item (its product family, if any)."),
+    ] = None,
+) -> None:
+    """Write the networks a planning run built from the store as network JSON files.
+
+    One file per item network and per product family (items joined by bills of
+    material, with the BOM quantities on their lanes), each readable by
+    `stockpilot network optimize`.
+    """
+    from stockpilot.cli.common import settings
+    from stockpilot.core.network import network_to_dict
+    from stockpilot.engine.network import supply_networks_from_inputs
+    from stockpilot.services import runs
+    from stockpilot.store.db import open_store
+
+    try:
+        config = settings()
+        factory = open_store(config.resolved_database_url())
+        chosen = runs.published_run_id(factory) if run_id is None else run_id
+        if chosen is None:
+            raise _fail("No plan is published yet; run `stockpilot plan` or name a run with --run.")
+        runs.get_run(factory, chosen)  # a clear error for an unknown run
+        placement = runs.read_artifact(factory, chosen, "network")
+        if placement is None or placement.height == 0:
+            raise _fail(f"Run {chosen} has no network placement (did its network step run?).")
+        built = supply_networks_from_inputs(placement)
+    except StockpilotError as exc:
+        raise _fail(str(exc)) from None
+    networks = [
+        *(
+            (net, (iid,))
+            for iid, net in zip(built.items.item_ids, built.items.networks, strict=True)
+        ),
+        *((fam.network, fam.item_ids) for fam in built.families),
+    ]
+    if item is not None:
+        networks = [(net, items) for net, items in networks if item in items]
+        if not networks:
+            raise _fail(f"Run {chosen} has no network holding item {item!r}.")
+    out.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    for net, _ in networks:
+        path = out / _file_name(net.name, taken)
+        path.write_text(json.dumps(network_to_dict(net), indent=2), encoding="utf-8")
+    _out.print(
+        f"wrote {len(networks)} network file(s) of run {chosen} to {out} "
+        f"({len(built.families)} product famil{'y' if len(built.families) == 1 else 'ies'} "
+        f"in the run)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``network`` command group (``network optimize``) to ``app``."""
+    """Add the ``network`` command group (``network optimize``, ``network export``)."""
     group = typer.Typer(
         help="Multi-echelon networks: safety-stock placement.", no_args_is_help=True
     )
     group.command("optimize")(optimize)
+    group.command("export")(export)
     app.add_typer(group, name="network")
