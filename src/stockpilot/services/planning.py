@@ -771,11 +771,11 @@ def _with_bom_stages(
     assembles at the top of the parent's network) and the number of rows left out because
     the parent has no stage at the assembly location (nothing to plan there).
     """
-    used = bom.head(0).with_columns(pl.col("location_id").cast(pl.String))
+    pending = bom.with_row_index("_bom_row").with_columns(pl.col("location_id").cast(pl.String))
+    used = pending.head(0)
     parent_of = dict(
         zip(locations["location_id"].to_list(), locations["parent"].to_list(), strict=True)
     )
-    pending = bom
     for _ in range(bom.height + 1):  # every pass settles at least one level of the structure
         held: dict[str, set[str]] = {}
         for item, loc in nodes.select("item_id", "location_id").iter_rows():
@@ -788,25 +788,27 @@ def _with_bom_stages(
         if ready.height == 0:
             break
         pending = pending.filter(~pl.col("parent_item_id").is_in(list(held)))
-        placed = ready.with_columns(
-            pl.when(pl.col("location_id").is_null())
-            .then(pl.col("parent_item_id").replace_strict(roots, return_dtype=pl.List(pl.String)))
-            .otherwise(pl.concat_list(pl.col("location_id")))
-            .alias("location_id")
-        ).explode("location_id")
-        placed = placed.filter(
-            pl.struct("parent_item_id", "location_id").is_in(
-                nodes.select(
-                    pl.struct(pl.col("item_id").alias("parent_item_id"), "location_id").implode()
-                ).to_series()
-            )
+        held_pairs = {(item, loc) for item, locs in held.items() for loc in locs}
+        placed = pl.DataFrame(
+            [
+                {**row, "location_id": place}
+                for row in ready.iter_rows(named=True)
+                for place in (
+                    [row["location_id"]]
+                    if row["location_id"] is not None
+                    else roots[row["parent_item_id"]]
+                )
+                if (row["parent_item_id"], place) in held_pairs
+            ],
+            schema=used.schema,
         )
         used = pl.concat([used, placed.select(used.columns)])
         components = placed.select(pl.col("component_item_id").alias("item_id"), "location_id")
         nodes = _with_ancestors(
             pl.concat([nodes, components]).unique(maintain_order=True), locations
         )
-    return nodes, used, bom.height - used.select(pl.exclude("location_id")).unique().height
+    left_out = bom.height - used["_bom_row"].n_unique()
+    return nodes, used.drop("_bom_row"), left_out
 
 
 def _network_artifact(
