@@ -782,9 +782,7 @@ def _validate_entity(
     ok = ok & ~frame.get_column("__dup")
     if name == "bill_of_materials":
         frame = frame.with_columns(_bom_cycles(frame, strings, ok))
-        problems.append(
-            _problem(Reason.CYCLE, pl.col("__cycle").is_not_null(), pl.col("__cycle"))
-        )
+        problems.append(_problem(Reason.CYCLE, pl.col("__cycle").is_not_null(), pl.col("__cycle")))
         ok = ok & frame.get_column("__cycle").is_null()
     fresh_col = FRESHNESS_DATE.get(name)
     if fresh_col is not None:
