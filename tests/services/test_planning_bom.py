@@ -64,6 +64,7 @@ def test_components_get_stages_at_the_assembly_location_level_by_level() -> None
                 ("FRAME", "TUBE", 3.0, "PLANT", None, None, None),  # a subassembly's part
                 ("BIKE", "BELL", 1.0, "DC", None, None, None),  # fitted at the DC
                 ("ORPHAN", "TUBE", 1.0, "PLANT", None, None, None),  # nothing to plan
+                ("FRAME", "TUBE", 9.0, None, None, None, None),  # same lane: the row above wins
             ]
         ),
         AS_OF,
@@ -84,7 +85,8 @@ def test_components_get_stages_at_the_assembly_location_level_by_level() -> None
         ("BIKE", "FRAME", "PLANT"),
         ("FRAME", "TUBE", "PLANT"),
     ]
-    assert left_out == 1
+    assert used.filter(pl.col("component_item_id") == "TUBE")["quantity_per"].to_list() == [3.0]
+    assert left_out == 2
     # The stages and rows make one family: BIKE at the store needs bells, frames, tubes.
     frame = stages.with_columns(
         lead_time=pl.lit(1.0),

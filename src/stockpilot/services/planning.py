@@ -768,10 +768,17 @@ def _with_bom_stages(
     subassembly that sells nowhere still gets its own components.
 
     Returns the stages, the BOM rows used (every ``location_id`` filled in: a blank one
-    assembles at the top of the parent's network) and the number of rows left out because
-    the parent has no stage at the assembly location (nothing to plan there).
+    assembles at the top of the parent's network) and the number of rows left out: the
+    parent has no stage at the assembly location (nothing to plan there), or the row's
+    lane is given by another row (a row naming its location wins over a blank one).
     """
-    pending = bom.with_row_index("_bom_row").with_columns(pl.col("location_id").cast(pl.String))
+    # Rows naming their location come first, so they win over a blank-location row that
+    # resolves to the same lane.
+    pending = (
+        bom.with_row_index("_bom_row")
+        .with_columns(pl.col("location_id").cast(pl.String))
+        .sort(pl.col("location_id").is_null(), maintain_order=True)
+    )
     used = pending.head(0)
     parent_of = dict(
         zip(locations["location_id"].to_list(), locations["parent"].to_list(), strict=True)
@@ -807,6 +814,9 @@ def _with_bom_stages(
         nodes = _with_ancestors(
             pl.concat([nodes, components]).unique(maintain_order=True), locations
         )
+    used = used.unique(
+        ["parent_item_id", "component_item_id", "location_id"], keep="first", maintain_order=True
+    )
     left_out = bom.height - used["_bom_row"].n_unique()
     return nodes, used.drop("_bom_row"), left_out
 
@@ -894,8 +904,8 @@ def make_network_step(options: PlanOptions) -> Any:
             f"{pl.concat([bom['parent_item_id'], bom['component_item_id']]).n_unique()} items "
             "into product families"
             + (
-                f" ({bom_left_out} row(s) left out: the parent has no stage at the assembly "
-                "location)"
+                f" ({bom_left_out} row(s) left out: no stage of the parent at the assembly "
+                "location, or a lane another row already gives)"
                 if bom_left_out
                 else ""
             )
