@@ -3,12 +3,26 @@ components need, and product families in the placement."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 
 from stockpilot.engine.network import optimize_network_stock
-from stockpilot.services.planning import _with_ancestors, _with_bom_stages, bom_in_force
+from stockpilot.io.demo.extracts import write_demo
+from stockpilot.services import runs
+from stockpilot.services.planning import (
+    PlanOptions,
+    _with_ancestors,
+    _with_bom_stages,
+    bom_in_force,
+    initial_state,
+    planning_registry,
+)
+from stockpilot.settings import Settings
+from stockpilot.store.db import open_store
+from stockpilot.store.repositories import read_plan_rows
 from stockpilot.vocab import Bucket
 
 LOCATIONS = pl.DataFrame(
@@ -97,3 +111,42 @@ def test_components_get_stages_at_the_assembly_location_level_by_level() -> None
     placement = optimize_network_stock(frame, LOCATIONS, bom=used)
     assert placement.height == 7
     assert placement["gsm_method"].unique().to_list() == ["tree_dp"]
+
+
+def test_a_run_plans_a_component_that_sells_nowhere_with_its_family(tmp_path: Path) -> None:
+    folder = write_demo(tmp_path / "data", items=40, weeks=40, seed=5, as_of=AS_OF).path
+    with (folder / "items.csv").open("a") as items:
+        items.write("PART-X,1.25,Demo part,electrical,EA,,,1.0,active,false,buy,BU-IND,0.25,\n")
+    bom = pl.read_csv(folder / "bill_of_materials.csv", infer_schema=False)
+    parent = bom["parent_item_id"][0]
+    with (folder / "bill_of_materials.csv").open("a") as rows:
+        rows.write(f"{parent},PART-X,4,,\n")
+    factory = open_store(f"sqlite:///{tmp_path / 'plan.db'}")
+    options = PlanOptions(
+        as_of=AS_OF,
+        import_folder=folder,
+        mappings=tuple(sorted((folder / "mappings").glob("*.yaml"))),
+    )
+    registry = planning_registry(factory, options)
+    run = runs.execute_run(
+        factory,
+        runs.create_run(factory, registry),
+        registry,
+        settings=Settings(home=tmp_path, horizon=8),
+        state=initial_state(options),
+    )
+    assert run.status.value == "succeeded", [s.message for s in run.steps]
+    network = next(s for s in run.steps if s.name == "network")
+    assert "5 bill-of-materials lanes join 7 items into product families" in (network.message or "")
+    placement = runs.read_artifact(factory, run.id, "network")
+    assert placement is not None
+    part = placement.filter(pl.col("item_id") == "PART-X")
+    assert part.select("location_id", "family_id").rows() == [("PLANT-01", f"family:{parent}")]
+    lanes = placement.filter((pl.col("item_id") == parent) & (pl.col("location_id") == "PLANT-01"))[
+        "bom_components"
+    ][0]
+    assert {"component_item_id": "PART-X", "quantity_per": 4.0} in json.loads(lanes)
+    # Only items with a demand series get policy lines.
+    with factory() as session:
+        policies = read_plan_rows(session, "policies", run.id)
+    assert "PART-X" not in set(policies["item_id"])
