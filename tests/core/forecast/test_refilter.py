@@ -143,7 +143,11 @@ def test_selection_scores_later_origins_with_the_earliest_origins_parameters() -
     y = _panel()
     h = 4
     cfg = SelectionConfig(
-        n_origins=2, min_train=6, smooth_models=(M.TSB,), intermittent_models=(M.TSB,)
+        n_origins=2,
+        min_train=6,
+        smooth_models=(M.TSB,),
+        intermittent_models=(M.TSB,),
+        outlier_k=None,  # the hand computation below runs on the raw history
     )
     r = select_and_forecast(y, h, config=cfg, lifecycle=np.full(y.shape[0], "mature"))
     t = y.shape[1]

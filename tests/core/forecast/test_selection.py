@@ -73,6 +73,7 @@ def test_ensemble_and_group_best_shrinkage() -> None:
         smooth_models=(M.NAIVE, M.MOVING_AVERAGE),
         ensemble_smooth=True,
         group_tolerance_smooth=0.0,
+        outlier_k=None,  # the hand computation below runs on the raw history
     )
     r = select_and_forecast(y, 3, config=cfg)
     assert r.candidates == ("naive", "moving_average", "ensemble")
@@ -100,6 +101,7 @@ def test_ensemble_and_group_best_shrinkage() -> None:
             ensemble_smooth=True,
             smooth_models=(M.NAIVE, M.MOVING_AVERAGE),
             group_tolerance_smooth=0.5,
+            outlier_k=None,
         ),
     )
     msd = np.mean(np.diff(y, axis=1) ** 2, axis=1)  # the scale of each series
@@ -249,6 +251,7 @@ def test_tsb_fixed_candidate_is_tsb_with_the_conventional_constants() -> None:
         CFG,
         smooth_models=(FixedModel.TSB_FIXED, M.NAIVE),
         intermittent_models=(FixedModel.TSB_FIXED, M.NAIVE),
+        outlier_k=None,  # the hand computation below runs on the raw history
     )
     r = select_and_forecast(y, 4, config=cfg)
     assert "tsb_fixed" in r.candidates

@@ -159,11 +159,12 @@ def residual_sd(y: FloatArray, fitted: FloatArray) -> FloatArray:
     return _residual_sd(np.ascontiguousarray(y), np.ascontiguousarray(fitted))
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _residual_sd(y: FloatArray, fitted: FloatArray) -> FloatArray:
+    # serial: one cheap pass; waking parallel threads for it costs more than it saves
     n, t_len = y.shape
     out = np.full(n, np.nan)
-    for i in numba.prange(n):
+    for i in range(n):
         sse = 0.0
         cnt = 0
         for t in range(t_len):

@@ -49,6 +49,14 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    RMSE and its in-sample residual sd, ``sd_path`` scales it by the group's horizon
    profile, and the family follows the demand pattern. ``distribution`` records ``"normal"``
    where learned, ``""`` elsewhere.
+7. **Outlier correction** (``outlier_k``, default 3; ``None`` turns it off). The models
+   estimate their level on the history with each series' values above
+   ``median + k * max(1.4826 MAD, median / 2)`` of its positive values capped at that limit
+   (:func:`~stockpilot.core.forecast.outliers.cap_outliers`); at each rolling origin the
+   limit comes from the training window before it. Rolling-origin errors, residual sds and
+   therefore the spread are measured on the actual history: a spike must not move the
+   level, but it is demand the quantiles must cover. ``outliers_capped`` counts the periods
+   corrected per series, and the reason says so.
 
 Each series records its winner and a short reason, e.g.
 ``"tsb: lowest rolling-origin MSE 0.412 over 3 origins x 6 steps among 7 intermittent
@@ -65,8 +73,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from stockpilot.core.classify import demand_pattern, lifecycle_stage
-from stockpilot.core.forecast.base import ForecastModel, PanelForecast, observation_count
+from stockpilot.core.forecast.base import (
+    ForecastModel,
+    PanelForecast,
+    observation_count,
+    residual_sd,
+)
 from stockpilot.core.forecast.models._optim import limited_search
+from stockpilot.core.forecast.outliers import cap_outliers
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
 from stockpilot.core.forecast.spread import largest_spread, learn_spread, spread_units
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
@@ -122,6 +136,7 @@ class SelectionConfig:
     ensemble_intermittent: bool = False
     learn_spread: bool = True
     spread_pattern_min: int = 100
+    outlier_k: float | None = 3.0
     smooth_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
@@ -169,6 +184,8 @@ class SelectionConfig:
             )
         if self.tolerance < 0:
             raise parameter_error(owner, "tolerance", "a float >= 0", self.tolerance)
+        if self.outlier_k is not None and not (np.isfinite(self.outlier_k) and self.outlier_k > 0):
+            raise parameter_error(owner, "outlier_k", "a positive number or None", self.outlier_k)
         try:
             Criterion(self.criterion)
         except ValueError:
@@ -215,6 +232,8 @@ class SelectionResult:
     distribution
         (N,) distribution family learned for the series' group (``"normal"``), or ``""``
         where none was learned (then the family follows the demand pattern).
+    outliers_capped
+        (N,) periods of the full history capped for the level estimate (rule 7).
     """
 
     model: NDArray[np.str_]
@@ -232,6 +251,7 @@ class SelectionResult:
     horizon_profile: FloatArray = field(default_factory=lambda: np.ones((0, 0)))
     residual_sd: FloatArray = field(default_factory=lambda: np.zeros(0))
     distribution: NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U20"))
+    outliers_capped: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def sd_path(self) -> FloatArray:
@@ -266,9 +286,12 @@ def _safe_fit(
     h: int,
     season_length: int,
     warm_start: dict[str, FloatArray] | None = None,
+    *,
+    actual: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
     """Fit one model on rows (from ``warm_start``, earlier parameters of the rows, where the
-    model can); ``None`` when the kernel rejects the whole call."""
+    model can); ``None`` when the kernel rejects the whole call. ``actual``: the history
+    before outlier correction, which the residual sd is measured against."""
     try:
         if model == FixedModel.TSB_FIXED:
             from stockpilot.core.forecast.models.intermittent import tsb_forecast
@@ -279,7 +302,14 @@ def _safe_fit(
     except StockpilotError:
         return None
     failed = pf.failed if pf.failed.size == y.shape[0] else np.zeros(y.shape[0], dtype=bool)
-    return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), pf.residual_sd, failed
+    return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), _spread(pf, actual), failed
+
+
+def _spread(pf: PanelForecast, actual: FloatArray | None) -> FloatArray:
+    """Residual sd of a fit, against ``actual`` (the uncorrected history) when given."""
+    if actual is None or pf.fitted.shape != actual.shape:
+        return pf.residual_sd
+    return np.where(np.isnan(pf.residual_sd), np.nan, residual_sd(actual, pf.fitted))
 
 
 #: Compass iterations of the estimation at a rolling origin (the full fit uses 4-6): the
@@ -295,15 +325,18 @@ def _fit_origin(
     h: int,
     season_length: int,
     params: dict[str, FloatArray],
+    *,
+    actual: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_], dict[str, FloatArray]] | None:
     """One candidate at one rolling origin. Rows with parameters from an earlier origin
     (``params``, NaN where none) rerun the model's filter with them (no estimation); the
     other rows are fitted with ``ORIGIN_SEARCH_ITERATIONS`` compass iterations. Returns
     the clipped forecasts, residual sd, fallback flags and the parameters per row (NaN
     where a fallback was used); ``None`` when the kernel rejects the whole call. Fixed
-    models (``tsb_fixed``) estimate nothing: they just run."""
+    models (``tsb_fixed``) estimate nothing: they just run. ``actual`` as in
+    :func:`_safe_fit`."""
     if isinstance(model, FixedModel):
-        fixed = _safe_fit(model, y, h, season_length)
+        fixed = _safe_fit(model, y, h, season_length, actual=actual)
         return None if fixed is None else (*fixed, {})
     n = y.shape[0]
     try:
@@ -313,15 +346,16 @@ def _fit_origin(
         if pf is None:
             with limited_search(ORIGIN_SEARCH_ITERATIONS):
                 pf = fit_predict(model, y, h, season_length=season_length)
-            mean, sd, failed, par = pf.mean, pf.residual_sd, _flags(pf, n), dict(pf.params)
+            mean, sd, failed, par = pf.mean, _spread(pf, actual), _flags(pf, n), dict(pf.params)
         else:
-            mean, sd, failed = pf.mean.copy(), pf.residual_sd.copy(), _flags(pf, n)
+            mean, sd, failed = pf.mean.copy(), _spread(pf, actual).copy(), _flags(pf, n)
             par = {k: np.asarray(v, dtype=np.float64).copy() for k, v in pf.params.items()}
             fresh = ~np.isfinite(mean).all(axis=1)
             if fresh.any():
                 with limited_search(ORIGIN_SEARCH_ITERATIONS):
                     part = fit_predict(model, y[fresh], h, season_length=season_length)
-                mean[fresh], sd[fresh] = part.mean, part.residual_sd
+                mean[fresh] = part.mean
+                sd[fresh] = _spread(part, None if actual is None else actual[fresh])
                 failed[fresh] = _flags(part, int(fresh.sum()))
                 for k, v in part.params.items():
                     par.setdefault(k, np.full(n, np.nan))[fresh] = v
@@ -451,6 +485,17 @@ def select_and_forecast(
             if name not in all_candidates:
                 all_candidates.append(name)
     scores = np.full((n, len(all_candidates)), np.nan)
+    # rule 7: models estimate their level on the history with outliers capped; errors and
+    # residual spreads are measured on the actual history
+    capped_out = np.zeros(n, dtype=np.int64)
+    fit_arr = arr
+    limit_out = np.full(n, np.inf)
+    origin_fit: dict[int, FloatArray] = {}
+    if cfg.outlier_k is not None:
+        capped = cap_outliers(arr, cfg.outlier_k)
+        fit_arr, capped_out, limit_out = capped.values, capped.capped, capped.limit
+        # at each origin, the limits of the window before it: nothing after the origin
+        origin_fit = {end: cap_outliers(arr[:, :end], cfg.outlier_k).values for end in origin_ends}
 
     # end-of-life groups last: they borrow the spread learned on the other groups
     learned_spreads: list[tuple[float, float, int]] = []
@@ -461,6 +506,8 @@ def select_and_forecast(
             models=models,
             rows=rows,
             arr=arr,
+            fit_arr=fit_arr,
+            origin_fit=origin_fit,
             first=first,
             origin_ends=origin_ends,
             h=h,
@@ -496,10 +543,11 @@ def select_and_forecast(
         if not mask.any():
             continue
         chosen = _first_available(choices, avail)
-        fit = _safe_fit(chosen, arr[mask], h, season_length)
+        raw = arr[mask] if cfg.outlier_k is not None else None
+        fit = _safe_fit(chosen, fit_arr[mask], h, season_length, actual=raw)
         if fit is None:
             chosen = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
-            fit = _safe_fit(chosen, arr[mask], h, season_length)
+            fit = _safe_fit(chosen, fit_arr[mask], h, season_length, actual=raw)
             assert fit is not None
         mean_out[mask] = fit[0]
         resid_out[mask] = fit[1]
@@ -540,6 +588,13 @@ def select_and_forecast(
         profile_out[learned] /= profile_out[learned, :1]
     sd_out = np.where(np.isnan(sd_out), resid_out, sd_out)
     sd_out = np.where(np.isnan(sd_out), np.sqrt(np.clip(mean_out[:, 0], 0, None)), sd_out)
+    fitted_rows = capped_out > 0
+    reason_out[fitted_rows] = [
+        f"{r}; {c} outlier period{'s' if c > 1 else ''} above {lim:.4g} capped for the level"
+        for r, c, lim in zip(
+            reason_out[fitted_rows], capped_out[fitted_rows], limit_out[fitted_rows], strict=True
+        )
+    ]
     return SelectionResult(
         model=model_out,
         reason=reason_out.astype(str),
@@ -556,6 +611,7 @@ def select_and_forecast(
         scores=scores,
         failed=failed_out,
         distribution=dist_out,
+        outliers_capped=capped_out,
     )
 
 
@@ -594,15 +650,17 @@ def _fit_named(
     season_length: int,
     *,
     warm: dict[str, dict[str, FloatArray]] | None = None,
+    actual: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
     """Fit one candidate (a model, or the ensemble = mean of the group's models); ``warm``:
-    earlier parameters of the rows per model, to start the estimation from."""
+    earlier parameters of the rows per model, to start the estimation from; ``actual`` as
+    in :func:`_safe_fit`."""
     w = warm or {}
     if name != ENSEMBLE:
-        return _safe_fit(_candidate(name), y, h, season_length, w.get(name))
+        return _safe_fit(_candidate(name), y, h, season_length, w.get(name), actual=actual)
     fits = [
         f
-        for f in (_safe_fit(m, y, h, season_length, w.get(m.value)) for m in models)
+        for f in (_safe_fit(m, y, h, season_length, w.get(m.value), actual=actual) for m in models)
         if f is not None
     ]
     if not fits:
@@ -619,6 +677,8 @@ def _select_group(
     models: tuple[Candidate, ...],
     rows: NDArray[np.intp],
     arr: FloatArray,
+    fit_arr: FloatArray,
+    origin_fit: dict[int, FloatArray],
     first: NDArray[np.int64],
     origin_ends: list[int],
     h: int,
@@ -634,6 +694,8 @@ def _select_group(
     """Rolling-origin scores, winner, refit and reasons for one group of series; returns
     the learned spread (c, g, series) when one was learned."""
     sub = arr[rows]
+    sub_fit = fit_arr[rows]
+    actual_full = None if cfg.outlier_k is None else sub
     sub_first = first[rows]
     ensemble, group_tolerance = _group_options(key, cfg)
     use_ens = ensemble and len(models) > 1
@@ -670,7 +732,9 @@ def _select_group(
         if not ok_rows.any():
             continue
         origins += ok_rows
-        train = sub[ok_rows, :end]
+        raw_train = sub[ok_rows, :end]
+        train = origin_fit[end][rows[ok_rows]] if origin_fit else raw_train
+        actual_train = raw_train if origin_fit else None
         actual = sub[ok_rows, end : end + eval_h]
         ens_sum = np.zeros((int(ok_rows.sum()), eval_h))
         ens_sd = np.zeros(int(ok_rows.sum()))
@@ -681,7 +745,7 @@ def _select_group(
             if model.value in broken:
                 continue
             given = {name: v[ok_rows] for name, v in stored[j].items()}
-            res = _fit_origin(model, train, eval_h, season_length, given)
+            res = _fit_origin(model, train, eval_h, season_length, given, actual=actual_train)
             if res is None:
                 broken.add(model.value)
                 continue
@@ -743,14 +807,15 @@ def _select_group(
         fit = _fit_named(
             str(wm),
             tuple(m for m in models if m.value not in broken),
-            sub[sel],
+            sub_fit[sel],
             h,
             season_length,
             warm=warm,
+            actual=actual_full[sel] if actual_full is not None else None,
         )
         if fit is None:  # the full-history call failed: fall back, say so
             fb = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
-            fit = _safe_fit(fb, sub[sel], h, season_length)
+            fit = _safe_fit(fb, sub_fit[sel], h, season_length)
             assert fit is not None
             out.failed[rows[sel]] = True
         out.mean[rows[sel]] = np.clip(np.nan_to_num(fit[0], nan=0.0), 0.0, None)
