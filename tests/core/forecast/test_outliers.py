@@ -106,3 +106,27 @@ def test_spike_does_not_lift_the_level_but_widens_the_spread() -> None:
 def test_outlier_k_is_validated() -> None:
     with pytest.raises(InvalidParameterError):
         SelectionConfig(outlier_k=-1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(
+        np.int64, st.tuples(st.integers(1, 5), st.integers(5, 60)), elements=st.integers(0, 700)
+    ),
+    st.booleans(),
+)
+def test_limit_equals_numpys_median_and_mad(counts: np.ndarray, fractional: bool) -> None:
+    """Integer sizes below 512 take a counting median, others a selection: both give numpy's
+    median and MAD."""
+    y = counts.astype(float) + (0.25 if fractional else 0.0) * (counts > 0)
+    r = cap_outliers(y, 3.0)
+    pos = np.where(y > 0, y, np.nan)
+    enough = (~np.isnan(pos)).sum(axis=1) >= MIN_POSITIVE
+    if enough.any():
+        p = pos[enough]
+        med = np.nanmedian(p, axis=1)
+        mad = np.nanmedian(np.abs(p - med[:, None]), axis=1)
+        np.testing.assert_allclose(
+            r.limit[enough], med + 3.0 * np.maximum(1.4826 * mad, 0.5 * med), rtol=1e-12
+        )
+    assert np.isinf(r.limit[~enough]).all()

@@ -16,7 +16,8 @@ values ``x`` (zeros of intermittent demand are not sizes),
 (1.4826 MAD estimates the standard deviation of normal data; the floor keeps the limit
 above ``(1 + k/2)`` times the median when most sizes are equal, where the MAD is 0). Values
 above ``L`` are replaced by ``L``; series with fewer than :data:`MIN_POSITIVE` positive
-values are left alone. Compiled, all series in one parallel call.
+values are left alone. Compiled, all series in one call; integer sizes (demand counts) take an exact counting
+median instead of a selection.
 """
 
 from __future__ import annotations
@@ -60,14 +61,61 @@ class CappedHistory:
     capped: NDArray[np.int64]
 
 
-@numba.njit(cache=True, parallel=True)
+#: Integer sizes below this take the counting median (exact, no sort).
+_COUNTING_LIMIT = 512
+
+
+@numba.njit(cache=True)
+def _middle(counts: NDArray[np.int64], m: int) -> float:
+    """Median of m values given as counts per integer value."""
+    lo_k, hi_k = (m - 1) // 2, m // 2
+    cum = 0
+    low = -1
+    for v in range(counts.size):
+        cum += counts[v]
+        if low < 0 and cum > lo_k:
+            low = v
+        if cum > hi_k:
+            return 0.5 * (low + v)
+    return float(low)  # not reached: the counts sum to m
+
+
+@numba.njit(cache=True)
+def _median_and_mad(sizes: FloatArray, m: int, counts: NDArray[np.int64]) -> tuple[float, float]:
+    """Median and MAD of ``sizes[:m]``: by counting when all are integers below
+    ``_COUNTING_LIMIT`` (demand counts; deviations counted in half units), else by
+    selection. ``sizes`` is overwritten."""
+    small = True
+    for j in range(m):
+        v = sizes[j]
+        if v != np.floor(v) or v >= _COUNTING_LIMIT:
+            small = False
+            break
+    if small:
+        counts[:] = 0
+        for j in range(m):
+            counts[int(sizes[j])] += 1
+        med = _middle(counts[:_COUNTING_LIMIT], m)
+        counts[:] = 0
+        for j in range(m):
+            counts[int(abs(2.0 * sizes[j] - 2.0 * med))] += 1
+        return med, 0.5 * _middle(counts, m)
+    x = sizes[:m]
+    med = np.median(x)
+    for j in range(m):
+        sizes[j] = abs(sizes[j] - med)
+    return med, np.median(sizes[:m])
+
+
+@numba.njit(cache=True)
 def _cap(y: FloatArray, k: float) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
     n, t_len = y.shape
     values = y.copy()
     limit = np.full(n, np.inf)
     capped = np.zeros(n, dtype=np.int64)
-    for i in numba.prange(n):
-        sizes = np.empty(t_len)
+    sizes = np.empty(t_len)
+    counts = np.zeros(2 * _COUNTING_LIMIT, dtype=np.int64)
+    for i in range(n):
         m = 0
         for t in range(t_len):
             v = y[i, t]
@@ -76,11 +124,8 @@ def _cap(y: FloatArray, k: float) -> tuple[FloatArray, FloatArray, NDArray[np.in
                 m += 1
         if m < MIN_POSITIVE:
             continue
-        med = np.median(sizes[:m])
-        for j in range(m):
-            sizes[j] = abs(sizes[j] - med)
-        mad = np.median(sizes[:m]) * _MAD_TO_SD
-        lim = med + k * max(mad, _MEDIAN_FLOOR * med)
+        med, mad = _median_and_mad(sizes, m, counts)
+        lim = med + k * max(mad * _MAD_TO_SD, _MEDIAN_FLOOR * med)
         limit[i] = lim
         for t in range(t_len):
             if y[i, t] > lim:
