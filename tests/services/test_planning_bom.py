@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from stockpilot.engine.network import optimize_network_stock
 from stockpilot.io.demo.extracts import write_demo
@@ -146,7 +147,17 @@ def test_a_run_plans_a_component_that_sells_nowhere_with_its_family(tmp_path: Pa
         "bom_components"
     ][0]
     assert {"component_item_id": "PART-X", "quantity_per": 4.0} in json.loads(lanes)
-    # Only items with a demand series get policy lines.
+    # The component that sells nowhere gets a policy line on its dependent demand:
+    # 4 x the echelon demand of its parent's stage at the plant.
     with factory() as session:
         policies = read_plan_rows(session, "policies", run.id)
-    assert "PART-X" not in set(policies["item_id"])
+    assert policies.filter(pl.col("item_id") == "PART-X")["location_id"].to_list() == ["PLANT-01"]
+    details = runs.read_artifact(factory, run.id, "policy_details")
+    assert details is not None
+    mean = {
+        item: details.filter(pl.col("item_id") == item, pl.col("location_id") == "PLANT-01")[
+            "demand_mean"
+        ][0]
+        for item in ("PART-X", parent)
+    }
+    assert mean["PART-X"] == pytest.approx(4.0 * mean[parent])

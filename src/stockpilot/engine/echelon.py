@@ -26,20 +26,40 @@ min/max for the ERP) carry out the placement:
   customers being promised the time that takes;
 * :func:`echelon_note`: the sentence each such policy line adds to its explanation;
 * :func:`simulate_stage_networks`: every stage's policy simulated together with the
-  others of its network (a store waits when its distribution centre is out).
+  others of its network (a store waits when its distribution centre is out);
+* :func:`simulate_family_networks`: the same for product families (items linked by bills
+  of material) as assembly networks (an assembly waits for its scarcest component).
+
+Product families: with ``bom=`` lanes, :func:`echelon_map` also maps each series to the
+components of its item (and their components, level by level) with weight
+``quantity_per`` (multiplied along the way), so a component's stage serves its own
+echelon demand plus the dependent demand of every assembly it goes into, and a component
+that sells nowhere still gets a policy on that dependent demand.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from stockpilot.core.simulation.multi_echelon import simulate_network
+from stockpilot.core.simulation.multi_echelon import (
+    AssemblyTopology,
+    assembly_topology,
+    simulate_assembly_network,
+    simulate_network,
+)
+from stockpilot.engine.network import FamilyNetwork, stage_id
 from stockpilot.engine.panel import KEYS, Panel
 from stockpilot.errors import InvalidDataError
 
 __all__ = [
+    "BOM_LANE_COLUMNS",
+    "FAMILY_SIMULATION_SCHEMA",
     "echelon_forecast",
     "echelon_map",
     "echelon_note",
@@ -47,6 +67,7 @@ __all__ = [
     "echelon_parameters",
     "multi_location_nodes",
     "pass_through_flow_stages",
+    "simulate_family_networks",
     "simulate_stage_networks",
 ]
 
@@ -63,8 +84,14 @@ def multi_location_nodes(placement: pl.DataFrame) -> pl.DataFrame:
     return placement.filter(pl.len().over("item_id") > 1)
 
 
-def echelon_map(keys: pl.DataFrame, nodes: pl.DataFrame, locations: pl.DataFrame) -> pl.DataFrame:
-    """Which demand series feeds which stage.
+def echelon_map(
+    keys: pl.DataFrame,
+    nodes: pl.DataFrame,
+    locations: pl.DataFrame,
+    *,
+    bom: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Which demand series feeds which stage, and with what weight.
 
     Parameters
     ----------
@@ -74,14 +101,45 @@ def echelon_map(keys: pl.DataFrame, nodes: pl.DataFrame, locations: pl.DataFrame
         ``item_id, location_id`` of the stages (one row per stage of each item network).
     locations
         ``location_id, parent`` (null at the top of the hierarchy).
+    bom
+        Optional bill-of-materials lanes of the product families, ``parent_item_id,
+        component_item_id, quantity_per, location_id`` (the assembly location, filled in).
+        Each lane makes the component's stage at the assembly location (and the
+        component's stages above it) serve ``quantity_per`` x the echelon demand of the
+        parent's stage there: dependent demand, ``mu_i = mu_i^ext + sum_j q_ij mu_j``
+        (Graves and Willems 2000, section 2), applied to the series themselves.
 
     Returns
     -------
     polars.DataFrame
-        ``item_id, location_id`` (the series), ``node_id`` (a stage of the same item: the
-        series' own location or one of its ancestors that is a stage), ``depth`` (0 for
-        the own location, 1 for its parent, ...). Series whose item has no stage are left
-        out.
+        ``item_id, location_id`` (the series), ``node_item_id, node_id`` (the stage: the
+        series' own item at its location or an ancestor that is a stage, or, through the
+        bill of materials, a component's stage), ``depth`` (0 for the own location, 1 for
+        its parent, ...; a BOM lane counts one level) and ``weight`` (units of the stage's
+        item per unit of the series: 1 within an item, the product of the ``quantity_per``
+        along the way through the BOM, summed over the ways). Series whose item has no
+        stage are left out.
+
+    Raises
+    ------
+    InvalidDataError
+        When a column is missing, a BOM quantity is not > 0 or a location is blank, or the
+        bill of materials cycles.
+
+    Examples
+    --------
+    A bike sold at a store S1 (DC -> S1), assembled at the DC from 2 wheels each:
+
+    >>> import polars as pl
+    >>> keys = pl.DataFrame({"item_id": ["BIKE"], "location_id": ["S1"]})
+    >>> nodes = pl.DataFrame({"item_id": ["BIKE", "BIKE", "WHEEL"],
+    ...                       "location_id": ["DC", "S1", "DC"]})
+    >>> locations = pl.DataFrame({"location_id": ["DC", "S1"], "parent": [None, "DC"]})
+    >>> bom = pl.DataFrame({"parent_item_id": ["BIKE"], "component_item_id": ["WHEEL"],
+    ...                     "quantity_per": [2.0], "location_id": ["DC"]})
+    >>> m = echelon_map(keys, nodes, locations, bom=bom)
+    >>> m.select("node_item_id", "node_id", "weight").rows()
+    [('BIKE', 'DC', 1.0), ('BIKE', 'S1', 1.0), ('WHEEL', 'DC', 2.0)]
     """
     _require(keys, KEYS, "echelon_map", "keys")
     _require(nodes, KEYS, "echelon_map", "nodes")
@@ -106,18 +164,132 @@ def echelon_map(keys: pl.DataFrame, nodes: pl.DataFrame, locations: pl.DataFrame
         if frontier.height == 0:
             break
         found.append(frontier)
-    mapping = pl.concat(found).join(stages, on=["item_id", "node_id"], how="semi")
-    return mapping.sort("item_id", "node_id", "location_id")
+    mapping = (
+        pl.concat(found)
+        .join(stages, on=["item_id", "node_id"], how="semi")
+        .with_columns(node_item_id=pl.col("item_id"), weight=pl.lit(1.0))
+        .select(*_MAP_COLUMNS)
+    )
+    if bom is not None and bom.height:
+        mapping = _through_bom(mapping, nodes, locations, bom)
+    return mapping.sort("item_id", "node_item_id", "node_id", "location_id")
+
+
+_MAP_COLUMNS = ("item_id", "location_id", "node_item_id", "node_id", "depth", "weight")
+BOM_LANE_COLUMNS = ("parent_item_id", "component_item_id", "quantity_per", "location_id")
+"""Columns of the bill-of-materials lanes :func:`echelon_map` follows (location filled in)."""
+
+
+def _bom_lanes(bom: pl.DataFrame, owner: str) -> pl.DataFrame:
+    _require(bom, BOM_LANE_COLUMNS, owner, "bom")
+    lanes = bom.select(
+        pl.col("parent_item_id").cast(pl.String),
+        pl.col("component_item_id").cast(pl.String),
+        pl.col("quantity_per").cast(pl.Float64),
+        pl.col("location_id").cast(pl.String),
+    )
+    bad = lanes.with_row_index("row").filter(
+        pl.col("location_id").is_null()
+        | pl.col("quantity_per").is_null()
+        | pl.col("quantity_per").is_nan()
+        | (pl.col("quantity_per") <= 0)
+    )
+    if bad.height:
+        rows = ", ".join(
+            f"row {r} ({p} <- {c} at {loc!r}, quantity_per {q!r})"
+            for r, p, c, q, loc in bad.head(10)
+            .select("row", *BOM_LANE_COLUMNS[:3], "location_id")
+            .iter_rows()
+        )
+        raise InvalidDataError(
+            f"{owner}: every bill-of-materials lane needs quantity_per > 0 and its assembly "
+            f"location_id filled in; {bad.height} lane(s) do not: {rows}. Resolve the BOM "
+            "first (stockpilot.engine.network.resolve_bom)."
+        )
+    return lanes
+
+
+def _through_bom(
+    direct: pl.DataFrame, nodes: pl.DataFrame, locations: pl.DataFrame, bom: pl.DataFrame
+) -> pl.DataFrame:
+    """``direct`` mapping plus the dependent demand the bill of materials adds, level by
+    level: a series feeding a parent's stage at an assembly location feeds the component's
+    stage there (and the component's stages above it) with ``weight x quantity_per``."""
+    lanes = _bom_lanes(bom, "echelon_map").rename(
+        {"parent_item_id": "node_item_id", "location_id": "node_id"}
+    )
+    stage_keys = nodes.select(
+        pl.col("item_id").cast(pl.String), pl.col("location_id").cast(pl.String)
+    ).unique()
+    # Each component stage and the stages of the same item at or above it.
+    upward = echelon_map(stage_keys, stage_keys, locations).select(
+        pl.col("item_id").alias("component_item_id"),
+        pl.col("location_id").alias("_at"),
+        pl.col("node_id").alias("_up"),
+        pl.col("depth").alias("_up_depth"),
+    )
+    group = ["item_id", "location_id", "node_item_id", "node_id"]
+    found = [direct]
+    frontier = direct
+    for _ in range(lanes.height + 1):  # every level passes at least one lane
+        frontier = (
+            frontier.join(lanes, on=["node_item_id", "node_id"], how="inner")
+            .join(
+                upward,
+                left_on=["component_item_id", "node_id"],
+                right_on=["component_item_id", "_at"],
+                how="inner",
+            )
+            .select(
+                "item_id",
+                "location_id",
+                pl.col("component_item_id").alias("node_item_id"),
+                pl.col("_up").alias("node_id"),
+                pl.col("depth") + 1 + pl.col("_up_depth"),
+                pl.col("weight") * pl.col("quantity_per"),
+            )
+            .group_by(group)
+            .agg(pl.col("depth").min(), pl.col("weight").sum())
+            .select(*_MAP_COLUMNS)
+        )
+        if frontier.height == 0:
+            break
+        found.append(frontier)
+    else:
+        raise InvalidDataError(
+            "echelon_map: the bill of materials cycles (an item is, through other items, its "
+            "own component); remove the row closing the cycle (the import gate names it, "
+            "reason 'cycle')."
+        )
+    return (
+        pl.concat(found)
+        .group_by(group)
+        .agg(pl.col("depth").min(), pl.col("weight").sum())
+        .select(*_MAP_COLUMNS)
+    )
+
+
+def _weighted(mapping: pl.DataFrame) -> pl.DataFrame:
+    """A mapping with ``node_item_id`` and ``weight`` (a same-item mapping without them
+    gets the series' item and weight 1)."""
+    if "node_item_id" not in mapping.columns:
+        mapping = mapping.with_columns(node_item_id=pl.col("item_id"))
+    if "weight" not in mapping.columns:
+        mapping = mapping.with_columns(weight=pl.lit(1.0))
+    return mapping
 
 
 def echelon_panel(panel: Panel, mapping: pl.DataFrame, nodes: pl.DataFrame) -> Panel:
-    """Demand each stage serves: the sum of the series mapped to it (one row per stage).
+    """Demand each stage serves: the sum of the series mapped to it, each times its
+    ``weight`` (units of the stage's item per unit of the series; 1 within an item,
+    ``quantity_per`` through a bill of materials), one row per stage.
 
     A bucket is NaN at a stage only when none of its series was observed yet (not
     launched); otherwise missing series count as 0. Stages that no series feeds get an
     all-NaN row. Rows follow ``nodes`` (``item_id, location_id``) in their order.
     """
     _require(mapping, (*KEYS, "node_id"), "echelon_panel", "mapping")
+    mapping = _weighted(mapping)
     stage_keys = nodes.select(
         pl.col("item_id").cast(pl.String), pl.col("location_id").cast(pl.String)
     )
@@ -125,36 +297,47 @@ def echelon_panel(panel: Panel, mapping: pl.DataFrame, nodes: pl.DataFrame) -> P
     pairs = (
         mapping.join(panel.keys.with_row_index("_src"), on=["item_id", "location_id"], how="inner")
         .join(
-            stage_keys.with_row_index("_dst").rename({"location_id": "node_id"}),
-            on=["item_id", "node_id"],
+            stage_keys.with_row_index("_dst").rename(
+                {"item_id": "node_item_id", "location_id": "node_id"}
+            ),
+            on=["node_item_id", "node_id"],
             how="inner",
         )
-        .select("_src", "_dst")
+        .select("_src", "_dst", "weight")
     )
     src = pairs["_src"].to_numpy().astype(np.int64)
     dst = pairs["_dst"].to_numpy().astype(np.int64)
+    weight = pairs["weight"].cast(pl.Float64).to_numpy()
     values = np.zeros((n_stages, t))
     observed = np.zeros((n_stages, t), dtype=np.int64)
     source = panel.values[src]
-    np.add.at(values, dst, np.nan_to_num(source))
+    np.add.at(values, dst, np.nan_to_num(source) * weight[:, None])
     np.add.at(observed, dst, ~np.isnan(source))
     values[observed == 0] = np.nan
     return Panel(stage_keys, panel.periods, values, panel.bucket)
 
 
 def echelon_forecast(forecast: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
-    """Forecast of each stage: per period, the sum of its series' means; the variances of
-    the series (``sd`` column, when present) are added (independent forecast errors)."""
+    """Forecast of each stage: per period, the sum of its series' means times their
+    mapping ``weight``; the variances of the series (``sd`` column, when present) are
+    added with the weights squared (independent forecast errors:
+    ``sigma^2 = sum_j w_j^2 sigma_j^2``)."""
     _require(forecast, (*KEYS, "period_start", "mean"), "echelon_forecast", "forecast")
+    mapping = _weighted(mapping)
     has_sd = "sd" in forecast.columns
-    joined = forecast.join(mapping.select(*KEYS, "node_id"), on=list(KEYS), how="inner")
-    aggs = [pl.col("mean").sum()]
+    joined = forecast.join(
+        mapping.select(*KEYS, "node_item_id", "node_id", "weight"), on=list(KEYS), how="inner"
+    )
+    aggs = [(pl.col("mean") * pl.col("weight")).sum().alias("mean")]
     if has_sd:
-        aggs.append(pl.col("sd").fill_nan(None).pow(2).sum().sqrt().alias("sd"))
+        aggs.append(
+            (pl.col("sd").fill_nan(None) * pl.col("weight")).pow(2).sum().sqrt().alias("sd")
+        )
     return (
-        joined.group_by("item_id", "node_id", "period_start")
+        joined.group_by("node_item_id", "node_id", "period_start")
         .agg(aggs)
-        .rename({"node_id": "location_id"})
+        .rename({"node_item_id": "item_id", "node_id": "location_id"})
+        .select("item_id", "location_id", "period_start", *(["mean", "sd"] if has_sd else ["mean"]))
         .sort("item_id", "location_id", "period_start")
     )
 
@@ -199,12 +382,14 @@ def echelon_parameters(
     if "service_target" in frame.columns:
         # A stage serves at least the highest target of the series it feeds (its own
         # series included): an upstream stage that lets an A item down fails A service.
+        # Through a bill of materials, a component serves its parents' series the same way.
         series_target = parameters.select(*KEYS, "service_target")
         served = (
-            mapping.join(series_target, on=list(KEYS), how="inner")
-            .group_by("item_id", "node_id")
+            _weighted(mapping)
+            .join(series_target, on=list(KEYS), how="inner")
+            .group_by("node_item_id", "node_id")
             .agg(pl.col("service_target").max().alias("_served_target"))
-            .rename({"node_id": "location_id"})
+            .rename({"node_item_id": "item_id", "node_id": "location_id"})
         )
         frame = frame.join(served, on=list(KEYS), how="left", maintain_order="left")
         frame = frame.with_columns(
@@ -254,10 +439,12 @@ def pass_through_flow_stages(policies: pl.DataFrame, placement: pl.DataFrame) ->
     ).drop("_flow")
 
 
-def echelon_note(placement: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame:
+def echelon_note(
+    placement: pl.DataFrame, mapping: pl.DataFrame, *, bom: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """``item_id, location_id, echelon_note``: one sentence per stage saying what the
-    network placement changed (net replenishment time, quoted service time, role, and the
-    locations served)."""
+    network placement changed (net replenishment time, quoted service time, role, the
+    locations served and, with ``bom``, the items it is assembled into there)."""
     _require(
         placement,
         (*KEYS, "net_lead_time", "committed_service_time", "inbound_service_time", "stock_role"),
@@ -265,16 +452,42 @@ def echelon_note(placement: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFrame
         "placement",
     )
     served = (
-        mapping.filter(pl.col("depth") > 0)
+        _weighted(mapping)
+        .filter(pl.col("depth") > 0, pl.col("item_id") == pl.col("node_item_id"))
         .group_by("item_id", "node_id")
         .agg(pl.col("location_id").unique().sort().alias("_served"))
         .rename({"node_id": "location_id"})
     )
     frame = placement.join(served, on=list(KEYS), how="left")
-    served_text = (
+    if bom is not None and bom.height:
+        feeds = (
+            _bom_lanes(bom, "echelon_note")
+            .sort("parent_item_id")
+            .group_by("component_item_id", "location_id", maintain_order=True)
+            .agg(
+                pl.concat_str(
+                    "parent_item_id",
+                    pl.lit(" ("),
+                    pl.col("quantity_per").round(4).cast(pl.String),
+                    pl.lit(" per unit)"),
+                ).alias("_feeds")
+            )
+            .rename({"component_item_id": "item_id"})
+        )
+        frame = frame.join(feeds, on=list(KEYS), how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("_feeds"))
+    served_text = pl.concat_str(
         pl.when(pl.col("_served").list.len() > 0)
         .then(pl.lit("; it serves ") + pl.col("_served").list.join(", "))
-        .otherwise(pl.lit(""))
+        .otherwise(pl.lit("")),
+        pl.when(pl.col("_feeds").list.len() > 0)
+        .then(
+            pl.lit("; by the bill of materials it goes into ")
+            + pl.col("_feeds").list.join(", ")
+            + pl.lit(", whose demand it also serves")
+        )
+        .otherwise(pl.lit("")),
     )
     role = (
         pl.when(pl.col("stock_role") == "decoupling")
@@ -432,3 +645,173 @@ def simulate_stage_networks(
             }
         )
     return pl.concat(out).sort(*KEYS)
+
+
+def _replication_mean(values: NDArray[np.float64], b: int, reps: int) -> NDArray[np.float64]:
+    """(b * reps, K) per-replication measures -> (b * K,) means over the replications
+    that have a figure (NaN where none has)."""
+    k = values.shape[1]
+    with np.errstate(invalid="ignore"):
+        stacked = values.reshape(b, reps, k)
+        seen = np.isfinite(stacked).sum(axis=1)
+        total = np.nansum(stacked, axis=1)
+    return np.where(seen > 0, total / np.maximum(seen, 1), np.nan).reshape(-1)
+
+
+@dataclass(frozen=True)
+class _FamilyRun:
+    """One family ready to simulate: its stages in the topology's node order and their
+    policy rows (policy, reorder point, order-up-to, quantity, review period)."""
+
+    family_id: str
+    topology: AssemblyTopology
+    stages: list[tuple[str, str]]
+    rows: list[tuple[Any, ...]]
+
+
+def simulate_family_networks(
+    families: Sequence[FamilyNetwork],
+    policies: pl.DataFrame,
+    *,
+    demand_keys: pl.DataFrame,
+    demand: NDArray[np.float64],
+    replications: int = 1,
+    warmup: int = 0,
+) -> pl.DataFrame:
+    """Simulate the policies of every stage of each product family together.
+
+    A family (items linked by bills of material, see
+    :func:`~stockpilot.engine.network.build_family_networks`) is an assembly network: a
+    parent's stage at the assembly location is fed by its components' stages there, in
+    ``quantity_per`` units each. Each family is mapped by
+    :func:`~stockpilot.core.simulation.multi_echelon.assembly_topology` and run by
+    :func:`~stockpilot.core.simulation.multi_echelon.simulate_assembly_network`
+    (installation policies on local inventory positions; an assembly waits for its
+    scarcest component; orders between stages are backordered and rationed at the
+    supplier), so an end item's customers wait when a component is short. Families with
+    the same topology, lead times and policy types run as one batch.
+
+    Parameters
+    ----------
+    families
+        The product families of the run.
+    policies
+        Policies of the family stages (``item_id, location_id, policy, reorder_point,
+        order_quantity, order_up_to, review_period``); a stage without one holds nothing
+        (base stock 0).
+    demand_keys, demand, replications
+        Customer demand paths: ``demand`` is ``(len(demand_keys) * replications, T)``,
+        the ``replications`` paths of each ``demand_keys`` row one after the other.
+        Series at no family stage are ignored.
+    warmup
+        Periods simulated but not measured.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``item_id, location_id, family_id, network_fill_rate`` (share of customer demand
+        met at once, NaN at stages without customers), ``network_stage_fill_rate`` (all
+        requests, the assemblies' orders for components included), ``network_on_hand``
+        (mean end-of-bucket stock, in units of the stage's item), means over the
+        replications.
+    """
+    needed = ("policy", "reorder_point", "order_quantity", "order_up_to", "review_period")
+    _require(policies, (*KEYS, *needed), "simulate_family_networks", "policies")
+    _require(demand_keys, KEYS, "simulate_family_networks", "demand_keys")
+    reps, horizon = int(replications), int(demand.shape[1])
+    if demand.shape[0] != demand_keys.height * reps:
+        raise InvalidDataError(
+            f"simulate_family_networks: demand has {demand.shape[0]} paths; expected "
+            f"{demand_keys.height} series x {reps} replications = {demand_keys.height * reps}."
+        )
+    table = policies.select(
+        pl.col("item_id").cast(pl.String),
+        pl.col("location_id").cast(pl.String),
+        pl.col("policy").fill_null("base_stock"),
+        pl.col("reorder_point", "order_up_to").cast(pl.Float64).fill_null(0.0).fill_nan(0.0),
+        pl.col("order_quantity")
+        .cast(pl.Float64)
+        .fill_null(1.0)
+        .fill_nan(1.0)
+        .clip(lower_bound=1.0),
+        pl.col("review_period").cast(pl.Float64).fill_null(1.0).round(0).clip(lower_bound=1.0),
+    )
+    policy_of = {(r[0], r[1]): r[2:] for r in table.iter_rows()}
+    default = ("base_stock", 0.0, 0.0, 1.0, 1.0)
+    path_of = {
+        (str(item), str(loc)): p
+        for p, (item, loc) in enumerate(demand_keys.select(*KEYS).iter_rows())
+    }
+    groups: dict[tuple[object, ...], list[_FamilyRun]] = {}
+    for family in families:
+        where = {
+            stage_id(item, loc): (item, loc)
+            for item, loc in zip(family.stage_items, family.stage_locations, strict=True)
+        }
+        topology = assembly_topology(family.network)
+        stages = [where[node] for node in topology.node_ids]
+        rows = [policy_of.get(stage, default) for stage in stages]
+        signature = (
+            topology.lanes.tobytes(),
+            topology.bom_quantity.tobytes(),
+            topology.lane_lead_time.tobytes(),
+            topology.supply_lead_time.tobytes(),
+            tuple(str(r[0]) for r in rows),
+            tuple(float(r[4]) for r in rows),
+        )
+        groups.setdefault(signature, []).append(
+            _FamilyRun(family.family_id, topology, stages, rows)
+        )
+    out: list[pl.DataFrame] = []
+    for members in groups.values():
+        head = members[0]
+        k, b = len(head.stages), len(members)
+        d = np.zeros((b * reps, k, horizon))
+        levels = np.zeros((3, b * reps, k))
+        for i, member in enumerate(members):
+            block = slice(i * reps, (i + 1) * reps)
+            for node, stage in enumerate(member.stages):
+                path = path_of.get(stage)
+                if path is not None:
+                    d[block, node] = demand[path * reps : (path + 1) * reps]
+            for j, column in enumerate((1, 2, 3)):  # reorder point, order-up-to, quantity
+                levels[j, block] = [float(r[column]) for r in member.rows]
+        res = simulate_assembly_network(
+            np.nan_to_num(np.maximum(d, 0.0)),
+            lanes=head.topology.lanes,
+            bom_quantity=head.topology.bom_quantity,
+            lane_lead_time=head.topology.lane_lead_time,
+            supply_lead_time=head.topology.supply_lead_time,
+            policy=[str(r[0]) for r in head.rows],
+            reorder_point=levels[0],
+            order_up_to=levels[1],
+            order_quantity=levels[2],
+            review_period=np.array([r[4] for r in head.rows], dtype=np.int64),
+            warmup=warmup,
+        )
+        out.append(
+            pl.DataFrame(
+                {
+                    "item_id": [item for m in members for item, _ in m.stages],
+                    "location_id": [loc for m in members for _, loc in m.stages],
+                    "family_id": [m.family_id for m in members for _ in m.stages],
+                    "network_fill_rate": _replication_mean(res.customer_fill_rate, b, reps),
+                    "network_stage_fill_rate": _replication_mean(res.fill_rate, b, reps),
+                    "network_on_hand": _replication_mean(res.average_on_hand, b, reps),
+                },
+                schema=FAMILY_SIMULATION_SCHEMA,
+            )
+        )
+    if not out:
+        return pl.DataFrame(schema=FAMILY_SIMULATION_SCHEMA)
+    return pl.concat(out).sort(*KEYS)
+
+
+FAMILY_SIMULATION_SCHEMA: dict[str, type[pl.DataType]] = {
+    "item_id": pl.String,
+    "location_id": pl.String,
+    "family_id": pl.String,
+    "network_fill_rate": pl.Float64,
+    "network_stage_fill_rate": pl.Float64,
+    "network_on_hand": pl.Float64,
+}

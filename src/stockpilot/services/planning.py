@@ -47,10 +47,16 @@ from stockpilot.engine.echelon import (
     echelon_parameters,
     multi_location_nodes,
     pass_through_flow_stages,
+    simulate_family_networks,
     simulate_stage_networks,
 )
 from stockpilot.engine.forecasting import Forecaster, item_inputs, review_queue
-from stockpilot.engine.network import network_inputs, optimize_network_stock
+from stockpilot.engine.network import (
+    FamilyNetwork,
+    build_family_networks,
+    network_inputs,
+    optimize_network_stock,
+)
 from stockpilot.engine.panel import Panel, to_panel
 from stockpilot.engine.policies import POLICY_COLUMNS, PolicyOptions, compute_policies
 from stockpilot.errors import InvalidDataError
@@ -688,18 +694,31 @@ def _forecast_with_sd(context: RunContext) -> pl.DataFrame:
 
 
 def _multi_echelon_policies(
-    context: RunContext, options: PlanOptions, placement: pl.DataFrame, locations: pl.DataFrame
+    context: RunContext,
+    options: PlanOptions,
+    placement: pl.DataFrame,
+    locations: pl.DataFrame,
+    bom: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Policies of every stage of the multi-location item networks, sized for the net
-    replenishment times of the placement (:mod:`stockpilot.engine.echelon`); items held at
-    one location keep the policies of the policy step."""
+    """Policies of every stage of the multi-location item networks and of the product
+    families, sized for the net replenishment times of the placement
+    (:mod:`stockpilot.engine.echelon`); a family stage's demand adds, through the bill of
+    materials, ``quantity_per`` x the echelon demand of each assembly it goes into. Items
+    held at one location and in no bill of materials keep the policies of the policy
+    step."""
     single: pl.DataFrame = _state(context)["policies"]
-    stages = multi_location_nodes(placement)
+    in_family = pl.concat([bom["parent_item_id"], bom["component_item_id"]]).unique()
+    stages = pl.concat(
+        [
+            multi_location_nodes(placement),
+            placement.filter(pl.col("item_id").is_in(in_family.implode())),
+        ]
+    ).unique(["item_id", "location_id"], maintain_order=True)
     if stages.height == 0:
         return single
     panel: Panel = _state(context)["panel"]
     keys = stages.select("item_id", "location_id")
-    mapping = echelon_map(panel.keys, keys, locations)
+    mapping = echelon_map(panel.keys, keys, locations, bom=bom)
     params = echelon_parameters(policy_parameters(context, options, keys), stages, mapping)
     staged = compute_policies(
         echelon_panel(panel, mapping, keys),
@@ -709,7 +728,7 @@ def _multi_echelon_policies(
     )
     staged = (
         pass_through_flow_stages(staged, stages)
-        .join(echelon_note(stages, mapping), on=["item_id", "location_id"], how="left")
+        .join(echelon_note(stages, mapping, bom=bom), on=["item_id", "location_id"], how="left")
         .with_columns(
             pl.concat_str("explanation", "echelon_note", separator="; ").alias("explanation")
         )
@@ -883,18 +902,18 @@ def make_network_step(options: PlanOptions) -> Any:
         placement = optimize_network_stock(frame, locations, bom=bom)
         _state(context)["network"] = placement
         _state(context)["network_bom"] = bom
-        # Policies and the network simulation cover the items that sell somewhere; a
-        # component planned only through a bill of materials has its placement row.
-        sold = pl.col("item_id").is_in(policies["item_id"].unique().implode())
-        _state(context)["network_stages"] = frame.filter(sold).select(
-            "item_id", "location_id", "lead_time"
+        # Every stage gets a policy and is simulated, the components a bill of materials
+        # adds included (their demand is the dependent demand of their assemblies).
+        _state(context)["network_stages"] = frame.select("item_id", "location_id", "lead_time")
+        _state(context)["network_families"] = (
+            build_family_networks(frame, locations, bom) if bom.height else ()
         )
         _state(context)["locations"] = locations
         decoupled = placement.filter(pl.col("stock_role") == "decoupling")
         save_artifact(context, "network", _network_artifact(placement, frame, locations, bom))
         # The placement is handed to the policy engine: every stage's policy protects its
         # net replenishment time, and upstream stages get policies of their own.
-        policies = _multi_echelon_policies(context, options, placement.filter(sold), locations)
+        policies = _multi_echelon_policies(context, options, placement, locations, bom)
         _state(context)["policies"] = policies
         revise_policies(context, policies.rename({"lot_sizing_rule": "lot_sizing"}))
         save_artifact(context, "policy_details", _policy_details(policies))
@@ -992,6 +1011,34 @@ def _pooled(fill: NDArray[np.float64], demand: NDArray[np.float64]) -> float:
     return float(np.nansum(fill * weights) / max(weights.sum(), 1e-12))
 
 
+def _network_fill_note(
+    simulated: pl.DataFrame,
+    forward_demand: NDArray[np.float64],
+    networked: pl.DataFrame,
+    assembled: pl.DataFrame,
+) -> str:
+    """The simulate step's words on the network simulations: the demand-weighted fill
+    rate of the customer lines run through item networks and through product families."""
+    fill = simulated["network_fill_rate"].to_numpy()
+    in_net = simulated["network_fill_rate"].is_not_null().to_numpy()
+    in_family = simulated["family_id"].is_not_null().to_numpy()
+    note = ""
+    items = in_net & ~in_family
+    if networked.height:
+        note += (
+            f"; through the item networks ({int(items.sum())} lines): "
+            f"{_pooled(fill, np.where(items, forward_demand, 0.0)):.3f}"
+        )
+    if assembled.height:
+        lines = in_net & in_family
+        note += (
+            f"; through the product families ({assembled['family_id'].n_unique()} families, "
+            f"{assembled.height} stages, {int(lines.sum())} customer lines): "
+            f"{_pooled(fill, np.where(lines, forward_demand, 0.0)):.3f}"
+        )
+    return note
+
+
 def make_simulate_step(options: PlanOptions) -> Any:
     def simulate(context: RunContext) -> None:
         """The ``simulate`` step: check that the proposed policies deliver their service.
@@ -1031,7 +1078,11 @@ def make_simulate_step(options: PlanOptions) -> Any:
         stages: pl.DataFrame | None = _state(context).get("network_stages")
         network_note = ""
         if stages is not None:
-            multi = stages.filter(pl.len().over("item_id") > 1)
+            # Product families run as assembly networks (an assembly waits for its
+            # scarcest component); the other multi-location items as item networks.
+            families: tuple[FamilyNetwork, ...] = _state(context).get("network_families", ())
+            in_family = [item for family in families for item in family.item_ids]
+            multi = stages.filter(pl.len().over("item_id") > 1, ~pl.col("item_id").is_in(in_family))
             networked = simulate_stage_networks(
                 multi,
                 policies,
@@ -1041,17 +1092,33 @@ def make_simulate_step(options: PlanOptions) -> Any:
                 replications=reps,
                 warmup=2,
             )
+            assembled = simulate_family_networks(
+                families,
+                policies,
+                demand_keys=panel.keys,
+                demand=paths,
+                replications=reps,
+                warmup=2,
+            )
+            _state(context)["family_simulation"] = assembled
             simulated = simulated.join(
-                networked.select("item_id", "location_id", "network_fill_rate"),
+                pl.concat(
+                    [
+                        networked.select(
+                            "item_id",
+                            "location_id",
+                            pl.lit(None, dtype=pl.String).alias("family_id"),
+                            "network_fill_rate",
+                        ),
+                        assembled.select(
+                            "item_id", "location_id", "family_id", "network_fill_rate"
+                        ),
+                    ]
+                ),
                 on=["item_id", "location_id"],
                 how="left",
             )
-            if networked.height:
-                in_net = simulated["network_fill_rate"].is_not_null().to_numpy()
-                network_note = (
-                    f"; through the item networks ({int(in_net.sum())} lines): "
-                    f"{_pooled(simulated['network_fill_rate'].to_numpy(), np.where(in_net, forward_demand, 0.0)):.3f}"
-                )
+            network_note = _network_fill_note(simulated, forward_demand, networked, assembled)
         _state(context)["simulation"] = simulated
 
         target = _pooled(aligned["service_target"].to_numpy(), forward_demand)
