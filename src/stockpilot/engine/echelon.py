@@ -40,7 +40,7 @@ that sells nowhere still gets a policy on that dependent demand.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -658,6 +658,31 @@ def _replication_mean(values: NDArray[np.float64], b: int, reps: int) -> NDArray
     return np.where(seen > 0, total / np.maximum(seen, 1), np.nan).reshape(-1)
 
 
+def _policy_timing(topology: AssemblyTopology, rows: list[tuple[Any, ...]]) -> AssemblyTopology:
+    """``topology`` with one bucket more on the inbound lanes (or outside supply) of every
+    stage that holds stock.
+
+    :func:`assembly_topology` makes a shipment usable ``T`` buckets after the order (lane
+    time ``ceil(T) - 1``, the order seen upstream in the same bucket), so through
+    flow-through stages an order reaches a stocking stage ``tau`` buckets after it is
+    placed. The policy engine sizes for the single-echelon convention instead (an order
+    placed in bucket ``t`` with lead time ``L`` is usable from ``t + L + 1``, see
+    :func:`~stockpilot.core.simulation.single_echelon.simulate_single_echelon`), so each
+    stocking stage's inbound time gets that bucket; flow-through stages (base stock 0)
+    pass orders on as they come and keep the topology's times. ``rows`` are the stages'
+    policy rows in node order (policy, reorder point, order-up-to, ...).
+    """
+    stocking = np.array(
+        [not (str(r[0]) == "base_stock" and float(r[2]) <= 0.0) for r in rows], dtype=np.int64
+    )
+    down = topology.lanes[:, 1]
+    return replace(
+        topology,
+        lane_lead_time=topology.lane_lead_time + stocking[down],
+        supply_lead_time=topology.supply_lead_time + stocking,
+    )
+
+
 @dataclass(frozen=True)
 class _FamilyRun:
     """One family ready to simulate: its stages in the topology's node order and their
@@ -748,9 +773,11 @@ def simulate_family_networks(
             stage_id(item, loc): (item, loc)
             for item, loc in zip(family.stage_items, family.stage_locations, strict=True)
         }
-        topology = assembly_topology(family.network)
-        stages = [where[node] for node in topology.node_ids]
+        stages = [where[node] for node in family.network.node_ids]
         rows = [policy_of.get(stage, default) for stage in stages]
+        topology = _policy_timing(assembly_topology(family.network), rows)
+        rows = [policy_of.get(where[node], default) for node in topology.node_ids]
+        stages = [where[node] for node in topology.node_ids]
         signature = (
             topology.lanes.tobytes(),
             topology.bom_quantity.tobytes(),
