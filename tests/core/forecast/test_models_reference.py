@@ -285,13 +285,6 @@ def test_nist_handbook_6_4_3_6_single_smoothing_printed_mse() -> None:
     assert _mse(y[0], ses_forecast(y, 1).fitted[0]) <= 6906.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fit_ets (grid + 4 compass iterations) stops at a local optimum: on the NIST sales "
-    "optimized Holt has MSE 5480.8 (damped 5569.3) while alpha = 0.1086, beta* = 0.9999 "
-    "(damped: phi = 0.98) inside the same box gives 5124.9 (5066.7)",
-)
 @pytest.mark.parametrize("damped", [False, True], ids=["holt", "damped_holt"])
 def test_nist_handbook_6_4_3_6_optimized_holt_no_worse_than_printed_parameters(
     damped: bool,
@@ -448,13 +441,6 @@ def _our_sse(y: np.ndarray, fitted: np.ndarray) -> float:
     return float(np.nansum((y - fitted)[1:] ** 2))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fit_ets's grid + 4 compass iterations stop short of the minimum SSE of its own box: "
-    "on the NIST sales our SSE exceeds a Nelder-Mead search scored by statsforecast's filter "
-    "by 10.1% (Holt), 12.4% (damped), 2.4% (HW additive), 1.1% (HW multiplicative)",
-)
 @pytest.mark.parametrize(
     "spec", [HOLT_SPEC, DAMPED_SPEC, HW_ADDITIVE_SPEC, HW_MULTIPLICATIVE_SPEC], ids=EtsSpec.label
 )

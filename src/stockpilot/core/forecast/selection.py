@@ -79,7 +79,7 @@ from stockpilot.core.forecast.base import (
     observation_count,
     residual_sd,
 )
-from stockpilot.core.forecast.models._optim import limited_search
+from stockpilot.core.forecast.models._optim import limited_search, without_polish
 from stockpilot.core.forecast.outliers import cap_outliers
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
 from stockpilot.core.forecast.spread import largest_spread, learn_spread, spread_units
@@ -401,6 +401,28 @@ def select_and_forecast(
     >>> r.mean.tolist()
     [[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]]
     """
+    # the grid + compass optimum of each fit, without the simplex polish: thousands of
+    # series are fitted several times here (docs/forecasting-models.md, "Optimizer")
+    with without_polish():
+        return _select_and_forecast(
+            y,
+            h,
+            season_length=season_length,
+            config=config,
+            patterns=patterns,
+            lifecycle=lifecycle,
+        )
+
+
+def _select_and_forecast(
+    y: ArrayLike,
+    h: int,
+    *,
+    season_length: int,
+    config: SelectionConfig | None,
+    patterns: ArrayLike | None,
+    lifecycle: ArrayLike | None,
+) -> SelectionResult:
     cfg = SelectionConfig() if config is None else config
     if isinstance(h, bool) or int(h) < 1:
         raise parameter_error("select_and_forecast", "h", "a positive integer", h)

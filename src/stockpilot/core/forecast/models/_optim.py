@@ -23,12 +23,16 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from stockpilot.core.forecast.base import FloatArray
 
 Objective = Callable[[FloatArray], FloatArray]
+#: ``objective(x, rows)``: (len(rows), G, P) candidates of the series ``rows`` -> (len(rows), G)
+RowObjective = Callable[[FloatArray, NDArray[np.intp]], FloatArray]
 
 _ITERATION_LIMIT: ContextVar[int | None] = ContextVar("compass_iteration_limit", default=None)
+_POLISH: ContextVar[bool] = ContextVar("simplex_polish", default=True)
 
 
 @contextmanager
@@ -44,6 +48,23 @@ def limited_search(iterations: int) -> Iterator[None]:
         yield
     finally:
         _ITERATION_LIMIT.reset(token)
+
+
+@contextmanager
+def without_polish() -> Iterator[None]:
+    """Skip the simplex polish (:func:`polish_simplex`) of the smoothing models' fits
+    inside the block: the automatic selection fits thousands of series several times and
+    takes the grid + compass optimum (measured in docs/forecasting-models.md)."""
+    token = _POLISH.set(False)
+    try:
+        yield
+    finally:
+        _POLISH.reset(token)
+
+
+def polish_enabled() -> bool:
+    """False inside :func:`without_polish`."""
+    return _POLISH.get()
 
 
 @dataclass(frozen=True)
@@ -154,3 +175,92 @@ def minimize_box(
 
 def _clean(v: FloatArray) -> FloatArray:
     return np.where(np.isfinite(v), v, np.inf)
+
+
+def polish_simplex(
+    objective: RowObjective,
+    start: BoxOptimum,
+    *,
+    lower: FloatArray,
+    upper: FloatArray,
+    size: FloatArray,
+    iterations: int,
+    tolerance: float = 1e-9,
+) -> BoxOptimum:
+    """Nelder-Mead simplex search from ``start.x`` for every series in lockstep, projected
+    on the box (Lagarias, Reeds, Wright and Wright 1998, "Convergence properties of the
+    Nelder-Mead simplex method in low dimensions", SIAM J. Optim. 9(1): reflection 1,
+    expansion 2, contraction 1/2, shrink 1/2).
+
+    ``objective(x, rows)`` scores (len(rows), G, P) candidates of the series ``rows``. The
+    initial simplex is ``x`` and ``x + size_i e_i`` (stepping inward at an upper bound).
+    Each iteration makes one objective call with P + 4 candidates per active series: the
+    reflected, expanded, outside- and inside-contracted points and the P shrunk vertices,
+    and every series takes its own Nelder-Mead move from them. A series stops once its
+    simplex values agree within ``tolerance`` (absolute), so its result does not depend on
+    the other series of the call; all stop after ``iterations``. A compass search moves
+    along the axes only and crawls along curved valleys (Holt's alpha-beta valley); the
+    simplex adapts its shape to them. Never returns a point worse than ``start``.
+    """
+    lower = np.asarray(lower, dtype=np.float64)
+    upper = np.asarray(upper, dtype=np.float64)
+    n, p = start.x.shape
+    if n == 0 or iterations <= 0:
+        return start
+    x0 = start.x
+    step = np.broadcast_to(np.asarray(size, dtype=np.float64), (p,))
+    # (N, P+1, P) simplex: the start and one step along each axis (inward at the bound)
+    simplex = np.repeat(x0[:, None, :], p + 1, axis=1)
+    for i in range(p):
+        up = x0[:, i] + step[i]
+        simplex[:, i + 1, i] = np.where(up <= upper[i], up, x0[:, i] - step[i])
+    np.clip(simplex, lower, upper, out=simplex)
+    fs = np.empty((n, p + 1))
+    fs[:, 0] = start.value
+    every = np.arange(n)
+    fs[:, 1:] = _clean(objective(simplex[:, 1:, :], every))
+    active = every[np.isfinite(start.value)]
+    for _ in range(iterations):
+        sx, sf = simplex[active], fs[active]
+        order = np.argsort(sf, axis=1, kind="stable")
+        sx = np.take_along_axis(sx, order[:, :, None], axis=1)
+        sf = np.take_along_axis(sf, order, axis=1)
+        open_rows = sf[:, -1] - sf[:, 0] > tolerance
+        simplex[active], fs[active] = sx, sf
+        active, sx, sf = active[open_rows], sx[open_rows], sf[open_rows]
+        if active.size == 0:
+            break
+        local = np.arange(active.size)
+        best, worst = sx[:, 0, :], sx[:, -1, :]
+        centre = sx[:, :-1, :].mean(axis=1)
+        moves = np.stack(
+            [
+                centre + (centre - worst),  # reflect
+                centre + 2.0 * (centre - worst),  # expand
+                centre + 0.5 * (centre - worst),  # contract outside
+                centre - 0.5 * (centre - worst),  # contract inside
+            ],
+            axis=1,
+        )
+        shrunk = best[:, None, :] + 0.5 * (sx[:, 1:, :] - best[:, None, :])
+        trial = np.clip(np.concatenate([moves, shrunk], axis=1), lower, upper)
+        ft = _clean(objective(trial, active))
+        fr, fe, fo, fi = ft[:, 0], ft[:, 1], ft[:, 2], ft[:, 3]
+        f_best, f_second, f_worst = sf[:, 0], sf[:, -2], sf[:, -1]
+        expand = (fr < f_best) & (fe < fr)
+        reflect = ((fr < f_best) & ~expand) | ((fr >= f_best) & (fr < f_second))
+        outside = ~expand & ~reflect & (fr < f_worst) & (fo <= fr)
+        inside = ~expand & ~reflect & (fr >= f_worst) & (fi < f_worst)
+        shrink = ~(expand | reflect | outside | inside)
+        pick = np.select([expand, reflect, outside], [1, 0, 2], 3)
+        keep = ~shrink
+        sx[keep, -1, :] = trial[local[keep], pick[keep], :]
+        sf[keep, -1] = ft[local[keep], pick[keep]]
+        sx[shrink, 1:, :] = trial[shrink, 4:, :]
+        sf[shrink, 1:] = ft[shrink, 4:]
+        simplex[active], fs[active] = sx, sf
+    j = np.argmin(fs, axis=1)
+    fx = fs[every, j]
+    better = fx < start.value
+    x = np.where(better[:, None], simplex[every, j, :], x0)
+    return BoxOptimum(x=x, value=np.where(better, fx, start.value))

@@ -37,7 +37,12 @@ import numba
 import numpy as np
 
 from stockpilot.core.forecast.base import BoolArray, FloatArray, IntArray
-from stockpilot.core.forecast.models._optim import grid_points, minimize_box
+from stockpilot.core.forecast.models._optim import (
+    grid_points,
+    minimize_box,
+    polish_enabled,
+    polish_simplex,
+)
 
 
 class Season(IntEnum):
@@ -522,6 +527,12 @@ class EtsWarmStart:
         return np.stack(cols, axis=1)
 
 
+#: Simplex polish after the grid + compass search (:func:`polish_simplex`): at most this
+#: many iterations, first simplex steps of this share of each box side.
+POLISH_ITERATIONS = 200
+POLISH_SIZE = 0.05
+
+
 def fit_ets(
     y: FloatArray,
     start: IntArray,
@@ -545,7 +556,10 @@ def fit_ets(
     series' standard deviation (trend and seasonal initial states stay heuristic).
     Search: :func:`minimize_box`; with ``warm_start`` (parameters of every row, e.g.
     estimated on a shorter part of the same series) a short local search from them
-    (``WARM_ITERATIONS`` compass iterations at ``WARM_SCALES`` step sizes, no grid).
+    (``WARM_ITERATIONS`` compass iterations at ``WARM_SCALES`` step sizes, no grid). Then,
+    unless inside :func:`~stockpilot.core.forecast.models._optim.without_polish` (the
+    automatic selection), a simplex polish (:func:`polish_simplex`, at most
+    ``POLISH_ITERATIONS``) takes every series to the optimum of its box.
     """
     n, t_len = y.shape
     m = season_length if spec.season != Season.NONE else 1
@@ -577,21 +591,22 @@ def fit_ets(
         else:
             scale = np.zeros(sel.size)
 
-        def levels(x: FloatArray) -> FloatArray:
+        def levels(x: FloatArray, r: IntArray | slice = slice(None)) -> FloatArray:
             if not optimize_level:
-                return np.ascontiguousarray(np.broadcast_to(base_level[:, None], x.shape[:2]))
-            return np.ascontiguousarray(base_level[:, None] + x[..., -1] * scale[:, None])
+                return np.ascontiguousarray(np.broadcast_to(base_level[r, None], x.shape[:2]))
+            return np.ascontiguousarray(base_level[r, None] + x[..., -1] * scale[r, None])
 
         cnt = _scored_count(ys, t0s, int(spec.season))
 
-        def objective(x: FloatArray) -> FloatArray:
+        def objective_rows(x: FloatArray, r: IntArray | slice = slice(None)) -> FloatArray:
             a, b, g, p = _expand(spec, x)
+            full = isinstance(r, slice)
             sse, srel, slog = _filter_scores(
-                ys,
-                t0s,
-                levels(x),
-                trend0s,
-                season0s,
+                ys if full else np.ascontiguousarray(ys[r]),
+                t0s[r],
+                levels(x, r),
+                trend0s[r],
+                season0s if full else np.ascontiguousarray(season0s[r]),
                 np.ascontiguousarray(a),
                 np.ascontiguousarray(b),
                 np.ascontiguousarray(g),
@@ -599,7 +614,10 @@ def fit_ets(
                 int(spec.season),
                 spec.multiplicative_error,
             )
-            return _objective_values(spec, sse, srel, slog, cnt)
+            return _objective_values(spec, sse, srel, slog, cnt[r])
+
+        def objective(x: FloatArray) -> FloatArray:
+            return objective_rows(x)
 
         if warm_start is None:
             best = minimize_box(
@@ -617,6 +635,15 @@ def fit_ets(
                 scales=WARM_SCALES,
                 initial_step=(hi - lo) / (4.0 * max(grid.shape[0] ** (1.0 / lo.size), 1.0)),
                 x0=x0,
+            )
+        if polish_enabled():
+            best = polish_simplex(
+                objective_rows,
+                best,
+                lower=lo,
+                upper=hi,
+                size=(hi - lo) * POLISH_SIZE,
+                iterations=POLISH_ITERATIONS,
             )
         a, b, g, p = (np.ascontiguousarray(v) for v in _expand(spec, best.x))
         lev0 = levels(best.x[:, None, :])
