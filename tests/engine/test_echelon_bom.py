@@ -4,6 +4,7 @@ materials, stage policies on it, and the family simulated as an assembly network
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -64,7 +65,7 @@ def _panel(values: np.ndarray) -> Panel:
     return Panel(SERIES, periods, values, Bucket.WEEK)
 
 
-def _stage(frame: pl.DataFrame, item: str, location: str) -> dict[str, object]:
+def _stage(frame: pl.DataFrame, item: str, location: str) -> dict[str, Any]:
     return frame.filter(pl.col("item_id") == item, pl.col("location_id") == location).row(
         0, named=True
     )
