@@ -95,3 +95,19 @@ def test_simulate_step_runs_the_families_and_reports_their_fill_rate(
     in_family = simulated.filter(pl.col("family_id").is_not_null())
     assert in_family.height == int(lines)
     assert in_family["network_fill_rate"].null_count() == 0
+
+
+def test_network_artifact_carries_every_family_stage_simulated(
+    demo_run: tuple[SessionFactory, runs.RunSummary],
+) -> None:
+    factory, run = demo_run
+    placement = runs.read_artifact(factory, run.id, "network")
+    assert placement is not None
+    family = placement.filter(pl.col("family_id").is_not_null())
+    # Components and upstream stages have no customers of their own, but a simulated
+    # stage fill rate (all requests, the assemblies' orders included) and stock.
+    assert family["simulated_on_hand"].null_count() == 0
+    # (A stage that received no request on the paths has no fill rate.)
+    rates = family.filter(pl.col("stock_role") == "decoupling")["simulated_stage_fill_rate"]
+    assert rates.drop_nulls().len() > rates.len() // 2
+    assert rates.drop_nulls().is_between(0.0, 1.0).all()

@@ -910,7 +910,9 @@ def make_network_step(options: PlanOptions) -> Any:
         )
         _state(context)["locations"] = locations
         decoupled = placement.filter(pl.col("stock_role") == "decoupling")
-        save_artifact(context, "network", _network_artifact(placement, frame, locations, bom))
+        artifact = _network_artifact(placement, frame, locations, bom)
+        _state(context)["network_artifact"] = artifact
+        save_artifact(context, "network", artifact)
         # The placement is handed to the policy engine: every stage's policy protects its
         # net replenishment time, and upstream stages get policies of their own.
         policies = _multi_echelon_policies(context, options, placement, locations, bom)
@@ -1119,6 +1121,26 @@ def make_simulate_step(options: PlanOptions) -> Any:
                 how="left",
             )
             network_note = _network_fill_note(simulated, forward_demand, networked, assembled)
+            artifact: pl.DataFrame | None = _state(context).get("network_artifact")
+            if artifact is not None:
+                # Every stage's simulated service and stock beside its placement, the
+                # stages without customers (upstream locations, components) included.
+                by_stage = pl.concat(
+                    [
+                        frame.select(
+                            "item_id",
+                            "location_id",
+                            pl.col("network_stage_fill_rate").alias("simulated_stage_fill_rate"),
+                            pl.col("network_on_hand").alias("simulated_on_hand"),
+                        )
+                        for frame in (networked, assembled)
+                    ]
+                )
+                save_artifact(
+                    context,
+                    "network",
+                    artifact.join(by_stage, on=["item_id", "location_id"], how="left"),
+                )
         _state(context)["simulation"] = simulated
 
         target = _pooled(aligned["service_target"].to_numpy(), forward_demand)
