@@ -16,6 +16,7 @@ from stockpilot.core.simulation.multi_echelon import (
     assembly_topology,
     simulate_assembly_network,
 )
+from stockpilot.core.simulation.single_echelon import simulate_single_echelon
 from stockpilot.engine.echelon import (
     echelon_forecast,
     echelon_map,
@@ -442,3 +443,54 @@ def test_end_item_fill_rate_reaches_the_service_target_on_a_long_seeded_run(
     for item_location in stocked - {"BIKE@S1", "WHEEL@S1"}:  # components at the plant
         item, loc = item_location.split("@")
         assert _stage(out, item, loc)["network_stage_fill_rate"] == pytest.approx(target, abs=0.03)
+
+
+def test_a_stocking_stage_behind_a_flow_through_component_waits_its_net_lead_time_plus_one() -> (
+    None
+):
+    """The family simulator keeps the policy engine's timing: an assembly at the plant
+    (1 bucket) whose only component passes through from a 2-bucket supplier waits
+    tau = 3 buckets, and an order is usable from t + tau + 1, exactly as the single-echelon
+    simulator runs a line with lead time 3 (same demand, same level, same numbers)."""
+    locations = pl.DataFrame({"location_id": ["PLANT"], "parent": [None], "type": ["plant"]})
+    frame = pl.DataFrame(
+        {
+            "item_id": ["KIT", "PART"],
+            "location_id": ["PLANT", "PLANT"],
+            "lead_time": [1.0, 2.0],
+            "demand_mean": [10.0, 0.0],
+            "demand_sd": [3.0, 0.0],
+            "holding_cost": [1.0, 1.0],
+        }
+    )
+    bom = pl.DataFrame(
+        {
+            "parent_item_id": ["KIT"],
+            "component_item_id": ["PART"],
+            "quantity_per": [1.0],
+            "location_id": ["PLANT"],
+        }
+    )
+    (family,) = build_family_networks(frame, locations, bom)
+    policies = pl.DataFrame(
+        {
+            "item_id": ["KIT", "PART"],
+            "location_id": ["PLANT", "PLANT"],
+            "policy": ["base_stock", "base_stock"],
+            "reorder_point": [42.0, 0.0],
+            "order_quantity": [0.0, 0.0],
+            "order_up_to": [42.0, 0.0],
+            "review_period": [1.0, 1.0],
+        }
+    )
+    keys = pl.DataFrame({"item_id": ["KIT"], "location_id": ["PLANT"]})
+    demand = np.random.default_rng(9).gamma(4.0, 2.5, (4, 300))
+    out = simulate_family_networks(
+        [family], policies, demand_keys=keys, demand=demand, replications=4, warmup=10
+    )
+    single = simulate_single_echelon(
+        demand, policy="base_stock", order_up_to=42.0, lead_time=3, warmup=10, seed=0
+    )
+    kit = _stage(out, "KIT", "PLANT")
+    assert kit["network_fill_rate"] == pytest.approx(float(np.mean(single.fill_rate)))
+    assert kit["network_on_hand"] == pytest.approx(float(np.mean(single.average_on_hand)))
