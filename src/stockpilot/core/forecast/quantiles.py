@@ -184,6 +184,62 @@ def _nbinom_walk(
     return out, close
 
 
+@numba.njit(cache=True)
+def _poisson_walk(
+    lv: FloatArray, mu: FloatArray, todo: NDArray[np.bool_]
+) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """As :func:`_nbinom_walk` for the Poisson law: ``f(k + 1) = f(k) mu / (k + 1)`` from
+    ``f(0) = exp(-mu)``."""
+    out = np.full(lv.size, -1.0)
+    close = np.zeros(lv.size, dtype=np.bool_)
+    for i in range(lv.size):
+        if not todo[i] or mu[i] > 700.0:
+            continue
+        f = np.exp(-mu[i])
+        cdf = f
+        before = -1.0
+        k = 0
+        while cdf < lv[i] and k < _WALK_MAX:
+            f *= mu[i] / (k + 1.0)
+            k += 1
+            before = cdf
+            cdf += f
+        if cdf >= lv[i]:
+            out[i] = k
+            close[i] = cdf - lv[i] <= _WALK_MARGIN or (k > 0 and lv[i] - before <= _WALK_MARGIN)
+    return out, close
+
+
+def poisson_ppf(level: ArrayLike, mu: ArrayLike) -> FloatArray:
+    """Quantile of the Poisson law: the smallest integer k with ``P(D <= k) = pdtr(k, mu)
+    >= level`` (scipy's ``poisson.cdf``; scipy's own ``poisson.ppf`` agrees with it except
+    on some levels lying exactly on a CDF step). A compiled walk over the pmf recursion
+    gives k; where its running CDF comes within ``_WALK_MARGIN`` of the level, and where
+    the walk cannot decide (scipy's ``ppf`` then gives the start), k is moved one step at
+    a time until the closed form meets the level at k and not at k - 1."""
+    lv, m = (
+        a.astype(np.float64).ravel() for a in np.broadcast_arrays(np.asarray(level), np.asarray(mu))
+    )
+    shape = np.broadcast_shapes(np.shape(level), np.shape(mu))
+    valid = np.isfinite(lv) & (lv > 0) & (lv < 1) & np.isfinite(m) & (m >= 0)
+    walked, close = _poisson_walk(lv, m, valid)
+    out = walked
+    undecided = valid & (walked < 0)
+    out[~valid] = stats.poisson.ppf(lv[~valid], m[~valid])  # edges and NaN as scipy
+    out[undecided] = stats.poisson.ppf(lv[undecided], m[undecided])
+    todo = np.flatnonzero(close | undecided)
+    for _ in range(_MAX_STEPS):
+        if todo.size == 0:
+            break
+        k = out[todo]
+        low = special.pdtr(k, m[todo]) < lv[todo]
+        high = ~low & (k > 0) & (special.pdtr(np.maximum(k - 1.0, 0.0), m[todo]) >= lv[todo])
+        out[todo[low]] += 1.0
+        out[todo[high]] -= 1.0
+        todo = todo[low | high]
+    return out.reshape(shape)
+
+
 def nbinom_ppf(level: ArrayLike, size: ArrayLike, prob: ArrayLike) -> FloatArray:
     """Quantile of the negative binomial law ``scipy.stats.nbinom(size, prob)``: the
     smallest integer k with ``P(D <= k) = I_prob(size, k + 1) >= level``.
@@ -301,7 +357,7 @@ def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> F
                 mu,
             )
         elif family == Distribution.POISSON:
-            q = stats.poisson.ppf(level, mu)
+            q = poisson_ppf(level, mu)
         else:  # negative binomial, Poisson when not over-dispersed
             lv, mu_b, v_b = np.broadcast_arrays(level, mu, v)
             over = (v_b > mu_b * (1.0 + 1e-9)) & (mu_b > 0)
@@ -309,7 +365,7 @@ def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> F
             # each law only where it applies (scipy's ppf is a per-element root search)
             n = mu_b[over] ** 2 / (v_b[over] - mu_b[over])
             q[over] = nbinom_ppf(lv[over], np.maximum(n, 1e-12), mu_b[over] / v_b[over])
-            q[~over] = stats.poisson.ppf(lv[~over], mu_b[~over])
+            q[~over] = poisson_ppf(lv[~over], mu_b[~over])
     if family != Distribution.NORMAL:
         # A count or gamma law with mean 0 is the point mass at 0. The normal one keeps its
         # spread: a learned sd around a zero forecast (a run of zeros that may end, e.g. a
