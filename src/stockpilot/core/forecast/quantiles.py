@@ -152,55 +152,27 @@ _WALK_MARGIN = 1e-9
 
 
 @numba.njit(cache=True)
-def _nbinom_walk(
-    lv: FloatArray, n: FloatArray, p: FloatArray, todo: NDArray[np.bool_]
+def _pmf_walk(
+    lv: FloatArray, log_f0: FloatArray, c0: FloatArray, c1: FloatArray, todo: NDArray[np.bool_]
 ) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """Candidate quantile per element by summing the pmf recursion
-    ``f(k + 1) = f(k) (k + n) (1 - p) / (k + 1)`` from ``f(0) = p ** n`` until the sum
-    reaches the level; -1 where the walk cannot decide (``f(0)`` below the float range,
-    or more than ``_WALK_MAX`` steps). The flag marks candidates whose CDF at k or k - 1
-    lies within ``_WALK_MARGIN`` of the level, to be checked on the closed form."""
+    """Candidate quantile per element of a count law whose pmf follows
+    ``f(k + 1) = f(k) (c0 + c1 k) / (k + 1)`` from ``f(0) = exp(log_f0)`` (negative binomial:
+    ``c0 = n (1 - p)``, ``c1 = 1 - p``, ``log_f0 = n log p``; Poisson: ``c0 = mu``, ``c1 = 0``,
+    ``log_f0 = -mu``), by summing the pmf until the sum reaches the level; -1 where the walk
+    cannot decide (``f(0)`` below the float range, or more than ``_WALK_MAX`` steps). The
+    flag marks candidates whose running CDF at k or k - 1 lies within ``_WALK_MARGIN`` of the
+    level, to be checked on the closed form."""
     out = np.full(lv.size, -1.0)
     close = np.zeros(lv.size, dtype=np.bool_)
     for i in range(lv.size):
-        if not todo[i]:
+        if not todo[i] or not log_f0[i] >= -700.0:
             continue
-        log_f0 = n[i] * np.log(p[i])
-        if log_f0 < -700.0:
-            continue
-        f = np.exp(log_f0)
-        cdf = f
-        before = -1.0
-        q1 = 1.0 - p[i]
-        k = 0
-        while cdf < lv[i] and k < _WALK_MAX:
-            f *= (k + n[i]) * q1 / (k + 1.0)
-            k += 1
-            before = cdf
-            cdf += f
-        if cdf >= lv[i]:
-            out[i] = k
-            close[i] = cdf - lv[i] <= _WALK_MARGIN or (k > 0 and lv[i] - before <= _WALK_MARGIN)
-    return out, close
-
-
-@numba.njit(cache=True)
-def _poisson_walk(
-    lv: FloatArray, mu: FloatArray, todo: NDArray[np.bool_]
-) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """As :func:`_nbinom_walk` for the Poisson law: ``f(k + 1) = f(k) mu / (k + 1)`` from
-    ``f(0) = exp(-mu)``."""
-    out = np.full(lv.size, -1.0)
-    close = np.zeros(lv.size, dtype=np.bool_)
-    for i in range(lv.size):
-        if not todo[i] or mu[i] > 700.0:
-            continue
-        f = np.exp(-mu[i])
+        f = np.exp(log_f0[i])
         cdf = f
         before = -1.0
         k = 0
         while cdf < lv[i] and k < _WALK_MAX:
-            f *= mu[i] / (k + 1.0)
+            f *= (c0[i] + c1[i] * k) / (k + 1.0)
             k += 1
             before = cdf
             cdf += f
@@ -222,7 +194,7 @@ def poisson_ppf(level: ArrayLike, mu: ArrayLike) -> FloatArray:
     )
     shape = np.broadcast_shapes(np.shape(level), np.shape(mu))
     valid = np.isfinite(lv) & (lv > 0) & (lv < 1) & np.isfinite(m) & (m >= 0)
-    walked, close = _poisson_walk(lv, m, valid)
+    walked, close = _pmf_walk(lv, -m, m, np.zeros_like(m), valid)
     out = walked
     undecided = valid & (walked < 0)
     out[~valid] = stats.poisson.ppf(lv[~valid], m[~valid])  # edges and NaN as scipy
@@ -259,7 +231,9 @@ def nbinom_ppf(level: ArrayLike, size: ArrayLike, prob: ArrayLike) -> FloatArray
     )
     shape = np.broadcast_shapes(np.shape(level), np.shape(size), np.shape(prob))
     valid = np.isfinite(lv) & (lv > 0) & (lv < 1) & (n > 0) & (p > 0) & (p <= 1)
-    walked, close = _nbinom_walk(lv, n, p, valid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_f0 = n * np.log(p)
+    walked, close = _pmf_walk(lv, log_f0, n * (1.0 - p), 1.0 - p, valid)
     rows = np.flatnonzero(close)
     k = walked[rows]
     wrong = rows[
