@@ -242,6 +242,9 @@ def test_past_promotion_is_cleansed_from_the_baseline() -> None:
     assert clean.forecasts["mean"].to_list() == pytest.approx([10.0, 10.0])
     assert raw.forecasts["mean"][0] > 10.0
     assert clean.diagnostics["cleansed_periods"].to_list() == [1]
+    # without the event the spike is only capped (at 10 + 3 x 5 = 25) for the level
+    assert raw.diagnostics["outlier_periods"].to_list() == [1]
+    assert clean.diagnostics["outlier_periods"].to_list() == [0]
     assert clean.overrides == ()  # the event lies in the past: no forecast cell changed
 
 

@@ -105,7 +105,9 @@ class ForecastResult:
         horizon period (after events).
     diagnostics
         One row per series: ``model, reason, pattern, lifecycle, abc, xyz, adi, cv2,
-        n_observations, sd, oos_bias, n_origins, distribution, failed, cleansed_periods``.
+        n_observations, sd, oos_bias, n_origins, distribution, failed, cleansed_periods,
+        outlier_periods`` (periods cleansed of events; periods capped as outliers for the
+        level estimate).
     lead_time
         ``item_id, location_id, lead_time, review_period, lead_time_sd, ltd_mean, ltd_sd,
         q..`` quantiles of demand over lead time plus review period (``None`` when no lead
@@ -459,6 +461,10 @@ def _diagnostics(f: _Fitted) -> pl.DataFrame:
         pl.Series("distribution", f.distribution),
         pl.Series("failed", s.failed if s.failed.size else np.zeros(s.model.size, dtype=bool)),
         pl.Series("cleansed_periods", f.cleansed.sum(axis=1).astype(np.int64)),
+        pl.Series(
+            "outlier_periods",
+            s.outliers_capped if s.outliers_capped.size else np.zeros(s.model.size, np.int64),
+        ),
     )
 
 
