@@ -154,10 +154,14 @@ def test_a_run_plans_a_component_that_sells_nowhere_with_its_family(tmp_path: Pa
     assert policies.filter(pl.col("item_id") == "PART-X")["location_id"].to_list() == ["PLANT-01"]
     details = runs.read_artifact(factory, run.id, "policy_details")
     assert details is not None
-    mean = {
-        item: details.filter(pl.col("item_id") == item, pl.col("location_id") == "PLANT-01")[
-            "demand_mean"
-        ][0]
-        for item in ("PART-X", parent)
+    at_plant = (pl.col("item_id").is_in(["PART-X", parent])) & (pl.col("location_id") == "PLANT-01")
+    lines = policies.filter(at_plant).join(
+        details.filter(at_plant).select("item_id", "location_id", "demand_mean"),
+        on=["item_id", "location_id"],
+    )
+    line = {r["item_id"]: r for r in lines.iter_rows(named=True)}
+    # Both lines average the forecast over the same window (lead time + review period).
+    assert {line[i]["lead_time"] + line[i]["review_period"] for i in line} == {
+        line[parent]["lead_time"] + line[parent]["review_period"]
     }
-    assert mean["PART-X"] == pytest.approx(4.0 * mean[parent])
+    assert line["PART-X"]["demand_mean"] == pytest.approx(4.0 * line[parent]["demand_mean"])
