@@ -45,8 +45,9 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
+from stockpilot.core.network.network import Network
 from stockpilot.core.simulation.multi_echelon import (
     AssemblyTopology,
     assembly_topology,
@@ -606,7 +607,13 @@ def simulate_stage_networks(
             values = rows[name].cast(pl.Float64).to_numpy().reshape(-1, k)
             return np.repeat(values, reps, axis=0)
 
-        transport = np.maximum(np.rint(grid("lead_time")) - 1.0, 0.0).astype(np.int64)
+        transport = _policy_lead_time(
+            grid("lead_time"),
+            _stocking_stages(
+                np.repeat(rows["policy"].to_numpy().reshape(-1, k), reps, axis=0),
+                grid("order_up_to"),
+            ),
+        )
         res = simulate_network(
             np.nan_to_num(np.maximum(d, 0.0)),
             supplier=supplier,
@@ -658,28 +665,54 @@ def _replication_mean(values: NDArray[np.float64], b: int, reps: int) -> NDArray
     return np.where(seen > 0, total / np.maximum(seen, 1), np.nan).reshape(-1)
 
 
-def _policy_timing(topology: AssemblyTopology, rows: list[tuple[Any, ...]]) -> AssemblyTopology:
-    """``topology`` with one bucket more on the inbound lanes (or outside supply) of every
-    stage that holds stock.
+def _stocking_stages(
+    policy: Sequence[object] | NDArray[Any], order_up_to: ArrayLike
+) -> NDArray[np.int64]:
+    """1 where a stage holds stock, 0 at flow-through stages (``base_stock`` with an
+    order-up-to level of at most 0, or no policy), element by element."""
+    kinds = np.asarray([str(p) for p in np.asarray(policy, dtype=object).ravel()], dtype=object)
+    levels = np.asarray(order_up_to, dtype=np.float64)
+    flow = (kinds.reshape(levels.shape) == "base_stock") & (levels <= 0.0)
+    return (~flow).astype(np.int64)
 
-    :func:`assembly_topology` makes a shipment usable ``T`` buckets after the order (lane
-    time ``ceil(T) - 1``, the order seen upstream in the same bucket), so through
-    flow-through stages an order reaches a stocking stage ``tau`` buckets after it is
-    placed. The policy engine sizes for the single-echelon convention instead (an order
-    placed in bucket ``t`` with lead time ``L`` is usable from ``t + L + 1``, see
-    :func:`~stockpilot.core.simulation.single_echelon.simulate_single_echelon`), so each
-    stocking stage's inbound time gets that bucket; flow-through stages (base stock 0)
-    pass orders on as they come and keep the topology's times. ``rows`` are the stages'
-    policy rows in node order (policy, reorder point, order-up-to, ...).
+
+def _policy_lead_time(time: ArrayLike, stocking: ArrayLike) -> NDArray[np.int64]:
+    """Simulator lead time (a shipment sent in bucket ``t`` is usable from ``t + L + 1``)
+    of the inbound lane (or outside supply) of each stage, on the policy engine's timing.
+
+    A stage's inbound time ``T`` (buckets, rounded up) would make a shipment usable ``T``
+    buckets after the order (simulator lead time ``T - 1``, the order seen upstream in the
+    same bucket), so through flow-through stages an order reaches a stocking stage ``tau``
+    buckets after it is placed. The policy engine sizes for the single-echelon convention
+    instead (an order placed in bucket ``t`` with lead time ``L`` is usable from
+    ``t + L + 1``, see
+    :func:`~stockpilot.core.simulation.single_echelon.simulate_single_echelon`), so a
+    stocking stage (``stocking`` 1) gets simulator lead time ``T``: one bucket more. A
+    flow-through stage (``stocking`` 0) passes orders on as they come and keeps ``T - 1``
+    (at least 0). Both network simulations (item networks and product families) use this
+    rule.
     """
-    stocking = np.array(
-        [not (str(r[0]) == "base_stock" and float(r[2]) <= 0.0) for r in rows], dtype=np.int64
-    )
+    periods = np.ceil(np.asarray(time, dtype=np.float64) - 1e-9) - 1.0
+    return np.maximum(periods + np.asarray(stocking), 0.0).astype(np.int64)
+
+
+def _policy_timing(
+    topology: AssemblyTopology, network: Network, rows: list[tuple[Any, ...]]
+) -> AssemblyTopology:
+    """``topology`` (of ``network``) with the lane and supply times of
+    :func:`_policy_lead_time`: one bucket more into every stage that holds stock.
+    ``rows`` are the stages' policy rows in node order (policy, reorder point, order-up-to,
+    ...)."""
+    stocking = _stocking_stages([r[0] for r in rows], [float(r[2]) for r in rows])
+    arr = network.arrays()
     down = topology.lanes[:, 1]
+    # the inbound times assembly_topology rounds: processing plus lane (or outside supply)
+    lane_time = arr.processing_time[down] + arr.edge_lead_time
+    supply_time = arr.processing_time + arr.external_inbound_cst
     return replace(
         topology,
-        lane_lead_time=topology.lane_lead_time + stocking[down],
-        supply_lead_time=topology.supply_lead_time + stocking,
+        lane_lead_time=_policy_lead_time(lane_time, stocking[down]),
+        supply_lead_time=_policy_lead_time(supply_time, stocking),
     )
 
 
@@ -775,7 +808,7 @@ def simulate_family_networks(
         }
         stages = [where[node] for node in family.network.node_ids]
         rows = [policy_of.get(stage, default) for stage in stages]
-        topology = _policy_timing(assembly_topology(family.network), rows)
+        topology = _policy_timing(assembly_topology(family.network), family.network, rows)
         rows = [policy_of.get(where[node], default) for node in topology.node_ids]
         stages = [where[node] for node in topology.node_ids]
         signature = (
