@@ -143,8 +143,22 @@ _ENTITIES: tuple[Entity, ...] = (
             _c("business_unit_id", S, "-", "Owning business unit."),
             _c("holding_cost_rate", F, "1/year", "Annual holding cost as a share of unit cost."),
             _c("order_cost", F, "currency/order", "Fixed cost per replenishment order (setup)."),
+            _c(
+                "analogue_item_id",
+                S,
+                "-",
+                "Established item whose history stands in for this one's before its launch "
+                "(like-item forecasting of new items).",
+            ),
+            _c(
+                "analogue_factor",
+                F,
+                "-",
+                "Expected demand relative to the analogue item (blank: estimated from the "
+                "periods both sold, else 1).",
+            ),
         ),
-        MappingProxyType({"business_unit_id": "business_units"}),
+        MappingProxyType({"business_unit_id": "business_units", "analogue_item_id": "items"}),
     ),
     Entity(
         "locations",

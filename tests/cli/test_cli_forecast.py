@@ -204,3 +204,38 @@ def test_calibration_out_needs_calibrate(tmp_path: Path) -> None:
     )
     assert res.exit_code == 1 and "--calibrate" in res.output
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_forecast_items_file_gives_new_items_their_analogue(tmp_path: Path) -> None:
+    """``--items``: item C, sold for 3 weeks only, borrows A's history (half of it); an
+    items file with an unknown analogue is refused with the line and the reason."""
+    demand = tmp_path / "demand.csv"
+    _write_daily_demand(demand)
+    start = date(2024, 1, 1)
+    new = pl.DataFrame(
+        {
+            "item_id": "C",
+            "location_id": "DC1",
+            "date": [(start + timedelta(days=d)).isoformat() for d in range(189, 210)],
+            "quantity": 1,
+        }
+    )
+    with demand.open("a") as fh:
+        fh.write(new.write_csv(include_header=False))
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "item_id,unit_cost,analogue_item_id,analogue_factor\nA,2,,\nB,3,,\nC,4,A,0.5\n"
+    )
+    diag = tmp_path / "diag.csv"
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    r = CliRunner().invoke(_app(), [*args, "--items", str(items), "--diagnostics", str(diag)])
+    assert r.exit_code == 0, r.output
+    d = pl.read_csv(diag).filter(pl.col("item_id") == "C").row(0, named=True)
+    assert d["analogue_item_id"] == "A" and d["analogue_factor"] == 0.5
+    assert d["borrowed_periods"] == 189  # daily buckets: A from day 0, C from day 189
+    bad = tmp_path / "bad_items.csv"
+    bad.write_text("item_id,unit_cost,analogue_item_id\nA,2,\nC,4,GHOST\n")
+    r = CliRunner().invoke(_app(), [*args, "--items", str(bad)])
+    assert r.exit_code == 1
+    assert "line 3 unknown_key" in r.output and "GHOST" in r.output

@@ -277,3 +277,40 @@ def test_review_queue_flags_from_frames() -> None:
         "level_shift",
     }
     assert all(q["reason"].str.len_chars() > 10)
+
+
+def test_new_item_borrows_its_analogues_history() -> None:
+    """Item N launched 5 weeks before the end; the master names B (about 20 a week at L1)
+    as its analogue at half its demand. N's forecast follows B's scaled history instead of
+    five noisy weeks, and the diagnostics say what was borrowed."""
+    base = _demand(40)
+    new = pl.DataFrame(
+        {
+            "item_id": "N",
+            "location_id": ["L1"] * 5 + ["L9"] * 5,
+            "period": [START + timedelta(weeks=k) for k in range(35, 40)] * 2,
+            "quantity": [16.0, 4.0, 14.0, 6.0, 12.0] * 2,
+        }
+    )
+    demand = pl.concat([base, new])
+    items = pl.DataFrame(
+        {"item_id": ["A", "B", "N"], "analogue_item_id": [None, None, "B"]},
+        schema={"item_id": pl.String, "analogue_item_id": pl.String},
+    ).with_columns(analogue_factor=pl.Series([None, None, 0.5], dtype=pl.Float64))
+    r = forecast(demand, horizon=3, bucket="week", items=items)
+    d = r.diagnostics.filter(pl.col("item_id") == "N").sort("location_id")
+    at_l1, at_l9 = d.row(0, named=True), d.row(1, named=True)
+    assert at_l1["analogue_item_id"] == "B" and at_l1["analogue_factor"] == 0.5
+    assert at_l1["borrowed_periods"] == 35
+    assert at_l1["reason"].startswith("history of analogue B x 0.5 (given) for the 35 periods")
+    # B is not sold at L9: nothing borrowed, and the reason says why
+    assert at_l9["borrowed_periods"] == 0 and at_l9["analogue_item_id"] is None
+    assert at_l9["reason"].startswith("analogue B has no demand at L9; not used")
+    f = r.forecasts.filter((pl.col("item_id") == "N") & (pl.col("location_id") == "L1"))
+    b = r.forecasts.filter((pl.col("item_id") == "B") & (pl.col("location_id") == "L1"))
+    assert f["mean"].to_numpy() == pytest.approx(0.5 * b["mean"].to_numpy(), rel=0.25)
+    # without the master the same history is a short series with a simple method
+    plain = forecast(demand, horizon=3, bucket="week")
+    p = plain.diagnostics.filter((pl.col("item_id") == "N") & (pl.col("location_id") == "L1"))
+    assert p["borrowed_periods"].to_list() == [0]
+    assert "fewer than" in p["reason"][0]

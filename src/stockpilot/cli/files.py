@@ -6,11 +6,13 @@ demand dates (:func:`infer_bucket`).
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from stockpilot.errors import InvalidDataError, choice_error
+from stockpilot.io.gate import GateOptions, validate
 from stockpilot.io.readers import read_table_file
 from stockpilot.vocab import Bucket
 
@@ -46,6 +48,23 @@ def read_demand(path: Path) -> pl.DataFrame:
     if problems:
         raise InvalidDataError(f"The demand file {str(path)!r} has " + "; ".join(problems) + ".")
     return frame.drop_nulls()
+
+
+def read_items(path: Path) -> pl.DataFrame:
+    """Canonical item master, typed by the validation gate; any rejected row is an error
+    naming its line and reason (the stand-alone commands do not quarantine)."""
+    raw = read_table_file(path)
+    result = validate({"items": raw}, options=GateOptions(as_of=date.today(), freshness_days=None))
+    bad = result.quarantine
+    if bad.height:
+        shown = "; ".join(
+            f"line {row} {reason}: {detail}"
+            for row, reason, detail in bad.select("row_number", "reason", "detail").head(5).rows()
+        )
+        raise InvalidDataError(
+            f"The items file {str(path)!r} has {bad.height} rejected row(s): {shown}."
+        )
+    return result.accepted["items"]
 
 
 def read_forecast(path: Path) -> pl.DataFrame:

@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stockpilot.cli.files import planning_bucket, read_demand
+from stockpilot.cli.files import planning_bucket, read_demand, read_items
 from stockpilot.errors import InvalidParameterError, StockpilotError
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.writers import write_table
@@ -157,6 +157,14 @@ def run_forecast(
             "--calibration-out", help="With --calibrate: write the calibration (.csv, .parquet)."
         ),
     ] = None,
+    items: Annotated[
+        Path | None,
+        typer.Option(
+            "--items",
+            help="Canonical item master: unit cost and price (ABC), lifecycle flags, and "
+            "analogue_item_id / analogue_factor (new items borrow their analogue's history).",
+        ),
+    ] = None,
 ) -> None:
     """Forecast every item-location of a demand file, with quantiles."""
     from stockpilot.engine.forecasting import Forecaster  # the numerical stack, on use only
@@ -177,6 +185,7 @@ def run_forecast(
         ) as bar:
             task = bar.add_task("reading demand", total=None)
             raw = read_demand(demand)
+            master = read_items(items) if items is not None else None
             chosen = planning_bucket("stockpilot forecast", bucket, raw["date"])
             frame = harmonize_demand(raw, bucket=chosen)
             bar.update(
@@ -192,6 +201,7 @@ def run_forecast(
                     lead_time_sd=lead_time_sd,
                     season_length=season_length,
                     calibrate=calibrate,
+                    items=master,
                 )
                 .fit(frame)
                 .predict()

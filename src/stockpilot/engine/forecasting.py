@@ -34,6 +34,7 @@ from stockpilot.core.classify import (
     aggregate_rows,
     classify,
 )
+from stockpilot.core.forecast.analogue import borrow_history
 from stockpilot.core.forecast.events import (
     ForecastEvent,
     OverrideRecord,
@@ -106,8 +107,9 @@ class ForecastResult:
     diagnostics
         One row per series: ``model, reason, pattern, lifecycle, abc, xyz, adi, cv2,
         n_observations, sd, oos_bias, n_origins, distribution, failed, cleansed_periods,
-        outlier_periods`` (periods cleansed of events; periods capped as outliers for the
-        level estimate).
+        outlier_periods, analogue_item_id, analogue_factor, borrowed_periods`` (periods
+        cleansed of events; periods capped as outliers for the level estimate; the like-item
+        history a new series borrowed).
     lead_time
         ``item_id, location_id, lead_time, review_period, lead_time_sd, ltd_mean, ltd_sd,
         q..`` quantiles of demand over lead time plus review period (``None`` when no lead
@@ -191,6 +193,7 @@ class _Fitted:
     calibration: CalibrationReport | None
     asked_levels: NDArray[np.float64]
     cleansed: NDArray[np.bool_]
+    analogue: AnalogueUse
 
 
 @dataclass
@@ -291,6 +294,10 @@ class Forecaster:
             y, cleansed = clean.values, clean.replaced
             panel = Panel(panel.keys, panel.periods, y, panel.bucket)
         master = item_inputs(self.items, panel.keys)
+        # New items borrow their analogue's history before launch (like-item forecasting)
+        y, analogue = analogue_history(panel, master, own_periods=PERIODS_PER_YEAR[bucket])
+        if analogue.borrowed.any():
+            panel = Panel(panel.keys, panel.periods, y, panel.bucket)
         cls = classify(
             y,
             config=self.classification,
@@ -333,7 +340,15 @@ class Forecaster:
                 dist = choice.apply(cls.pattern.patterns, dist)
                 asked = calibration_adjusted_levels(calib, levels)
         self.fitted_ = _Fitted(
-            panel, cls, sel, dist, _future_periods(panel, self.horizon), calib, asked, cleansed
+            panel,
+            cls,
+            sel,
+            dist,
+            _future_periods(panel, self.horizon),
+            calib,
+            asked,
+            cleansed,
+            analogue,
         )
         return self
 
@@ -447,7 +462,7 @@ def _diagnostics(f: _Fitted) -> pl.DataFrame:
     c, s = f.classification, f.selection
     return f.panel.keys.with_columns(
         pl.Series("model", s.model),
-        pl.Series("reason", s.reason),
+        pl.Series("reason", _with_analogue(s.reason, f.analogue)),
         pl.Series("pattern", c.pattern.patterns),
         pl.Series("lifecycle", c.lifecycle),
         pl.Series("abc", c.abc.classes),
@@ -465,7 +480,34 @@ def _diagnostics(f: _Fitted) -> pl.DataFrame:
             "outlier_periods",
             s.outliers_capped if s.outliers_capped.size else np.zeros(s.model.size, np.int64),
         ),
+        pl.Series("analogue_item_id", [a or None for a in f.analogue.item_id], dtype=pl.String),
+        pl.Series("analogue_factor", f.analogue.factor),
+        pl.Series("borrowed_periods", f.analogue.borrowed),
     )
+
+
+def _with_analogue(reason: NDArray[np.str_], use: AnalogueUse) -> list[str]:
+    """Reasons prefixed with the analogue history used (or why a declared one was not)."""
+    out = []
+    for r, item, factor, est, n, note in zip(
+        reason.tolist(),
+        use.item_id.tolist(),
+        use.factor.tolist(),
+        use.estimated.tolist(),
+        use.borrowed.tolist(),
+        use.note.tolist(),
+        strict=True,
+    ):
+        if n:
+            how = "estimated from the periods both sold" if est else "given"
+            r = (
+                f"history of analogue {item} x {factor:.3g} ({how}) for the {n} periods "
+                f"before launch; {r}"
+            )
+        elif note:
+            r = f"{note}; {r}"
+        out.append(r)
+    return out
 
 
 _CALIBRATION_GRID = np.array(
@@ -628,11 +670,16 @@ class ItemInputs:
     end_of_life_flag
         True where ``items.lifecycle_flag`` is one of :data:`END_OF_LIFE_FLAGS` or
         ``items.obsolete`` is true.
+    analogue_item_id, analogue_factor
+        ``items.analogue_item_id`` ("" where none) and ``items.analogue_factor`` (NaN where
+        blank): like-item history for new items (:func:`analogue_history`).
     """
 
     unit_cost: NDArray[np.float64]
     unit_price: NDArray[np.float64] | None
     end_of_life_flag: NDArray[np.bool_]
+    analogue_item_id: NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U1"))
+    analogue_factor: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     @property
     def missing_price(self) -> int:
@@ -655,7 +702,15 @@ def item_inputs(items: pl.DataFrame | None, keys: pl.DataFrame) -> ItemInputs:
         return ItemInputs(np.full(n, np.nan), None, np.zeros(n, dtype=bool))
     if "item_id" not in items.columns:
         raise InvalidDataError(f"items need an 'item_id' column; got {items.columns}.")
-    wanted = [c for c in ("unit_cost", "price", "lifecycle_flag", "obsolete") if c in items.columns]
+    optional = (
+        "unit_cost",
+        "price",
+        "lifecycle_flag",
+        "obsolete",
+        "analogue_item_id",
+        "analogue_factor",
+    )
+    wanted = [c for c in optional if c in items.columns]
     joined = keys.select(pl.col("item_id").cast(pl.String)).join(
         items.select(pl.col("item_id").cast(pl.String), *wanted).unique(
             subset="item_id", keep="last", maintain_order=True
@@ -674,10 +729,87 @@ def item_inputs(items: pl.DataFrame | None, keys: pl.DataFrame) -> ItemInputs:
         flag |= declared.is_in(list(END_OF_LIFE_FLAGS)).fill_null(False).to_numpy()
     if "obsolete" in joined.columns:
         flag |= joined["obsolete"].cast(pl.Boolean).fill_null(False).to_numpy()
+    analogue = (
+        joined["analogue_item_id"].cast(pl.String).str.strip_chars().fill_null("").to_numpy()
+        if "analogue_item_id" in joined.columns
+        else np.full(n, "")
+    )
     return ItemInputs(
         unit_cost=number("unit_cost") if "unit_cost" in joined.columns else np.full(n, np.nan),
         unit_price=number("price") if "price" in joined.columns else None,
         end_of_life_flag=flag,
+        analogue_item_id=np.asarray(analogue, dtype=str),
+        analogue_factor=(
+            number("analogue_factor") if "analogue_factor" in joined.columns else np.full(n, np.nan)
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class AnalogueUse:
+    """Like-item history applied to the series of a panel (one value per series).
+
+    Attributes
+    ----------
+    item_id
+        The analogue item ("" where none was used).
+    factor
+        Scale applied (NaN where none).
+    estimated
+        True where the factor came from the periods both items sold.
+    borrowed
+        Periods filled from the analogue.
+    note
+        Why a declared analogue was not used ("" otherwise).
+    """
+
+    item_id: NDArray[np.str_]
+    factor: NDArray[np.float64]
+    estimated: NDArray[np.bool_]
+    borrowed: NDArray[np.int64]
+    note: NDArray[np.str_]
+
+
+def analogue_history(
+    panel: Panel, master: ItemInputs, *, own_periods: int
+) -> tuple[NDArray[np.float64], AnalogueUse]:
+    """Each new series' history with its analogue's (scaled) before its launch.
+
+    A series borrows while it has fewer than ``own_periods`` observed periods of its own
+    (the planning run: one year of buckets) and its item names an analogue that is stocked
+    at the same location; the analogue's series at that location supplies the periods
+    before the series' first observation (:func:`~stockpilot.core.forecast.analogue.
+    borrow_history`). Returns the history and what was used.
+    """
+    keys = panel.keys
+    n = keys.height
+    y = panel.values
+    declared = master.analogue_item_id if master.analogue_item_id.size == n else np.full(n, "")
+    items = keys["item_id"].cast(pl.String).to_numpy().astype(str)
+    locs = keys["location_id"].cast(pl.String).to_numpy().astype(str)
+    row_of = {(i, loc): r for r, (i, loc) in enumerate(zip(items, locs, strict=True))}
+    own = (~np.isnan(y)).sum(axis=1)
+    ref = np.full(y.shape, np.nan)
+    note = np.full(n, "", dtype=object)
+    wants = (declared != "") & (own < own_periods)
+    for r in np.flatnonzero(wants):
+        a = str(declared[r])
+        j = row_of.get((a, locs[r]))
+        if a == items[r]:
+            note[r] = f"analogue {a} is the item itself; not used"
+        elif j is None:
+            note[r] = f"analogue {a} has no demand at {locs[r]}; not used"
+        else:
+            ref[r] = y[j]
+    factor = master.analogue_factor if master.analogue_factor.size == n else np.full(n, np.nan)
+    got = borrow_history(y, ref, factor)
+    used = got.borrowed > 0
+    return got.values, AnalogueUse(
+        item_id=np.where(used, declared, "").astype(str),
+        factor=np.where(used, got.factor, np.nan),
+        estimated=used & got.estimated,
+        borrowed=got.borrowed,
+        note=note.astype(str),
     )
 
 
