@@ -177,6 +177,41 @@ def _residual_sd(y: FloatArray, fitted: FloatArray) -> FloatArray:
     return out
 
 
+def weighted_residual_sd(y: FloatArray, fitted: FloatArray, half_life: float) -> FloatArray:
+    """As :func:`residual_sd` with the squared errors weighted by recency: weight
+    ``0.5 ** ((T - 1 - t) / half_life)`` at period t of the T columns, so an error
+    ``half_life`` periods before the last period counts half as much as one in it (NaN
+    where fewer than 2 errors). A spread that follows the recent error level, as an
+    exponentially weighted variance does (cf. RiskMetrics' EWMA volatility)."""
+    if not half_life > 0:
+        raise ValueError(f"weighted_residual_sd: half_life must be > 0; got {half_life!r}.")
+    return _weighted_residual_sd(
+        np.ascontiguousarray(y), np.ascontiguousarray(fitted), float(half_life)
+    )
+
+
+@numba.njit(cache=True)
+def _weighted_residual_sd(y: FloatArray, fitted: FloatArray, half_life: float) -> FloatArray:
+    n, t_len = y.shape
+    out = np.full(n, np.nan)
+    decay = 0.5 ** (1.0 / half_life)
+    for i in range(n):
+        sse = 0.0
+        wsum = 0.0
+        cnt = 0
+        w = 1.0
+        for t in range(t_len - 1, -1, -1):
+            e = y[i, t] - fitted[i, t]
+            if np.isfinite(e):
+                sse += w * e * e
+                wsum += w
+                cnt += 1
+            w *= decay
+        if cnt >= 2:
+            out[i] = np.sqrt(sse / wsum)
+    return out
+
+
 def make_result(
     model: ForecastModel,
     y: FloatArray,

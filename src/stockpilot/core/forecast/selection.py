@@ -33,7 +33,10 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    on the full history.
 6. **Spread** (``learn_spread``, default on). Quantiles of a tested series are normal with
    ``sd_path[j] = c * residual_sd * sqrt(1 + g * (j - 1))`` (``residual_sd``: the winner's
-   in-sample one-step residual sd on the full history). Per demand pattern with at least
+   in-sample one-step residual sd on the full history, its squared errors weighted by
+   recency with a half-life of ``spread_half_life`` (4) evaluation horizons,
+   :func:`~stockpilot.core.forecast.base.weighted_residual_sd`; ``None``: unweighted).
+   Per demand pattern with at least
    ``spread_pattern_min`` (100) tested series of a candidate group, and per group for the
    rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises the mean scaled
    pinball loss at 0.9 and 0.95 over the rolling origins, each origin using the winner's
@@ -78,6 +81,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     observation_count,
     residual_sd,
+    weighted_residual_sd,
 )
 from stockpilot.core.forecast.models._optim import limited_search, without_polish
 from stockpilot.core.forecast.outliers import cap_outliers
@@ -137,6 +141,7 @@ class SelectionConfig:
     learn_spread: bool = True
     spread_pattern_min: int = 100
     outlier_k: float | None = 3.0
+    spread_half_life: float | None = 4.0
     smooth_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
@@ -184,8 +189,10 @@ class SelectionConfig:
             )
         if self.tolerance < 0:
             raise parameter_error(owner, "tolerance", "a float >= 0", self.tolerance)
-        if self.outlier_k is not None and not (np.isfinite(self.outlier_k) and self.outlier_k > 0):
-            raise parameter_error(owner, "outlier_k", "a positive number or None", self.outlier_k)
+        for name in ("outlier_k", "spread_half_life"):
+            value = getattr(self, name)
+            if value is not None and not (np.isfinite(value) and value > 0):
+                raise parameter_error(owner, name, "a positive number or None", value)
         try:
             Criterion(self.criterion)
         except ValueError:
@@ -288,10 +295,12 @@ def _safe_fit(
     warm_start: dict[str, FloatArray] | None = None,
     *,
     actual: FloatArray | None = None,
+    half_life: float | None = None,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
     """Fit one model on rows (from ``warm_start``, earlier parameters of the rows, where the
     model can); ``None`` when the kernel rejects the whole call. ``actual``: the history
-    before outlier correction, which the residual sd is measured against."""
+    before outlier correction, which the residual sd is measured against; ``half_life``:
+    recency weighting of that sd (periods; :func:`_spread`)."""
     try:
         if model == FixedModel.TSB_FIXED:
             from stockpilot.core.forecast.models.intermittent import tsb_forecast
@@ -302,14 +311,24 @@ def _safe_fit(
     except StockpilotError:
         return None
     failed = pf.failed if pf.failed.size == y.shape[0] else np.zeros(y.shape[0], dtype=bool)
-    return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), _spread(pf, actual), failed
+    spread = _spread(pf, y if actual is None else actual, half_life, given=actual is not None)
+    return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), spread, failed
 
 
-def _spread(pf: PanelForecast, actual: FloatArray | None) -> FloatArray:
-    """Residual sd of a fit, against ``actual`` (the uncorrected history) when given."""
-    if actual is None or pf.fitted.shape != actual.shape:
+def _spread(
+    pf: PanelForecast, actual: FloatArray, half_life: float | None, *, given: bool = True
+) -> FloatArray:
+    """Residual sd of a fit against ``actual`` (the history before outlier correction),
+    recency-weighted with ``half_life`` periods when given (selection rule 6); the
+    kernel's own (unweighted, on the history it fitted) when neither applies."""
+    if (half_life is None and not given) or pf.fitted.shape != actual.shape:
         return pf.residual_sd
-    return np.where(np.isnan(pf.residual_sd), np.nan, residual_sd(actual, pf.fitted))
+    sd = (
+        residual_sd(actual, pf.fitted)
+        if half_life is None
+        else weighted_residual_sd(actual, pf.fitted, half_life)
+    )
+    return np.where(np.isnan(pf.residual_sd), np.nan, sd)
 
 
 #: Compass iterations of the estimation at a rolling origin (the full fit uses 4-6): the
@@ -327,6 +346,7 @@ def _fit_origin(
     params: dict[str, FloatArray],
     *,
     actual: FloatArray | None = None,
+    half_life: float | None = None,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_], dict[str, FloatArray]] | None:
     """One candidate at one rolling origin. Rows with parameters from an earlier origin
     (``params``, NaN where none) rerun the model's filter with them (no estimation); the
@@ -336,7 +356,7 @@ def _fit_origin(
     models (``tsb_fixed``) estimate nothing: they just run. ``actual`` as in
     :func:`_safe_fit`."""
     if isinstance(model, FixedModel):
-        fixed = _safe_fit(model, y, h, season_length, actual=actual)
+        fixed = _safe_fit(model, y, h, season_length, actual=actual, half_life=half_life)
         return None if fixed is None else (*fixed, {})
     n = y.shape[0]
     try:
@@ -346,16 +366,19 @@ def _fit_origin(
         if pf is None:
             with limited_search(ORIGIN_SEARCH_ITERATIONS):
                 pf = fit_predict(model, y, h, season_length=season_length)
-            mean, sd, failed, par = pf.mean, _spread(pf, actual), _flags(pf, n), dict(pf.params)
+            sd = _spread(pf, y if actual is None else actual, half_life, given=actual is not None)
+            mean, failed, par = pf.mean, _flags(pf, n), dict(pf.params)
         else:
-            mean, sd, failed = pf.mean.copy(), _spread(pf, actual).copy(), _flags(pf, n)
+            base = y if actual is None else actual
+            sd = _spread(pf, base, half_life, given=actual is not None).copy()
+            mean, failed = pf.mean.copy(), _flags(pf, n)
             par = {k: np.asarray(v, dtype=np.float64).copy() for k, v in pf.params.items()}
             fresh = ~np.isfinite(mean).all(axis=1)
             if fresh.any():
                 with limited_search(ORIGIN_SEARCH_ITERATIONS):
                     part = fit_predict(model, y[fresh], h, season_length=season_length)
                 mean[fresh] = part.mean
-                sd[fresh] = _spread(part, None if actual is None else actual[fresh])
+                sd[fresh] = _spread(part, base[fresh], half_life, given=actual is not None)
                 failed[fresh] = _flags(part, int(fresh.sum()))
                 for k, v in part.params.items():
                     par.setdefault(k, np.full(n, np.nan))[fresh] = v
@@ -566,10 +589,11 @@ def _select_and_forecast(
             continue
         chosen = _first_available(choices, avail)
         raw = arr[mask] if cfg.outlier_k is not None else None
-        fit = _safe_fit(chosen, fit_arr[mask], h, season_length, actual=raw)
+        hl = _half_life(cfg, eval_h)
+        fit = _safe_fit(chosen, fit_arr[mask], h, season_length, actual=raw, half_life=hl)
         if fit is None:
             chosen = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
-            fit = _safe_fit(chosen, fit_arr[mask], h, season_length, actual=raw)
+            fit = _safe_fit(chosen, fit_arr[mask], h, season_length, actual=raw, half_life=hl)
             assert fit is not None
         mean_out[mask] = fit[0]
         resid_out[mask] = fit[1]
@@ -673,18 +697,20 @@ def _fit_named(
     *,
     warm: dict[str, dict[str, FloatArray]] | None = None,
     actual: FloatArray | None = None,
+    half_life: float | None = None,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
     """Fit one candidate (a model, or the ensemble = mean of the group's models); ``warm``:
-    earlier parameters of the rows per model, to start the estimation from; ``actual`` as
-    in :func:`_safe_fit`."""
+    earlier parameters of the rows per model, to start the estimation from; ``actual`` and
+    ``half_life`` as in :func:`_safe_fit`."""
     w = warm or {}
+
+    def fit(model: Candidate) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
+        warm_start = w.get(model.value)
+        return _safe_fit(model, y, h, season_length, warm_start, actual=actual, half_life=half_life)
+
     if name != ENSEMBLE:
-        return _safe_fit(_candidate(name), y, h, season_length, w.get(name), actual=actual)
-    fits = [
-        f
-        for f in (_safe_fit(m, y, h, season_length, w.get(m.value), actual=actual) for m in models)
-        if f is not None
-    ]
+        return fit(_candidate(name))
+    fits = [f for f in (fit(m) for m in models) if f is not None]
     if not fits:
         return None
     mean = np.mean([f[0] for f in fits], axis=0)
@@ -717,6 +743,7 @@ def _select_group(
     the learned spread (c, g, series) when one was learned."""
     sub = arr[rows]
     sub_fit = fit_arr[rows]
+    hl = _half_life(cfg, eval_h)
     actual_full = None if cfg.outlier_k is None else sub
     sub_first = first[rows]
     ensemble, group_tolerance = _group_options(key, cfg)
@@ -767,7 +794,9 @@ def _select_group(
             if model.value in broken:
                 continue
             given = {name: v[ok_rows] for name, v in stored[j].items()}
-            res = _fit_origin(model, train, eval_h, season_length, given, actual=actual_train)
+            res = _fit_origin(
+                model, train, eval_h, season_length, given, actual=actual_train, half_life=hl
+            )
             if res is None:
                 broken.add(model.value)
                 continue
@@ -834,10 +863,11 @@ def _select_group(
             season_length,
             warm=warm,
             actual=actual_full[sel] if actual_full is not None else None,
+            half_life=hl,
         )
         if fit is None:  # the full-history call failed: fall back, say so
             fb = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
-            fit = _safe_fit(fb, sub_fit[sel], h, season_length)
+            fit = _safe_fit(fb, sub_fit[sel], h, season_length, half_life=hl)
             assert fit is not None
             out.failed[rows[sel]] = True
         out.mean[rows[sel]] = np.clip(np.nan_to_num(fit[0], nan=0.0), 0.0, None)
@@ -937,6 +967,11 @@ def _select_group(
     if learned is None or key.startswith("end-of-life"):
         return None
     return learned[0], learned[1], learned_n
+
+
+def _half_life(cfg: SelectionConfig, eval_h: int) -> float | None:
+    """Half-life of the residual-sd weights in periods (``None``: unweighted)."""
+    return None if cfg.spread_half_life is None else cfg.spread_half_life * eval_h
 
 
 def _pick(crit: FloatArray, tolerance: float) -> NDArray[np.int64]:
