@@ -364,6 +364,21 @@ def _network_kernel(  # noqa: PLR0917
 
 
 @njit(cache=True)
+def _scrap_units(arriving: float, rate: float, rng: np.random.Generator) -> float:
+    """Compiled scalar twin of :func:`~stockpilot.core.simulation.single_echelon.scrap_defects`.
+
+    Same rule and the same draws from ``rng`` (a test checks them against each other):
+    whole units fail independently with probability ``rate`` (one binomial draw, none for
+    zero whole units), a fractional remainder loses its expected share.
+    """
+    whole = np.floor(arriving)
+    count = int(whole)
+    failed = rng.binomial(count, rate) if count > 0 else 0
+    bad = failed + (arriving - whole) * rate
+    return arriving - bad
+
+
+@njit(cache=True)
 def _assembly_kernel(  # noqa: PLR0917
     d: FloatArray,
     order_nodes: IntArray,
@@ -384,13 +399,21 @@ def _assembly_kernel(  # noqa: PLR0917
     backorders: bool,
     warmup: int,
     size: int,
+    lane_defects: FloatArray,
+    supply_defects: FloatArray,
+    scrap: bool,
+    rng: np.random.Generator,
 ) -> FloatArray:
     """Lane-based twin of :func:`_network_kernel` for acyclic networks with assembly.
 
     Components shipped on a lane wait at the downstream node; as many units as the scarcest
     component allows (``component stock / bill-of-materials quantity``) are assembled at
     once on receipt. A node's inventory position counts units ordered and not yet
-    assembled. Returns (N_SUMS, N, K) sums over the measured periods.
+    assembled. ``lane_lead`` (N, E, T) and ``supply_lead`` (N, K, T) hold the lead time of
+    a shipment sent in each period; with ``scrap``, receipts lose defective units at the
+    rates ``lane_defects`` (N, E) and ``supply_defects`` (N, K), drawn from ``rng``
+    replication by replication, then period by period: lanes in index order, then the
+    outside supplies in node order. Returns (N_SUMS, N, K) sums over the measured periods.
     """
     n, k, horizon = d.shape
     n_lanes = lane_up.size
@@ -405,6 +428,9 @@ def _assembly_kernel(  # noqa: PLR0917
         owed_age = np.zeros((n_lanes, ages))
         new_lane_order = np.zeros(n_lanes)
         shipped = np.zeros(n_lanes)
+        emptied = np.zeros(n_lanes, dtype=np.bool_)
+        scrapped = np.zeros(n_lanes)
+        spare = np.zeros(n_lanes)  # component units beyond what the kits on order need
         supply_transit = np.zeros(k)
         on_hand = start[r].copy()
         customer_back = np.zeros(k)
@@ -423,7 +449,16 @@ def _assembly_kernel(  # noqa: PLR0917
                 arriving = pipe[e, slot]
                 pipe[e, slot] = 0.0
                 lane_transit[e] -= arriving
-                component[e] += arriving
+                if scrap and arriving > 0.0 and lane_defects[r, e] > 0.0:
+                    good = _scrap_units(arriving, lane_defects[r, e], rng)
+                    # a shipment scrapped entirely is still a receipt (as in simulate_network)
+                    emptied[e] = arriving > _EPS and good <= _EPS
+                    scrapped[e] = arriving - good
+                    component[e] += good
+                else:
+                    emptied[e] = False
+                    scrapped[e] = 0.0
+                    component[e] += arriving
                 new_lane_order[e] = 0.0
                 owed_age[e, ages - 1] += owed_age[e, ages - 2]
                 for a in range(ages - 2, 0, -1):
@@ -431,22 +466,47 @@ def _assembly_kernel(  # noqa: PLR0917
                 owed_age[e, 0] = 0.0
             for j in range(k):
                 first, last = in_ptr[j], in_ptr[j + 1]
+                received = False
                 if last == first:
                     made = supply[j, slot]
                     supply[j, slot] = 0.0
                     supply_transit[j] -= made
+                    if scrap and made > 0.0 and supply_defects[r, j] > 0.0:
+                        received = made > _EPS
+                        arrived = made
+                        made = _scrap_units(arrived, supply_defects[r, j], rng)
+                        kits_out[j] -= arrived - made  # scrapped units leave the position
                 else:
+                    if scrap:
+                        # scrapped components first use up spare units of their lane; the
+                        # rest cancels kits on order, whose other components become spare
+                        for ei in range(first, last):
+                            e = in_idx[ei]
+                            x = scrapped[e]
+                            if x <= 0.0:
+                                continue
+                            if spare[e] > 0.0:
+                                used = min(spare[e], x)
+                                spare[e] -= used
+                                x -= used
+                            if x > 0.0:
+                                cancelled = x / lane_qty[e]
+                                kits_out[j] -= cancelled
+                                for ej in range(first, last):
+                                    if in_idx[ej] != e:
+                                        spare[in_idx[ej]] += cancelled * lane_qty[in_idx[ej]]
                     made = np.inf
                     for ei in range(first, last):
                         e = in_idx[ei]
                         made = min(made, component[e] / lane_qty[e])
+                        received = received or emptied[e]
                     made = max(made, 0.0)
                     for ei in range(first, last):
                         e = in_idx[ei]
                         component[e] = max(component[e] - made * lane_qty[e], 0.0)
                 on_hand[j] += made
                 kits_out[j] -= made
-                if made > _EPS:
+                if made > _EPS or received:
                     if cycle_open[j]:
                         out[_CYCLES, r, j] += 1.0
                         if not cycle_short[j]:
@@ -497,7 +557,7 @@ def _assembly_kernel(  # noqa: PLR0917
                         e = out_idx[ei]
                         requests[g] += new_lane_order[e]
                         owed[e] -= shipped[e]
-                        pipe[e, (t + lane_lead[e] + 1) % size] += shipped[e]
+                        pipe[e, (t + lane_lead[r, e, t] + 1) % size] += shipped[e]
                         lane_transit[e] += shipped[e]
                         total_owed += owed[e]
                     met[g] += new_met
@@ -512,15 +572,20 @@ def _assembly_kernel(  # noqa: PLR0917
                 kits_out[g] += order
                 first, last = in_ptr[g], in_ptr[g + 1]
                 if last == first:
-                    supply[g, (t + supply_lead[g] + 1) % size] += order
+                    supply[g, (t + supply_lead[r, g, t] + 1) % size] += order
                     supply_transit[g] += order
                     shipped_in[g] += order
                 else:
                     for ei in range(first, last):
                         e = in_idx[ei]
-                        owed[e] += order * lane_qty[e]
-                        owed_age[e, 0] += order * lane_qty[e]
-                        new_lane_order[e] = order * lane_qty[e]
+                        need = order * lane_qty[e]
+                        if spare[e] > 0.0:
+                            used = min(spare[e], need)
+                            spare[e] -= used
+                            need -= used
+                        owed[e] += need
+                        owed_age[e, 0] += need
+                        new_lane_order[e] = need
             for j in range(k):
                 transit = supply_transit[j]
                 for ei in range(in_ptr[j], in_ptr[j + 1]):
@@ -623,7 +688,13 @@ def network_depths(supplier: ArrayLike) -> IntArray:
 
 
 def _per_node(
-    name: str, value: ArrayLike | None, n: int, k: int, *, default: float = np.nan
+    name: str,
+    value: ArrayLike | None,
+    n: int,
+    k: int,
+    *,
+    default: float = np.nan,
+    owner: str = OWNER,
 ) -> FloatArray:
     if value is None:
         return np.full((n, k), default)
@@ -632,7 +703,7 @@ def _per_node(
         return np.broadcast_to(arr, (n, k)).astype(np.float64)
     if arr.shape != (n, k):
         raise parameter_error(
-            OWNER, name, f"a scalar or an array of shape ({k},) or ({n}, {k})", arr.shape
+            owner, name, f"a scalar or an array of shape ({k},) or ({n}, {k})", arr.shape
         )
     return arr.copy()
 
@@ -641,22 +712,47 @@ def _lead_times(
     lead_time: ArrayLike | NetworkLeadTimeSampler,
     rng: np.random.Generator,
     shape: tuple[int, int, int],
+    *,
+    owner: str = OWNER,
+    name: str = "lead_time",
 ) -> IntArray:
+    """Validated (N, K, T) lead times from a scalar, (K,), (N, K, T) array or a sampler.
+
+    ``shape[1]`` is the number of nodes (:func:`simulate_network`) or of lanes
+    (:func:`simulate_assembly_network`) the lead times belong to.
+    """
     raw = np.asarray(lead_time(rng, shape) if callable(lead_time) else lead_time)
     k = shape[1]
     if raw.ndim != 0 and raw.shape not in ((k,), shape):
-        raise parameter_error(OWNER, "lead_time", f"a scalar, ({k},) or {shape}", raw.shape)
+        raise parameter_error(owner, name, f"a scalar, ({k},) or {shape}", raw.shape)
     if raw.dtype.kind not in "iu":
         as_float = raw.astype(np.float64)
         if not np.all(np.isfinite(as_float)) or np.any(as_float != np.round(as_float)):
-            raise parameter_error(OWNER, "lead_time", "whole numbers of periods", "other values")
+            raise parameter_error(owner, name, "whole numbers of periods", "other values")
     if raw.size and raw.min() < 0:
-        raise parameter_error(OWNER, "lead_time", "whole numbers of periods >= 0", int(raw.min()))
+        raise parameter_error(owner, name, "whole numbers of periods >= 0", int(raw.min()))
     small = raw.astype(np.int64)
     if small.shape == shape:
         return small
     # a read-only broadcast view: no (N, K, T) copy for constant lead times
     return np.broadcast_to(small.reshape(1, -1, 1) if small.ndim else small, shape)
+
+
+def _defect_rates(
+    defect_rate: ArrayLike | None,
+    n: int,
+    k: int,
+    *,
+    owner: str = OWNER,
+    name: str = "defect_rate",
+) -> FloatArray | None:
+    """Validated (N, K) defect rates in [0, 1), or None when there are no defects."""
+    if defect_rate is None:
+        return None
+    defects = _per_node(name, defect_rate, n, k, owner=owner)
+    if np.any(~np.isfinite(defects) | (defects < 0) | (defects >= 1)):
+        raise parameter_error(owner, name, "in [0, 1)", defect_rate)
+    return defects if np.any(defects > 0) else None
 
 
 def simulate_network(
@@ -763,13 +859,7 @@ def simulate_network(
         raise parameter_error(OWNER, "warmup", f"an integer in [0, {horizon - 1}]", warmup)
     rng = rng_from(seed)
     lead = _lead_times(lead_time, rng, (n, k, horizon))
-    defects = None
-    if defect_rate is not None:
-        defects = _per_node("defect_rate", defect_rate, n, k)
-        if np.any(~np.isfinite(defects) | (defects < 0) | (defects >= 1)):
-            raise parameter_error(OWNER, "defect_rate", "in [0, 1)", defect_rate)
-        if not np.any(defects > 0):
-            defects = None
+    defects = _defect_rates(defect_rate, n, k)
     start = _per_node("initial_on_hand", initial_on_hand, n, k)
     start = np.where(np.isnan(start), np.where(codes == 4, s + q, big_s), start)
     if np.any(start < 0):
@@ -812,8 +902,8 @@ def simulate_assembly_network(
     *,
     lanes: ArrayLike,
     bom_quantity: ArrayLike | None = None,
-    lane_lead_time: ArrayLike = 0,
-    supply_lead_time: ArrayLike = 0,
+    lane_lead_time: ArrayLike | NetworkLeadTimeSampler = 0,
+    supply_lead_time: ArrayLike | NetworkLeadTimeSampler = 0,
     policy: PolicyType | str | Sequence[PolicyType | str],
     reorder_point: ArrayLike | None = None,
     order_quantity: ArrayLike | None = None,
@@ -821,7 +911,10 @@ def simulate_assembly_network(
     review_period: ArrayLike = 1,
     initial_on_hand: ArrayLike | None = None,
     backorders: bool = True,
+    defect_rate: ArrayLike | None = None,
+    supply_defect_rate: ArrayLike | None = None,
     warmup: int = 0,
+    seed: int | np.random.Generator | None = None,
 ) -> NetworkSimulationResult:
     """Simulate installation policies on an acyclic network with assembly (bills of material).
 
@@ -835,13 +928,29 @@ def simulate_assembly_network(
     bom_quantity
         (E,) units of the upstream node per unit of the downstream node (default 1).
     lane_lead_time
-        Shipment lead time on each lane, periods (scalar or (E,)); constant.
+        Shipment lead time on each lane in periods: scalar, (E,), (N, E, T) per shipment
+        (lane e, sent in period t), or a sampler ``f(rng, (N, E, T))`` (the protocol of
+        :func:`simulate_network`'s ``lead_time``, with lanes in place of nodes).
     supply_lead_time
-        Lead time of the outside supply into nodes without inbound lanes (scalar or (K,)).
+        Lead time of the outside supply into nodes without inbound lanes: scalar, (K,),
+        (N, K, T) or a sampler ``f(rng, (N, K, T))`` (entries of nodes with inbound lanes
+        are not used).
     policy, reorder_point, order_quantity, order_up_to, review_period, initial_on_hand
         As in :func:`simulate_network` (levels in units of the node's own item).
-    backorders, warmup
+    backorders
         As in :func:`simulate_network`.
+    defect_rate
+        Share of the component units received on each lane that are defective and
+        scrapped on receipt: scalar, (E,) or (N, E); default none.
+    supply_defect_rate
+        The same for the outside supply of nodes without inbound lanes: scalar, (K,) or
+        (N, K) (entries of nodes with inbound lanes are not used); default none.
+    warmup
+        As in :func:`simulate_network`.
+    seed
+        Seed or ``numpy.random.Generator`` for lead-time samplers and defects. Lane lead
+        times are sampled first, then supply lead times, then the defects as the
+        simulation runs.
 
     Returns
     -------
@@ -856,7 +965,22 @@ def simulate_assembly_network(
     component allows (assembly takes no time beyond the lane lead times). A node orders
     ``Q * bom`` from every supplier at once and its inventory position counts units ordered
     and not yet assembled (Rosling 1989 treats the equivalent serial system). Compiled
-    with numba; deterministic lead times.
+    with numba.
+
+    Random lead times follow :func:`simulate_network`: each shipment arrives
+    ``L + 1`` periods after it is sent, with its own sampled ``L``, so shipments on a lane
+    (or from an outside supplier) may cross. Defects follow
+    :func:`~stockpilot.core.simulation.single_echelon.scrap_defects` (whole units fail
+    independently, a fractional remainder loses its expected share), applied on receipt
+    before assembly. Scrapped units leave the node's inventory position, as in
+    :func:`simulate_network`, so its policy reorders them: at a node fed from outside
+    they simply leave; a scrapped component cancels ``scrapped / bom`` units on order and
+    the other components of those units are kept as spares, which the node's next orders
+    use before ordering more on those lanes. On a serial chain (bill of materials 1) with
+    one replication, the results equal :func:`simulate_network`'s with the same lead
+    times, defect rates and seed (same draws in the same order); with several
+    replications the draws are in a different order (replication by replication here,
+    period by period there), so the two agree in distribution only.
 
     Examples
     --------
@@ -889,22 +1013,15 @@ def simulate_assembly_network(
     qty = np.ones(e) if bom_quantity is None else np.asarray(bom_quantity, dtype=np.float64)
     if qty.shape != (e,) or np.any(~np.isfinite(qty) | (qty <= 0)):
         raise parameter_error(owner, "bom_quantity", f"> 0, shape ({e},)", bom_quantity)
-    lane_lead = np.asarray(lane_lead_time, dtype=np.float64)
-    supply_lead = np.asarray(supply_lead_time, dtype=np.float64)
-    if lane_lead.ndim == 0:
-        lane_lead = np.full(e, float(lane_lead))
-    if supply_lead.ndim == 0:
-        supply_lead = np.full(k, float(supply_lead))
-    for name, arr, size_ in (
-        ("lane_lead_time", lane_lead, e),
-        ("supply_lead_time", supply_lead, k),
-    ):
-        if arr.shape != (size_,):
-            raise parameter_error(
-                owner, name, f"a scalar or an array of shape ({size_},)", arr.shape
-            )
-        if np.any(~np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr)):
-            raise parameter_error(owner, name, "whole numbers of periods >= 0", arr.tolist())
+    rng = rng_from(seed)
+    lane_lead = _lead_times(
+        lane_lead_time, rng, (n, e, horizon), owner=owner, name="lane_lead_time"
+    )
+    supply_lead = _lead_times(
+        supply_lead_time, rng, (n, k, horizon), owner=owner, name="supply_lead_time"
+    )
+    lane_defects = _defect_rates(defect_rate, n, e, owner=owner)
+    supply_defects = _defect_rates(supply_defect_rate, n, k, owner=owner, name="supply_defect_rate")
     depth = np.zeros(k, dtype=np.int64)
     for _ in range(k + 1):
         new = depth.copy()
@@ -918,9 +1035,9 @@ def simulate_assembly_network(
             f"The lanes of {owner} contain a cycle; the network must be acyclic."
         )
     codes = policy_codes(policy, k)
-    s = _per_node("reorder_point", reorder_point, n, k)
-    q = _per_node("order_quantity", order_quantity, n, k)
-    big_s = _per_node("order_up_to", order_up_to, n, k)
+    s = _per_node("reorder_point", reorder_point, n, k, owner=owner)
+    q = _per_node("order_quantity", order_quantity, n, k, owner=owner)
+    big_s = _per_node("order_up_to", order_up_to, n, k, owner=owner)
     for col in range(k):
         validate_policy_levels(
             codes[col : col + 1], s[:, col], q[:, col], big_s[:, col], owner=owner
@@ -930,24 +1047,25 @@ def simulate_assembly_network(
         raise parameter_error(owner, "review_period", "integers >= 1", review_period)
     if not isinstance(warmup, (int, np.integer)) or not 0 <= warmup < horizon:
         raise parameter_error(owner, "warmup", f"an integer in [0, {horizon - 1}]", warmup)
-    start = _per_node("initial_on_hand", initial_on_hand, n, k)
+    start = _per_node("initial_on_hand", initial_on_hand, n, k, owner=owner)
     start = np.where(np.isnan(start), np.where(codes == 4, s + q, big_s), start)
     in_idx = np.argsort(down, kind="stable").astype(np.int64)
     out_idx = np.argsort(up, kind="stable").astype(np.int64)
     in_ptr = np.concatenate([[0], np.cumsum(np.bincount(down, minlength=k))]).astype(np.int64)
     out_ptr = np.concatenate([[0], np.cumsum(np.bincount(up, minlength=k))]).astype(np.int64)
     size = int(max(lane_lead.max(initial=0), supply_lead.max(initial=0))) + 2
+    scrap = lane_defects is not None or supply_defects is not None
     sums = _assembly_kernel(
         np.ascontiguousarray(d),
         np.argsort(-depth, kind="stable").astype(np.int64),
         up.copy(),
         qty.copy(),
-        lane_lead.astype(np.int64),
+        lane_lead,
         in_ptr,
         in_idx,
         out_ptr,
         out_idx,
-        supply_lead.astype(np.int64),
+        supply_lead,
         codes,
         s,
         q,
@@ -957,6 +1075,10 @@ def simulate_assembly_network(
         backorders,
         int(warmup),
         size,
+        np.zeros((n, e)) if lane_defects is None else np.ascontiguousarray(lane_defects),
+        np.zeros((n, k)) if supply_defects is None else np.ascontiguousarray(supply_defects),
+        scrap,
+        rng,
     )
     return _result_from_sums(sums, horizon - warmup)
 
