@@ -9,17 +9,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from _planning import plan_folder
 
 from stockpilot.engine.network import optimize_network_stock
 from stockpilot.io.demo.extracts import write_demo
 from stockpilot.services import runs
 from stockpilot.services.planning import (
-    PlanOptions,
     _with_ancestors,
     _with_bom_stages,
     bom_in_force,
-    initial_state,
-    planning_registry,
 )
 from stockpilot.settings import Settings
 from stockpilot.store.db import open_store
@@ -123,19 +121,7 @@ def test_a_run_plans_a_component_that_sells_nowhere_with_its_family(tmp_path: Pa
     with (folder / "bill_of_materials.csv").open("a") as rows:
         rows.write(f"{parent},PART-X,4,,\n")
     factory = open_store(f"sqlite:///{tmp_path / 'plan.db'}")
-    options = PlanOptions(
-        as_of=AS_OF,
-        import_folder=folder,
-        mappings=tuple(sorted((folder / "mappings").glob("*.yaml"))),
-    )
-    registry = planning_registry(factory, options)
-    run = runs.execute_run(
-        factory,
-        runs.create_run(factory, registry),
-        registry,
-        settings=Settings(home=tmp_path, horizon=8),
-        state=initial_state(options),
-    )
+    run = plan_folder(factory, folder, AS_OF, Settings(home=tmp_path, horizon=8))
     assert run.status.value == "succeeded", [s.message for s in run.steps]
     network = next(s for s in run.steps if s.name == "network")
     assert "5 bill-of-materials lanes join 7 items into product families" in (network.message or "")

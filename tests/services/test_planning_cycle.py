@@ -6,34 +6,17 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
+from _planning import plan_folder
 
 from stockpilot.io.demo.extracts import write_demo
 from stockpilot.services import runs
 from stockpilot.services.planning import (
-    PlanOptions,
-    initial_state,
     last_complete_bucket,
-    planning_registry,
 )
 from stockpilot.settings import Settings
-from stockpilot.store.db import SessionFactory, open_store
+from stockpilot.store.db import open_store
 from stockpilot.vocab import Bucket
 from stockpilot.web.run_report import write_run_report
-
-
-def _plan(
-    factory: SessionFactory, folder: Path, as_of: date, settings: Settings
-) -> runs.RunSummary:
-    options = PlanOptions(
-        as_of=as_of,
-        import_folder=folder,
-        mappings=tuple(sorted((folder / "mappings").glob("*.yaml"))),
-    )
-    registry = planning_registry(factory, options)
-    run_id = runs.create_run(factory, registry)
-    return runs.execute_run(
-        factory, run_id, registry, settings=settings, state=initial_state(options)
-    )
 
 
 def test_last_complete_bucket() -> None:
@@ -48,7 +31,7 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, horizon=8)
     factory = open_store(f"sqlite:///{tmp_path / 'plan.db'}")
     first = write_demo(tmp_path / "nov", items=40, weeks=40, seed=5, as_of=date(2026, 11, 2))
-    run1 = _plan(factory, first.path, date(2026, 11, 2), settings)
+    run1 = plan_folder(factory, first.path, date(2026, 11, 2), settings)
     assert run1.status.value == "succeeded" and run1.published
     names = [s.name for s in run1.steps]
     assert names == [
@@ -102,7 +85,7 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     assert "through the item networks" in (simulate.message or "")
 
     later = write_demo(tmp_path / "dec", items=40, weeks=40, seed=5, as_of=date(2026, 12, 7))
-    run2 = _plan(factory, later.path, date(2026, 12, 7), settings)
+    run2 = plan_folder(factory, later.path, date(2026, 12, 7), settings)
     assert run2.status.value == "succeeded" and run2.published
     exceptions = next(s for s in run2.steps if s.name == "exceptions")
     assert f"against run {run1.id}'s forecasts" in (exceptions.message or "")

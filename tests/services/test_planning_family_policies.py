@@ -11,10 +11,10 @@ from datetime import date
 
 import polars as pl
 import pytest
+from _planning import plan_folder
 
 from stockpilot.io.demo.extracts import write_demo
 from stockpilot.services import runs
-from stockpilot.services.planning import PlanOptions, initial_state, planning_registry
 from stockpilot.settings import Settings
 from stockpilot.store.db import SessionFactory, open_store
 from stockpilot.store.repositories import read_plan_rows
@@ -28,19 +28,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[SessionFactory, 
     tmp_path = tmp_path_factory.mktemp("family_run")
     folder = write_demo(tmp_path / "data", items=40, weeks=40, seed=5, as_of=AS_OF).path
     factory = open_store(f"sqlite:///{tmp_path / 'plan.db'}")
-    options = PlanOptions(
-        as_of=AS_OF,
-        import_folder=folder,
-        mappings=tuple(sorted((folder / "mappings").glob("*.yaml"))),
-    )
-    registry = planning_registry(factory, options)
-    run = runs.execute_run(
-        factory,
-        runs.create_run(factory, registry),
-        registry,
-        settings=Settings(home=tmp_path, horizon=8),
-        state=initial_state(options),
-    )
+    run = plan_folder(factory, folder, AS_OF, Settings(home=tmp_path, horizon=8))
     assert run.status.value == "succeeded", [s.message for s in run.steps]
     return factory, run
 
