@@ -115,7 +115,7 @@ def test_components_get_stages_at_the_assembly_location_level_by_level() -> None
 def test_a_run_plans_a_component_that_sells_nowhere_with_its_family(tmp_path: Path) -> None:
     folder = write_demo(tmp_path / "data", items=40, weeks=40, seed=5, as_of=AS_OF).path
     with (folder / "items.csv").open("a") as items:
-        items.write("PART-X,1.25,Demo part,electrical,EA,,,1.0,active,false,buy,BU-IND,0.25,\n")
+        items.write("PART-X,1.25,Demo part,electrical,EA,,,1.0,active,false,buy,BU-IND,0.25,,,\n")
     bom = pl.read_csv(folder / "bill_of_materials.csv", infer_schema=False)
     parent = bom["parent_item_id"][0]
     with (folder / "bill_of_materials.csv").open("a") as rows:

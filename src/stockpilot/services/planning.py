@@ -477,10 +477,12 @@ def forecast_step(context: RunContext) -> None:
     top = ", ".join(f"{m} {n}" for m, n in models.iter_rows())
     # Progress is committed on its own connection: report before this step's transaction
     # takes the write lock (SQLite has one writer).
+    borrowed = int((result.diagnostics["borrowed_periods"] > 0).sum())
+    analogues = f"; {borrowed} new series on analogue history" if borrowed else ""
     context.progress(
         0.9,
         f"{result.forecasts.height} forecast rows, {len(result.overrides)} event overrides; "
-        f"methods: {top}",
+        f"methods: {top}{analogues}",
     )
     save_forecasts(context, result.forecasts)
     # Which method each series uses and why (the rule's reason), kept with the run.

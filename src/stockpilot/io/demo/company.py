@@ -109,12 +109,24 @@ def _items(rng: np.random.Generator, n: int) -> pl.DataFrame:
     shelf_life = np.where(rng.random(n) < 0.15, rng.integers(60, 365, n), -1)
     pack = rng.choice(np.array([1, 1, 1, 6, 10, 12, 24]), size=n)
     bu = np.where(rng.random(n) < 0.55, BUSINESS_UNITS[0], BUSINESS_UNITS[1])
+    category = np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)]
+    ids = np.array([f"SKU-{i:06d}" for i in range(1, n + 1)])
+    # Planners name an established item of the same category as each new item's analogue
+    # (like-item forecasting); half of them say how much it should sell relative to it.
+    analogue = np.full(n, None, dtype=object)
+    factor = np.full(n, np.nan)
+    established = pattern == PATTERNS.index("smooth")
+    for i in np.flatnonzero(pattern == PATTERNS.index("new")):
+        peers = np.flatnonzero(established & (category == category[i]))
+        if peers.size:
+            analogue[i] = ids[rng.choice(peers)]
+            factor[i] = np.round(rng.uniform(0.6, 1.2), 2) if rng.random() < 0.5 else np.nan
     return pl.DataFrame(
         {
-            "item_id": [f"SKU-{i:06d}" for i in range(1, n + 1)],
+            "item_id": ids,
             "unit_cost": unit_cost,
             "description": [f"Demo item {i}" for i in range(1, n + 1)],
-            "category": np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)],
+            "category": category,
             "uom": "EA",
             "price": np.round(unit_cost * rng.uniform(1.3, 2.2, n), 2),
             "shelf_life_days": pl.Series(shelf_life).replace(-1, None),
@@ -125,6 +137,8 @@ def _items(rng: np.random.Generator, n: int) -> pl.DataFrame:
             "business_unit_id": bu,
             "holding_cost_rate": 0.25,
             "order_cost": np.round(rng.uniform(20, 120, n), 0),
+            "analogue_item_id": pl.Series(analogue.tolist(), dtype=pl.String),
+            "analogue_factor": pl.Series(factor).fill_nan(None),
             "_pattern": np.array(PATTERNS)[pattern],
         }
     )
