@@ -311,22 +311,23 @@ def _safe_fit(
     except StockpilotError:
         return None
     failed = pf.failed if pf.failed.size == y.shape[0] else np.zeros(y.shape[0], dtype=bool)
-    spread = _spread(pf, y if actual is None else actual, half_life, given=actual is not None)
+    spread = _spread(pf, y, actual, half_life)
     return np.clip(np.nan_to_num(pf.mean, nan=0.0), 0.0, None), spread, failed
 
 
 def _spread(
-    pf: PanelForecast, actual: FloatArray, half_life: float | None, *, given: bool = True
+    pf: PanelForecast, y: FloatArray, actual: FloatArray | None, half_life: float | None
 ) -> FloatArray:
-    """Residual sd of a fit against ``actual`` (the history before outlier correction),
-    recency-weighted with ``half_life`` periods when given (selection rule 6); the
-    kernel's own (unweighted, on the history it fitted) when neither applies."""
-    if (half_life is None and not given) or pf.fitted.shape != actual.shape:
+    """Residual sd of a fit on ``y``: against ``actual`` (the history before outlier
+    correction) when given, else ``y``, recency-weighted with ``half_life`` periods when
+    given (selection rules 6-7); the kernel's own when neither applies."""
+    target = y if actual is None else actual
+    if (half_life is None and actual is None) or pf.fitted.shape != target.shape:
         return pf.residual_sd
     sd = (
-        residual_sd(actual, pf.fitted)
+        residual_sd(target, pf.fitted)
         if half_life is None
-        else weighted_residual_sd(actual, pf.fitted, half_life)
+        else weighted_residual_sd(target, pf.fitted, half_life)
     )
     return np.where(np.isnan(pf.residual_sd), np.nan, sd)
 
@@ -366,11 +367,10 @@ def _fit_origin(
         if pf is None:
             with limited_search(ORIGIN_SEARCH_ITERATIONS):
                 pf = fit_predict(model, y, h, season_length=season_length)
-            sd = _spread(pf, y if actual is None else actual, half_life, given=actual is not None)
+            sd = _spread(pf, y, actual, half_life)
             mean, failed, par = pf.mean, _flags(pf, n), dict(pf.params)
         else:
-            base = y if actual is None else actual
-            sd = _spread(pf, base, half_life, given=actual is not None).copy()
+            sd = _spread(pf, y, actual, half_life).copy()
             mean, failed = pf.mean.copy(), _flags(pf, n)
             par = {k: np.asarray(v, dtype=np.float64).copy() for k, v in pf.params.items()}
             fresh = ~np.isfinite(mean).all(axis=1)
@@ -378,7 +378,9 @@ def _fit_origin(
                 with limited_search(ORIGIN_SEARCH_ITERATIONS):
                     part = fit_predict(model, y[fresh], h, season_length=season_length)
                 mean[fresh] = part.mean
-                sd[fresh] = _spread(part, base[fresh], half_life, given=actual is not None)
+                sd[fresh] = _spread(
+                    part, y[fresh], None if actual is None else actual[fresh], half_life
+                )
                 failed[fresh] = _flags(part, int(fresh.sum()))
                 for k, v in part.params.items():
                     par.setdefault(k, np.full(n, np.nan))[fresh] = v
@@ -634,11 +636,11 @@ def _select_and_forecast(
         profile_out[learned] /= profile_out[learned, :1]
     sd_out = np.where(np.isnan(sd_out), resid_out, sd_out)
     sd_out = np.where(np.isnan(sd_out), np.sqrt(np.clip(mean_out[:, 0], 0, None)), sd_out)
-    fitted_rows = capped_out > 0
-    reason_out[fitted_rows] = [
+    corrected = capped_out > 0
+    reason_out[corrected] = [
         f"{r}; {c} outlier period{'s' if c > 1 else ''} above {lim:.4g} capped for the level"
         for r, c, lim in zip(
-            reason_out[fitted_rows], capped_out[fitted_rows], limit_out[fitted_rows], strict=True
+            reason_out[corrected], capped_out[corrected], limit_out[corrected], strict=True
         )
     ]
     return SelectionResult(
