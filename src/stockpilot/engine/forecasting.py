@@ -785,22 +785,32 @@ def analogue_history(
     n = keys.height
     y = panel.values
     declared = master.analogue_item_id if master.analogue_item_id.size == n else np.full(n, "")
-    items = keys["item_id"].cast(pl.String).to_numpy().astype(str)
-    locs = keys["location_id"].cast(pl.String).to_numpy().astype(str)
-    row_of = {(i, loc): r for r, (i, loc) in enumerate(zip(items, locs, strict=True))}
     own = (~np.isnan(y)).sum(axis=1)
-    ref = np.full(y.shape, np.nan)
-    note = np.full(n, "", dtype=object)
-    wants = (declared != "") & (own < own_periods)
-    for r in np.flatnonzero(wants):
-        a = str(declared[r])
-        j = row_of.get((a, locs[r]))
-        if a == items[r]:
-            note[r] = f"analogue {a} is the item itself; not used"
-        elif j is None:
-            note[r] = f"analogue {a} has no demand at {locs[r]}; not used"
-        else:
-            ref[r] = y[j]
+    series = keys.select(
+        pl.col("item_id").cast(pl.String), pl.col("location_id").cast(pl.String)
+    ).with_columns(
+        analogue=pl.Series(declared, dtype=pl.String),
+        wants=pl.Series((declared != "") & (own < own_periods)),
+    )
+    stocked = series.select(
+        pl.col("item_id").alias("analogue"), "location_id", ref_row=pl.int_range(n)
+    )
+    found = series.join(stocked, on=["analogue", "location_id"], how="left", maintain_order="left")
+    found = found.with_columns(
+        ref_row=pl.when(pl.col("wants") & (pl.col("analogue") != pl.col("item_id"))).then(
+            pl.col("ref_row")
+        ),
+        note=pl.when(~pl.col("wants"))
+        .then(pl.lit(""))
+        .when(pl.col("analogue") == pl.col("item_id"))
+        .then(pl.format("analogue {} is the item itself; not used", "analogue"))
+        .when(pl.col("ref_row").is_null())
+        .then(pl.format("analogue {} has no demand at {}; not used", "analogue", "location_id"))
+        .otherwise(pl.lit("")),
+    )
+    ref_row = found["ref_row"].fill_null(-1).to_numpy()
+    ref = np.where((ref_row >= 0)[:, None], y[np.maximum(ref_row, 0)], np.nan)
+    note = found["note"].to_numpy()
     factor = master.analogue_factor if master.analogue_factor.size == n else np.full(n, np.nan)
     got = borrow_history(y, ref, factor)
     used = got.borrowed > 0
