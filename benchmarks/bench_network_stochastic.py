@@ -92,13 +92,14 @@ print(json.dumps(out))
 """
 
 
-def _peer(task: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-    """Run one stockpyl task in the peer venv; None when it is missing, fails or times out."""
+def _peer(task: dict[str, Any], timeout: float, script: str = PEER_SCRIPT) -> dict[str, Any] | None:
+    """Run one stockpyl task (``script`` reads it as JSON from argv[1]) in the peer venv;
+    None when the venv is missing, or the task fails or times out."""
     if not PEER_PYTHON.exists():
         return None
     try:
         done = subprocess.run(
-            [str(PEER_PYTHON), "-c", PEER_SCRIPT, json.dumps(task)],
+            [str(PEER_PYTHON), "-c", script, json.dumps(task)],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -106,7 +107,7 @@ def _peer(task: dict[str, Any], timeout: float) -> dict[str, Any] | None:
             cwd=ROOT,
         )
     except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
-        print(f"  stockpyl task {task['what']!r} did not finish: {type(exc).__name__}")
+        print(f"  stockpyl task {task.get('what', '')!r} did not finish: {type(exc).__name__}")
         return None
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result

@@ -47,20 +47,13 @@ from bench_network import (
     run_stockpyl,
 )
 from bench_network_stochastic import SHANG_SONG, _peer
+from stockpilot.core.network.network import NODE_FIELDS
 
 OUT = ROOT / "tests" / "fixtures" / "stockpyl"
 COMMAND = ".venv/bin/python benchmarks/make_stockpyl_fixtures.py"
 TREE_SEEDS = range(5000, 5025)
 SERIAL_SEEDS = range(7000, 7012)
 _FLAT_LIST = re.compile(r"\[([^\[\]{}]*)\]")
-NODE_COLUMNS = (
-    "processing_time",
-    "holding_cost",
-    "demand_mean",
-    "demand_sd",
-    "external_inbound_cst",
-    "external_outbound_cst",
-)
 SERIAL_NORMAL_MAX_STAGES = 7  # stockpyl takes about 2 s per stage on normal demand
 
 # One call of optimize_base_stock_levels on a serial system given stage 1 (downstream)
@@ -139,7 +132,7 @@ def gsm_trees(versions: dict[str, str], timeout: float) -> dict[str, Any]:
                 "z": net.z,
                 "nodes": {  # one column per attribute, in node order
                     "node_id": ids,
-                    **{attr: [getattr(nd, attr) for nd in net.nodes] for attr in NODE_COLUMNS},
+                    **{attr: [getattr(nd, attr) for nd in net.nodes] for attr in NODE_FIELDS},
                 },
                 "edges": [[e.upstream, e.downstream] for e in net.edges],
                 "stockpyl": {
@@ -190,18 +183,9 @@ def random_serial(seed: int) -> dict[str, Any]:
 
 def _run_serial(task: dict[str, Any], timeout: float) -> dict[str, Any]:
     payload = {k: task[k] for k in task if k not in ("name", "kind", "seed")}
-    try:
-        done = subprocess.run(
-            [str(PEER_PYTHON), "-c", SERIAL_SCRIPT, json.dumps(payload)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=True,
-            cwd=ROOT,
-        )
-    except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
-        raise SystemExit(f"stockpyl failed on {task['name']}: {exc}") from exc
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result = _peer(payload, timeout, script=SERIAL_SCRIPT)
+    if result is None:
+        raise SystemExit(f"stockpyl failed on {task['name']} (see above)")
     return result
 
 

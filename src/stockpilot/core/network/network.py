@@ -448,7 +448,7 @@ def _undirected_acyclic(n: int, edges: tuple[NDArray[np.int64], NDArray[np.int64
 
 
 # --- dict <-> model ---------------------------------------------------------------------
-_NODE_FIELDS = (
+NODE_FIELDS = (
     "processing_time",
     "holding_cost",
     "demand_mean",
@@ -500,14 +500,14 @@ def network_from_dict(data: Mapping[str, Any]) -> Network:
         if not isinstance(raw, Mapping) or "id" not in raw:
             problems.append(f"nodes[{k}] must be an object with an 'id'. Got {raw!r}.")
             continue
-        unknown = set(raw) - {"id", "type", "z", *_NODE_FIELDS}
+        unknown = set(raw) - {"id", "type", "z", *NODE_FIELDS}
         if unknown:
             problems.append(
                 f"nodes[{k}] ({raw['id']!r}) has unknown field(s) {sorted(unknown)}; valid: "
-                f"{['id', 'type', 'z', *_NODE_FIELDS]}."
+                f"{['id', 'type', 'z', *NODE_FIELDS]}."
             )
         kwargs: dict[str, Any] = {}
-        for fld in _NODE_FIELDS:
+        for fld in NODE_FIELDS:
             if fld in raw and raw[fld] is not None:
                 value = raw[fld]
                 if not isinstance(value, int | float) or isinstance(value, bool):
@@ -560,7 +560,7 @@ def network_to_dict(network: Network) -> dict[str, Any]:
     nodes: list[dict[str, Any]] = []
     for node in network.nodes:
         item: dict[str, Any] = {"id": node.node_id, "type": node.node_type.value}
-        for fld in _NODE_FIELDS:
+        for fld in NODE_FIELDS:
             item[fld] = getattr(node, fld)
         if node.z is not None:
             item["z"] = node.z
