@@ -72,17 +72,29 @@ class _Box:
 
 
 def _time_unit(arr: NetworkArrays, maxrep: NDArray[np.float64], *, max_points: int) -> float | None:
-    """Largest unit in (1, 0.1, 0.01, 0.001) of which every time is a multiple, or ``None``.
+    """Coarsest unit of which every time and every finite SLA cap is a multiple, or ``None``.
 
-    ``None`` also when a fractional unit would make the grid of the longest replenishment
-    time longer than ``max_points`` units (the DP tables would be too large).
+    The unit is the greatest common divisor of the times written with at most four
+    decimals (5 when every time is a multiple of 5, 0.1 for times in tenths). The caps
+    count because an optimal ``S_j`` may sit at its cap: a grid that floors a cap would
+    miss that optimum, and its DP would no longer bound the GSM from below. ``None`` when
+    some time has more decimals, or when the grid of the longest replenishment time would
+    be longer than ``max_points`` units (the DP tables would be too large).
     """
-    times = np.concatenate([arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst])
+    caps = arr.external_outbound_cst
+    times = np.concatenate(
+        [arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst, caps[np.isfinite(caps)]]
+    )
     longest = float(maxrep.max(initial=0.0))
-    for unit in (1.0, 0.1, 0.01, 0.001):
-        scaled = times / unit
-        if np.all(np.abs(scaled - np.round(scaled)) <= 1e-6):
-            return unit if unit == 1.0 or longest / unit <= max_points else None
+    for decimals in range(5):
+        scale = 10.0**decimals
+        scaled = np.round(times * scale)
+        if np.all(np.abs(times * scale - scaled) <= 1e-6):
+            common = int(np.gcd.reduce(scaled.astype(np.int64))) if scaled.size else 0
+            unit = max(common, 1) / scale if common else 1.0 / scale
+            if unit < 1.0 and longest / unit > max_points:
+                return None
+            return unit
     return None
 
 

@@ -56,6 +56,7 @@ from stockpilot.core.network.gsm_lagrangian import (
     _exact_cost,
     _LocalSearch,
     _repair,
+    _time_unit,
 )
 from stockpilot.core.network.gsm_tree import (
     GSMMethod,
@@ -173,7 +174,10 @@ def gsm_milp(
     )
     weight = arr.holding_cost * arr.z * arr.net_demand_sd
     costly = np.flatnonzero(weight > 0)
-    integral = _times_integral(arr)
+    # Every time and cap a multiple of a whole unit (1, or 5 on a chain timed in multiples
+    # of 5): the forest DP runs on that grid; finer grids gave weak Lagrangian bounds.
+    unit = _time_unit(arr, maxrep, max_points=0)
+    integral = unit is not None and unit >= 1.0
     deadline = time.perf_counter() + time_limit
     # Least net lead time of each costly stage: suppliers quote 0, the stage its cap.
     si_min = _inbound_from_zero(arr)
@@ -219,6 +223,7 @@ def gsm_milp(
             deadline=now + _SEARCH_SHARE * time_limit,
             root_deadline=now + _ROOT_SHARE * time_limit,
             max_root_gap=_SEARCH_ROOT_GAP,
+            unit=float(unit) if unit is not None else 1.0,
         )
         if search.best_cost < best_cost:
             best_s, best_cost = search.best_s, search.best_cost
@@ -262,8 +267,8 @@ def gsm_milp(
             optimal, lower = True, best_cost
             break
         s_vals, bound, proven = sub
-        if integral:
-            s_vals = np.minimum(np.round(s_vals), np.floor(bounds.s_hi + 1e-9))
+        if integral and unit is not None:
+            s_vals = unit * np.minimum(np.round(s_vals / unit), np.floor(bounds.s_hi / unit + 1e-9))
         s_vals = _repair(arr, np.clip(s_vals, 0.0, bounds.s_hi))
         trial = gsm_solution_from_service_times(network, s_vals, method=GSMMethod.MILP)
         if trial.total_cost < best_cost:
@@ -306,9 +311,19 @@ class _Bounds:
 
 
 def _times_integral(arr: NetworkArrays) -> bool:
+    """Integer times and integer (or no) SLA caps: some optimum then has integer ``S``.
+
+    A fractional cap can be an optimal ``S_j``, which an integer grid would miss.
+    """
+    caps = arr.external_outbound_cst
     return all(
         bool(np.all(values == np.round(values)))
-        for values in (arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst)
+        for values in (
+            arr.processing_time,
+            arr.edge_lead_time,
+            arr.external_inbound_cst,
+            caps[np.isfinite(caps)],
+        )
     )
 
 
@@ -510,14 +525,10 @@ def _latest_service_times(arr: NetworkArrays) -> NDArray[np.float64]:
 def optimize_service_times(network: Network, **milp_options: float) -> GSMSolution:
     """Solve the guaranteed-service model with the best exact method for the network.
 
-    Trees with integer times go to the dynamic program :func:`gsm_tree`; everything else
-    to :func:`gsm_milp` (``milp_options`` are passed on).
+    Trees with integer times and caps go to the dynamic program :func:`gsm_tree`;
+    everything else to :func:`gsm_milp` (``milp_options`` are passed on).
     """
     arr = network.arrays()
-    integral = all(
-        bool(np.all(values == np.round(values)))
-        for values in (arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst)
-    )
-    if arr.is_tree and integral and not milp_options:
+    if arr.is_tree and _times_integral(arr) and not milp_options:
         return gsm_tree(network)
     return gsm_milp(network, **milp_options)  # type: ignore[arg-type]
