@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from _random_networks import brute_force_cost, random_dag
+from _random_networks import brute_force_cost, random_dag, random_tree
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -17,15 +17,17 @@ from stockpilot.core.network.gsm_lagrangian import (
     _Box,
     _branch_and_bound,
     _exact_cost,
+    _forest_dp,
     _LocalSearch,
     _make_grid,
     _propagate,
     _root_box,
     _SearchResult,
+    _spanning_forest,
     _time_unit,
 )
 from stockpilot.core.network.gsm_milp import _latest_service_times, _max_replenishment
-from stockpilot.core.network.gsm_tree import gsm_cost
+from stockpilot.core.network.gsm_tree import gsm_cost, gsm_tree
 from stockpilot.core.network.network import NetworkArrays
 
 
@@ -250,3 +252,47 @@ def test_coarse_unit_grid_matches_the_integer_instance(seed: int) -> None:
     assert result.closed
     assert result.lower <= best * (1 + 1e-9) + 1e-12
     assert result.best_cost == pytest.approx(best, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 12))
+def test_compiled_forest_dp_equals_the_tree_dp_on_trees(seed: int, n: int) -> None:
+    """Property: on a tree (nothing relaxed, no prices) the compiled forest DP's minimum is
+    the optimum of gsm_tree, and the (S, SI) it returns lie in the box and cost that much."""
+    net = random_tree(np.random.default_rng(seed), n)
+    arr = net.arrays()
+    weight = _weight(net)
+    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
+    box = _root_box(grid)
+    assert box is not None
+    forest = _spanning_forest(arr, weight)
+    assert forest.drop.size == 0
+    zero = np.zeros(arr.n_nodes)
+    value, s, si = _forest_dp(grid, forest, box, lin_s=zero, lin_si=zero)
+    assert value == pytest.approx(gsm_tree(net).total_cost, rel=1e-9, abs=1e-9)
+    tau = si + grid.t_proc - s
+    assert np.all(tau >= 0)
+    assert np.all((box.s_lo <= s) & (s <= box.s_hi) & (box.si_lo <= si) & (si <= box.si_hi))
+    assert np.all(s[grid.up] + grid.lane <= si[grid.down])
+    assert float(grid.weight @ np.sqrt(tau)) == pytest.approx(value, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 6))
+def test_priced_forest_dp_is_a_lower_bound(seed: int, n: int) -> None:
+    """Property (weak duality): for random prices on the relaxed lanes the forest DP's value
+    plus the prices' constant never exceeds the brute-force optimum."""
+    net = random_dag(np.random.default_rng(seed), n)
+    arr = net.arrays()
+    weight = _weight(net)
+    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
+    box = _root_box(grid)
+    assert box is not None
+    forest = _spanning_forest(arr, weight)
+    lam = np.random.default_rng(seed + 1).uniform(0, 3, forest.drop.size)
+    lin_s, lin_si = np.zeros(arr.n_nodes), np.zeros(arr.n_nodes)
+    np.add.at(lin_s, grid.up[forest.drop], lam)
+    np.add.at(lin_si, grid.down[forest.drop], -lam)
+    value, _, _ = _forest_dp(grid, forest, box, lin_s=lin_s, lin_si=lin_si)
+    bound = value + float(lam @ grid.lane[forest.drop])
+    assert bound <= brute_force_cost(net) * (1 + 1e-9) + 1e-9
