@@ -181,8 +181,11 @@ class _Forest:
     child_out: NDArray[np.int64]
 
 
-def _spanning_forest(arr: NetworkArrays, weight: NDArray[np.float64]) -> _Forest:
-    """Keep lanes into heavier stages first (Kruskal); the rest are relaxed."""
+def _spanning_forest(
+    arr: NetworkArrays, weight: NDArray[np.float64], lane_order: NDArray[np.int64] | None = None
+) -> _Forest:
+    """Keep lanes in ``lane_order`` (Kruskal; default: into heavier stages first); the rest
+    are relaxed."""
     n = arr.n_nodes
     up, down = arr.edge_upstream, arr.edge_downstream
     parent = list(range(n))
@@ -195,7 +198,9 @@ def _spanning_forest(arr: NetworkArrays, weight: NDArray[np.float64]) -> _Forest
 
     keep: list[int] = []
     drop: list[int] = []
-    for e in np.argsort(-weight[down], kind="stable").tolist():
+    if lane_order is None:
+        lane_order = np.argsort(-weight[down], kind="stable")
+    for e in lane_order.tolist():
         ru, rd = find(int(up[e])), find(int(down[e]))
         if ru != rd:
             parent[ru] = rd
@@ -541,11 +546,17 @@ class _Dual:
 class _Relaxation:
     """The forest, the grid and the candidate repair for one network."""
 
-    def __init__(self, arr: NetworkArrays, weight: NDArray[np.float64], grid: _Grid) -> None:
+    def __init__(
+        self,
+        arr: NetworkArrays,
+        weight: NDArray[np.float64],
+        grid: _Grid,
+        lane_order: NDArray[np.int64] | None = None,
+    ) -> None:
         self.arr = arr
         self.weight = weight
         self.grid = grid
-        self.forest = _spanning_forest(arr, weight)
+        self.forest = _spanning_forest(arr, weight, lane_order)
         drop = self.forest.drop
         self.d_up = grid.up[drop]
         self.d_down = grid.down[drop]
@@ -732,6 +743,25 @@ def _branch(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
     return out
 
 
+def _forest_orders(
+    arr: NetworkArrays, weight: NDArray[np.float64], maxrep: NDArray[np.float64]
+) -> list[NDArray[np.int64]]:
+    """Lane orders for the spanning forest, tried at the root (the best bound is kept).
+
+    The forest decides the bound: at the root of Willems chain 19 the gap is 1.5 % with
+    lanes into heavier stages first, 7.5e-3 ranking them by ``h z sigma sqrt(M)`` of the
+    customer (``M`` its longest replenishment time) and then of the supplier, 12 % with the
+    lightest first. Chain 27 does best with the sum of both ends' ``h z sigma sqrt(M)``.
+    """
+    up, down = arr.edge_upstream, arr.edge_downstream
+    reach = weight * np.sqrt(maxrep)
+    return [
+        np.argsort(-weight[down], kind="stable"),
+        np.lexsort((-reach[up], -reach[down])),
+        np.argsort(-(reach[down] + reach[up]), kind="stable"),
+    ]
+
+
 def _branch_and_bound(
     arr: NetworkArrays,
     *,
@@ -757,7 +787,28 @@ def _branch_and_bound(
     root = _root_box(grid)
     if root is None:
         return _SearchResult(best_cost, best_s, best_cost, 0, True)
+    # A short root ascent on each candidate forest; the search goes on with the best one.
     relax = _Relaxation(arr, weight, grid)
+    if relax.forest.drop.size:
+        orders = _forest_orders(arr, weight, maxrep)
+        share = max(root_deadline - time.perf_counter(), 0.0) / (2 * len(orders))
+        best_bound = -math.inf
+        for order in orders:
+            trial = _Relaxation(arr, weight, grid, order)
+            dual = trial.ascend(
+                root,
+                np.zeros(trial.forest.drop.size),
+                upper=best_cost,
+                stop_at=math.inf,
+                max_iter=300,
+                deadline=time.perf_counter() + share,
+                theta=2.0,
+                patience=15,
+            )
+            if dual.cand_cost < best_cost:
+                best_s, best_cost = dual.cand_s, dual.cand_cost
+            if dual.bound > best_bound:
+                best_bound, relax = dual.bound, trial
     search = _LocalSearch(arr, weight)
     started = time.perf_counter()
     polish_seconds = 0.01 * max(deadline - started, 0.0)
