@@ -253,3 +253,18 @@ def test_half_integer_caps_match_the_doubled_integer_instance(
     for sol in (optimize_service_times(net), gsm_milp(net)):
         assert sol.optimal
         assert sol.total_cost == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 5), factor=st.sampled_from([0.5, 0.2, 3.0]))
+def test_times_on_a_fractional_or_coarse_grid_match_brute_force(
+    seed: int, n: int, factor: float
+) -> None:
+    """Property: with every time and cap a multiple of 0.5, 0.2 or 3 (the forest DP then
+    runs on that grid), gsm_milp proves the brute-force optimum of the integer instance
+    times sqrt(factor)."""
+    base = random_dag(np.random.default_rng(seed), n)
+    sol = gsm_milp(_times_scaled(base, factor))
+    assert sol.optimal
+    expected = brute_force_cost(base) * np.sqrt(factor)
+    assert sol.total_cost == pytest.approx(expected, rel=1e-6, abs=1e-9)
