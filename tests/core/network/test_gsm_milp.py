@@ -268,3 +268,22 @@ def test_times_on_a_fractional_or_coarse_grid_match_brute_force(
     assert sol.optimal
     expected = brute_force_cost(base) * np.sqrt(factor)
     assert sol.total_cost == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_lanes_beyond_a_spanning_forest_are_counted() -> None:
+    """A tree has none, the diamond one, and two separate triangles two."""
+    from stockpilot.core.network.gsm_milp import _lanes_beyond_forest
+
+    assert _lanes_beyond_forest(random_tree(np.random.default_rng(0), 7).arrays()) == 0
+
+    def triangle(tag: str) -> tuple[tuple[Node, ...], tuple[Edge, ...]]:
+        nodes = tuple(
+            Node(f"{tag}{k}", processing_time=1, holding_cost=1.0, demand_sd=float(k == 2))
+            for k in range(3)
+        )
+        edges = (Edge(f"{tag}0", f"{tag}1"), Edge(f"{tag}1", f"{tag}2"), Edge(f"{tag}0", f"{tag}2"))
+        return nodes, edges
+
+    (na, ea), (nb, eb) = triangle("a"), triangle("b")
+    assert _lanes_beyond_forest(Network(nodes=na, edges=ea).arrays()) == 1
+    assert _lanes_beyond_forest(Network(nodes=na + nb, edges=ea + eb).arrays()) == 2

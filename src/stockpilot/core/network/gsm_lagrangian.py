@@ -789,17 +789,18 @@ def _branch_and_bound(
         return _SearchResult(best_cost, best_s, best_cost, 0, True)
     # A short root ascent on each candidate forest; the search goes on with the best one.
     relax = _Relaxation(arr, weight, grid)
+    lam0 = np.zeros(relax.forest.drop.size)
+    best_bound = -math.inf
     if relax.forest.drop.size:
         orders = _forest_orders(arr, weight, maxrep)
         share = max(root_deadline - time.perf_counter(), 0.0) / (2 * len(orders))
-        best_bound = -math.inf
         for order in orders:
             trial = _Relaxation(arr, weight, grid, order)
             dual = trial.ascend(
                 root,
                 np.zeros(trial.forest.drop.size),
                 upper=best_cost,
-                stop_at=math.inf,
+                stop_at=best_cost * (1 - mip_rel_gap / 2),
                 max_iter=300,
                 deadline=time.perf_counter() + share,
                 theta=2.0,
@@ -808,14 +809,16 @@ def _branch_and_bound(
             if dual.cand_cost < best_cost:
                 best_s, best_cost = dual.cand_s, dual.cand_cost
             if dual.bound > best_bound:
-                best_bound, relax = dual.bound, trial
+                best_bound, relax, lam0 = dual.bound, trial, dual.lam
+            if best_bound >= best_cost * (1 - mip_rel_gap / 2):
+                break  # this forest's root bound already proves the incumbent
     search = _LocalSearch(arr, weight)
     started = time.perf_counter()
     polish_seconds = 0.01 * max(deadline - started, 0.0)
     polish_used = 0.0
     counter = itertools.count()
-    lam0 = np.zeros(relax.forest.drop.size)
-    heap: list[tuple[float, int, _Box, NDArray[np.float64]]] = [(-math.inf, 0, root, lam0)]
+    # The root starts from the chosen forest's multipliers (its bound is valid for the root).
+    heap: list[tuple[float, int, _Box, NDArray[np.float64]]] = [(best_bound, 0, root, lam0)]
     closed_min = math.inf
     nodes = 0
     first = True
