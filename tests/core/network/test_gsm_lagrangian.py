@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from _random_networks import brute_force_cost, random_dag
+from _random_networks import brute_force_cost, random_dag, random_tree
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -17,15 +17,19 @@ from stockpilot.core.network.gsm_lagrangian import (
     _Box,
     _branch_and_bound,
     _exact_cost,
+    _forest_dp,
+    _forest_orders,
     _LocalSearch,
     _make_grid,
     _propagate,
     _root_box,
     _SearchResult,
+    _spanning_forest,
     _time_unit,
 )
 from stockpilot.core.network.gsm_milp import _latest_service_times, _max_replenishment
-from stockpilot.core.network.gsm_tree import gsm_cost
+from stockpilot.core.network.gsm_tree import gsm_cost, gsm_tree
+from stockpilot.core.network.network import NetworkArrays
 
 
 def _weight(net: Network) -> NDArray[np.float64]:
@@ -151,14 +155,15 @@ def _scaled(net: Network, factor: float) -> Network:
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_tenths_grid_matches_the_integer_instance(seed: int) -> None:
-    """Times in tenths run on a 0.1 grid: the same network in tenths, scaled by 10 to
-    integers, has the same optimum times sqrt(10)."""
+    """Times in tenths run on a 0.1 grid (finer than their common unit 0.7, still exact):
+    the same network in tenths, scaled by 10 to integers, has the same optimum times
+    sqrt(10)."""
     base = random_dag(np.random.default_rng(seed), 3, max_time=2)
     tenths = _scaled(base, 0.7)  # multiples of 0.7: not integer, exact in tenths
     arr = tenths.arrays()
     unit = _time_unit(arr, _max_replenishment(arr), max_points=1000)
     assume(unit is not None and unit < 1)  # all times 0 is an integer network
-    assert unit == pytest.approx(0.1)
+    assert unit == pytest.approx(0.7)  # the coarsest common unit
     result = _search(tenths, unit=0.1)
     integer = brute_force_cost(_scaled(base, 7.0))
     assert result.closed
@@ -203,3 +208,97 @@ def test_local_search_pools_a_chain_at_the_cheaper_stage() -> None:
             np.zeros(2), deadline=time.perf_counter() + 5
         )
         assert polished.tolist() == [expected, 0.0]
+
+
+def test_time_unit_is_the_greatest_common_divisor_of_times_and_caps() -> None:
+    """Times 10, 5, 15 share the unit 5; a cap of 1 (integer) brings it back to 1, and a
+    cap of 0.5 to 0.5, since an optimal S may sit at its cap."""
+
+    def chain(cap: float) -> NetworkArrays:
+        return Network(
+            nodes=(
+                Node("raw", processing_time=10, holding_cost=1.0),
+                Node("mid", processing_time=5, holding_cost=2.0),
+                Node(
+                    "end",
+                    processing_time=15,
+                    holding_cost=3.0,
+                    demand_sd=1.0,
+                    external_outbound_cst=cap,
+                ),
+            ),
+            edges=(Edge("raw", "mid"), Edge("mid", "end"), Edge("raw", "end")),
+            z=1.0,
+        ).arrays()
+
+    for cap, unit in ((0.0, 5.0), (20.0, 5.0), (1.0, 1.0), (0.5, 0.5)):
+        arr = chain(cap)
+        assert _time_unit(arr, _max_replenishment(arr), max_points=1000) == unit
+    arr = chain(0.5)
+    assert _time_unit(arr, _max_replenishment(arr), max_points=10) is None
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_coarse_unit_grid_matches_the_integer_instance(seed: int) -> None:
+    """Times in multiples of 3 run on a grid of 3: the search proves the brute-force
+    optimum of the same network in integer times, and its bound stays below it."""
+    base = random_dag(np.random.default_rng(seed), 4, max_time=2)
+    tripled = _scaled(base, 3.0)
+    arr = tripled.arrays()
+    unit = _time_unit(arr, _max_replenishment(arr), max_points=1000)
+    assume(unit == 3.0)  # all times 0 gives the unit 1
+    result = _search(tripled, unit=3.0)
+    best = brute_force_cost(tripled)
+    assert result.closed
+    assert result.lower <= best * (1 + 1e-9) + 1e-12
+    assert result.best_cost == pytest.approx(best, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 12))
+def test_compiled_forest_dp_equals_the_tree_dp_on_trees(seed: int, n: int) -> None:
+    """Property: on a tree (nothing relaxed, no prices) the compiled forest DP's minimum is
+    the optimum of gsm_tree, and the (S, SI) it returns lie in the box and cost that much."""
+    net = random_tree(np.random.default_rng(seed), n)
+    arr = net.arrays()
+    weight = _weight(net)
+    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
+    box = _root_box(grid)
+    assert box is not None
+    forest = _spanning_forest(arr, weight)
+    assert forest.drop.size == 0
+    zero = np.zeros(arr.n_nodes)
+    value, s, si = _forest_dp(grid, forest, box, lin_s=zero, lin_si=zero)
+    assert value == pytest.approx(gsm_tree(net).total_cost, rel=1e-9, abs=1e-9)
+    tau = si + grid.t_proc - s
+    assert np.all(tau >= 0)
+    assert np.all((box.s_lo <= s) & (s <= box.s_hi) & (box.si_lo <= si) & (si <= box.si_hi))
+    assert np.all(s[grid.up] + grid.lane <= si[grid.down])
+    assert float(grid.weight @ np.sqrt(tau)) == pytest.approx(value, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 6))
+def test_priced_forest_dp_is_a_lower_bound(seed: int, n: int) -> None:
+    """Property (weak duality): on every candidate spanning forest, for random prices on the
+    relaxed lanes, the forest DP's value plus the prices' constant never exceeds the
+    brute-force optimum."""
+    net = random_dag(np.random.default_rng(seed), n)
+    arr = net.arrays()
+    weight = _weight(net)
+    maxrep = _max_replenishment(arr)
+    grid = _make_grid(arr, weight, maxrep, 1.0)
+    box = _root_box(grid)
+    assert box is not None
+    best = brute_force_cost(net)
+    for order in _forest_orders(arr, weight, maxrep):
+        forest = _spanning_forest(arr, weight, order)
+        assert forest.keep.size + forest.drop.size == arr.n_edges
+        lam = np.random.default_rng(seed + 1).uniform(0, 3, forest.drop.size)
+        lin_s, lin_si = np.zeros(arr.n_nodes), np.zeros(arr.n_nodes)
+        np.add.at(lin_s, grid.up[forest.drop], lam)
+        np.add.at(lin_si, grid.down[forest.drop], -lam)
+        value, _, _ = _forest_dp(grid, forest, box, lin_s=lin_s, lin_si=lin_si)
+        bound = value + float(lam @ grid.lane[forest.drop])
+        assert bound <= best * (1 + 1e-9) + 1e-9

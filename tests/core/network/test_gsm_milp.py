@@ -165,3 +165,125 @@ def test_lagrangian_bound_brackets_the_optimum(seed: int, n: int) -> None:
     assert lower <= best + 1e-9
     assert cost >= best - 1e-9
     assert gsm_cost(net, s) == pytest.approx(cost)
+
+
+def _times_scaled(net: Network, factor: float) -> Network:
+    """Every time and cap multiplied by ``factor`` (the optimum follows by sqrt(factor))."""
+    return Network(
+        nodes=tuple(
+            Node(
+                nd.node_id,
+                processing_time=nd.processing_time * factor,
+                holding_cost=nd.holding_cost,
+                demand_sd=nd.demand_sd,
+                external_inbound_cst=nd.external_inbound_cst * factor,
+                external_outbound_cst=None
+                if nd.external_outbound_cst is None
+                else nd.external_outbound_cst * factor,
+            )
+            for nd in net.nodes
+        ),
+        edges=tuple(
+            Edge(e.upstream, e.downstream, lead_time=e.lead_time * factor) for e in net.edges
+        ),
+        z=net.z,
+    )
+
+
+def _with_half_caps(net: Network) -> Network:
+    """The same network with every finite SLA cap raised by 0.5 (integer times kept)."""
+    return Network(
+        nodes=tuple(
+            Node(
+                nd.node_id,
+                processing_time=nd.processing_time,
+                holding_cost=nd.holding_cost,
+                demand_sd=nd.demand_sd,
+                external_inbound_cst=nd.external_inbound_cst,
+                external_outbound_cst=None
+                if nd.external_outbound_cst is None
+                else nd.external_outbound_cst + 0.5,
+            )
+            for nd in net.nodes
+        ),
+        edges=net.edges,
+        z=net.z,
+    )
+
+
+def test_fractional_cap_with_integer_times_is_an_optimal_service_time() -> None:
+    """Regression: integer times but a cap of 2.5 at ``end`` (h = 4). Quoting S_end = 2.5
+    (tau_end = 3.5) beats the integer grid's S_end = 2; an integer-grid bound that floors
+    the cap would claim the wrong solution optimal. Doubling every time and cap gives an
+    integer instance whose optimum is sqrt(2) times this one."""
+    net = Network(
+        nodes=(
+            Node("raw", processing_time=2, holding_cost=1.0),
+            Node("a", processing_time=1, holding_cost=2.0),
+            Node("b", processing_time=3, holding_cost=2.0),
+            Node(
+                "end",
+                processing_time=1,
+                holding_cost=4.0,
+                demand_sd=1.0,
+                external_outbound_cst=2.5,
+            ),
+        ),
+        edges=(Edge("raw", "a"), Edge("raw", "b"), Edge("a", "end"), Edge("b", "end")),
+        z=1.0,
+    )
+    expected = brute_force_cost(_times_scaled(net, 2.0)) / np.sqrt(2.0)
+    sol = gsm_milp(net)
+    assert sol.optimal
+    assert sol.total_cost == pytest.approx(expected, rel=1e-6)
+    assert sol.service_times()["end"] == pytest.approx(2.5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 4), tree=st.booleans())
+def test_half_integer_caps_match_the_doubled_integer_instance(
+    seed: int, n: int, tree: bool
+) -> None:
+    """Property: with integer times and caps ending in .5, the solver's optimum (tree DP
+    dispatch or MILP) is the brute-force optimum of the doubled instance over sqrt(2)."""
+    rng = np.random.default_rng(seed)
+    base = random_tree(rng, n) if tree else random_dag(rng, n)
+    net = _with_half_caps(base)
+    expected = brute_force_cost(_times_scaled(net, 2.0)) / np.sqrt(2.0)
+    for sol in (optimize_service_times(net), gsm_milp(net)):
+        assert sol.optimal
+        assert sol.total_cost == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 5), factor=st.sampled_from([0.5, 0.2, 3.0]))
+def test_times_on_a_fractional_or_coarse_grid_match_brute_force(
+    seed: int, n: int, factor: float
+) -> None:
+    """Property: with every time and cap a multiple of 0.5, 0.2 or 3 (the forest DP then
+    runs on that grid), gsm_milp proves the brute-force optimum of the integer instance
+    times sqrt(factor)."""
+    base = random_dag(np.random.default_rng(seed), n)
+    sol = gsm_milp(_times_scaled(base, factor))
+    assert sol.optimal
+    expected = brute_force_cost(base) * np.sqrt(factor)
+    assert sol.total_cost == pytest.approx(expected, rel=1e-6, abs=1e-9)
+
+
+def test_lanes_beyond_a_spanning_forest_are_counted() -> None:
+    """A tree has none, the diamond one, and two separate triangles two."""
+    from stockpilot.core.network.gsm_milp import _lanes_beyond_forest
+
+    assert _lanes_beyond_forest(random_tree(np.random.default_rng(0), 7).arrays()) == 0
+
+    def triangle(tag: str) -> tuple[tuple[Node, ...], tuple[Edge, ...]]:
+        nodes = tuple(
+            Node(f"{tag}{k}", processing_time=1, holding_cost=1.0, demand_sd=float(k == 2))
+            for k in range(3)
+        )
+        edges = (Edge(f"{tag}0", f"{tag}1"), Edge(f"{tag}1", f"{tag}2"), Edge(f"{tag}0", f"{tag}2"))
+        return nodes, edges
+
+    (na, ea), (nb, eb) = triangle("a"), triangle("b")
+    assert _lanes_beyond_forest(Network(nodes=na, edges=ea).arrays()) == 1
+    assert _lanes_beyond_forest(Network(nodes=na + nb, edges=ea + eb).arrays()) == 2

@@ -22,13 +22,14 @@ a round adds no breakpoint. With ``refine=False`` the breakpoints are the fixed 
 ``0, r, 2r, ...`` (``r`` the ``resolution``), exact at multiples of ``r``. HiGHS solves every
 MILP to proven optimality; stages that carry no cost (``h_j sigma_j = 0``) get no binaries.
 
-With integer times (and ``refine=True``), a Lagrangian relaxation comes first
+With integer times, or times on a grid whose DP tables are small (all times and caps
+multiples of one unit, e.g. 0.2), and ``refine=True``, a Lagrangian relaxation comes first
 (:mod:`stockpilot.core.network.gsm_lagrangian`): the lanes outside a spanning forest are
 priced by multipliers ``lambda_ij >= 0`` on ``S_i + L_ij - SI_j <= 0``, and the
 Graves-Willems DP on the forest, with those prices and the exact ``sqrt``, gives a lower
-bound for every ``lambda``; subgradient steps raise it (30 % of the time limit). When the
-root's gap is at most 1e-4, a branch-and-bound over service-time boxes, bounded by the same
-DP, closes the duality gap (up to 70 % of the time limit in all). Every candidate is
+bound for every ``lambda``; subgradient steps raise it (up to 30 % of the time limit). A
+branch-and-bound over service-time boxes, bounded by the same DP, then closes the duality
+gap (up to 70 % of the time limit in all). Every candidate is
 polished by a local search over single-stage moves; the MILP rounds get the time left.
 
 References
@@ -50,12 +51,14 @@ import highspy
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from stockpilot.core.network.gsm_lagrangian import (
     _branch_and_bound,
     _exact_cost,
     _LocalSearch,
     _repair,
+    _time_unit,
 )
 from stockpilot.core.network.gsm_tree import (
     GSMMethod,
@@ -70,12 +73,25 @@ __all__ = ["gsm_milp", "optimize_service_times"]
 
 
 # Share of the time limit for the Lagrangian root, and for root plus branch-and-bound; the
-# piecewise-linear MILP gets the rest.
+# piecewise-linear MILP gets the rest. With the compiled forest DP a node costs about a
+# millisecond on the Willems chains, and the search closes root gaps of 1-2 % (chains 21
+# and 28) that the MILP leaves open, so it no longer stops after a root with a large gap.
 _ROOT_SHARE = 0.3
 _SEARCH_SHARE = 0.7
-# The search goes on past the root only when the root's relative gap is at most this;
-# larger Lagrangian gaps are left to the piecewise-linear MILP, which closes them faster.
-_SEARCH_ROOT_GAP = 1e-4
+# Fractional times are put on their unit's grid when it has at most this many points and
+# the DP's (S, SI) tables at most this many cells in all (about 0.05 s per DP evaluation):
+# on Willems chain 32 (unit 0.2, 1.4e7 cells) the search ends 60 s at a 2.6e-4 gap where
+# the MILP alone leaves 3.9e-2; chains on a 0.01 grid (1e9 cells and more) stay MILP-only.
+_MAX_GRID_POINTS = 20_000
+_MAX_GRID_CELLS = 1e8
+# Nearly a tree (at most this many lanes beyond a spanning forest), the forest bound is
+# strong: on Willems chain 30 (7 such lanes, 0.01 grid, 2.2e9 cells, 1.1 s per DP) the root
+# ascent alone reaches the optimum's cost in 40 s, where the MILP ends 300 s at 9.2e-4.
+# Such a chain gets the search when its DP tables hold at most 1e8 cells per second of the
+# time limit (0.5 ns per cell measured, so one DP costs at most ~5 % of the limit): chain 14
+# (4 such lanes, 4.1e9 cells) is then proven in 2.4 s and chain 30 in 7 s at a 60 s limit.
+_NEAR_TREE_LANES = 10
+_NEAR_TREE_CELLS_PER_SECOND = 1e8
 
 
 def _max_replenishment(arr: NetworkArrays) -> NDArray[np.float64]:
@@ -173,7 +189,20 @@ def gsm_milp(
     )
     weight = arr.holding_cost * arr.z * arr.net_demand_sd
     costly = np.flatnonzero(weight > 0)
-    integral = _times_integral(arr)
+    # Every time and cap a multiple of one unit (1; 5 on a chain timed in multiples of 5;
+    # 0.2 on one timed in fifths): the forest DP runs on that grid when its tables are small.
+    unit = _time_unit(arr, maxrep, max_points=_MAX_GRID_POINTS)
+    on_grid = False
+    if unit is not None:
+        cells = _grid_cells(bounds, unit)
+        on_grid = (
+            unit >= 1.0
+            or cells <= _MAX_GRID_CELLS
+            or (
+                _lanes_beyond_forest(arr) <= _NEAR_TREE_LANES
+                and cells <= _NEAR_TREE_CELLS_PER_SECOND * time_limit
+            )
+        )
     deadline = time.perf_counter() + time_limit
     # Least net lead time of each costly stage: suppliers quote 0, the stage its cap.
     si_min = _inbound_from_zero(arr)
@@ -204,10 +233,10 @@ def gsm_milp(
     lower = -math.inf
     optimal = False
     polish = _LocalSearch(arr, weight)
-    if refine and integral and not arr.is_tree and arr.n_edges:
+    if refine and on_grid and not arr.is_tree and arr.n_edges:
         # Lagrangian relaxation of the lanes outside a spanning forest (an exact tree DP per
-        # multiplier vector, so a lower bound with the exact sqrt, and candidates), then,
-        # when the root's gap is small, branch-and-bound on service-time boxes.
+        # multiplier vector, so a lower bound with the exact sqrt, and candidates), then
+        # branch-and-bound on service-time boxes.
         now = time.perf_counter()
         search = _branch_and_bound(
             arr,
@@ -218,7 +247,7 @@ def gsm_milp(
             mip_rel_gap=mip_rel_gap,
             deadline=now + _SEARCH_SHARE * time_limit,
             root_deadline=now + _ROOT_SHARE * time_limit,
-            max_root_gap=_SEARCH_ROOT_GAP,
+            unit=float(unit) if unit is not None else 1.0,
         )
         if search.best_cost < best_cost:
             best_s, best_cost = search.best_s, search.best_cost
@@ -262,8 +291,8 @@ def gsm_milp(
             optimal, lower = True, best_cost
             break
         s_vals, bound, proven = sub
-        if integral:
-            s_vals = np.minimum(np.round(s_vals), np.floor(bounds.s_hi + 1e-9))
+        if on_grid and unit is not None:
+            s_vals = unit * np.minimum(np.round(s_vals / unit), np.floor(bounds.s_hi / unit + 1e-9))
         s_vals = _repair(arr, np.clip(s_vals, 0.0, bounds.s_hi))
         trial = gsm_solution_from_service_times(network, s_vals, method=GSMMethod.MILP)
         if trial.total_cost < best_cost:
@@ -305,10 +334,37 @@ class _Bounds:
     si_hi: NDArray[np.float64]
 
 
+def _lanes_beyond_forest(arr: NetworkArrays) -> int:
+    """Lanes outside a spanning forest: ``lanes - stages + connected components``."""
+    graph = sparse.coo_matrix(
+        (np.ones(arr.n_edges), (arr.edge_upstream, arr.edge_downstream)),
+        shape=(arr.n_nodes, arr.n_nodes),
+    )
+    components, _ = connected_components(graph, directed=False)
+    return int(arr.n_edges - arr.n_nodes + components)
+
+
+def _grid_cells(bounds: _Bounds, unit: float) -> float:
+    """Cells of every stage's (S, SI) table on the grid of ``unit`` (before propagation)."""
+    s_points = np.floor(bounds.s_hi / unit + 1e-9) + 1
+    si_points = np.floor((bounds.si_hi - bounds.si_lo) / unit + 1e-9) + 1
+    return float(np.sum(s_points * si_points))
+
+
 def _times_integral(arr: NetworkArrays) -> bool:
+    """Integer times and integer (or no) SLA caps: some optimum then has integer ``S``.
+
+    A fractional cap can be an optimal ``S_j``, which an integer grid would miss.
+    """
+    caps = arr.external_outbound_cst
     return all(
         bool(np.all(values == np.round(values)))
-        for values in (arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst)
+        for values in (
+            arr.processing_time,
+            arr.edge_lead_time,
+            arr.external_inbound_cst,
+            caps[np.isfinite(caps)],
+        )
     )
 
 
@@ -510,14 +566,10 @@ def _latest_service_times(arr: NetworkArrays) -> NDArray[np.float64]:
 def optimize_service_times(network: Network, **milp_options: float) -> GSMSolution:
     """Solve the guaranteed-service model with the best exact method for the network.
 
-    Trees with integer times go to the dynamic program :func:`gsm_tree`; everything else
-    to :func:`gsm_milp` (``milp_options`` are passed on).
+    Trees with integer times and caps go to the dynamic program :func:`gsm_tree`;
+    everything else to :func:`gsm_milp` (``milp_options`` are passed on).
     """
     arr = network.arrays()
-    integral = all(
-        bool(np.all(values == np.round(values)))
-        for values in (arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst)
-    )
-    if arr.is_tree and integral and not milp_options:
+    if arr.is_tree and _times_integral(arr) and not milp_options:
         return gsm_tree(network)
     return gsm_milp(network, **milp_options)  # type: ignore[arg-type]
