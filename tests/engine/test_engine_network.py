@@ -132,3 +132,35 @@ def test_fractional_lead_times_fall_back_to_the_milp_per_item() -> None:
 def test_negative_lead_time_is_named() -> None:
     with pytest.raises(InvalidDataError, match="lead_time must be a number >= 0"):
         optimize_network_stock(_rows().with_columns(lead_time=pl.lit(-1.0)), LOCATIONS)
+
+
+def test_fractional_sla_caps_fall_back_to_the_milp_and_are_honoured() -> None:
+    """A store promising 1.5 buckets: the whole-bucket tree DP would floor the cap to 1 and
+    miss the optimum; the item goes to the MILP, whose optimum uses the cap exactly."""
+    rows = _rows().with_columns(
+        max_service_time=pl.when(pl.col("location_id") == "S1")
+        .then(1.5)
+        .when(pl.col("location_id") == "S2")
+        .then(0.0)
+        .otherwise(None)
+    )
+    out = optimize_network_stock(rows, LOCATIONS)
+    a = out.filter(pl.col("item_id") == "A").sort("location_id")
+    assert a["gsm_method"].unique().to_list() == ["milp"]
+    s1 = a.filter(pl.col("location_id") == "S1").row(0, named=True)
+    assert s1["committed_service_time"] <= 1.5 + 1e-9
+    floored = optimize_network_stock(
+        rows.with_columns(pl.col("max_service_time").floor()), LOCATIONS
+    ).filter(pl.col("item_id") == "A")
+
+    def cost(frame: pl.DataFrame) -> float:
+        return float(
+            frame.join(rows, on=["item_id", "location_id"])
+            .select((pl.col("safety_stock") * pl.col("unit_cost") * pl.col("holding_rate")).sum())
+            .item()
+        )
+
+    # the looser cap can only help, and the MILP finds the network's own optimum
+    assert cost(a) <= cost(floored) * (1 + 1e-9)
+    net_a = build_item_networks(rows, LOCATIONS).networks[0]
+    assert cost(a) == pytest.approx(optimize_service_times(net_a).total_cost, rel=1e-6)

@@ -766,9 +766,10 @@ def _solve_family(family: FamilyNetwork, time_limit: float) -> pl.DataFrame:
     """A family by the tree DP when it is a tree with integer times, else by the MILP."""
     net = family.network
     arr = net.arrays()
+    caps = arr.external_outbound_cst[np.isfinite(arr.external_outbound_cst)]
     integral = all(
         bool(np.all(values == np.round(values)))
-        for values in (arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst)
+        for values in (arr.processing_time, arr.edge_lead_time, arr.external_inbound_cst, caps)
     )
     sol = gsm_tree(net) if arr.is_tree and integral else gsm_milp(net, time_limit=time_limit)
     ids = net.node_ids
@@ -858,7 +859,7 @@ def optimize_network_stock(
     Items stocked at the same set of locations share their network's shape; each shape
     is solved for all its items at once by the batched tree DP
     (:func:`~stockpilot.core.network.gsm_batch.gsm_tree_batch`) when it is a tree with
-    integer times, else item by item (MILP, ``time_limit`` seconds each).
+    integer times and SLA caps, else item by item (MILP, ``time_limit`` seconds each).
 
     With a bill of materials (``bom``, see :func:`resolve_bom`), the items it links are
     solved as product families instead (:func:`build_family_networks`): one network per
@@ -895,7 +896,11 @@ def optimize_network_stock(
     for (key,), rows in frame.group_by("_shape", maintain_order=True):
         shape = _shape_network(str(key).split("|"), parent_of, type_of, z)
         lead = rows["lead_time"].cast(pl.Float64).fill_null(0.0)
-        if shape.is_tree() and (lead == lead.round(0)).all():
+        # the tree DP runs on whole buckets: fractional times or SLA caps go to the MILP
+        # (a cap of 2.5 would be floored to 2 there and its optimum missed)
+        caps = rows["max_service_time"].cast(pl.Float64).fill_nan(None).drop_nulls()
+        caps = caps.filter(caps.is_finite())
+        if shape.is_tree() and (lead == lead.round(0)).all() and (caps == caps.round(0)).all():
             parts.append(_solve_shape(rows, shape))
         else:
             parts.append(_solve_each(rows.drop("_shape"), locations, z, time_limit))
