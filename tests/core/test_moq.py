@@ -110,10 +110,12 @@ def test_mto_infeasible_when_wait_not_allowed() -> None:
 @settings(max_examples=80, deadline=None)
 @given(
     d=st.floats(0.1, 100),
-    moq=st.floats(0, 2000),
+    # subnormal MOQ or setup cost (5e-324) make the EOQ underflow differently in the code
+    # and in the expression below: a floating-point artefact, not a cost
+    moq=st.floats(0, 2000, allow_subnormal=False),
     v=st.floats(0.1, 50),
     r=st.floats(0.001, 0.1),
-    a=st.floats(0, 100),
+    a=st.floats(0, 100, allow_subnormal=False),
 )
 def test_reduces_to_eoq_cost_without_shelf_life(
     *, d: float, moq: float, v: float, r: float, a: float

@@ -103,9 +103,11 @@ def borrow_history(
     overlap = both.sum(axis=1)
     own_sum = np.where(both, arr, 0.0).sum(axis=1)
     ref_sum = np.where(both, ref, 0.0).sum(axis=1)
-    can_estimate = (overlap >= int(min_overlap)) & (ref_sum > 0)
+    with np.errstate(over="ignore"):  # a ratio beyond the float range is not an estimate
+        raw_ratio = own_sum / np.where(ref_sum > 0, ref_sum, 1.0)
+    can_estimate = (overlap >= int(min_overlap)) & (ref_sum > 0) & np.isfinite(raw_ratio)
     estimated = has_ref & np.isnan(given) & can_estimate
-    ratio = np.where(can_estimate, own_sum / np.where(ref_sum > 0, ref_sum, 1.0), 1.0)
+    ratio = np.where(can_estimate, raw_ratio, 1.0)
     used = np.where(np.isnan(given), ratio, given)
     used = np.where(has_ref, used, np.nan)
     fill = before & has_ref[:, None] & ~np.isnan(ref)
