@@ -2,6 +2,9 @@
 
 PostgreSQL comes from ``STOCKPILOT_TEST_POSTGRES_URL`` (CI sets it to the local server);
 each test module gets a database of its own, created here and dropped afterwards.
+
+Hypothesis: ``HYPOTHESIS_PROFILE=ci`` (set by ``.ci/run``) derandomizes the examples, so a
+CI run is repeatable; a developer's run explores new examples each time (the default).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -19,6 +23,9 @@ from stockpilot.store.migrations import upgrade
 from stockpilot.store.models import Base
 
 POSTGRES_ENV = "STOCKPILOT_TEST_POSTGRES_URL"
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def _postgres_database() -> Iterator[str]:
