@@ -91,6 +91,43 @@ def test_rejects_non_trees_and_fractional_times() -> None:
         gsm_tree(fractional)
 
 
+def test_fractional_sla_cap_is_refused_and_solved_by_optimize_service_times() -> None:
+    """A cap of 1.5 on the integer grid would be floored to 1 (a worse, silently wrong
+    optimum); the tree DP and its batched twin refuse it, optimize_service_times solves it on
+    the half-period grid and uses the cap exactly."""
+    from stockpilot.core.network.gsm_batch import gsm_tree_batch
+    from stockpilot.core.network.gsm_milp import optimize_service_times
+
+    net = Network(
+        nodes=(
+            Node("plant", processing_time=2, holding_cost=1.0),
+            Node("store", processing_time=1, holding_cost=2.0, demand_mean=5, demand_sd=2,
+                 external_outbound_cst=1.5),
+        ),
+        edges=(Edge("plant", "store"),),
+    )  # fmt: skip
+    with pytest.raises(InvalidParameterError, match="external_outbound_cst"):
+        gsm_tree(net)
+    with pytest.raises(InvalidParameterError, match="external_outbound_cst"):
+        gsm_tree_batch(
+            net,
+            processing_time=[2.0, 1.0],
+            holding_cost=[1.0, 2.0],
+            demand_mean=[0.0, 5.0],
+            demand_sd=[0.0, 2.0],
+        )
+    sol = optimize_service_times(net)
+    assert sol.committed_service_time[1] == pytest.approx(1.5)
+    floored = optimize_service_times(
+        Network(
+            nodes=(net.nodes[0], Node("store", processing_time=1, holding_cost=2.0, demand_mean=5,
+                                      demand_sd=2, external_outbound_cst=1.0)),
+            edges=net.edges,
+        )
+    )  # fmt: skip
+    assert sol.total_cost < floored.total_cost
+
+
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 4))
 def test_tree_dp_matches_brute_force(seed: int, n: int) -> None:

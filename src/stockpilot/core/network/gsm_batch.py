@@ -131,6 +131,16 @@ def gsm_tree_batch(
         raise parameter_error(
             owner, "processing_time", "integral (the DP works on an integer grid)", "a fraction"
         )
+    finite_cap = cap[np.isfinite(cap)]
+    if (finite_cap != np.round(finite_cap)).any():
+        # on the integer grid a cap of 2.5 would be floored to 2 and the optimum missed
+        raise parameter_error(
+            owner,
+            "external_outbound_cst",
+            "whole periods (the DP works on an integer grid)",
+            float(finite_cap[finite_cap != np.round(finite_cap)][0]),
+            hint="Use optimize_service_times (it rescales the grid) for fractional caps.",
+        )
     up, down = arr.edge_upstream, arr.edge_downstream
     lane = arr.edge_lead_time.astype(np.int64)
     ext_in = arr.external_inbound_cst.astype(np.int64)

@@ -175,10 +175,13 @@ def gsm_cost(network: Network, committed_service_time: NDArray[np.float64] | lis
 
 
 def _integer_times(arr: NetworkArrays, owner: str) -> None:
+    caps = arr.external_outbound_cst[np.isfinite(arr.external_outbound_cst)]
     for name, values in (
         ("processing_time", arr.processing_time),
         ("external_inbound_cst", arr.external_inbound_cst),
         ("lead_time", arr.edge_lead_time),
+        # a fractional SLA cap floored on the grid would miss the optimum
+        ("external_outbound_cst", caps),
     ):
         frac = np.flatnonzero(values != np.round(values))
         if frac.size:
@@ -187,7 +190,8 @@ def _integer_times(arr: NetworkArrays, owner: str) -> None:
                 name,
                 "integral (the dynamic program works on an integer grid of periods)",
                 float(values[frac[0]]),
-                hint="Use gsm_milp(..., resolution=...) for fractional times.",
+                hint="Use optimize_service_times (it rescales the grid) for fractional times "
+                "or caps.",
             )
 
 
