@@ -84,3 +84,26 @@ def brute_force_cost(net: Network) -> float:
     feasible = np.all(tau >= 0, axis=1)
     cost = (arr.holding_cost * arr.z * arr.net_demand_sd * np.sqrt(np.maximum(tau, 0))).sum(axis=1)
     return float(cost[feasible].min())
+
+
+def times_scaled(net: Network, factor: float) -> Network:
+    """Every time and cap multiplied by ``factor`` (the optimum follows by sqrt(factor))."""
+    return Network(
+        nodes=tuple(
+            Node(
+                nd.node_id,
+                processing_time=nd.processing_time * factor,
+                holding_cost=nd.holding_cost,
+                demand_sd=nd.demand_sd,
+                external_inbound_cst=nd.external_inbound_cst * factor,
+                external_outbound_cst=None
+                if nd.external_outbound_cst is None
+                else nd.external_outbound_cst * factor,
+            )
+            for nd in net.nodes
+        ),
+        edges=tuple(
+            Edge(e.upstream, e.downstream, lead_time=e.lead_time * factor) for e in net.edges
+        ),
+        z=net.z,
+    )

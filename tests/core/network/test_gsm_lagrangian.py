@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from _random_networks import brute_force_cost, random_dag, random_tree
+from _random_networks import brute_force_cost, random_dag, random_tree, times_scaled
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -129,29 +129,6 @@ def test_branch_and_bound_matches_brute_force(seed: int, n: int) -> None:
     assert gsm_cost(net, result.best_s) == pytest.approx(result.best_cost)
 
 
-def _scaled(net: Network, factor: float) -> Network:
-    """Every time multiplied by ``factor`` (costs per sqrt(unit) follow)."""
-    return Network(
-        nodes=tuple(
-            Node(
-                nd.node_id,
-                processing_time=nd.processing_time * factor,
-                holding_cost=nd.holding_cost,
-                demand_sd=nd.demand_sd,
-                external_inbound_cst=nd.external_inbound_cst * factor,
-                external_outbound_cst=None
-                if nd.external_outbound_cst is None
-                else nd.external_outbound_cst * factor,
-            )
-            for nd in net.nodes
-        ),
-        edges=tuple(
-            Edge(e.upstream, e.downstream, lead_time=e.lead_time * factor) for e in net.edges
-        ),
-        z=net.z,
-    )
-
-
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_tenths_grid_matches_the_integer_instance(seed: int) -> None:
@@ -159,13 +136,13 @@ def test_tenths_grid_matches_the_integer_instance(seed: int) -> None:
     the same network in tenths, scaled by 10 to integers, has the same optimum times
     sqrt(10)."""
     base = random_dag(np.random.default_rng(seed), 3, max_time=2)
-    tenths = _scaled(base, 0.7)  # multiples of 0.7: not integer, exact in tenths
+    tenths = times_scaled(base, 0.7)  # multiples of 0.7: not integer, exact in tenths
     arr = tenths.arrays()
     unit = _time_unit(arr, _max_replenishment(arr), max_points=1000)
     assume(unit is not None and unit < 1)  # all times 0 is an integer network
     assert unit == pytest.approx(0.7)  # the coarsest common unit
     result = _search(tenths, unit=0.1)
-    integer = brute_force_cost(_scaled(base, 7.0))
+    integer = brute_force_cost(times_scaled(base, 7.0))
     assert result.closed
     assert result.best_cost * math.sqrt(10) == pytest.approx(integer, rel=1e-6, abs=1e-9)
 
@@ -244,7 +221,7 @@ def test_coarse_unit_grid_matches_the_integer_instance(seed: int) -> None:
     """Times in multiples of 3 run on a grid of 3: the search proves the brute-force
     optimum of the same network in integer times, and its bound stays below it."""
     base = random_dag(np.random.default_rng(seed), 4, max_time=2)
-    tripled = _scaled(base, 3.0)
+    tripled = times_scaled(base, 3.0)
     arr = tripled.arrays()
     unit = _time_unit(arr, _max_replenishment(arr), max_points=1000)
     assume(unit == 3.0)  # all times 0 gives the unit 1

@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 import pytest
-from _random_networks import brute_force_cost, random_dag, random_tree
+from _random_networks import brute_force_cost, random_dag, random_tree, times_scaled
 from graves_willems_2000 import BATTERY, BULLDOZER
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -167,29 +167,6 @@ def test_lagrangian_bound_brackets_the_optimum(seed: int, n: int) -> None:
     assert gsm_cost(net, s) == pytest.approx(cost)
 
 
-def _times_scaled(net: Network, factor: float) -> Network:
-    """Every time and cap multiplied by ``factor`` (the optimum follows by sqrt(factor))."""
-    return Network(
-        nodes=tuple(
-            Node(
-                nd.node_id,
-                processing_time=nd.processing_time * factor,
-                holding_cost=nd.holding_cost,
-                demand_sd=nd.demand_sd,
-                external_inbound_cst=nd.external_inbound_cst * factor,
-                external_outbound_cst=None
-                if nd.external_outbound_cst is None
-                else nd.external_outbound_cst * factor,
-            )
-            for nd in net.nodes
-        ),
-        edges=tuple(
-            Edge(e.upstream, e.downstream, lead_time=e.lead_time * factor) for e in net.edges
-        ),
-        z=net.z,
-    )
-
-
 def _with_half_caps(net: Network) -> Network:
     """The same network with every finite SLA cap raised by 0.5 (integer times kept)."""
     return Network(
@@ -232,7 +209,7 @@ def test_fractional_cap_with_integer_times_is_an_optimal_service_time() -> None:
         edges=(Edge("raw", "a"), Edge("raw", "b"), Edge("a", "end"), Edge("b", "end")),
         z=1.0,
     )
-    expected = brute_force_cost(_times_scaled(net, 2.0)) / np.sqrt(2.0)
+    expected = brute_force_cost(times_scaled(net, 2.0)) / np.sqrt(2.0)
     sol = gsm_milp(net)
     assert sol.optimal
     assert sol.total_cost == pytest.approx(expected, rel=1e-6)
@@ -249,7 +226,7 @@ def test_half_integer_caps_match_the_doubled_integer_instance(
     rng = np.random.default_rng(seed)
     base = random_tree(rng, n) if tree else random_dag(rng, n)
     net = _with_half_caps(base)
-    expected = brute_force_cost(_times_scaled(net, 2.0)) / np.sqrt(2.0)
+    expected = brute_force_cost(times_scaled(net, 2.0)) / np.sqrt(2.0)
     for sol in (optimize_service_times(net), gsm_milp(net)):
         assert sol.optimal
         assert sol.total_cost == pytest.approx(expected, rel=1e-6, abs=1e-9)
@@ -264,7 +241,7 @@ def test_times_on_a_fractional_or_coarse_grid_match_brute_force(
     runs on that grid), gsm_milp proves the brute-force optimum of the integer instance
     times sqrt(factor)."""
     base = random_dag(np.random.default_rng(seed), n)
-    sol = gsm_milp(_times_scaled(base, factor))
+    sol = gsm_milp(times_scaled(base, factor))
     assert sol.optimal
     expected = brute_force_cost(base) * np.sqrt(factor)
     assert sol.total_cost == pytest.approx(expected, rel=1e-6, abs=1e-9)
