@@ -48,6 +48,7 @@ import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
 from stockpilot.core.network.network import Network
+from stockpilot.core.simulation.lead_time import LeadTimeDistribution, fit_lead_time
 from stockpilot.core.simulation.multi_echelon import (
     AssemblyTopology,
     assembly_topology,
@@ -530,11 +531,21 @@ def simulate_stage_networks(
     supplier and rationed when it is short), so a store waits when its distribution centre
     is out, which a line-by-line simulation cannot show.
 
+    Random lead times and defects: where ``stages`` has a ``lead_time_sd`` (buckets)
+    and a ``defect_rate`` column, a stage with a positive sd draws the lead time of every
+    shipment into it from :func:`~stockpilot.core.simulation.lead_time.fit_lead_time`
+    (mean: its simulator lead time below, the same sd), and one with a positive defect
+    rate scraps that share of what it receives. The planning run gives them to the supply
+    stages (outside supplier -> first stage) from the supplier's receipts; internal lanes
+    carry none, so they keep their fixed transport times. Without these columns (or with
+    zeros) the results are those of constant lead times and no defects, exactly.
+
     Parameters
     ----------
     stages
         ``item_id, location_id, lead_time``: every stage of the multi-location networks
-        with its transport (or supplier) lead time in whole buckets.
+        with its transport (or supplier) lead time in whole buckets; optionally
+        ``lead_time_sd`` and ``defect_rate`` per stage (missing values are 0).
     policies
         The stages' policies (``policy, reorder_point, order_quantity, order_up_to,
         review_period``).
@@ -560,7 +571,16 @@ def simulate_stage_networks(
     _require(policies, (*KEYS, *needed), "simulate_stage_networks", "policies")
     reps, horizon = int(replications), int(demand.shape[1])
     frame = (
-        stages.select(*KEYS, "lead_time")
+        stages.select(
+            *KEYS,
+            "lead_time",
+            *(
+                pl.col(name).cast(pl.Float64).fill_null(0.0).fill_nan(0.0)
+                if name in stages.columns
+                else pl.lit(0.0).alias(name)
+                for name in ("lead_time_sd", "defect_rate")
+            ),
+        )
         .join(policies.select(*KEYS, *needed), on=list(KEYS), how="left")
         .with_columns(
             pl.col("policy").fill_null("base_stock"),
@@ -622,7 +642,8 @@ def simulate_stage_networks(
             order_quantity=grid("order_quantity"),
             order_up_to=grid("order_up_to"),
             review_period=head["review_period"].to_numpy().astype(np.int64),
-            lead_time=np.repeat(transport[:, :, None], horizon, axis=2),
+            lead_time=_shipment_lead_times(transport, grid("lead_time_sd"), horizon),
+            defect_rate=_defects_or_none(grid("defect_rate")),
             warmup=warmup,
             seed=seed,
         )
@@ -652,6 +673,25 @@ def simulate_stage_networks(
             }
         )
     return pl.concat(out).sort(*KEYS)
+
+
+def _shipment_lead_times(
+    fixed: NDArray[np.int64], sd: NDArray[np.float64], horizon: int
+) -> NDArray[np.int64] | LeadTimeDistribution:
+    """Per-shipment lead times of an (N, K) grid of stages: the fixed simulator lead
+    times, or where any stage has a positive sd, the sampler of
+    :func:`~stockpilot.core.simulation.lead_time.fit_lead_time` with those means (stages
+    with sd 0 keep their fixed time: the fit of an integer mean with sd 0 is that mean)."""
+    if not np.any(sd > 0):
+        return np.repeat(fixed[:, :, None], horizon, axis=2)
+    return fit_lead_time(fixed.astype(np.float64), np.maximum(sd, 0.0))
+
+
+def _defects_or_none(rates: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """The (N, K) defect rates (clipped to [0, 0.95]) when any is positive, else None (the
+    simulators' fast path without scrap draws)."""
+    rates = np.clip(np.nan_to_num(rates), 0.0, 0.95)
+    return rates if np.any(rates > 0) else None
 
 
 def _replication_mean(values: NDArray[np.float64], b: int, reps: int) -> NDArray[np.float64]:
@@ -735,6 +775,8 @@ def simulate_family_networks(
     demand: NDArray[np.float64],
     replications: int = 1,
     warmup: int = 0,
+    supply: pl.DataFrame | None = None,
+    seed: int = 0,
 ) -> pl.DataFrame:
     """Simulate the policies of every stage of each product family together.
 
@@ -763,6 +805,16 @@ def simulate_family_networks(
         Series at no family stage are ignored.
     warmup
         Periods simulated but not measured.
+    supply
+        ``item_id, location_id, lead_time_sd, defect_rate`` of the stages fed by an
+        outside supplier (the others are ignored; missing stages and values are 0): each
+        such shipment's lead time is drawn from
+        :func:`~stockpilot.core.simulation.lead_time.fit_lead_time` with the stage's
+        simulator supply time as mean and this sd, and that share of the units received is
+        scrapped. Lanes between stages keep their fixed times. ``None``: constant supply
+        times, no defects (the results are then exactly those of zero sd and defects).
+    seed
+        Seed of the lead-time and defect draws.
 
     Returns
     -------
@@ -795,6 +847,17 @@ def simulate_family_networks(
         pl.col("review_period").cast(pl.Float64).fill_null(1.0).round(0).clip(lower_bound=1.0),
     )
     policy_of = {(r[0], r[1]): r[2:] for r in table.iter_rows()}
+    variability: dict[tuple[str, str], tuple[float, float]] = {}
+    if supply is not None:
+        _require(
+            supply, (*KEYS, "lead_time_sd", "defect_rate"), "simulate_family_networks", "supply"
+        )
+        clean = supply.select(
+            pl.col("item_id").cast(pl.String),
+            pl.col("location_id").cast(pl.String),
+            pl.col("lead_time_sd", "defect_rate").cast(pl.Float64).fill_null(0.0).fill_nan(0.0),
+        )
+        variability = {(r[0], r[1]): (r[2], r[3]) for r in clean.iter_rows()}
     default = ("base_stock", 0.0, 0.0, 1.0, 1.0)
     path_of = {
         (str(item), str(loc)): p
@@ -828,12 +891,17 @@ def simulate_family_networks(
         k, b = len(head.stages), len(members)
         d = np.zeros((b * reps, k, horizon))
         levels = np.zeros((3, b * reps, k))
+        # lead-time sd and defect rate of the outside supply into each node (no inbound lane)
+        outside = np.bincount(head.topology.lanes[:, 1], minlength=k) == 0
+        supply_sd, supply_defects = np.zeros((2, b * reps, k))
         for i, member in enumerate(members):
             block = slice(i * reps, (i + 1) * reps)
             for node, stage in enumerate(member.stages):
                 path = path_of.get(stage)
                 if path is not None:
                     d[block, node] = demand[path * reps : (path + 1) * reps]
+                if outside[node] and stage in variability:
+                    supply_sd[block, node], supply_defects[block, node] = variability[stage]
             for j, column in enumerate((1, 2, 3)):  # reorder point, order-up-to, quantity
                 levels[j, block] = [float(r[column]) for r in member.rows]
         res = simulate_assembly_network(
@@ -841,13 +909,22 @@ def simulate_family_networks(
             lanes=head.topology.lanes,
             bom_quantity=head.topology.bom_quantity,
             lane_lead_time=head.topology.lane_lead_time,
-            supply_lead_time=head.topology.supply_lead_time,
+            supply_lead_time=(
+                fit_lead_time(
+                    np.broadcast_to(head.topology.supply_lead_time, (b * reps, k)).astype(float),
+                    np.maximum(supply_sd, 0.0),
+                )
+                if np.any(supply_sd > 0)
+                else head.topology.supply_lead_time
+            ),
             policy=[str(r[0]) for r in head.rows],
             reorder_point=levels[0],
             order_up_to=levels[1],
             order_quantity=levels[2],
             review_period=np.array([r[4] for r in head.rows], dtype=np.int64),
+            supply_defect_rate=_defects_or_none(supply_defects),
             warmup=warmup,
+            seed=seed,
         )
         out.append(
             pl.DataFrame(

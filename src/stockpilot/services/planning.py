@@ -11,7 +11,7 @@ Data flow between steps goes through ``context.state`` (in memory) and the store
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,7 +32,6 @@ from stockpilot.core.forecast.events import (
 )
 from stockpilot.core.forecast.exceptions import ExceptionRules
 from stockpilot.core.review import choose_review_type
-from stockpilot.core.simulation.single_echelon import simulate_single_echelon
 from stockpilot.core.supplier import (
     clean_receipt_records,
     effective_lead_time,
@@ -59,6 +58,7 @@ from stockpilot.engine.network import (
 )
 from stockpilot.engine.panel import Panel, to_panel
 from stockpilot.engine.policies import POLICY_COLUMNS, PolicyOptions, compute_policies
+from stockpilot.engine.simulation import simulate_policy_lines
 from stockpilot.errors import InvalidDataError
 from stockpilot.io.ingest import planning_demand
 from stockpilot.services import imports
@@ -867,7 +867,9 @@ def make_network_step(options: PlanOptions) -> Any:
         items = context.read_entity("items").select(
             "item_id", "unit_cost", "holding_cost_rate", "replenishment_type"
         )
-        supply: pl.DataFrame = _state(context)["supply"].select("item_id", "lead_time")
+        supply: pl.DataFrame = _state(context)["supply"].select(
+            "item_id", "lead_time", "lead_time_sd", "defect_rate"
+        )
         nodes = _with_ancestors(policies.select("item_id", "location_id"), locations)
         # Items linked by bills of material are planned as product families: components
         # get a stage at the assembly location that feeds the parent's stage there.
@@ -899,14 +901,31 @@ def make_network_step(options: PlanOptions) -> Any:
                 pl.col("demand_sd").fill_nan(0.0).fill_null(0.0),
                 pl.col("unit_cost").fill_null(0.0),
                 (pl.col("holding_cost_rate").fill_null(0.25) / per_year).alias("holding_rate"),
+                # The supplier's lead-time sd and defect rate on the supply stage (the
+                # top of a bought item's network) for the simulate step; internal lanes
+                # have fixed transport times.
+                *(
+                    pl.when(~has_parent & (pl.col("replenishment_type") == "buy"))
+                    .then(pl.col(name))
+                    .otherwise(0.0)
+                    .fill_null(0.0)
+                    .fill_nan(0.0)
+                    .clip(0.0, bound)
+                    .alias(name)
+                    for name, bound in (("lead_time_sd", None), ("defect_rate", 0.95))
+                ),
             )
         )
+        supply_variability = frame.select("item_id", "location_id", "lead_time_sd", "defect_rate")
+        frame = frame.drop("lead_time_sd", "defect_rate")
         placement = optimize_network_stock(frame, locations, bom=bom)
         _state(context)["network"] = placement
         _state(context)["network_bom"] = bom
         # Every stage gets a policy and is simulated, the components a bill of materials
         # adds included (their demand is the dependent demand of their assemblies).
-        _state(context)["network_stages"] = frame.select("item_id", "location_id", "lead_time")
+        _state(context)["network_stages"] = frame.select(
+            "item_id", "location_id", "lead_time"
+        ).join(supply_variability, on=["item_id", "location_id"], how="left")
         _state(context)["network_families"] = (
             build_family_networks(frame, locations, bom) if bom.height else ()
         )
@@ -979,26 +998,6 @@ def _forecast_paths(
     return np.random.default_rng(seed).gamma(shape, scale)
 
 
-def _simulate_policies(
-    aligned: pl.DataFrame, demand: NDArray[np.float64], *, repeat: int = 1, warmup: int = 0
-) -> Any:
-    def column(name: str, fill: float) -> NDArray[np.float64]:
-        return np.repeat(aligned[name].fill_null(fill).to_numpy().astype(np.float64), repeat)
-
-    return simulate_single_echelon(
-        demand,
-        policy=np.repeat(np.asarray(aligned["policy"].fill_null("base_stock").to_list()), repeat),
-        reorder_point=column("reorder_point", 0.0),
-        # A line without demand can carry Q = 0; the simulator needs Q > 0 for s_Q.
-        order_quantity=np.maximum(column("order_quantity", 1.0), 1.0),
-        order_up_to=column("order_up_to", 0.0),
-        review_period=np.maximum(np.round(column("review_period", 1.0)), 1).astype(np.int64),
-        lead_time=np.round(column("lead_time", 1.0)).astype(np.int64),
-        warmup=warmup,
-        seed=0,
-    )
-
-
 def _per_series(
     values: NDArray[np.float64], weights: NDArray[np.float64], n: int
 ) -> NDArray[np.float64]:
@@ -1043,6 +1042,37 @@ def _network_fill_note(
     return note
 
 
+def _supply_stage_note(
+    stages: pl.DataFrame, networked: pl.DataFrame, families: Sequence[FamilyNetwork]
+) -> str:
+    """The simulate step's words on the supply stages of the networks that drew the
+    supplier's random lead times and defects."""
+    in_family = [
+        (item, loc)
+        for family in families
+        for item, loc in zip(family.stage_items, family.stage_locations, strict=True)
+    ]
+    family_stages = stages.join(
+        pl.DataFrame(
+            {"item_id": [i for i, _ in in_family], "location_id": [loc for _, loc in in_family]},
+            schema={"item_id": pl.String, "location_id": pl.String},
+        ),
+        on=["item_id", "location_id"],
+        how="semi",
+    )
+    counts = [
+        (
+            int((frame["lead_time_sd"] > 0).sum()),
+            int((frame["defect_rate"] > 0).sum()),
+        )
+        for frame in (networked, family_stages)
+    ]
+    return (
+        f" (network supply stages: {counts[0][0]} random lead times, {counts[0][1]} defect "
+        f"rates; family supply stages: {counts[1][0]}, {counts[1][1]})"
+    )
+
+
 def make_simulate_step(options: PlanOptions) -> Any:
     def simulate(context: RunContext) -> None:
         """The ``simulate`` step: check that the proposed policies deliver their service.
@@ -1051,6 +1081,17 @@ def make_simulate_step(options: PlanOptions) -> Any:
         the policy deliver the promised fill rate if the forecast is right?), and
         **replay**, on the last ``simulate_periods`` buckets of actual history (how
         would it have fared on what really happened, seasonality and shifts included?).
+
+        Both run under the uncertainty the policies were sized for
+        (:func:`~stockpilot.engine.simulation.simulate_policy_lines`): each order's lead
+        time is drawn with the line's ``lead_time`` mean and ``lead_time_sd`` (receipts),
+        and received units are scrapped at its ``defect_rate``. The replay draws them too:
+        the history gives the demand but not which order would have taken how long, and a
+        fixed lead time would credit the policy with a reliability its supplier's receipts
+        do not show (the replay is one path per line, so it carries that sampling noise).
+        The item networks and product families draw the supplier's lead time and defects on
+        their supply stages. Lines and stages without variability simulate exactly as
+        before. Draws are seeded (forward 0, replay 1): a re-run gives the same figures.
         """
         panel: Panel = _state(context)["panel"]
         policies: pl.DataFrame = _state(context)["policies"]
@@ -1059,10 +1100,13 @@ def make_simulate_step(options: PlanOptions) -> Any:
         )
         n, reps = panel.n_series, options.simulate_replications
         paths = _forecast_paths(context, panel.keys, reps, seed=0)
-        forward = _simulate_policies(aligned, paths, repeat=reps, warmup=2)
+        lines = simulate_policy_lines(aligned, paths, repeat=reps, warmup=2, seed=0)
+        forward = lines.result
         forward_fill = _per_series(forward.fill_rate, forward.total_demand, n)
         forward_demand = np.nan_to_num(forward.total_demand).reshape(n, -1).sum(axis=1)
-        replay = _simulate_policies(aligned, panel.values[:, -options.simulate_periods :])
+        replay = simulate_policy_lines(
+            aligned, panel.values[:, -options.simulate_periods :], seed=1
+        ).result
         classes: pl.DataFrame = _state(context)["classes"]
         simulated = (
             aligned.select("item_id", "location_id", "service_target", "expected_service")
@@ -1074,6 +1118,9 @@ def make_simulate_step(options: PlanOptions) -> Any:
                 pl.Series("demand", forward_demand),
                 pl.Series("replay_fill_rate", replay.fill_rate),
                 pl.Series("replay_demand", replay.total_demand),
+                # the uncertainty simulated on the line (0: fixed lead time, no defects)
+                pl.Series("simulated_lead_time_sd", lines.lead_time_sd),
+                pl.Series("simulated_defect_rate", lines.defect_rate),
             )
             .join(classes.select("item_id", "location_id", "abc"), on=["item_id", "location_id"])
         )
@@ -1081,6 +1128,10 @@ def make_simulate_step(options: PlanOptions) -> Any:
         # together with its supplier's, so a store waits when its DC is out.
         stages: pl.DataFrame | None = _state(context).get("network_stages")
         network_note = ""
+        uncertainty_note = (
+            f"; {lines.random_lead_time_lines} lines with random lead times, "
+            f"{lines.defect_lines} with defect rates"
+        )
         if stages is not None:
             # Product families run as assembly networks (an assembly waits for its
             # scarcest component); the other multi-location items as item networks.
@@ -1103,8 +1154,10 @@ def make_simulate_step(options: PlanOptions) -> Any:
                 demand=paths,
                 replications=reps,
                 warmup=2,
+                supply=stages,
             )
             _state(context)["family_simulation"] = assembled
+            uncertainty_note += _supply_stage_note(stages, multi, families)
             simulated = simulated.join(
                 pl.concat(
                     [
@@ -1151,7 +1204,7 @@ def make_simulate_step(options: PlanOptions) -> Any:
             f"forecast paths ({reps} x {paths.shape[1]} buckets): fill rate "
             f"{_pooled(forward_fill, forward_demand):.3f} vs target {target:.3f}{network_note}; "
             f"replay of the last {replay.measured_periods.max()} buckets: "
-            f"{_pooled(replay.fill_rate, replay.total_demand):.3f}",
+            f"{_pooled(replay.fill_rate, replay.total_demand):.3f}{uncertainty_note}",
         )
         save_artifact(context, "simulation", simulated)
 
