@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stockpilot.core.simulation.lead_time import fit_lead_time
 from stockpilot.core.simulation.multi_echelon import simulate_network
 from stockpilot.core.simulation.single_echelon import simulate_single_echelon
 from stockpilot.engine.echelon import (
@@ -391,3 +392,82 @@ def test_three_echelon_store_fill_rate_reaches_the_target_on_a_long_seeded_run()
     )
     fill = out.filter(pl.col("location_id") == "S1")["network_fill_rate"][0]
     assert fill == pytest.approx(target, abs=0.02)
+
+
+def test_zero_lead_time_sd_and_defects_reproduce_the_fixed_network_simulation() -> None:
+    """Stages carrying lead_time_sd = 0 and defect_rate = 0 (or nulls) simulate exactly as
+    stages without the columns: the constant-lead-time results do not change."""
+    stages, policies = _sim_inputs()
+    keys = pl.DataFrame({"item_id": ["A", "A", "B"], "location_id": ["S1", "S2", "S1"]})
+    reps = 4
+    demand = np.random.default_rng(2).poisson(5.0, (keys.height * reps, 50)).astype(float)
+    kwargs = {"demand_keys": keys, "demand": demand, "replications": reps, "seed": 3}
+    plain = simulate_stage_networks(stages, policies, LOCATIONS, **kwargs)
+    zeros = stages.with_columns(
+        lead_time_sd=pl.Series([0.0, 0.0, None, 0.0, 0.0]), defect_rate=pl.lit(0.0)
+    )
+    assert simulate_stage_networks(zeros, policies, LOCATIONS, **kwargs).equals(plain)
+
+
+def test_supply_stage_draws_the_supplier_lead_time_and_defects_of_a_direct_call() -> None:
+    """Item A's DC (fed by the outside supplier, lead time 3) gets lead-time sd 1.5 and a
+    10 % defect rate; the stores' lanes keep their fixed 1 bucket. The result is a direct
+    simulate_network call with fit_lead_time(mean = the simulator lead time, sd) on the DC
+    and the defect rate there, same seed: the same draws in the same order."""
+    stages, policies = _sim_inputs()
+    stages = stages.with_columns(
+        lead_time_sd=pl.Series([1.5, 0.0, 0.0, 0.0, 0.0]),
+        defect_rate=pl.Series([0.1, 0.0, 0.0, 0.0, 0.0]),
+    )
+    keys = pl.DataFrame({"item_id": ["A", "A"], "location_id": ["S1", "S2"]})
+    reps, horizon = 3, 60
+    demand = np.random.default_rng(4).poisson(5.0, (keys.height * reps, horizon)).astype(float)
+    out = simulate_stage_networks(
+        stages.filter(pl.col("item_id") == "A"),
+        policies,
+        LOCATIONS,
+        demand_keys=keys,
+        demand=demand,
+        replications=reps,
+        seed=1,
+    )
+    a_demand = np.zeros((reps, 3, horizon))
+    a_demand[:, 1] = demand[0:reps]
+    a_demand[:, 2] = demand[reps:]
+    fixed = np.array([[3, 1, 1]] * reps)  # every stage stocks: simulator lead time = lead time
+    direct = simulate_network(
+        a_demand,
+        supplier=[-1, 0, 0],
+        policy="base_stock",
+        order_up_to=[40.0, 30.0, 30.0],
+        lead_time=fit_lead_time(fixed.astype(float), np.array([[1.5, 0.0, 0.0]] * reps)),
+        defect_rate=np.array([[0.1, 0.0, 0.0]] * reps),
+        seed=1,
+    )
+    np.testing.assert_allclose(out["network_on_hand"].to_numpy(), direct.average_on_hand.mean(0))
+    np.testing.assert_allclose(
+        out["network_fill_rate"].to_numpy()[1:], direct.customer_fill_rate[:, 1:].mean(axis=0)
+    )
+
+
+def test_supplier_variability_at_the_supply_stage_costs_the_stores_service() -> None:
+    """A's DC sized for a fixed 3-bucket supply: with a variable supply lead time (sd 2) or
+    20 % defects at the DC, its stores are served worse, measured over 600 buckets."""
+    stages, policies = _sim_inputs()
+    keys = pl.DataFrame({"item_id": ["A", "A"], "location_id": ["S1", "S2"]})
+    reps, horizon = 4, 600
+    demand = np.random.default_rng(6).poisson(8.0, (keys.height * reps, horizon)).astype(float)
+    a_stages = stages.filter(pl.col("item_id") == "A")
+
+    def store_fill(sd: float, defects: float) -> float:
+        varied = a_stages.with_columns(
+            lead_time_sd=pl.Series([sd, 0.0, 0.0]), defect_rate=pl.Series([defects, 0.0, 0.0])
+        )
+        out = simulate_stage_networks(
+            varied, policies, LOCATIONS, demand_keys=keys, demand=demand, replications=reps
+        )
+        return float(np.nanmean(out["network_fill_rate"].to_numpy()))
+
+    fixed = store_fill(0.0, 0.0)
+    assert store_fill(2.0, 0.0) < fixed - 0.01
+    assert store_fill(0.0, 0.2) < fixed - 0.01

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stockpilot.core.simulation.lead_time import fit_lead_time
 from stockpilot.core.simulation.multi_echelon import (
     assembly_topology,
     simulate_assembly_network,
@@ -494,3 +495,66 @@ def test_a_stocking_stage_behind_a_flow_through_component_waits_its_net_lead_tim
     kit = _stage(out, "KIT", "PLANT")
     assert kit["network_fill_rate"] == pytest.approx(float(np.mean(single.fill_rate)))
     assert kit["network_on_hand"] == pytest.approx(float(np.mean(single.average_on_hand)))
+
+
+def test_family_supply_stages_draw_the_supplier_lead_time_and_defects() -> None:
+    """The stages fed from outside get the supplier's lead-time sd and defect rate (the
+    ``supply`` frame); lanes inside the family keep their fixed times. The result is a
+    direct assembly simulation with fit_lead_time(mean = the simulator supply time, sd)
+    and those supply defect rates, same seed. A supply frame of zeros changes nothing."""
+    rng = np.random.default_rng(5)
+    bikes, wheels = rng.poisson(20.0, 104).astype(float), rng.poisson(10.0, 104).astype(float)
+    _, policies, frame = _family_plan(bikes, wheels, 0.95)
+    (family,) = build_family_networks(frame, LOCATIONS, _bom())
+    reps, horizon = 3, 80
+    paths = rng.poisson(15.0, (SERIES.height * reps, horizon)).astype(float)
+    supply = STAGES.with_columns(
+        lead_time_sd=pl.when(pl.col("item_id") == "WHEEL").then(1.2).otherwise(0.0),
+        defect_rate=pl.when(pl.col("item_id") == "FRAME").then(0.1).otherwise(0.0),
+    )
+    common = {"demand_keys": SERIES, "demand": paths, "replications": reps, "warmup": 5}
+    out = simulate_family_networks([family], policies, supply=supply, seed=4, **common)
+    plain = simulate_family_networks([family], policies, **common)
+    zeros = supply.with_columns(pl.lit(0.0).alias("lead_time_sd"), pl.lit(0.0).alias("defect_rate"))
+    assert simulate_family_networks([family], policies, supply=zeros, **common).equals(plain)
+    assert not out.equals(plain)
+
+    topology = assembly_topology(family.network)
+    where = {
+        stage_id(i, loc): (i, loc)
+        for i, loc in zip(family.stage_items, family.stage_locations, strict=True)
+    }
+    stages = [where[n] for n in topology.node_ids]
+    lines = [_stage(policies, item, loc) for item, loc in stages]
+    stocking = np.array([float(r["order_up_to"]) > 0 for r in lines], dtype=np.int64)
+    outside = np.bincount(topology.lanes[:, 1], minlength=len(stages)) == 0
+    items = np.array([item for item, _ in stages])
+    sd = np.where(outside & (items == "WHEEL"), 1.2, 0.0)
+    defects = np.where(outside & (items == "FRAME"), 0.1, 0.0)
+    assert sd.any() and defects.any()  # both reach a supply stage
+    demand = np.zeros((reps, len(stages), horizon))
+    demand[:, stages.index(("BIKE", "S1"))] = paths[:reps]
+    demand[:, stages.index(("WHEEL", "S1"))] = paths[reps:]
+    supply_time = (topology.supply_lead_time + stocking).astype(float)
+    direct = simulate_assembly_network(
+        demand,
+        lanes=topology.lanes,
+        bom_quantity=topology.bom_quantity,
+        lane_lead_time=topology.lane_lead_time + stocking[topology.lanes[:, 1]],
+        supply_lead_time=fit_lead_time(
+            np.broadcast_to(supply_time, (reps, len(stages))),
+            np.broadcast_to(sd, (reps, len(stages))),
+        ),
+        policy=[str(r["policy"]) for r in lines],
+        reorder_point=[float(r["reorder_point"]) for r in lines],
+        order_quantity=[max(float(r["order_quantity"]), 1.0) for r in lines],
+        order_up_to=[float(r["order_up_to"]) for r in lines],
+        review_period=[round(float(r["review_period"])) for r in lines],
+        supply_defect_rate=np.broadcast_to(defects, (reps, len(stages))),
+        warmup=5,
+        seed=4,
+    )
+    for k, (item, loc) in enumerate(stages):
+        assert _stage(out, item, loc)["network_on_hand"] == pytest.approx(
+            direct.average_on_hand[:, k].mean()
+        )
