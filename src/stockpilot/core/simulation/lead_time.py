@@ -3,7 +3,7 @@
 The policy engine sizes safety stock for a random lead time ``L`` through the moments of
 the demand over it, ``E[D(L)] = mu E[L]`` and ``Var[D(L)] = E[L] sigma^2 + mu^2 Var[L]``
 (Silver, Pyke & Thomas 2017, *Inventory and Production Management in Supply Chains*,
-4th ed., eq. 6.15; :func:`~stockpilot.core.policy.leadtime_demand.lead_time_demand_moments`):
+4th ed., eq. 6.7; :func:`~stockpilot.core.policy.leadtime_demand.lead_time_demand_moments`):
 only the mean and the variance of ``L`` enter. A simulation that checks those policies
 must therefore draw lead times whose mean and variance are exactly the ones the policy
 was sized for, on the simulator's whole periods.
