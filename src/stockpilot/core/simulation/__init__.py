@@ -1,5 +1,6 @@
 """Discrete-time inventory simulation, vectorized across series (and network nodes)."""
 
+from stockpilot.core.simulation.lead_time import LeadTimeDistribution, fit_lead_time
 from stockpilot.core.simulation.multi_echelon import (
     AssemblyTopology,
     NetworkSimulationResult,
@@ -18,11 +19,13 @@ from stockpilot.core.simulation.single_echelon import (
 
 __all__ = [
     "AssemblyTopology",
+    "LeadTimeDistribution",
     "NetworkSimulationResult",
     "NetworkTopology",
     "SimulationTraces",
     "SingleEchelonResult",
     "assembly_topology",
+    "fit_lead_time",
     "network_depths",
     "network_topology",
     "simulate_assembly_network",
