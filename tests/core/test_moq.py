@@ -190,3 +190,26 @@ def test_breakdown_adds_up(*, d: float, moq: float, rho: float, life: float, a: 
     parts = b.purchase + b.setup + b.holding + b.obsolescence + b.expiry
     np.testing.assert_allclose(parts, r.cost_order_moq, rtol=1e-12)
     assert np.all(np.array([b.purchase, b.setup, b.holding, b.obsolescence, b.expiry]) >= 0)
+
+
+def test_no_demand_with_a_tiny_lot_and_a_setup_cost_is_finite_without_warnings() -> None:
+    """Regression: without demand the cycle length was computed as lot / 1, so a tiny
+    (valid, >= 0) MOQ made A / tau overflow (a RuntimeWarning from test_breakdown_adds_up);
+    the value was discarded, but no cycle runs without demand. Now nothing overflows and
+    the lot just sits: holding v r x MOQ, no purchase, no setup."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = moq_exception(
+            demand_rate=[0.0, 1e-13],
+            moq=[1e-310, 5e-324],
+            unit_cost=2.0,
+            holding_rate=0.02,
+            setup_cost=100.0,
+        )
+    b = r.order_moq_breakdown
+    assert np.all(np.isfinite(r.cost_order_moq))
+    np.testing.assert_array_equal(b.setup, [0.0, 0.0])
+    np.testing.assert_array_equal(b.purchase, [0.0, 0.0])
+    np.testing.assert_allclose(b.holding, [2.0 * 0.02 * 1e-310, 2.0 * 0.02 * 5e-324])

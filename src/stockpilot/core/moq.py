@@ -166,7 +166,9 @@ def _stock_cost(
     d = np.where(positive, demand, 1.0)
     tau = np.minimum(lot / d, life)
     empty = tau <= 0  # zero lot (A = 0, MOQ = 0): continuous replenishment, cost v D
-    tau = np.where(empty, 1.0, tau)
+    # Without demand no cycle runs (the lot sits; costs below); a neutral cycle length
+    # keeps the cycle terms finite there (a tiny lot over d = 1 made A / tau overflow).
+    tau = np.where(empty | ~positive, 1.0, tau)
     waste = np.where(empty, 0.0, np.maximum(lot - d * tau, 0.0))
     carried = np.where(empty, 0.0, d * tau / 2.0 + waste)  # unit-periods per period
     setup_pp = np.where(empty, 0.0, setup / tau)
