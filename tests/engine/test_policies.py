@@ -460,6 +460,29 @@ def test_defect_rate_grosses_up_the_lot_and_the_safety_stock() -> None:
     assert "defect" not in c["explanation"]
 
 
+def test_defect_rate_lifts_an_order_up_to_level_by_the_pipelines_expected_scrap() -> None:
+    """Base stock, p = 20 %, lead time 3, mean 30 per week: the position counts the gross
+    orders of the last L + 1 = 4 weeks, 4 * 30 / 0.8 = 150 units on average, of which 20 %
+    (30 units = p D (L + 1) / (1 - p)) will be scrapped, so S rises by 30; the safety stock
+    in good units is unchanged (on-hand stock is good stock)."""
+    values = np.full((1, 60), 30.0)
+    values[0, ::2] += 4.0
+    values[0, 1::2] -= 4.0
+    options = PolicyOptions(lead_time=3, service_target=0.95)
+    clean = compute_policies(_panel(values), options=options)
+    faulty = compute_policies(
+        _panel(values),
+        items=pl.DataFrame({"item_id": ["I0"], "defect_rate": [0.2]}),
+        options=options,
+    )
+    c, f = clean.row(0, named=True), faulty.row(0, named=True)
+    assert c["policy"] == f["policy"] == "base_stock"
+    assert f["order_up_to"] == pytest.approx(c["order_up_to"] + 30.0)
+    assert f["reorder_point"] == pytest.approx(f["order_up_to"])
+    assert f["safety_stock"] == pytest.approx(c["safety_stock"])
+    assert "expected scrap" in f["explanation"]
+
+
 def test_defect_rate_of_one_is_rejected() -> None:
     items = pl.DataFrame({"item_id": ["I0"], "defect_rate": [1.0]})
     with pytest.raises(InvalidParameterError, match="defect_rate must be < 1"):

@@ -103,16 +103,18 @@ def test_policy_grossed_up_for_defects_meets_its_target_and_one_not_grossed_fall
         assert _simulate(plain.with_columns(grossed["defect_rate"]), seed) <= TARGET - 0.003
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compute_policies grosses only the safety stock up (SS / (1 - p)); an order-up-to "
-    "line's pipeline holds gross units of which p are scrapped, so its level would need "
-    "the whole protection-interval demand grossed up (see docs/simulation.md)",
-)
-def test_order_up_to_line_grossed_up_for_defects_meets_its_target() -> None:
-    grossed = _policies(defect_rate=0.1, lots=False)
+@pytest.mark.parametrize("defect_rate", [0.1, 0.3])
+def test_order_up_to_line_grossed_up_for_defects_meets_its_target(defect_rate: float) -> None:
+    """Base stock with defects: the position counts gross open orders of which p will be
+    scrapped, so compute_policies lifts S by their expected scrap p D (L + 1) / (1 - p).
+    That level meets 0.95; the level sized without defects, in the same world, does not."""
+    grossed = _policies(defect_rate=defect_rate, lots=False)
+    plain = _policies(lots=False)
     assert grossed["policy"][0] == "base_stock"
-    assert _simulate(grossed) >= TARGET - 0.01
+    assert np.all(grossed["order_up_to"].to_numpy() > plain["order_up_to"].to_numpy())
+    for seed in (5, 7):
+        assert _simulate(grossed, seed) >= TARGET
+        assert _simulate(plain.with_columns(grossed["defect_rate"]), seed) <= TARGET - 0.05
 
 
 def test_without_variability_the_previous_fixed_lead_time_simulation_is_reproduced() -> None:
