@@ -24,6 +24,9 @@ min/max for the ERP) carry out the placement:
 * :func:`pass_through_flow_stages`: the policy of a flow-through stage (``tau = 0``) is
   base stock 0: it holds nothing and passes each order upstream as it comes, its
   customers being promised the time that takes;
+* :func:`pass_through_supply_variability`: the supplier's lead-time variance and defect
+  rate that a flow-through stage passes on to the stages it serves, which size their
+  policies for it;
 * :func:`echelon_note`: the sentence each such policy line adds to its explanation;
 * :func:`simulate_stage_networks`: every stage's policy simulated together with the
   others of its network (a store waits when its distribution centre is out);
@@ -62,6 +65,7 @@ from stockpilot.errors import InvalidDataError
 __all__ = [
     "BOM_LANE_COLUMNS",
     "FAMILY_SIMULATION_SCHEMA",
+    "SUPPLY_VARIABILITY_COLUMNS",
     "echelon_forecast",
     "echelon_map",
     "echelon_note",
@@ -69,6 +73,7 @@ __all__ = [
     "echelon_parameters",
     "multi_location_nodes",
     "pass_through_flow_stages",
+    "pass_through_supply_variability",
     "simulate_family_networks",
     "simulate_stage_networks",
 ]
@@ -345,7 +350,11 @@ def echelon_forecast(forecast: pl.DataFrame, mapping: pl.DataFrame) -> pl.DataFr
 
 
 def echelon_parameters(
-    parameters: pl.DataFrame, placement: pl.DataFrame, mapping: pl.DataFrame
+    parameters: pl.DataFrame,
+    placement: pl.DataFrame,
+    mapping: pl.DataFrame,
+    *,
+    supply_variability: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Policy parameters of every stage, carrying out the placement.
 
@@ -361,11 +370,17 @@ def echelon_parameters(
         ``item_id, location_id, net_lead_time`` per stage.
     mapping
         :func:`echelon_map` (used for the service targets of stages without own demand).
+    supply_variability
+        Optional :func:`pass_through_supply_variability` rows: each stage's
+        ``lead_time_sd`` and ``defect_rate`` become those (its own supply's plus what
+        flow-through stages upstream pass on; 0 for a stage without a row), so the policy
+        is sized for the supply times its net lead time contains.
 
     Returns
     -------
     polars.DataFrame
-        ``parameters`` with ``lead_time = net_lead_time + information_delay``.
+        ``parameters`` with ``lead_time = net_lead_time + information_delay`` (and, with
+        ``supply_variability``, its ``lead_time_sd`` and ``defect_rate``).
     """
     _require(parameters, KEYS, "echelon_parameters", "parameters")
     _require(placement, (*KEYS, "net_lead_time"), "echelon_parameters", "placement")
@@ -381,6 +396,26 @@ def echelon_parameters(
         else pl.lit(0.0)
     )
     frame = frame.with_columns((pl.col("net_lead_time") + delay).alias("lead_time"))
+    if supply_variability is not None:
+        _require(
+            supply_variability,
+            (*KEYS, "lead_time_sd", "defect_rate"),
+            "echelon_parameters",
+            "supply_variability",
+        )
+        frame = (
+            frame.drop("lead_time_sd", "defect_rate", strict=False)
+            .join(
+                supply_variability.select(
+                    *KEYS,
+                    pl.col("lead_time_sd", "defect_rate").cast(pl.Float64),
+                ),
+                on=list(KEYS),
+                how="left",
+                maintain_order="left",
+            )
+            .with_columns(pl.col("lead_time_sd", "defect_rate").fill_null(0.0))
+        )
     if "service_target" in frame.columns:
         # A stage serves at least the highest target of the series it feeds (its own
         # series included): an upstream stage that lets an A item down fails A service.
@@ -441,12 +476,224 @@ def pass_through_flow_stages(policies: pl.DataFrame, placement: pl.DataFrame) ->
     ).drop("_flow")
 
 
+SUPPLY_VARIABILITY_COLUMNS = (
+    "item_id",
+    "location_id",
+    "lead_time_sd",
+    "defect_rate",
+    "passed_lead_time_sd",
+    "passed_defect_rate",
+)
+"""Columns of :func:`pass_through_supply_variability`."""
+
+
+def _inbound_lanes(
+    stages: pl.DataFrame, locations: pl.DataFrame, bom: pl.DataFrame | None
+) -> pl.DataFrame:
+    """``item_id, location_id, up_item_id, up_location_id``: every lane into a stage from
+    another stage, as the networks are built (:mod:`stockpilot.engine.network`): from the
+    same item's stage at the parent location, and through each bill-of-materials lane from
+    the component's stage at the assembly location."""
+    parents = locations.select(
+        pl.col("location_id").cast(pl.String), pl.col("parent").cast(pl.String)
+    ).filter(pl.col("parent").is_not_null())
+    ups = stages.rename({"item_id": "up_item_id", "location_id": "up_location_id"})
+    same_item = stages.join(parents, on="location_id", how="inner").select(
+        "item_id",
+        "location_id",
+        pl.col("item_id").alias("up_item_id"),
+        pl.col("parent").alias("up_location_id"),
+    )
+    lanes = [same_item]
+    if bom is not None and bom.height:
+        lanes.append(
+            _bom_lanes(bom, "pass_through_supply_variability").select(
+                pl.col("parent_item_id").alias("item_id"),
+                "location_id",
+                pl.col("component_item_id").alias("up_item_id"),
+                pl.col("location_id").alias("up_location_id"),
+            )
+        )
+    return (
+        pl.concat(lanes)
+        .join(stages, on=["item_id", "location_id"], how="semi")
+        .join(ups, on=["up_item_id", "up_location_id"], how="semi")
+        .unique()
+    )
+
+
+def pass_through_supply_variability(
+    placement: pl.DataFrame,
+    supply: pl.DataFrame,
+    locations: pl.DataFrame,
+    *,
+    bom: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Lead-time sd and defect rate each stage's policy must absorb: its own supply's plus
+    what flow-through stages upstream pass on.
+
+    The guaranteed-service model treats times as deterministic: stage ``i`` quotes
+    ``S_i`` and its customer's inbound time is ``SI_j = max S_i`` over its suppliers. A
+    stage that holds stock (net replenishment time ``tau_i = SI_i + T_i - S_i > 0``)
+    keeps its promise with its stock and absorbs the variability of its own supply. A
+    flow-through stage (``tau_i = 0``, ``S_i = SI_i + T_i``, no stock) cannot: its
+    customer waits for the supplier's actual time, so the variance of that time is part
+    of the customer's net lead time ``tau_j``, which already contains ``S_i``. Hence, per
+    stage ``j`` (variances in buckets squared):
+
+    ``V_j = v_j + P_j``, ``P_j = sum over inbound lanes i -> j with tau_i = 0 of V_i``
+
+    where ``v_j`` is the variance of ``j``'s own outside supply: the chain of flow-through
+    suppliers is followed up to the first stocking stage (which passes nothing on) or to
+    the outside supplier. A stage with one inbound lane (an item's distribution chain)
+    adds the chain's variances. An assembly with several flow-through inbound lanes waits
+    for the slowest component, ``max_k X_k``: for independent chains
+    ``Var(max_k X_k) <= sum_k Var(X_k)`` (Efron-Stein: the maximum moves by at most as much
+    as the one time that changes), so the sum is a safe bound; the largest single variance
+    is not (two suppliers each late with a small probability ``q`` make the kit late with
+    about ``2q``). A chain reaching the assembly by two ways is counted twice, on the safe
+    side too.
+
+    Defects: a flow-through stage scraps its supplier's rejected units and ships only the
+    good ones, so ``p`` of each shipment reaches its customer one supply time later (it
+    reorders the shortfall) while the customer's inventory position still counts it as on
+    order. By Little's law that backlog is ``p D T / (1 - p)`` on average, which the policy
+    engine's defect allowance for the customer (``p D (L + 1) / (1 - p)``; ``L``, the
+    customer's net lead time, contains the supply time ``T``) covers: the customer is
+    sized with the rate passed on. Good shares multiply along a chain,
+    ``1 - p_j = (1 - p_own) (1 - P_j)``; an assembly builds only as many kits as its
+    scarcest component allows, so its rate is the largest of its lanes'.
+
+    Parameters
+    ----------
+    placement
+        ``item_id, location_id, stock_role`` (``flow_through`` where ``tau = 0``), one
+        row per stage of the networks.
+    supply
+        ``item_id, location_id, lead_time_sd`` (buckets) and ``defect_rate`` of the
+        stages' own outside supply (a supplier into the top of a bought item's network);
+        stages without a row, and nulls, count 0.
+    locations
+        ``location_id, parent``: the item's stage at the parent location supplies it.
+    bom
+        Optional bill-of-materials lanes (:data:`BOM_LANE_COLUMNS`): the component's stage
+        at the assembly location supplies the parent's stage there.
+
+    Returns
+    -------
+    polars.DataFrame
+        :data:`SUPPLY_VARIABILITY_COLUMNS`, one row per stage in ``placement`` order:
+        ``lead_time_sd = sqrt(V_j)``, ``defect_rate`` (at most 0.95) and what of them came
+        from upstream flow-through stages (``passed_lead_time_sd = sqrt(P_j)``,
+        ``passed_defect_rate``).
+
+    Raises
+    ------
+    InvalidDataError
+        When a column is missing or the lanes form a cycle.
+
+    Examples
+    --------
+    A flow-through DC bought with lead-time sd 2 from its supplier passes the variance
+    on to its store; a stocking DC would not:
+
+    >>> import polars as pl
+    >>> placement = pl.DataFrame({"item_id": ["A", "A"], "location_id": ["DC", "S1"],
+    ...                           "stock_role": ["flow_through", "decoupling"]})
+    >>> supply = pl.DataFrame({"item_id": ["A"], "location_id": ["DC"],
+    ...                        "lead_time_sd": [2.0], "defect_rate": [0.0]})
+    >>> locations = pl.DataFrame({"location_id": ["DC", "S1"], "parent": [None, "DC"]})
+    >>> out = pass_through_supply_variability(placement, supply, locations)
+    >>> out.select("location_id", "lead_time_sd", "passed_lead_time_sd").rows()
+    [('DC', 2.0, 0.0), ('S1', 2.0, 2.0)]
+    """
+    _require(placement, (*KEYS, "stock_role"), "pass_through_supply_variability", "placement")
+    _require(
+        supply,
+        (*KEYS, "lead_time_sd", "defect_rate"),
+        "pass_through_supply_variability",
+        "supply",
+    )
+    _require(locations, ("location_id", "parent"), "pass_through_supply_variability", "locations")
+    stages = placement.select(
+        pl.col("item_id").cast(pl.String),
+        pl.col("location_id").cast(pl.String),
+        (pl.col("stock_role") == "flow_through").fill_null(False).alias("_flow"),
+    )
+    own = supply.select(
+        pl.col("item_id").cast(pl.String),
+        pl.col("location_id").cast(pl.String),
+        pl.col("lead_time_sd")
+        .cast(pl.Float64)
+        .fill_nan(None)
+        .fill_null(0.0)
+        .clip(0.0)
+        .pow(2)
+        .alias("_own_var"),
+        (
+            1.0
+            - pl.col("defect_rate").cast(pl.Float64).fill_nan(None).fill_null(0.0).clip(0.0, 0.95)
+        ).alias("_own_good"),
+    ).unique(list(KEYS), keep="first")
+    table = stages.join(own, on=list(KEYS), how="left", maintain_order="left").with_columns(
+        pl.col("_own_var").fill_null(0.0), pl.col("_own_good").fill_null(1.0)
+    )
+    keys = table.select(*KEYS)
+    lanes = _inbound_lanes(keys.unique(), locations, bom)
+    passed_var = np.zeros(table.height)
+    passed_good = np.ones(table.height)
+    for _ in range(table.height + 1):  # a chain of lanes is at most as long as the stages
+        passed = table.with_columns(
+            pl.Series("_passed_var", passed_var), pl.Series("_passed_good", passed_good)
+        )
+        handed = passed.filter("_flow").select(
+            pl.col("item_id").alias("up_item_id"),
+            pl.col("location_id").alias("up_location_id"),
+            (pl.col("_own_var") + pl.col("_passed_var")).alias("_var"),
+            (pl.col("_own_good") * pl.col("_passed_good")).alias("_good"),
+        )
+        received = (
+            lanes.join(handed, on=["up_item_id", "up_location_id"], how="inner")
+            .group_by(*KEYS)
+            .agg(pl.col("_var").sum(), pl.col("_good").min())
+        )
+        update = keys.join(received, on=list(KEYS), how="left", maintain_order="left")
+        new_var = update["_var"].fill_null(0.0).to_numpy()
+        new_good = update["_good"].fill_null(1.0).to_numpy()
+        settled = np.allclose(new_var, passed_var, rtol=1e-12, atol=0.0) and np.allclose(
+            new_good, passed_good, rtol=1e-12, atol=0.0
+        )
+        passed_var, passed_good = new_var, new_good
+        if settled:
+            break
+    else:
+        raise InvalidDataError(
+            "pass_through_supply_variability: the lanes between the stages form a cycle of "
+            "flow-through stages (a location is its own ancestor, or an item its own "
+            "component); fix the location parents or the bill of materials."
+        )
+    own_var = table["_own_var"].to_numpy()
+    own_good = table["_own_good"].to_numpy()
+    return keys.with_columns(
+        pl.Series("lead_time_sd", np.sqrt(own_var + passed_var)),
+        pl.Series("defect_rate", np.minimum(1.0 - own_good * passed_good, 0.95)),
+        pl.Series("passed_lead_time_sd", np.sqrt(passed_var)),
+        pl.Series("passed_defect_rate", 1.0 - passed_good),
+    )
+
+
 def echelon_note(
-    placement: pl.DataFrame, mapping: pl.DataFrame, *, bom: pl.DataFrame | None = None
+    placement: pl.DataFrame,
+    mapping: pl.DataFrame,
+    *,
+    bom: pl.DataFrame | None = None,
+    supply_variability: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``item_id, location_id, echelon_note``: one sentence per stage saying what the
     network placement changed (net replenishment time, quoted service time, role, the
-    locations served and, with ``bom``, the items it is assembled into there)."""
+    locations served, with ``bom`` the items it is assembled into there and, with
+    ``supply_variability`` (:func:`pass_through_supply_variability`), the supplier's
+    lead-time sd and defect rate that flow-through stages upstream pass on to it)."""
     _require(
         placement,
         (*KEYS, "net_lead_time", "committed_service_time", "inbound_service_time", "stock_role"),
@@ -479,6 +726,22 @@ def echelon_note(
         frame = frame.join(feeds, on=list(KEYS), how="left")
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("_feeds"))
+    if supply_variability is not None:
+        frame = frame.join(
+            supply_variability.select(
+                *KEYS,
+                pl.col("lead_time_sd").alias("_sd"),
+                pl.col("passed_lead_time_sd").alias("_passed_sd"),
+                pl.col("passed_defect_rate").alias("_passed_p"),
+            ),
+            on=list(KEYS),
+            how="left",
+        )
+    else:
+        frame = frame.with_columns(
+            pl.lit(None, dtype=pl.Float64).alias(c) for c in ("_sd", "_passed_sd", "_passed_p")
+        )
+    passed = (pl.col("_passed_sd").fill_null(0.0) > 0) | (pl.col("_passed_p").fill_null(0.0) > 0)
     served_text = pl.concat_str(
         pl.when(pl.col("_served").list.len() > 0)
         .then(pl.lit("; it serves ") + pl.col("_served").list.join(", "))
@@ -488,6 +751,17 @@ def echelon_note(
             pl.lit("; by the bill of materials it goes into ")
             + pl.col("_feeds").list.join(", ")
             + pl.lit(", whose demand it also serves")
+        )
+        .otherwise(pl.lit("")),
+        pl.when(passed)
+        .then(
+            pl.lit("; flow-through stages upstream pass on their supplier's lead-time sd ")
+            + pl.col("_passed_sd").round(2).cast(pl.String)
+            + pl.lit(" and defect rate ")
+            + (100 * pl.col("_passed_p")).round(1).cast(pl.String)
+            + pl.lit("% (sized for lead-time sd ")
+            + pl.col("_sd").round(2).cast(pl.String)
+            + pl.lit(")")
         )
         .otherwise(pl.lit("")),
     )

@@ -46,6 +46,7 @@ from stockpilot.engine.echelon import (
     echelon_parameters,
     multi_location_nodes,
     pass_through_flow_stages,
+    pass_through_supply_variability,
     simulate_family_networks,
     simulate_stage_networks,
 )
@@ -701,13 +702,21 @@ def _multi_echelon_policies(
     placement: pl.DataFrame,
     locations: pl.DataFrame,
     bom: pl.DataFrame,
+    *,
+    supply: pl.DataFrame,
 ) -> pl.DataFrame:
     """Policies of every stage of the multi-location item networks and of the product
     families, sized for the net replenishment times of the placement
     (:mod:`stockpilot.engine.echelon`); a family stage's demand adds, through the bill of
     materials, ``quantity_per`` x the echelon demand of each assembly it goes into. Items
     held at one location and in no bill of materials keep the policies of the policy
-    step."""
+    step.
+
+    ``supply`` holds the supplier's lead-time sd and defect rate on the supply stages (top
+    of a bought item's network): each stage is sized for those of its own supply plus
+    those passed on by the flow-through stages upstream
+    (:func:`~stockpilot.engine.echelon.pass_through_supply_variability`), the same
+    variability the simulate step draws on the supply stages."""
     single: pl.DataFrame = _state(context)["policies"]
     in_family = pl.concat([bom["parent_item_id"], bom["component_item_id"]]).unique()
     stages = pl.concat(
@@ -721,7 +730,13 @@ def _multi_echelon_policies(
     panel: Panel = _state(context)["panel"]
     keys = stages.select("item_id", "location_id")
     mapping = echelon_map(panel.keys, keys, locations, bom=bom)
-    params = echelon_parameters(policy_parameters(context, options, keys), stages, mapping)
+    variability = pass_through_supply_variability(stages, supply, locations, bom=bom)
+    params = echelon_parameters(
+        policy_parameters(context, options, keys),
+        stages,
+        mapping,
+        supply_variability=variability,
+    )
     staged = compute_policies(
         echelon_panel(panel, mapping, keys),
         items=params,
@@ -730,7 +745,11 @@ def _multi_echelon_policies(
     )
     staged = (
         pass_through_flow_stages(staged, stages)
-        .join(echelon_note(stages, mapping, bom=bom), on=["item_id", "location_id"], how="left")
+        .join(
+            echelon_note(stages, mapping, bom=bom, supply_variability=variability),
+            on=["item_id", "location_id"],
+            how="left",
+        )
         .with_columns(
             pl.concat_str("explanation", "echelon_note", separator="; ").alias("explanation")
         )
@@ -936,7 +955,9 @@ def make_network_step(options: PlanOptions) -> Any:
         save_artifact(context, "network", artifact)
         # The placement is handed to the policy engine: every stage's policy protects its
         # net replenishment time, and upstream stages get policies of their own.
-        policies = _multi_echelon_policies(context, options, placement, locations, bom)
+        policies = _multi_echelon_policies(
+            context, options, placement, locations, bom, supply=supply_variability
+        )
         _state(context)["policies"] = policies
         revise_policies(context, policies.rename({"lot_sizing_rule": "lot_sizing"}))
         save_artifact(context, "policy_details", _policy_details(policies))
