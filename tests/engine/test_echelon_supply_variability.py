@@ -232,7 +232,8 @@ def test_the_store_is_sized_with_the_passed_sd_and_says_so() -> None:
         echelon_note(placement, mapping, supply_variability=variability), "echelon_note"
     )
     assert "pass on their supplier's lead-time sd 1.5 and defect rate 4.0%" in notes["S1"]
-    assert "pass on" not in notes["PLANT"]
+    # the flow-through DC receives the sd too, but holds nothing to size for it
+    assert "pass on" not in notes["PLANT"] and "pass on" not in notes["DC"]
 
 
 def _store_policy(

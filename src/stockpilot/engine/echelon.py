@@ -741,7 +741,10 @@ def echelon_note(
         frame = frame.with_columns(
             pl.lit(None, dtype=pl.Float64).alias(c) for c in ("_sd", "_passed_sd", "_passed_p")
         )
-    passed = (pl.col("_passed_sd").fill_null(0.0) > 0) | (pl.col("_passed_p").fill_null(0.0) > 0)
+    # Only a stage that holds stock is sized for it; a flow-through one passes it on again.
+    passed = (pl.col("stock_role") == "decoupling") & (
+        (pl.col("_passed_sd").fill_null(0.0) > 0) | (pl.col("_passed_p").fill_null(0.0) > 0)
+    )
     served_text = pl.concat_str(
         pl.when(pl.col("_served").list.len() > 0)
         .then(pl.lit("; it serves ") + pl.col("_served").list.join(", "))
