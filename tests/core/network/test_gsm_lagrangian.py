@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -14,6 +15,7 @@ from numpy.typing import NDArray
 
 from stockpilot.core.network import Edge, Network, Node
 from stockpilot.core.network.gsm_lagrangian import (
+    _CELLS_PER_SECOND,
     _Box,
     _branch_and_bound,
     _exact_cost,
@@ -49,7 +51,7 @@ def _search(net: Network, *, unit: float = 1.0, seconds: float = 10.0) -> _Searc
         best_cost=gsm_cost(net, s0),
         mip_rel_gap=1e-9,
         deadline=now + seconds,
-        root_deadline=now + seconds / 4,
+        root_work=seconds / 4 * _CELLS_PER_SECOND,
         unit=unit,
         node_iter=5,
     )
@@ -127,6 +129,46 @@ def test_branch_and_bound_matches_brute_force(seed: int, n: int) -> None:
     assert result.closed
     assert result.best_cost == pytest.approx(best, rel=1e-6, abs=1e-9)
     assert gsm_cost(net, result.best_s) == pytest.approx(result.best_cost)
+
+
+@pytest.mark.parametrize(("n", "seed"), [(14, 13), (20, 9)])
+def test_branch_and_bound_is_the_same_on_a_slow_clock(
+    n: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root phase and the polishing are budgeted in work, not seconds: a clock that
+    jumps ten seconds on every read (a heavily loaded machine) gives the same forest,
+    bound, incumbent and number of nodes, as long as the safety deadline is not reached."""
+    net = random_dag(np.random.default_rng(seed), n, max_time=4)
+    arr = net.arrays()
+    s0 = _latest_service_times(arr)
+
+    def run() -> _SearchResult:
+        now = time.perf_counter()
+        return _branch_and_bound(
+            arr,
+            weight=_weight(net),
+            maxrep=_max_replenishment(arr),
+            best_s=s0,
+            best_cost=gsm_cost(net, s0),
+            mip_rel_gap=1e-9,
+            deadline=now + 1e9,
+            root_work=2e6,
+            search_work=1e8,
+            node_iter=5,
+        )
+
+    calm = run()
+    ticks = itertools.count()
+    monkeypatch.setattr(time, "perf_counter", lambda: 10.0 * next(ticks))
+    loaded = run()
+    assert calm.closed and loaded.closed
+    assert calm.nodes > 20  # a search, not a root that proves the start
+    assert (loaded.nodes, loaded.lower, loaded.best_cost) == (
+        calm.nodes,
+        calm.lower,
+        calm.best_cost,
+    )
+    assert loaded.best_s.tolist() == calm.best_s.tolist()
 
 
 @settings(max_examples=10, deadline=None)

@@ -461,6 +461,10 @@ class _LocalSearch:
     A move sets one ``S_j`` to 0, to ``min(s_j, SI_j + T_j)`` (pass-through) or to the
     inbound time of one of its customers less the lane (``SI_k - L_jk``), keeping every
     ``tau >= 0``; only moves that lower the exact cost are taken.
+
+    ``work`` counts what the search has done (one unit per move tried, per customer whose
+    inbound time that move changes and per supplier of that customer). A budget in these units, not in seconds, keeps
+    the result independent of the machine's load; ``deadline`` is only a safety cap.
     """
 
     def __init__(self, arr: NetworkArrays, weight: NDArray[np.float64]) -> None:
@@ -480,6 +484,12 @@ class _LocalSearch:
         ):
             self.preds[d].append((u, lane))
             self.succs[u].append((d, lane))
+        # Work of one move of S_j: the move, and per customer its inbound time (a max over
+        # that customer's suppliers).
+        self.move_work = [
+            1 + sum(1 + len(self.preds[k]) for k, _lane in self.succs[j]) for j in range(n)
+        ]
+        self.work = 0
 
     def _inbound(self, s: list[float], k: int, j: int, s_j: float) -> float:
         si = self.ext[k]
@@ -487,15 +497,21 @@ class _LocalSearch:
             si = max(si, (s_j if i == j else s[i]) + lane)
         return si
 
-    def improve(self, s_in: NDArray[np.float64], *, deadline: float) -> NDArray[np.float64]:
+    def improve(
+        self, s_in: NDArray[np.float64], *, deadline: float, max_work: float = math.inf
+    ) -> NDArray[np.float64]:
+        """Sweeps of first-improvement moves from ``s_in`` until none helps or
+        ``max_work`` units are spent (or, as a safety cap, ``deadline`` passes)."""
         s = s_in.tolist()
         n = len(s)
         si = [self._inbound(s, k, -1, 0.0) for k in range(n)]
         w, t = self.weight, self.t
+        stop = self.work + max_work
+        self.work += n + self.arr.n_edges
         for _ in range(50):
             moved = False
             for j in range(n):
-                if j % 64 == 63 and time.perf_counter() > deadline:
+                if self.work >= stop or (j % 64 == 63 and time.perf_counter() > deadline):
                     break
                 top = min(self.cap[j], si[j] + t[j])
                 options = {0.0, top}
@@ -506,6 +522,7 @@ class _LocalSearch:
                 for v in options:
                     if v == s[j] or v < 0 or v > top + 1e-12:
                         continue
+                    self.work += self.move_work[j]
                     gain = base_j - w[j] * math.sqrt(max(si[j] + t[j] - v, 0.0))
                     new_si = []
                     ok = True
@@ -526,9 +543,25 @@ class _LocalSearch:
                     for (k, _lane), nk in zip(self.succs[j], best_si, strict=True):
                         si[k] = nk
                     moved = True
-            if not moved or time.perf_counter() > deadline:
+            if not moved or self.work >= stop or time.perf_counter() > deadline:
                 break
         return np.asarray(s, dtype=np.float64)
+
+
+# Work, not wall-clock time, budgets the root ascents and the polishing, so the same input
+# gives the same forest, bound and search on any load (the deadlines are safety caps only).
+# The unit is one DP cell; rates measured on the 2-core VM, idle: the compiled DP does
+# about 1.2e9 cells a second (Willems chain 32), an evaluation adds about 130-640 ns per
+# stage (repair and exact cost of the candidate), and a local-search work unit costs
+# 0.11-0.19 us (chains 19, 21, 27, 28, 32), about as much as 150 cells.
+_CELLS_PER_SECOND = 1e9
+_EVAL_CELLS_PER_STAGE = 300.0
+_CELLS_PER_SEARCH_UNIT = 150.0
+
+
+def _box_cells(box: _Box) -> float:
+    """Cells of the DP's (S, SI) tables inside ``box``."""
+    return float(np.sum((box.s_hi - box.s_lo + 1.0) * (box.si_hi - box.si_lo + 1.0)))
 
 
 @dataclass
@@ -567,9 +600,15 @@ class _Relaxation:
             grid.up.tolist(), grid.down.tolist(), grid.lane.tolist(), strict=True
         ):
             self.suppliers[d].append((u, lane))
+        self.work = 0.0
+
+    def evaluation_work(self, box: _Box) -> float:
+        """Work of one :meth:`evaluate` at ``box``, in DP cells."""
+        return _box_cells(box) + _EVAL_CELLS_PER_STAGE * self.grid.t_proc.size
 
     def evaluate(self, box: _Box, lam: NDArray[np.float64]) -> tuple[float, _Dual]:
         n = self.grid.t_proc.size
+        self.work += self.evaluation_work(box)
         lin_s = np.zeros(n)
         lin_si = np.zeros(n)
         np.add.at(lin_s, self.d_up, lam)
@@ -771,17 +810,23 @@ def _branch_and_bound(
     best_cost: float,
     mip_rel_gap: float,
     deadline: float,
-    root_deadline: float,
+    root_work: float,
+    search_work: float = math.inf,
     unit: float = 1.0,
     node_iter: int = 12,
     max_root_gap: float = math.inf,
 ) -> _SearchResult:
     """Best-first branch-and-bound over service-time boxes, bounded by the forest DP.
 
-    The returned ``lower`` is the least bound over every node closed or still open, so
-    it is a valid lower bound on the optimum even when the deadline stops the search;
-    ``closed`` says the search finished (``best_cost`` proven within ``mip_rel_gap``). The
-    search stops after the root when the root's relative gap exceeds ``max_root_gap``.
+    The root phase (the choice of forest and the root ascent) spends at most ``root_work``
+    DP cells (see ``_CELLS_PER_SECOND``); the local search polishes candidates with at most
+    a tenth of the DP work done so far, and each polish at most a hundredth of
+    ``search_work``. Budgets in work, not seconds, make the search the same on any load;
+    ``deadline`` is a wall-clock safety cap. The returned ``lower`` is the least bound over
+    every node closed or still open, so it is a valid lower bound on the optimum even when
+    the deadline stops the search; ``closed`` says the search finished (``best_cost``
+    proven within ``mip_rel_gap``). The search stops after the root when the root's
+    relative gap exceeds ``max_root_gap``.
     """
     grid = _make_grid(arr, weight, maxrep, unit)
     root = _root_box(grid)
@@ -789,11 +834,12 @@ def _branch_and_bound(
         return _SearchResult(best_cost, best_s, best_cost, 0, True)
     # A short root ascent on each candidate forest; the search goes on with the best one.
     relax = _Relaxation(arr, weight, grid)
+    root_evaluations = int(root_work // relax.evaluation_work(root))
     lam0 = np.zeros(relax.forest.drop.size)
     best_bound = -math.inf
     if relax.forest.drop.size:
         orders = _forest_orders(arr, weight, maxrep)
-        share = max(root_deadline - time.perf_counter(), 0.0) / (2 * len(orders))
+        trial_iter = min(300, max(root_evaluations // (2 * len(orders)), 1))
         for order in orders:
             trial = _Relaxation(arr, weight, grid, order)
             dual = trial.ascend(
@@ -801,21 +847,22 @@ def _branch_and_bound(
                 np.zeros(trial.forest.drop.size),
                 upper=best_cost,
                 stop_at=best_cost * (1 - mip_rel_gap / 2),
-                max_iter=300,
-                deadline=time.perf_counter() + share,
+                max_iter=trial_iter,
+                deadline=deadline,
                 theta=2.0,
                 patience=15,
             )
+            root_evaluations -= round(trial.work / trial.evaluation_work(root))
             if dual.cand_cost < best_cost:
                 best_s, best_cost = dual.cand_s, dual.cand_cost
             if dual.bound > best_bound:
                 best_bound, relax, lam0 = dual.bound, trial, dual.lam
             if best_bound >= best_cost * (1 - mip_rel_gap / 2):
                 break  # this forest's root bound already proves the incumbent
+    root_iter = min(1000, max(root_evaluations, 1))
     search = _LocalSearch(arr, weight)
-    started = time.perf_counter()
-    polish_seconds = 0.01 * max(deadline - started, 0.0)
-    polish_used = 0.0
+    polish_work = 0.01 * search_work / _CELLS_PER_SEARCH_UNIT
+    dp_start = relax.work
     counter = itertools.count()
     # The root starts from the chosen forest's multipliers (its bound is valid for the root).
     heap: list[tuple[float, int, _Box, NDArray[np.float64]]] = [(best_bound, 0, root, lam0)]
@@ -836,18 +883,17 @@ def _branch_and_bound(
             lam,
             upper=best_cost,
             stop_at=stop_at,
-            max_iter=1000 if first else node_iter,
-            deadline=root_deadline if first else deadline,
+            max_iter=root_iter if first else node_iter,
+            deadline=deadline,
             theta=2.0 if first else 1.0,
             patience=15 if first else 3,
         )
         first = False
         # The local search is slow next to a DP node (a Python sweep), so it gets at most
-        # a tenth of the search's time: unbounded, it took 53 of 60 s on Willems chain 28.
-        now = time.perf_counter()
-        if dual.cand_cost < best_cost * (1 + 1e-2) and polish_used <= 0.1 * (now - started):
-            polished = search.improve(dual.cand_s, deadline=min(deadline, now + polish_seconds))
-            polish_used += time.perf_counter() - now
+        # a tenth of the search's work: unbounded, it took 53 of 60 s on Willems chain 28.
+        polish_allowed = search.work * _CELLS_PER_SEARCH_UNIT <= 0.1 * (relax.work - dp_start)
+        if dual.cand_cost < best_cost * (1 + 1e-2) and polish_allowed:
+            polished = search.improve(dual.cand_s, deadline=deadline, max_work=polish_work)
             cost = _exact_cost(arr, weight, polished)
             if cost < best_cost:
                 best_cost, best_s = cost, polished

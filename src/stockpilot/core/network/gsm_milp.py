@@ -54,6 +54,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from stockpilot.core.network.gsm_lagrangian import (
+    _CELLS_PER_SECOND,
     _branch_and_bound,
     _exact_cost,
     _LocalSearch,
@@ -246,7 +247,8 @@ def gsm_milp(
             best_cost=best_cost,
             mip_rel_gap=mip_rel_gap,
             deadline=now + _SEARCH_SHARE * time_limit,
-            root_deadline=now + _ROOT_SHARE * time_limit,
+            root_work=_ROOT_SHARE * time_limit * _CELLS_PER_SECOND,
+            search_work=_SEARCH_SHARE * time_limit * _CELLS_PER_SECOND,
             unit=float(unit) if unit is not None else 1.0,
         )
         if search.best_cost < best_cost:
