@@ -61,6 +61,7 @@ from stockpilot.core.network.gsm_lagrangian import (
     _repair,
     _time_unit,
 )
+from stockpilot.core.network.gsm_presolve import _drop_zero_weight_stages
 from stockpilot.core.network.gsm_tree import (
     GSMMethod,
     GSMSolution,
@@ -180,7 +181,12 @@ def gsm_milp(
     if not (isinstance(threads, int) and threads >= 1):
         raise parameter_error(owner, "threads", "an integer >= 1", threads)
 
-    arr = network.arrays()
+    original = network.arrays()
+    weight = original.holding_cost * original.z * original.net_demand_sd
+    # Stages without cost quote S = 0 and lose their lanes (exact; gsm_presolve): every
+    # solver below works on the presolved network, and every answer is evaluated on the
+    # original one, where it is feasible with the same cost.
+    arr = _drop_zero_weight_stages(original, weight)
     t_proc = arr.processing_time
     maxrep = _max_replenishment(arr)
     bounds = _Bounds(
@@ -188,7 +194,6 @@ def gsm_milp(
         si_lo=arr.external_inbound_cst,
         si_hi=np.maximum(maxrep - t_proc, arr.external_inbound_cst),
     )
-    weight = arr.holding_cost * arr.z * arr.net_demand_sd
     costly = np.flatnonzero(weight > 0)
     # Every time and cap a multiple of one unit (1; 5 on a chain timed in multiples of 5;
     # 0.2 on one timed in fifths): the forest DP runs on that grid when its tables are small.
@@ -234,7 +239,7 @@ def gsm_milp(
     lower = -math.inf
     optimal = False
     polish = _LocalSearch(arr, weight)
-    if refine and on_grid and not arr.is_tree and arr.n_edges:
+    if refine and on_grid and not original.is_tree and arr.n_edges:
         # Lagrangian relaxation of the lanes outside a spanning forest (an exact tree DP per
         # multiplier vector, so a lower bound with the exact sqrt, and candidates), then
         # branch-and-bound on service-time boxes.
