@@ -15,9 +15,10 @@ from numpy.typing import NDArray
 
 from stockpilot.core.network import Edge, Network, Node
 from stockpilot.core.network.gsm_lagrangian import (
-    _CELLS_PER_SECOND,
+    _WORK_PER_SECOND,
     _Box,
     _branch_and_bound,
+    _concave_min_plus,
     _exact_cost,
     _forest_dp,
     _forest_orders,
@@ -51,7 +52,7 @@ def _search(net: Network, *, unit: float = 1.0, seconds: float = 10.0) -> _Searc
         best_cost=gsm_cost(net, s0),
         mip_rel_gap=1e-9,
         deadline=now + seconds,
-        root_work=seconds / 4 * _CELLS_PER_SECOND,
+        root_work=seconds / 4 * _WORK_PER_SECOND,
         unit=unit,
         node_iter=5,
     )
@@ -321,3 +322,40 @@ def test_priced_forest_dp_is_a_lower_bound(seed: int, n: int) -> None:
         value, _, _ = _forest_dp(grid, forest, box, lin_s=lin_s, lin_si=lin_si)
         bound = value + float(lam @ grid.lane[forest.drop])
         assert bound <= best * (1 + 1e-9) + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    d=st.lists(st.one_of(st.floats(-50, 50), st.just(math.inf)), min_size=1, max_size=25),
+    w=st.one_of(st.just(0.0), st.floats(0, 20)),
+    offset=st.integers(-8, 12),
+    m=st.integers(1, 25),
+)
+def test_concave_min_plus_equals_enumeration(d: list[float], w: float, offset: int, m: int) -> None:
+    """Property: the envelope gives, for every q, the least d[r] + w sqrt(q + offset - r)
+    over 0 <= r <= q + offset (inf where none is finite), and an r that attains it."""
+    values = np.asarray(d)
+    sqrt_grid = np.sqrt(np.arange(max(offset + m, 1), dtype=np.float64))
+    out = np.empty(m)
+    arg = np.zeros(m, dtype=np.int64)
+    scratch = (np.empty(values.size, dtype=np.int64), np.empty(values.size, dtype=np.int64))
+    _concave_min_plus(values, w, sqrt_grid, offset, out, arg, *scratch)
+    for q in range(m):
+        x = q + offset
+        costs = [values[r] + w * math.sqrt(x - r) for r in range(min(values.size, x + 1))]
+        best = min(costs, default=math.inf)
+        if math.isinf(best):
+            assert math.isinf(out[q])
+            continue
+        assert out[q] == pytest.approx(best, rel=1e-12, abs=1e-9)
+        assert 0 <= arg[q] <= x
+        assert costs[arg[q]] == pytest.approx(best, rel=1e-12, abs=1e-9)
+
+
+def test_concave_min_plus_refuses_a_short_sqrt_table() -> None:
+    out = np.empty(4)
+    scratch = np.empty(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="sqrt_grid"):
+        _concave_min_plus(
+            np.zeros(3), 1.0, np.sqrt(np.arange(4.0)), 2, out, scratch.copy(), scratch, scratch
+        )

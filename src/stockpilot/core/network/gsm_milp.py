@@ -54,8 +54,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from stockpilot.core.network.gsm_lagrangian import (
-    _CELLS_PER_SECOND,
+    _WORK_PER_SECOND,
     _branch_and_bound,
+    _evaluation_work,
     _exact_cost,
     _LocalSearch,
     _repair,
@@ -86,14 +87,15 @@ _SEARCH_SHARE = 0.7
 # the MILP alone leaves 3.9e-2; chains on a 0.01 grid (1e9 cells and more) stay MILP-only.
 _MAX_GRID_POINTS = 20_000
 _MAX_GRID_CELLS = 1e8
-# Nearly a tree (at most this many lanes beyond a spanning forest), the forest bound is
-# strong: on Willems chain 30 (7 such lanes, 0.01 grid, 2.2e9 cells, 1.1 s per DP) the root
-# ascent alone reaches the optimum's cost in 40 s, where the MILP ends 300 s at 9.2e-4.
-# Such a chain gets the search when its DP tables hold at most 1e8 cells per second of the
-# time limit (0.5 ns per cell measured, so one DP costs at most ~5 % of the limit): chain 14
-# (4 such lanes, 4.1e9 cells) is then proven in 2.4 s and chain 30 in 7 s at a 60 s limit.
-_NEAR_TREE_LANES = 10
-_NEAR_TREE_CELLS_PER_SECOND = 1e8
+# Nearly a tree (at most this many lanes beyond a spanning forest, counted after the
+# presolve), the forest bound is strong: on Willems chain 30 (7 such lanes, 0.01 grid) the
+# root ascent alone reaches the optimum's cost, where the MILP ends 300 s at 9.2e-4; chain
+# 33 (27 such lanes once its 269 zero-weight stages are presolved, 0.01 grid) is proven in
+# under a second, where the MILP ends 300 s at 8.6e-2. Such a chain gets the search,
+# whatever its grid, when one DP evaluation costs at most 1/200 of the time limit (in
+# ``_WORK_PER_SECOND`` units; 0.09 s on chain 33, 0.07 s on chain 30).
+_NEAR_TREE_LANES = 30
+_NEAR_TREE_EVALUATIONS = 200
 
 
 def _max_replenishment(arr: NetworkArrays) -> NDArray[np.float64]:
@@ -206,7 +208,8 @@ def gsm_milp(
             or cells <= _MAX_GRID_CELLS
             or (
                 _lanes_beyond_forest(arr) <= _NEAR_TREE_LANES
-                and cells <= _NEAR_TREE_CELLS_PER_SECOND * time_limit
+                and _evaluation_work(arr.n_nodes, round(float(maxrep.max(initial=0.0)) / unit))
+                <= time_limit * _WORK_PER_SECOND / _NEAR_TREE_EVALUATIONS
             )
         )
     deadline = time.perf_counter() + time_limit
@@ -252,8 +255,8 @@ def gsm_milp(
             best_cost=best_cost,
             mip_rel_gap=mip_rel_gap,
             deadline=now + _SEARCH_SHARE * time_limit,
-            root_work=_ROOT_SHARE * time_limit * _CELLS_PER_SECOND,
-            search_work=_SEARCH_SHARE * time_limit * _CELLS_PER_SECOND,
+            root_work=_ROOT_SHARE * time_limit * _WORK_PER_SECOND,
+            search_work=_SEARCH_SHARE * time_limit * _WORK_PER_SECOND,
             unit=float(unit) if unit is not None else 1.0,
         )
         if search.best_cost < best_cost:
