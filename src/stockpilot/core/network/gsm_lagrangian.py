@@ -22,6 +22,8 @@ References
 S. C. Graves and S. P. Willems, M&SOM 2(1):68-83, 2000 (tree DP). S. Humair and
 S. P. Willems, "Optimizing strategic safety stock placement in general acyclic networks",
 *Operations Research* 59(3):781-787, 2011 (spanning-tree relaxation and branching).
+D. S. Hirschberg and L. L. Larmore, "The least weight subsequence problem", *SIAM J.
+Computing* 16(4):628-638, 1987 (concave min-plus steps by a stack and bisection).
 """
 
 from __future__ import annotations
@@ -320,7 +322,7 @@ def _concave_min_plus(  # noqa: PLR0917 (a numba kernel takes plain arrays)
     so, and a new candidate can only be best on a prefix of what is left. The lower
     envelope is kept on a stack (newest on top, owning the earliest ``x``) and each new
     candidate's crossover with the top is found by bisection, so the cost is
-    ``O((r + q) log)`` instead of ``O(r q)`` (Galil and Park 1990, concave least-weight
+    ``O((r + q) log)`` instead of ``O(r q)`` (Hirschberg and Larmore 1987, concave least-weight
     subsequence). Ties go to the smaller ``r``. ``sqrt_grid`` must reach ``offset + out.size
     - 1`` (checked: the kernel reads it unchecked). ``stack_r`` and ``stack_b`` are scratch
     arrays of at least ``d.size`` entries; ``stack_b[i]`` is the first ``x`` at which

@@ -27,10 +27,13 @@ multiples of one unit, e.g. 0.2), and ``refine=True``, a Lagrangian relaxation c
 (:mod:`stockpilot.core.network.gsm_lagrangian`): the lanes outside a spanning forest are
 priced by multipliers ``lambda_ij >= 0`` on ``S_i + L_ij - SI_j <= 0``, and the
 Graves-Willems DP on the forest, with those prices and the exact ``sqrt``, gives a lower
-bound for every ``lambda``; subgradient steps raise it (up to 30 % of the time limit). A
-branch-and-bound over service-time boxes, bounded by the same DP, then closes the duality
-gap (up to 70 % of the time limit in all). Every candidate is
+bound for every ``lambda``; subgradient steps raise it (a work budget worth 30 % of the
+time limit on the reference machine, counted in DP table entries, so the result does not
+depend on the load). A branch-and-bound over service-time boxes, bounded by the same DP,
+then closes the duality gap (up to 70 % of the time limit in all). Every candidate is
 polished by a local search over single-stage moves; the MILP rounds get the time left.
+Every method runs on the presolved network (:mod:`stockpilot.core.network.gsm_presolve`:
+stages without cost quote 0 and lose their lanes).
 
 References
 ----------
