@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 
 from stockpilot.core.network import Edge, Network, Node
+from stockpilot.core.network.network import NetworkArrays
 
 
 def random_tree(
@@ -68,9 +69,9 @@ def random_dag(rng: np.random.Generator, n: int, *, max_time: int = 2) -> Networ
     )
 
 
-def brute_force_cost(net: Network) -> float:
+def brute_force_cost(net: Network | NetworkArrays) -> float:
     """Minimum GSM cost over every integer vector of outbound service times."""
-    arr = net.arrays()
+    arr = net.arrays() if isinstance(net, Network) else net
     horizon = int(
         arr.external_inbound_cst.max() + arr.processing_time.sum() + arr.edge_lead_time.sum()
     )

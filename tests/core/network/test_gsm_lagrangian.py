@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -14,8 +15,10 @@ from numpy.typing import NDArray
 
 from stockpilot.core.network import Edge, Network, Node
 from stockpilot.core.network.gsm_lagrangian import (
+    _WORK_PER_SECOND,
     _Box,
     _branch_and_bound,
+    _concave_min_plus,
     _exact_cost,
     _forest_dp,
     _forest_orders,
@@ -49,7 +52,7 @@ def _search(net: Network, *, unit: float = 1.0, seconds: float = 10.0) -> _Searc
         best_cost=gsm_cost(net, s0),
         mip_rel_gap=1e-9,
         deadline=now + seconds,
-        root_deadline=now + seconds / 4,
+        root_work=seconds / 4 * _WORK_PER_SECOND,
         unit=unit,
         node_iter=5,
     )
@@ -127,6 +130,46 @@ def test_branch_and_bound_matches_brute_force(seed: int, n: int) -> None:
     assert result.closed
     assert result.best_cost == pytest.approx(best, rel=1e-6, abs=1e-9)
     assert gsm_cost(net, result.best_s) == pytest.approx(result.best_cost)
+
+
+@pytest.mark.parametrize(("n", "seed"), [(14, 13), (20, 9)])
+def test_branch_and_bound_is_the_same_on_a_slow_clock(
+    n: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root phase and the polishing are budgeted in work, not seconds: a clock that
+    jumps ten seconds on every read (a heavily loaded machine) gives the same forest,
+    bound, incumbent and number of nodes, as long as the safety deadline is not reached."""
+    net = random_dag(np.random.default_rng(seed), n, max_time=4)
+    arr = net.arrays()
+    s0 = _latest_service_times(arr)
+
+    def run() -> _SearchResult:
+        now = time.perf_counter()
+        return _branch_and_bound(
+            arr,
+            weight=_weight(net),
+            maxrep=_max_replenishment(arr),
+            best_s=s0,
+            best_cost=gsm_cost(net, s0),
+            mip_rel_gap=1e-9,
+            deadline=now + 1e9,
+            root_work=2e6,
+            search_work=1e8,
+            node_iter=5,
+        )
+
+    calm = run()
+    ticks = itertools.count()
+    monkeypatch.setattr(time, "perf_counter", lambda: 10.0 * next(ticks))
+    loaded = run()
+    assert calm.closed and loaded.closed
+    assert calm.nodes > 20  # a search, not a root that proves the start
+    assert (loaded.nodes, loaded.lower, loaded.best_cost) == (
+        calm.nodes,
+        calm.lower,
+        calm.best_cost,
+    )
+    assert loaded.best_s.tolist() == calm.best_s.tolist()
 
 
 @settings(max_examples=10, deadline=None)
@@ -279,3 +322,40 @@ def test_priced_forest_dp_is_a_lower_bound(seed: int, n: int) -> None:
         value, _, _ = _forest_dp(grid, forest, box, lin_s=lin_s, lin_si=lin_si)
         bound = value + float(lam @ grid.lane[forest.drop])
         assert bound <= best * (1 + 1e-9) + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    d=st.lists(st.one_of(st.floats(-50, 50), st.just(math.inf)), min_size=1, max_size=25),
+    w=st.one_of(st.just(0.0), st.floats(0, 20)),
+    offset=st.integers(-8, 12),
+    m=st.integers(1, 25),
+)
+def test_concave_min_plus_equals_enumeration(d: list[float], w: float, offset: int, m: int) -> None:
+    """Property: the envelope gives, for every q, the least d[r] + w sqrt(q + offset - r)
+    over 0 <= r <= q + offset (inf where none is finite), and an r that attains it."""
+    values = np.asarray(d)
+    sqrt_grid = np.sqrt(np.arange(max(offset + m, 1), dtype=np.float64))
+    out = np.empty(m)
+    arg = np.zeros(m, dtype=np.int64)
+    scratch = (np.empty(values.size, dtype=np.int64), np.empty(values.size, dtype=np.int64))
+    _concave_min_plus(values, w, sqrt_grid, offset, out, arg, *scratch)
+    for q in range(m):
+        x = q + offset
+        costs = [values[r] + w * math.sqrt(x - r) for r in range(min(values.size, x + 1))]
+        best = min(costs, default=math.inf)
+        if math.isinf(best):
+            assert math.isinf(out[q])
+            continue
+        assert out[q] == pytest.approx(best, rel=1e-12, abs=1e-9)
+        assert 0 <= arg[q] <= x
+        assert costs[arg[q]] == pytest.approx(best, rel=1e-12, abs=1e-9)
+
+
+def test_concave_min_plus_refuses_a_short_sqrt_table() -> None:
+    out = np.empty(4)
+    scratch = np.empty(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="sqrt_grid"):
+        _concave_min_plus(
+            np.zeros(3), 1.0, np.sqrt(np.arange(4.0)), 2, out, scratch.copy(), scratch, scratch
+        )

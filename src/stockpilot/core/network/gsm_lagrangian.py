@@ -22,6 +22,8 @@ References
 S. C. Graves and S. P. Willems, M&SOM 2(1):68-83, 2000 (tree DP). S. Humair and
 S. P. Willems, "Optimizing strategic safety stock placement in general acyclic networks",
 *Operations Research* 59(3):781-787, 2011 (spanning-tree relaxation and branching).
+D. S. Hirschberg and L. L. Larmore, "The least weight subsequence problem", *SIAM J.
+Computing* 16(4):628-638, 1987 (concave min-plus steps by a stack and bisection).
 """
 
 from __future__ import annotations
@@ -301,6 +303,81 @@ def _forest_dp(
 
 
 @njit(cache=True)
+def _concave_min_plus(  # noqa: PLR0917 (a numba kernel takes plain arrays)
+    d: NDArray[np.float64],
+    w: float,
+    sqrt_grid: NDArray[np.float64],
+    offset: int,
+    out: NDArray[np.float64],
+    out_arg: NDArray[np.int64],
+    stack_r: NDArray[np.int64],
+    stack_b: NDArray[np.int64],
+) -> None:
+    """``out[q] = min_r d[r] + w sqrt(q + offset - r)`` over ``0 <= r <= q + offset``.
+
+    For every ``q`` in ``range(out.size)``; ``out_arg[q]`` is the minimising ``r`` (``inf``
+    and 0 where no ``r`` is allowed or every allowed ``d[r]`` is ``inf``). The kernel
+    ``sqrt`` is concave, so for ``r1 < r2`` the difference ``cost(r1, x) - cost(r2, x)``
+    never increases with ``x = q + offset``: once the older candidate is as good, it stays
+    so, and a new candidate can only be best on a prefix of what is left. The lower
+    envelope is kept on a stack (newest on top, owning the earliest ``x``) and each new
+    candidate's crossover with the top is found by bisection, so the cost is
+    ``O((r + q) log)`` instead of ``O(r q)`` (Hirschberg and Larmore 1987, concave least-weight
+    subsequence). Ties go to the smaller ``r``. ``sqrt_grid`` must reach ``offset + out.size
+    - 1`` (checked: the kernel reads it unchecked). ``stack_r`` and ``stack_b`` are scratch
+    arrays of at least ``d.size`` entries; ``stack_b[i]`` is the first ``x`` at which
+    entry ``i`` is better than (or as good as) entry ``i + 1``.
+    """
+    n = d.size
+    m = out.size
+    x_max = offset + m - 1
+    if x_max >= sqrt_grid.size:
+        raise ValueError("_concave_min_plus: sqrt_grid is shorter than offset + out.size")
+    top = -1
+    nxt = 0
+    for q in range(m):
+        x = q + offset
+        while nxt < n and nxt <= x:
+            r = nxt
+            nxt += 1
+            if not d[r] < np.inf:
+                continue
+            keep = True
+            while top >= 0:
+                old = stack_r[top]
+                end = stack_b[top - 1] - 1 if top >= 1 else x_max
+                # First y in [x, end] where the older candidate is as good as r.
+                lo, hi = x, end + 1
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if d[old] + w * sqrt_grid[mid - old] <= d[r] + w * sqrt_grid[mid - r]:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                if lo > end:  # r is better over the whole of old's range
+                    top -= 1
+                    continue
+                if lo == x:  # old is as good from now on: r is never needed
+                    keep = False
+                else:
+                    stack_b[top] = lo
+                break
+            if keep:
+                top += 1
+                stack_r[top] = r
+                stack_b[top] = x
+        while top >= 1 and stack_b[top - 1] <= x:
+            top -= 1
+        if top < 0:
+            out[q] = np.inf
+            out_arg[q] = 0
+        else:
+            r = stack_r[top]
+            out[q] = d[r] + w * sqrt_grid[x - r]
+            out_arg[q] = r
+
+
+@njit(cache=True)
 def _forest_dp_kernel(  # noqa: PLR0917 (a numba kernel takes plain arrays)
     order: NDArray[np.int64],
     parent_lane: NDArray[np.int64],
@@ -341,6 +418,10 @@ def _forest_dp_kernel(  # noqa: PLR0917 (a numba kernel takes plain arrays)
     partner = np.zeros((n, big + 1), dtype=np.int64)
     root_s = np.full(n, -1, dtype=np.int64)
     root_si = np.full(n, -1, dtype=np.int64)
+    inner = np.empty(big + 1)
+    inner_arg = np.zeros(big + 1, dtype=np.int64)
+    stack_r = np.empty(big + 1, dtype=np.int64)
+    stack_b = np.empty(big + 1, dtype=np.int64)
     total = 0.0
     for idx in range(n):
         k = order[idx]
@@ -366,31 +447,36 @@ def _forest_dp_kernel(  # noqa: PLR0917 (a numba kernel takes plain arrays)
                 d_cost[r] += best_min[j, a0 + r + lane[e]]
         w, t = weight[k], t_proc[k]
         pl = parent_lane[k]
+        # tau = SI + T - S = c - r + offset, with r and c the S and SI indices.
+        offset = b0 + t - a0
         if pl < 0:
+            _concave_min_plus(
+                d_cost, w, sqrt_grid, offset, inner[:nsi], inner_arg[:nsi], stack_r, stack_b
+            )
             best, br, bc = inf, 0, 0
-            for r in range(ns):
-                for c in range(nsi):
-                    tau = b0 + c + t - a0 - r
-                    if tau < 0:
-                        continue
-                    v = d_cost[r] + u_cost[c] + w * sqrt_grid[tau]
-                    if v < best:
-                        best, br, bc = v, r, c
+            for c in range(nsi):
+                v = u_cost[c] + inner[c]
+                if v < best:
+                    best, br, bc = v, inner_arg[c], c
             total += best
             root_s[k], root_si[k] = a0 + br, b0 + bc
         elif up[pl] == k:
+            # The same minimisation over SI for each S, read backwards: with c' = nsi-1-c
+            # and r' = ns-1-r, tau = r' - c' + offset + nsi - ns.
+            _concave_min_plus(
+                u_cost[::-1].copy(),
+                w,
+                sqrt_grid,
+                offset + nsi - ns,
+                inner[:ns],
+                inner_arg[:ns],
+                stack_r,
+                stack_b,
+            )
             f = np.full(big + 1, inf)
             for r in range(ns):
-                best, bc = inf, 0
-                for c in range(nsi):
-                    tau = b0 + c + t - a0 - r
-                    if tau < 0:
-                        continue
-                    v = u_cost[c] + w * sqrt_grid[tau]
-                    if v < best:
-                        best, bc = v, c
-                f[a0 + r] = d_cost[r] + best
-                partner[k, a0 + r] = b0 + bc
+                f[a0 + r] = d_cost[r] + inner[ns - 1 - r]
+                partner[k, a0 + r] = b0 + nsi - 1 - inner_arg[ns - 1 - r]
             run, arg = f[0], 0
             for x in range(big + 1):
                 if f[x] < run:
@@ -398,18 +484,13 @@ def _forest_dp_kernel(  # noqa: PLR0917 (a numba kernel takes plain arrays)
                 best_min[k, x] = run
                 best_arg[k, x] = arg
         else:
+            _concave_min_plus(
+                d_cost, w, sqrt_grid, offset, inner[:nsi], inner_arg[:nsi], stack_r, stack_b
+            )
             g = np.full(big + 1, inf)
             for c in range(nsi):
-                best, br = inf, 0
-                for r in range(ns):
-                    tau = b0 + c + t - a0 - r
-                    if tau < 0:
-                        continue
-                    v = d_cost[r] + w * sqrt_grid[tau]
-                    if v < best:
-                        best, br = v, r
-                g[b0 + c] = u_cost[c] + best
-                partner[k, b0 + c] = a0 + br
+                g[b0 + c] = u_cost[c] + inner[c]
+                partner[k, b0 + c] = a0 + inner_arg[c]
             run, arg = g[big], big
             for x in range(big, -1, -1):
                 if g[x] < run:
@@ -461,6 +542,10 @@ class _LocalSearch:
     A move sets one ``S_j`` to 0, to ``min(s_j, SI_j + T_j)`` (pass-through) or to the
     inbound time of one of its customers less the lane (``SI_k - L_jk``), keeping every
     ``tau >= 0``; only moves that lower the exact cost are taken.
+
+    ``work`` counts what the search has done (one unit per move tried, per customer whose
+    inbound time that move changes and per supplier of that customer). A budget in these units, not in seconds, keeps
+    the result independent of the machine's load; ``deadline`` is only a safety cap.
     """
 
     def __init__(self, arr: NetworkArrays, weight: NDArray[np.float64]) -> None:
@@ -480,6 +565,12 @@ class _LocalSearch:
         ):
             self.preds[d].append((u, lane))
             self.succs[u].append((d, lane))
+        # Work of one move of S_j: the move, and per customer its inbound time (a max over
+        # that customer's suppliers).
+        self.move_work = [
+            1 + sum(1 + len(self.preds[k]) for k, _lane in self.succs[j]) for j in range(n)
+        ]
+        self.work = 0
 
     def _inbound(self, s: list[float], k: int, j: int, s_j: float) -> float:
         si = self.ext[k]
@@ -487,15 +578,21 @@ class _LocalSearch:
             si = max(si, (s_j if i == j else s[i]) + lane)
         return si
 
-    def improve(self, s_in: NDArray[np.float64], *, deadline: float) -> NDArray[np.float64]:
+    def improve(
+        self, s_in: NDArray[np.float64], *, deadline: float, max_work: float = math.inf
+    ) -> NDArray[np.float64]:
+        """Sweeps of first-improvement moves from ``s_in`` until none helps or
+        ``max_work`` units are spent (or, as a safety cap, ``deadline`` passes)."""
         s = s_in.tolist()
         n = len(s)
         si = [self._inbound(s, k, -1, 0.0) for k in range(n)]
         w, t = self.weight, self.t
+        stop = self.work + max_work
+        self.work += n + self.arr.n_edges
         for _ in range(50):
             moved = False
             for j in range(n):
-                if j % 64 == 63 and time.perf_counter() > deadline:
+                if self.work >= stop or (j % 64 == 63 and time.perf_counter() > deadline):
                     break
                 top = min(self.cap[j], si[j] + t[j])
                 options = {0.0, top}
@@ -506,6 +603,7 @@ class _LocalSearch:
                 for v in options:
                     if v == s[j] or v < 0 or v > top + 1e-12:
                         continue
+                    self.work += self.move_work[j]
                     gain = base_j - w[j] * math.sqrt(max(si[j] + t[j] - v, 0.0))
                     new_si = []
                     ok = True
@@ -526,9 +624,21 @@ class _LocalSearch:
                     for (k, _lane), nk in zip(self.succs[j], best_si, strict=True):
                         si[k] = nk
                     moved = True
-            if not moved or time.perf_counter() > deadline:
+            if not moved or self.work >= stop or time.perf_counter() > deadline:
                 break
         return np.asarray(s, dtype=np.float64)
+
+
+# Work, not wall-clock time, budgets the root ascents and the polishing, so the same input
+# gives the same forest, bound and search on any load (the deadlines are safety caps only).
+# The unit is about a nanosecond of the 2-core VM, idle: a forest DP costs about 15 per
+# entry of its (stages x grid points) tables (Willems chains 27, 32, 33: 0.1 ms, 7-10 ms,
+# 0.12 s), an evaluation adds about 200 per stage (repair and exact cost of the
+# candidate), and a local-search work unit costs 110-190 (chains 19, 21, 27, 28, 32).
+_WORK_PER_SECOND = 1e9
+_WORK_PER_TABLE_ENTRY = 15.0
+_WORK_PER_STAGE = 200.0
+_WORK_PER_SEARCH_UNIT = 150.0
 
 
 @dataclass
@@ -541,6 +651,11 @@ class _Dual:
     si: NDArray[np.int64]
     cand_s: NDArray[np.float64]
     cand_cost: float
+
+
+def _evaluation_work(n_stages: int, big: int) -> float:
+    """Work of one forest-DP evaluation with its candidate (see ``_WORK_PER_SECOND``)."""
+    return n_stages * (_WORK_PER_TABLE_ENTRY * (big + 1) + _WORK_PER_STAGE)
 
 
 class _Relaxation:
@@ -567,9 +682,15 @@ class _Relaxation:
             grid.up.tolist(), grid.down.tolist(), grid.lane.tolist(), strict=True
         ):
             self.suppliers[d].append((u, lane))
+        self.work = 0.0
+
+    def evaluation_work(self) -> float:
+        """Work of one :meth:`evaluate` (see ``_WORK_PER_SECOND``)."""
+        return _evaluation_work(self.grid.t_proc.size, self.grid.big)
 
     def evaluate(self, box: _Box, lam: NDArray[np.float64]) -> tuple[float, _Dual]:
         n = self.grid.t_proc.size
+        self.work += self.evaluation_work()
         lin_s = np.zeros(n)
         lin_si = np.zeros(n)
         np.add.at(lin_s, self.d_up, lam)
@@ -771,17 +892,23 @@ def _branch_and_bound(
     best_cost: float,
     mip_rel_gap: float,
     deadline: float,
-    root_deadline: float,
+    root_work: float,
+    search_work: float = math.inf,
     unit: float = 1.0,
     node_iter: int = 12,
     max_root_gap: float = math.inf,
 ) -> _SearchResult:
     """Best-first branch-and-bound over service-time boxes, bounded by the forest DP.
 
-    The returned ``lower`` is the least bound over every node closed or still open, so
-    it is a valid lower bound on the optimum even when the deadline stops the search;
-    ``closed`` says the search finished (``best_cost`` proven within ``mip_rel_gap``). The
-    search stops after the root when the root's relative gap exceeds ``max_root_gap``.
+    The root phase (the choice of forest and the root ascent) spends at most ``root_work``
+    (see ``_WORK_PER_SECOND``); the local search polishes candidates with at most
+    a tenth of the DP work done so far, and each polish at most a hundredth of
+    ``search_work``. Budgets in work, not seconds, make the search the same on any load;
+    ``deadline`` is a wall-clock safety cap. The returned ``lower`` is the least bound over
+    every node closed or still open, so it is a valid lower bound on the optimum even when
+    the deadline stops the search; ``closed`` says the search finished (``best_cost``
+    proven within ``mip_rel_gap``). The search stops after the root when the root's
+    relative gap exceeds ``max_root_gap``.
     """
     grid = _make_grid(arr, weight, maxrep, unit)
     root = _root_box(grid)
@@ -789,11 +916,12 @@ def _branch_and_bound(
         return _SearchResult(best_cost, best_s, best_cost, 0, True)
     # A short root ascent on each candidate forest; the search goes on with the best one.
     relax = _Relaxation(arr, weight, grid)
+    root_evaluations = int(root_work // relax.evaluation_work())
     lam0 = np.zeros(relax.forest.drop.size)
     best_bound = -math.inf
     if relax.forest.drop.size:
         orders = _forest_orders(arr, weight, maxrep)
-        share = max(root_deadline - time.perf_counter(), 0.0) / (2 * len(orders))
+        trial_iter = min(300, max(root_evaluations // (2 * len(orders)), 1))
         for order in orders:
             trial = _Relaxation(arr, weight, grid, order)
             dual = trial.ascend(
@@ -801,21 +929,22 @@ def _branch_and_bound(
                 np.zeros(trial.forest.drop.size),
                 upper=best_cost,
                 stop_at=best_cost * (1 - mip_rel_gap / 2),
-                max_iter=300,
-                deadline=time.perf_counter() + share,
+                max_iter=trial_iter,
+                deadline=deadline,
                 theta=2.0,
                 patience=15,
             )
+            root_evaluations -= round(trial.work / trial.evaluation_work())
             if dual.cand_cost < best_cost:
                 best_s, best_cost = dual.cand_s, dual.cand_cost
             if dual.bound > best_bound:
                 best_bound, relax, lam0 = dual.bound, trial, dual.lam
             if best_bound >= best_cost * (1 - mip_rel_gap / 2):
                 break  # this forest's root bound already proves the incumbent
+    root_iter = min(1000, max(root_evaluations, 1))
     search = _LocalSearch(arr, weight)
-    started = time.perf_counter()
-    polish_seconds = 0.01 * max(deadline - started, 0.0)
-    polish_used = 0.0
+    polish_work = 0.01 * search_work / _WORK_PER_SEARCH_UNIT
+    dp_start = relax.work
     counter = itertools.count()
     # The root starts from the chosen forest's multipliers (its bound is valid for the root).
     heap: list[tuple[float, int, _Box, NDArray[np.float64]]] = [(best_bound, 0, root, lam0)]
@@ -836,18 +965,17 @@ def _branch_and_bound(
             lam,
             upper=best_cost,
             stop_at=stop_at,
-            max_iter=1000 if first else node_iter,
-            deadline=root_deadline if first else deadline,
+            max_iter=root_iter if first else node_iter,
+            deadline=deadline,
             theta=2.0 if first else 1.0,
             patience=15 if first else 3,
         )
         first = False
         # The local search is slow next to a DP node (a Python sweep), so it gets at most
-        # a tenth of the search's time: unbounded, it took 53 of 60 s on Willems chain 28.
-        now = time.perf_counter()
-        if dual.cand_cost < best_cost * (1 + 1e-2) and polish_used <= 0.1 * (now - started):
-            polished = search.improve(dual.cand_s, deadline=min(deadline, now + polish_seconds))
-            polish_used += time.perf_counter() - now
+        # a tenth of the search's work: unbounded, it took 53 of 60 s on Willems chain 28.
+        polish_allowed = search.work * _WORK_PER_SEARCH_UNIT <= 0.1 * (relax.work - dp_start)
+        if dual.cand_cost < best_cost * (1 + 1e-2) and polish_allowed:
+            polished = search.improve(dual.cand_s, deadline=deadline, max_work=polish_work)
             cost = _exact_cost(arr, weight, polished)
             if cost < best_cost:
                 best_cost, best_s = cost, polished

@@ -27,10 +27,13 @@ multiples of one unit, e.g. 0.2), and ``refine=True``, a Lagrangian relaxation c
 (:mod:`stockpilot.core.network.gsm_lagrangian`): the lanes outside a spanning forest are
 priced by multipliers ``lambda_ij >= 0`` on ``S_i + L_ij - SI_j <= 0``, and the
 Graves-Willems DP on the forest, with those prices and the exact ``sqrt``, gives a lower
-bound for every ``lambda``; subgradient steps raise it (up to 30 % of the time limit). A
-branch-and-bound over service-time boxes, bounded by the same DP, then closes the duality
-gap (up to 70 % of the time limit in all). Every candidate is
+bound for every ``lambda``; subgradient steps raise it (a work budget worth 30 % of the
+time limit on the reference machine, counted in DP table entries, so the result does not
+depend on the load). A branch-and-bound over service-time boxes, bounded by the same DP,
+then closes the duality gap (up to 70 % of the time limit in all). Every candidate is
 polished by a local search over single-stage moves; the MILP rounds get the time left.
+Every method runs on the presolved network (:mod:`stockpilot.core.network.gsm_presolve`:
+stages without cost quote 0 and lose their lanes).
 
 References
 ----------
@@ -54,12 +57,15 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from stockpilot.core.network.gsm_lagrangian import (
+    _WORK_PER_SECOND,
     _branch_and_bound,
+    _evaluation_work,
     _exact_cost,
     _LocalSearch,
     _repair,
     _time_unit,
 )
+from stockpilot.core.network.gsm_presolve import _drop_zero_weight_stages
 from stockpilot.core.network.gsm_tree import (
     GSMMethod,
     GSMSolution,
@@ -84,14 +90,15 @@ _SEARCH_SHARE = 0.7
 # the MILP alone leaves 3.9e-2; chains on a 0.01 grid (1e9 cells and more) stay MILP-only.
 _MAX_GRID_POINTS = 20_000
 _MAX_GRID_CELLS = 1e8
-# Nearly a tree (at most this many lanes beyond a spanning forest), the forest bound is
-# strong: on Willems chain 30 (7 such lanes, 0.01 grid, 2.2e9 cells, 1.1 s per DP) the root
-# ascent alone reaches the optimum's cost in 40 s, where the MILP ends 300 s at 9.2e-4.
-# Such a chain gets the search when its DP tables hold at most 1e8 cells per second of the
-# time limit (0.5 ns per cell measured, so one DP costs at most ~5 % of the limit): chain 14
-# (4 such lanes, 4.1e9 cells) is then proven in 2.4 s and chain 30 in 7 s at a 60 s limit.
-_NEAR_TREE_LANES = 10
-_NEAR_TREE_CELLS_PER_SECOND = 1e8
+# Nearly a tree (at most this many lanes beyond a spanning forest, counted after the
+# presolve), the forest bound is strong: on Willems chain 30 (7 such lanes, 0.01 grid) the
+# root ascent alone reaches the optimum's cost, where the MILP ends 300 s at 9.2e-4; chain
+# 33 (27 such lanes once its 269 zero-weight stages are presolved, 0.01 grid) is proven in
+# under a second, where the MILP ends 300 s at 8.6e-2. Such a chain gets the search,
+# whatever its grid, when one DP evaluation costs at most 1/200 of the time limit (in
+# ``_WORK_PER_SECOND`` units; 0.09 s on chain 33, 0.07 s on chain 30).
+_NEAR_TREE_LANES = 30
+_NEAR_TREE_EVALUATIONS = 200
 
 
 def _max_replenishment(arr: NetworkArrays) -> NDArray[np.float64]:
@@ -179,19 +186,20 @@ def gsm_milp(
     if not (isinstance(threads, int) and threads >= 1):
         raise parameter_error(owner, "threads", "an integer >= 1", threads)
 
-    arr = network.arrays()
-    t_proc = arr.processing_time
-    maxrep = _max_replenishment(arr)
-    bounds = _Bounds(
-        s_hi=np.minimum(arr.external_outbound_cst, maxrep),
-        si_lo=arr.external_inbound_cst,
-        si_hi=np.maximum(maxrep - t_proc, arr.external_inbound_cst),
-    )
-    weight = arr.holding_cost * arr.z * arr.net_demand_sd
+    original = network.arrays()
+    weight = original.holding_cost * original.z * original.net_demand_sd
+    # Stages without cost quote S = 0 and lose their lanes (exact; gsm_presolve). The
+    # forest-DP search runs on the presolved network (fewer lanes beyond a spanning forest:
+    # 34 -> 27 on Willems chain 33); the MILP alone keeps the original model, where HiGHS did
+    # better within 60 s (chains 24 and 26: gaps 9.3e-3 and 7.5e-4 against 2.2e-2 and
+    # 3.3e-3 presolved). Every answer is evaluated on the original network, where a
+    # presolved solution is feasible with the same cost.
+    presolved = _drop_zero_weight_stages(original, weight)
+    maxrep, bounds = _model_bounds(presolved)
     costly = np.flatnonzero(weight > 0)
     # Every time and cap a multiple of one unit (1; 5 on a chain timed in multiples of 5;
     # 0.2 on one timed in fifths): the forest DP runs on that grid when its tables are small.
-    unit = _time_unit(arr, maxrep, max_points=_MAX_GRID_POINTS)
+    unit = _time_unit(presolved, maxrep, max_points=_MAX_GRID_POINTS)
     on_grid = False
     if unit is not None:
         cells = _grid_cells(bounds, unit)
@@ -199,10 +207,18 @@ def gsm_milp(
             unit >= 1.0
             or cells <= _MAX_GRID_CELLS
             or (
-                _lanes_beyond_forest(arr) <= _NEAR_TREE_LANES
-                and cells <= _NEAR_TREE_CELLS_PER_SECOND * time_limit
+                _lanes_beyond_forest(presolved) <= _NEAR_TREE_LANES
+                and _evaluation_work(
+                    presolved.n_nodes, round(float(maxrep.max(initial=0.0)) / unit)
+                )
+                <= time_limit * _WORK_PER_SECOND / _NEAR_TREE_EVALUATIONS
             )
         )
+    use_search = bool(refine and on_grid and not original.is_tree and presolved.n_edges)
+    arr = presolved if use_search else original
+    if not use_search:
+        maxrep, bounds = _model_bounds(arr)
+    t_proc = arr.processing_time
     deadline = time.perf_counter() + time_limit
     # Least net lead time of each costly stage: suppliers quote 0, the stage its cap.
     si_min = _inbound_from_zero(arr)
@@ -233,7 +249,7 @@ def gsm_milp(
     lower = -math.inf
     optimal = False
     polish = _LocalSearch(arr, weight)
-    if refine and on_grid and not arr.is_tree and arr.n_edges:
+    if use_search:
         # Lagrangian relaxation of the lanes outside a spanning forest (an exact tree DP per
         # multiplier vector, so a lower bound with the exact sqrt, and candidates), then
         # branch-and-bound on service-time boxes.
@@ -246,7 +262,8 @@ def gsm_milp(
             best_cost=best_cost,
             mip_rel_gap=mip_rel_gap,
             deadline=now + _SEARCH_SHARE * time_limit,
-            root_deadline=now + _ROOT_SHARE * time_limit,
+            root_work=_ROOT_SHARE * time_limit * _WORK_PER_SECOND,
+            search_work=_SEARCH_SHARE * time_limit * _WORK_PER_SECOND,
             unit=float(unit) if unit is not None else 1.0,
         )
         if search.best_cost < best_cost:
@@ -332,6 +349,16 @@ class _Bounds:
     s_hi: NDArray[np.float64]
     si_lo: NDArray[np.float64]
     si_hi: NDArray[np.float64]
+
+
+def _model_bounds(arr: NetworkArrays) -> tuple[NDArray[np.float64], _Bounds]:
+    """Longest replenishment time of each stage, and the box every S and SI lies in."""
+    maxrep = _max_replenishment(arr)
+    return maxrep, _Bounds(
+        s_hi=np.minimum(arr.external_outbound_cst, maxrep),
+        si_lo=arr.external_inbound_cst,
+        si_hi=np.maximum(maxrep - arr.processing_time, arr.external_inbound_cst),
+    )
 
 
 def _lanes_beyond_forest(arr: NetworkArrays) -> int:
