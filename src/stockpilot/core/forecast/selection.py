@@ -35,7 +35,9 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    ``sd_path[j] = c * residual_sd * sqrt(1 + g * (j - 1))`` (``residual_sd``: the winner's
    in-sample one-step residual sd on the full history, its squared errors weighted by
    recency with a half-life of ``spread_half_life`` (4) evaluation horizons,
-   :func:`~stockpilot.core.forecast.base.weighted_residual_sd`; ``None``: unweighted).
+   :func:`~stockpilot.core.forecast.base.weighted_residual_sd`; ``None``: unweighted; a fit
+   without one-step errors, e.g. ADIDA with a single bucket, takes the sd of the history
+   around its flat forecast).
    Per demand pattern with at least
    ``spread_pattern_min`` (100) tested series of a candidate group, and per group for the
    rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises the mean scaled
@@ -320,16 +322,35 @@ def _spread(
 ) -> FloatArray:
     """Residual sd of a fit on ``y``: against ``actual`` (the history before outlier
     correction) when given, else ``y``, recency-weighted with ``half_life`` periods when
-    given (selection rules 6-7); the kernel's own when neither applies."""
+    given (selection rules 6-7); the kernel's own when neither applies.
+
+    A fit without in-sample one-step errors (ADIDA on a series whose mean interval leaves
+    fewer than two buckets) would have no sd, so no learned spread, and would fall back to
+    the count law of its pattern, whose upper quantiles are 0 for a series with a rare
+    demand. It gets the sd of the history around its flat forecast (its first step) instead,
+    weighted in the same way: the spread of a method that predicts a constant level.
+    """
     target = y if actual is None else actual
-    if (half_life is None and actual is None) or pf.fitted.shape != target.shape:
+    if pf.fitted.shape != target.shape:
         return pf.residual_sd
-    sd = (
-        residual_sd(target, pf.fitted)
-        if half_life is None
-        else weighted_residual_sd(target, pf.fitted, half_life)
-    )
-    return np.where(np.isnan(pf.residual_sd), np.nan, sd)
+    if half_life is None and actual is None:
+        sd = pf.residual_sd.copy()
+    else:
+        sd = (
+            residual_sd(target, pf.fitted)
+            if half_life is None
+            else weighted_residual_sd(target, pf.fitted, half_life)
+        )
+        sd = np.where(np.isnan(pf.residual_sd), np.nan, sd)
+    gap = np.isnan(sd) & np.isfinite(pf.mean[:, 0])
+    if gap.any():
+        flat = np.ascontiguousarray(np.broadcast_to(pf.mean[gap, :1], target[gap].shape))
+        sd[gap] = (
+            residual_sd(target[gap], flat)
+            if half_life is None
+            else weighted_residual_sd(target[gap], flat, half_life)
+        )
+    return sd
 
 
 #: Compass iterations of the estimation at a rolling origin (the full fit uses 4-6): the
