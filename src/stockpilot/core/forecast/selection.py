@@ -43,7 +43,7 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises the mean scaled
    pinball loss at 0.9 and 0.95 over the rolling origins, each origin using the winner's
    forecast and residual sd fitted before it (out of sample; a sample of at most
-   ``SPREAD_SAMPLE`` series picked by their data, not their position). In intermittent
+   ``SPREAD_SAMPLE`` (5,000) series picked by their data, not their position). In intermittent
    groups the count family of each pattern (Poisson / negative binomial with the same mean
    and residual variance) is scored too; if it is lower, those series keep the pattern's
    family and the default spread. End-of-life groups are not learned (their origins lie in
