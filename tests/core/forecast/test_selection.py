@@ -287,3 +287,49 @@ def test_spread_learned_per_demand_pattern() -> None:
     c_shared = shared.sd / shared.residual_sd
     assert np.ptp(c_shared) < 1e-9
     assert c[0] <= c_shared[0] <= c[n]
+
+
+def test_own_winners_are_shrunk_toward_the_group_best() -> None:
+    """A series that keeps its own winner (30 % better than the group-best on the origins)
+    forecasts (1 - w) x its winner's refit + w x the group-best's; the others are untouched.
+    Fixed-constant candidates (naive, TSB 0.1 / 0.1) make both refits exact to recompute."""
+    from stockpilot.core.forecast.models.intermittent import tsb_forecast
+    from stockpilot.core.forecast.models.naive import naive_forecast
+    from stockpilot.core.forecast.selection import FixedModel
+
+    rng = np.random.default_rng(2)
+    level = rng.uniform(5.0, 15.0, (40, 1))
+    y = rng.poisson(level, size=(40, 30)).astype(float)
+    y[:8, 20:] += np.linspace(0, 30, 10)  # a ramp: naive tracks it, TSB lags behind
+    cfg = SelectionConfig(
+        smooth_models=(M.NAIVE, FixedModel.TSB_FIXED),
+        ensemble_smooth=False,
+        outlier_k=None,
+        learn_spread=False,
+    )
+    life = np.full(40, "mature")
+    pat = np.full(40, "smooth")
+    plain = select_and_forecast(
+        y, 4, config=replace(cfg, group_shrinkage=0.0), lifecycle=life, patterns=pat
+    )
+    w = 0.3
+    shrunk = select_and_forecast(
+        y, 4, config=replace(cfg, group_shrinkage=w), lifecycle=life, patterns=pat
+    )
+    fits = {
+        "naive": np.clip(naive_forecast(y, 4).mean, 0, None),
+        "tsb_fixed": np.clip(tsb_forecast(y, 4, alpha_d=0.1, alpha_p=0.1).mean, 0, None),
+    }
+    overruled = [r.split(":")[0] for r in shrunk.reason if "best of the smooth group" in r]
+    assert overruled and len(set(overruled)) == 1
+    best = overruled[0]  # the group-best: it overrules some series' own winner
+    other = next(m for m in fits if m != best)
+    own = shrunk.model == other
+    assert 0 < own.sum() < 40
+    assert (shrunk.model == plain.model).all()
+    np.testing.assert_allclose(plain.mean[own], fits[other][own])
+    np.testing.assert_allclose(shrunk.mean[own], (1 - w) * fits[other][own] + w * fits[best][own])
+    np.testing.assert_allclose(shrunk.mean[~own], plain.mean[~own])
+    np.testing.assert_allclose(shrunk.mean[~own], fits[best][~own])
+    assert all(f"shrunk 30% toward the group-best {best}" in r for r in shrunk.reason[own])
+    assert not any("shrunk" in r for r in plain.reason)

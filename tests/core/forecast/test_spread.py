@@ -64,15 +64,25 @@ def test_learned_spread_is_the_brute_force_grid_optimum(seed: int) -> None:
 
 
 def _brute_force_numpy(
-    kept: list[spread.OriginRecord], win: np.ndarray, scale: np.ndarray, steps: int
+    kept: list[spread.OriginRecord],
+    win: np.ndarray,
+    scale: np.ndarray,
+    steps: int,
+    *,
+    partner: np.ndarray | None = None,
+    weight: float = 0.0,
 ) -> tuple[float, float]:
-    """The same objective as ``_brute_force``, vectorised over series and steps."""
+    """The same objective as ``_brute_force``, vectorised over series and steps; rows with
+    a ``partner`` column forecast (1 - weight) x their winner's + weight x the partner's."""
     losses = {}
     for c in SPREAD_GRID:
         for g in GROWTH_GRID:
             total = np.zeros(win.size)
             for _, actual, fcs in kept:
                 mu = np.where(win[:, None] == 0, fcs[0][0], fcs[1][0])
+                if partner is not None:
+                    mate = np.where(partner[:, None] == 0, fcs[0][0], fcs[1][0])
+                    mu = np.where(partner[:, None] >= 0, (1 - weight) * mu + weight * mate, mu)
                 sd = np.where(win == 0, fcs[0][1], fcs[1][1])
                 for tau in SPREAD_LEVELS:
                     q = mu + norm.ppf(tau) * c * sd[:, None] * np.sqrt(1 + g * np.arange(steps))
@@ -92,3 +102,20 @@ def test_a_large_unit_is_scored_on_every_series() -> None:
     scale = rng.uniform(0.5, 5.0, n)
     got = learn_spread(kept, win, np.ones(n, dtype=bool), scale, eval_h=steps)
     assert got == pytest.approx(_brute_force_numpy(kept, win, scale, steps))
+
+
+def test_shrunk_forecasts_are_scored_as_blends() -> None:
+    """Rows shrunk toward a partner column (the group-best) are scored with the blended
+    forecast the selection will issue."""
+    rng = np.random.default_rng(5)
+    n, steps = 200, 3
+    kept = _origins(rng, n, steps)
+    win = np.zeros(n, dtype=np.int64)
+    partner = np.where(rng.random(n) < 0.8, 1, -1)
+    scale = rng.uniform(0.5, 5.0, n)
+    tested = np.ones(n, dtype=bool)
+    got = learn_spread(kept, win, tested, scale, eval_h=steps, partner=partner, partner_weight=0.5)
+    assert got == pytest.approx(
+        _brute_force_numpy(kept, win, scale, steps, partner=partner, weight=0.5)
+    )
+    assert got != learn_spread(kept, win, tested, scale, eval_h=steps)

@@ -30,7 +30,9 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    series keeps its own winner only when it beats the group-best candidate (lowest mean
    scaled score over the group) by 30 % (``group_tolerance_smooth``,
    ``group_tolerance_intermittent``); otherwise the group-best wins. The winner is refitted
-   on the full history.
+   on the full history. A series that keeps its own winner forecasts ``(1 - w)`` x its
+   winner's forecast ``+ w`` x the group-best's (``group_shrinkage`` w = 0.3; none when the
+   group tolerance is 0), and the spread is learned on the same blend at the origins.
 6. **Spread** (``learn_spread``, default on). Quantiles of a tested series are normal with
    ``sd_path[j] = c * residual_sd * sqrt(1 + g * (j - 1))`` (``residual_sd``: the winner's
    in-sample one-step residual sd on the full history, its squared errors weighted by
@@ -138,6 +140,7 @@ class SelectionConfig:
     tolerance: float = 0.0
     group_tolerance_smooth: float = 0.3
     group_tolerance_intermittent: float = 0.3
+    group_shrinkage: float = 0.3
     ensemble_smooth: bool = True
     ensemble_intermittent: bool = False
     learn_spread: bool = True
@@ -182,7 +185,7 @@ class SelectionConfig:
             )
         if self.min_train < 2:
             raise parameter_error(owner, "min_train", "an integer >= 2", self.min_train)
-        for name in ("group_tolerance_smooth", "group_tolerance_intermittent"):
+        for name in ("group_tolerance_smooth", "group_tolerance_intermittent", "group_shrinkage"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise parameter_error(owner, name, "a float in [0, 1)", getattr(self, name))
         if self.spread_pattern_min < 0:
@@ -874,20 +877,44 @@ def _select_group(
         cfg.short_intermittent if key.startswith("intermittent") else cfg.short_smooth, avail
     )
     winners = np.where(tested, np.asarray(names, dtype=object)[win], default.value).astype(str)
-    for wm in np.unique(winners):
+    # Rule 5: a series that keeps its own winner is shrunk toward the group-best forecast;
+    # the group-best is refitted for those series in the same call as for its own winners.
+    partner = np.full(rows.size, -1, dtype=np.int64)
+    if gbest >= 0 and group_tolerance > 0 and cfg.group_shrinkage > 0:
+        partner = np.where(tested & (win != gbest), gbest, -1)
+    shrunk = partner >= 0
+    partner_mean: FloatArray | None = None
+    refits = list(np.unique(winners))
+    if shrunk.any() and names[gbest] not in refits:
+        refits.append(names[gbest])
+    for wm in refits:
         sel = winners == wm
+        with_partner = shrunk.any() and wm == names[gbest]
+        fit_rows = sel | shrunk if with_partner else sel
         # refit on the full history, starting from the parameters of the earliest origin
-        warm = {m.value: {p: v[sel] for p, v in stored[j].items()} for j, m in enumerate(models)}
+        warm = {
+            m.value: {p: v[fit_rows] for p, v in stored[j].items()} for j, m in enumerate(models)
+        }
         fit = _fit_named(
             str(wm),
             tuple(m for m in models if m.value not in broken),
-            sub_fit[sel],
+            sub_fit[fit_rows],
             h,
             season_length,
             warm=warm,
-            actual=actual_full[sel] if actual_full is not None else None,
+            actual=actual_full[fit_rows] if actual_full is not None else None,
             half_life=hl,
         )
+        if with_partner:
+            if fit is None:  # the group-best's full-history call failed: no shrinkage
+                partner[:] = -1
+            else:
+                local = np.flatnonzero(fit_rows)
+                partner_mean = np.clip(np.nan_to_num(fit[0][shrunk[local]], nan=0.0), 0.0, None)
+                keep = sel[local]
+                fit = (fit[0][keep], fit[1][keep], fit[2][keep])
+            if not sel.any():
+                continue
         if fit is None:  # the full-history call failed: fall back, say so
             fb = _first_available((M.MOVING_AVERAGE, M.NAIVE), avail)
             fit = _safe_fit(fb, sub_fit[sel], h, season_length, half_life=hl)
@@ -904,6 +931,9 @@ def _select_group(
             out.bias[rows[sel]] = mbias[sel, j]
         else:
             out.sd[rows[sel]] = in_sd
+    if partner_mean is not None and (partner >= 0).any():
+        w = cfg.group_shrinkage
+        out.mean[rows[shrunk]] = (1.0 - w) * out.mean[rows[shrunk]] + w * partner_mean
     out.model[rows] = winners
     out.used[rows] = origins
     # Horizon profile of the group: scaled squared error of each series' winner per step.
@@ -941,6 +971,8 @@ def _select_group(
                     scale_abs,
                     eval_h=eval_h,
                     count_patterns=pattern if key.startswith("intermittent") else None,
+                    partner=partner,
+                    partner_weight=cfg.group_shrinkage,
                 )
                 spreads.append((apply_to, learned_unit))
         for apply_to, unit_spread in spreads:
@@ -977,9 +1009,14 @@ def _select_group(
             runner_txt = (
                 f" (runner-up {names[runner]} {crit[i_local, runner]:.4g})" if runner >= 0 else ""
             )
+            shrink_txt = (
+                f"; forecast shrunk {cfg.group_shrinkage:.0%} toward the group-best {names[gbest]}"
+                if partner[i_local] >= 0
+                else ""
+            )
             out.reason[i] = (
                 f"{label}: lowest rolling-origin {crit_name} {crit[i_local, w]:.4g} {where}"
-                f"{runner_txt}"
+                f"{runner_txt}{shrink_txt}"
             )
         else:
             out.reason[i] = (

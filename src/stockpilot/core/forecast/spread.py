@@ -110,6 +110,8 @@ def learn_spread(
     *,
     eval_h: int,
     count_patterns: NDArray[np.str_] | None = None,
+    partner: NDArray[np.int64] | None = None,
+    partner_weight: float = 0.0,
 ) -> tuple[float, float] | None:
     """Scale c and horizon growth g of the in-sample residual sd for normal quantiles
     ``mean + z * c * sd * sqrt(1 + g (j - 1))`` at step j, chosen on the rolling origins by
@@ -120,6 +122,11 @@ def learn_spread(
     series are scored, or when ``count_patterns`` (the demand patterns of the rows) is given
     and the count family of each pattern (:func:`distribution_for_pattern` with the same
     mean and residual variance) scores lower than the best normal choice.
+
+    ``partner`` (column per row, -1 for none) and ``partner_weight`` w: the rows' forecasts
+    are ``(1 - w) x`` their winner's ``+ w x`` the partner's (the selection's shrinkage toward
+    the group-best, rule 5), at every origin as in the final forecast; the sd stays the
+    winner's.
     """
     z = norm.ppf(np.asarray(SPREAD_LEVELS))
     tau = np.asarray(SPREAD_LEVELS)
@@ -147,6 +154,13 @@ def learn_spread(
             pick = w == j
             mu[pick] = fc_all[local][pick, :steps]
             sd[pick] = rsd_all[local][pick]
+        if partner is not None and partner_weight > 0:
+            mate = partner[idx]
+            for j, (fc_all, _) in fcs.items():
+                pick = mate == j
+                mu[pick] = (1.0 - partner_weight) * mu[pick] + partner_weight * fc_all[local][
+                    pick, :steps
+                ]
         ok = ~np.isnan(actual) & np.isfinite(sd)[:, None]
         y = np.where(ok, actual, 0.0)
         s0 = np.nan_to_num(sd)
