@@ -97,3 +97,29 @@ def test_sparse_series_keep_the_learned_normal_spread() -> None:
     assert (r.n_origins_used > 0).all()
     assert np.isfinite(r.residual_sd).all()
     assert (r.distribution == "normal").all()
+
+
+def test_deferred_residual_sd_leaves_the_selection_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Inside ``deferred_residual_sd`` the kernels leave their residual sd NaN; the
+    selection measures it from the fitted values itself, so its result is the same as
+    with the kernels' own computed."""
+    import contextlib
+
+    from stockpilot.core.forecast import selection
+    from stockpilot.core.forecast.base import deferred_residual_sd
+    from stockpilot.core.forecast.models.naive import naive_forecast
+
+    y = np.random.default_rng(4).poisson(5.0, (30, 40)).astype(float)
+    y[:10, :25] = 0.0
+    assert np.isfinite(naive_forecast(y, 3).residual_sd).all()
+    with deferred_residual_sd():
+        assert np.isnan(naive_forecast(y, 3).residual_sd).all()
+    assert np.isfinite(naive_forecast(y, 3).residual_sd).all()
+    deferred = select_and_forecast(y, 3)
+    monkeypatch.setattr(selection, "deferred_residual_sd", contextlib.nullcontext)
+    computed = select_and_forecast(y, 3)
+    np.testing.assert_array_equal(deferred.residual_sd, computed.residual_sd)
+    np.testing.assert_array_equal(deferred.sd_path, computed.sd_path)
+    np.testing.assert_array_equal(deferred.mean, computed.mean)

@@ -83,6 +83,7 @@ from stockpilot.core.classify import demand_pattern, lifecycle_stage
 from stockpilot.core.forecast.base import (
     ForecastModel,
     PanelForecast,
+    deferred_residual_sd,
     observation_count,
     residual_sd,
     weighted_residual_sd,
@@ -333,18 +334,16 @@ def _spread(
     demand. It gets the sd of the history around its flat forecast (its first step) instead,
     weighted in the same way: the spread of a method that predicts a constant level.
     """
-    target = y if actual is None else actual
+    target = y if actual is None else actual  # the same missing values as y
     if pf.fitted.shape != target.shape:
         return pf.residual_sd
-    if half_life is None and actual is None:
-        sd = pf.residual_sd.copy()
-    else:
-        sd = (
-            residual_sd(target, pf.fitted)
-            if half_life is None
-            else weighted_residual_sd(target, pf.fitted, half_life)
-        )
-        sd = np.where(np.isnan(pf.residual_sd), np.nan, sd)
+    # computed here from the fitted values: the kernels' own residual sd is deferred
+    # (base.deferred_residual_sd) in the selection
+    sd = (
+        residual_sd(target, pf.fitted)
+        if half_life is None
+        else weighted_residual_sd(target, pf.fitted, half_life)
+    )
     gap = np.isnan(sd) & np.isfinite(pf.mean[:, 0])
     if gap.any():
         flat = np.ascontiguousarray(np.broadcast_to(pf.mean[gap, :1], target[gap].shape))
@@ -452,7 +451,7 @@ def select_and_forecast(
     """
     # the grid + compass optimum of each fit, without the simplex polish: thousands of
     # series are fitted several times here (docs/forecasting-models.md, "Optimizer")
-    with without_polish():
+    with without_polish(), deferred_residual_sd():
         return _select_and_forecast(
             y,
             h,
