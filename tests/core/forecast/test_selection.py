@@ -83,15 +83,13 @@ def test_ensemble_and_group_best_shrinkage() -> None:
         sq += ((fc - y[:, end : end + 3]) ** 2).sum(axis=1)
     np.testing.assert_allclose(r.scores[:, 2], sq / 6)
     ens = r.model == "ensemble"
-    if ens.any():
-        full = (
-            sum(
-                np.clip(fit_predict(m, y[ens], 3).mean, 0, None)
-                for m in ("naive", "moving_average")
-            )
-            / 2
-        )
-        np.testing.assert_allclose(r.mean[ens], full)
+    assert ens.any()
+    # the members run on the full history with their parameters from the earliest origin
+    # (the moving-average window chosen at 18), not re-estimated
+    full = (
+        _origin_forecast("naive", y, 24, 18, 3) + _origin_forecast("moving_average", y, 24, 18, 3)
+    ) / 2
+    np.testing.assert_allclose(r.mean[ens], full[ens])
     shrunk = select_and_forecast(
         y,
         3,
