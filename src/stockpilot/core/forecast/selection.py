@@ -11,7 +11,9 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    ``intermittent_models`` for intermittent and lumpy series (Croston family, TSB, ADIDA,
    IMAPA), ``smooth_models`` for smooth and erratic ones; series at ``end_of_life`` use
    ``end_of_life_models`` (methods that decay or stay flat). Smooth and end-of-life groups
-   include ``tsb_fixed`` (:class:`FixedModel`: TSB with the conventional constants 0.1). Seasonal models
+   include ``tsb_fixed`` (:class:`FixedModel`: TSB with the conventional constants 0.1).
+   Members of ``growth_only_models`` (damped Holt) are candidates of smooth series in the
+   growth stage only, which form groups of their own ("smooth growth"). Seasonal models
    (``seasonal_models``) join only when ``season_length > 1`` and every training window
    used holds at least two full seasons. Models not available in the registry are skipped.
 4. **Rolling origin.** Each candidate runs on all series of its group in one call per
@@ -168,6 +170,7 @@ class SelectionConfig:
         M.TSB,
         FixedModel.TSB_FIXED,
     )
+    growth_only_models: tuple[Candidate, ...] = (M.DAMPED_HOLT,)
     seasonal_models: tuple[Candidate, ...] = (
         M.SEASONAL_NAIVE,
         M.HOLT_WINTERS_ADDITIVE,
@@ -529,12 +532,19 @@ def _select_and_forecast(
     # ---- groups by candidate set
     group_key = np.full(n, "", dtype=object)
     sets: dict[str, tuple[Candidate, ...]] = {}
-    for label, base, extra_mask in (
+    growth = life == LifecycleStage.GROWTH.value
+    plan = [
         ("end-of-life", cfg.end_of_life_models, eol),
         ("intermittent", cfg.intermittent_models, intermittent & ~eol),
         ("smooth", cfg.smooth_models, ~intermittent & ~eol),
-    ):
-        for seasonal in (False, True) if label == "smooth" else (None,):
+    ]
+    steady = tuple(m for m in cfg.smooth_models if m not in cfg.growth_only_models)
+    if len(steady) < len(cfg.smooth_models):
+        # trend models are candidates of growing series only: they form groups of their own
+        plan[2] = ("smooth", steady, ~intermittent & ~eol & ~growth)
+        plan.append(("smooth growth", cfg.smooth_models, ~intermittent & ~eol & growth))
+    for label, base, extra_mask in plan:
+        for seasonal in (False, True) if label.startswith("smooth") else (None,):
             rows = extra_mask & ~short & ~empty & ~no_demand
             if seasonal is not None:
                 rows &= seasonal_ok == seasonal
