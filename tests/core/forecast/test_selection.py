@@ -334,14 +334,17 @@ def test_own_winners_are_shrunk_toward_the_group_best() -> None:
 
 
 def test_damped_trend_is_a_candidate_of_growing_series_only() -> None:
-    """``growth_only_models`` (damped Holt) are scored for smooth series in their growth
-    stage, which form a group of their own; steady smooth series never see them."""
+    """``growth_only_models`` (here damped Holt; none by default) are scored for smooth
+    series in their growth stage, which form a group of their own; steady smooth series
+    never see them."""
     rng = np.random.default_rng(8)
     y = rng.poisson(20.0, size=(40, 40)).astype(float)
     y[20:] += np.arange(40) * 1.5  # 20 growing series
     life = np.where(np.arange(40) >= 20, "growth", "mature")
     pat = np.full(40, "smooth")
-    cfg = SelectionConfig(ensemble_smooth=False, outlier_k=None)
+    cfg = SelectionConfig(
+        ensemble_smooth=False, outlier_k=None, growth_only_models=(M.DAMPED_HOLT,)
+    )
     r = select_and_forecast(y, 4, config=cfg, lifecycle=life, patterns=pat)
     dh = list(r.candidates).index("damped_holt")
     assert np.isnan(r.scores[:20, dh]).all()

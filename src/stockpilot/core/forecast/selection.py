@@ -12,8 +12,9 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    IMAPA), ``smooth_models`` for smooth and erratic ones; series at ``end_of_life`` use
    ``end_of_life_models`` (methods that decay or stay flat). Smooth and end-of-life groups
    include ``tsb_fixed`` (:class:`FixedModel`: TSB with the conventional constants 0.1).
-   Members of ``growth_only_models`` (damped Holt) are candidates of smooth series in the
-   growth stage only, which form groups of their own ("smooth growth"). Seasonal models
+   Members of ``growth_only_models`` (default none; e.g. damped Holt) are candidates of
+   smooth series in the growth stage only, which then form groups of their own ("smooth
+   growth"). Seasonal models
    (``seasonal_models``) join only when ``season_length > 1`` and every training window
    used holds at least two full seasons. Models not available in the registry are skipped.
 4. **Rolling origin.** Each candidate runs on all series of its group in one call per
@@ -170,7 +171,7 @@ class SelectionConfig:
         M.TSB,
         FixedModel.TSB_FIXED,
     )
-    growth_only_models: tuple[Candidate, ...] = (M.DAMPED_HOLT,)
+    growth_only_models: tuple[Candidate, ...] = ()
     seasonal_models: tuple[Candidate, ...] = (
         M.SEASONAL_NAIVE,
         M.HOLT_WINTERS_ADDITIVE,
