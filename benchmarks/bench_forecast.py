@@ -15,6 +15,7 @@ Usage::
     .venv/bin/python benchmarks/bench_forecast.py --skip-peers --synthetic 100000
     .venv/bin/python benchmarks/bench_forecast.py --synthetic 0 --arima-sample 0
     .venv/bin/python benchmarks/bench_forecast.py --validation --skip-peers --synthetic 0
+    .venv/bin/python benchmarks/bench_forecast.py --validation 2 --arima-sample 0 --synthetic 0
 
 Run it with one core for the peer (``n_jobs=1``), as in ANCHORS.md.
 """
@@ -88,18 +89,20 @@ class Holdout:
 
 
 def load(
-    ds: DataSet, *, sample: int | None, min_train: int, seed: int, validation: bool = False
+    ds: DataSet, *, sample: int | None, min_train: int, seed: int, validation: int = 0
 ) -> Holdout:
-    """The holdout of one data set; ``validation=True`` first drops the last h periods of
-    every series, so the holdout is the h periods before the real one (for design choices
-    that must not see the real holdout)."""
+    """The holdout of one data set; ``validation=k`` (k >= 1) first drops the last k * h
+    periods of every series, so the holdout is the h periods that end k * h periods before
+    the real one's end (validation window k, for design choices that must not see the real
+    holdout; ``True`` is window 1)."""
     wide = pl.read_csv(ds.path, infer_schema_length=0)
     ids = wide["unique_id"].to_numpy()
     dates = np.array(wide.columns[1:], dtype="datetime64[D]")
     y = wide.drop("unique_id").select(pl.all().cast(pl.Float64, strict=False)).to_numpy()
     h = 13 if ds.weekly else (12 if y.shape[1] >= 72 else 6)
     if validation:
-        y, dates = y[:, :-h], dates[:-h]
+        cut = int(validation) * h
+        y, dates = y[:, :-cut], dates[:-cut]
     if ds.trim_leading_zeros:
         started = np.cumsum(np.nan_to_num(y) > 0, axis=1) > 0
         y = np.where(started, y, np.nan)
@@ -371,9 +374,14 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--validation",
-        action="store_true",
-        help="drop the last h periods of every series first: the holdout is the h periods "
-        "before the real one (make design choices here, confirm on the real holdout once)",
+        type=int,
+        nargs="?",
+        const=1,
+        default=0,
+        metavar="K",
+        help="drop the last K * h periods of every series first (K = 1 when given alone): the "
+        "holdout is validation window K, the h periods ending K * h before the real one's end "
+        "(make design choices on windows 1 and 2, confirm on the real holdout once)",
     )
     p.add_argument(
         "--calibrate",
@@ -388,7 +396,11 @@ def main() -> None:
     )
     args = p.parse_args()
     cfg = SelectionConfig(n_origins=args.n_origins, learn_spread=not args.no_learn_spread)
-    split = "validation (last h periods dropped)" if args.validation else "real holdout"
+    split = (
+        f"validation window {args.validation} (last {args.validation} x h periods dropped)"
+        if args.validation
+        else "real holdout"
+    )
     print(f"# bench_forecast  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  {split}")
     print(
         f"# machine: {platform.machine()} {os.cpu_count()} cpus, python {platform.python_version()}"

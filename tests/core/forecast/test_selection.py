@@ -83,15 +83,13 @@ def test_ensemble_and_group_best_shrinkage() -> None:
         sq += ((fc - y[:, end : end + 3]) ** 2).sum(axis=1)
     np.testing.assert_allclose(r.scores[:, 2], sq / 6)
     ens = r.model == "ensemble"
-    if ens.any():
-        full = (
-            sum(
-                np.clip(fit_predict(m, y[ens], 3).mean, 0, None)
-                for m in ("naive", "moving_average")
-            )
-            / 2
-        )
-        np.testing.assert_allclose(r.mean[ens], full)
+    assert ens.any()
+    # the members run on the full history with their parameters from the earliest origin
+    # (the moving-average window chosen at 18), not re-estimated
+    full = (
+        _origin_forecast("naive", y, 24, 18, 3) + _origin_forecast("moving_average", y, 24, 18, 3)
+    ) / 2
+    np.testing.assert_allclose(r.mean[ens], full[ens])
     shrunk = select_and_forecast(
         y,
         3,
@@ -287,3 +285,73 @@ def test_spread_learned_per_demand_pattern() -> None:
     c_shared = shared.sd / shared.residual_sd
     assert np.ptp(c_shared) < 1e-9
     assert c[0] <= c_shared[0] <= c[n]
+
+
+def test_own_winners_are_shrunk_toward_the_group_best() -> None:
+    """A series that keeps its own winner (30 % better than the group-best on the origins)
+    forecasts (1 - w) x its winner's refit + w x the group-best's; the others are untouched.
+    Fixed-constant candidates (naive, TSB 0.1 / 0.1) make both refits exact to recompute."""
+    from stockpilot.core.forecast.models.intermittent import tsb_forecast
+    from stockpilot.core.forecast.models.naive import naive_forecast
+    from stockpilot.core.forecast.selection import FixedModel
+
+    rng = np.random.default_rng(2)
+    level = rng.uniform(5.0, 15.0, (40, 1))
+    y = rng.poisson(level, size=(40, 30)).astype(float)
+    y[:8, 20:] += np.linspace(0, 30, 10)  # a ramp: naive tracks it, TSB lags behind
+    cfg = SelectionConfig(
+        smooth_models=(M.NAIVE, FixedModel.TSB_FIXED),
+        ensemble_smooth=False,
+        outlier_k=None,
+        learn_spread=False,
+    )
+    life = np.full(40, "mature")
+    pat = np.full(40, "smooth")
+    plain = select_and_forecast(
+        y, 4, config=replace(cfg, group_shrinkage=0.0), lifecycle=life, patterns=pat
+    )
+    w = 0.3
+    shrunk = select_and_forecast(
+        y, 4, config=replace(cfg, group_shrinkage=w), lifecycle=life, patterns=pat
+    )
+    fits = {
+        "naive": np.clip(naive_forecast(y, 4).mean, 0, None),
+        "tsb_fixed": np.clip(tsb_forecast(y, 4, alpha_d=0.1, alpha_p=0.1).mean, 0, None),
+    }
+    overruled = [r.split(":")[0] for r in shrunk.reason if "best of the smooth group" in r]
+    assert overruled and len(set(overruled)) == 1
+    best = overruled[0]  # the group-best: it overrules some series' own winner
+    other = next(m for m in fits if m != best)
+    own = shrunk.model == other
+    assert 0 < own.sum() < 40
+    assert (shrunk.model == plain.model).all()
+    np.testing.assert_allclose(plain.mean[own], fits[other][own])
+    np.testing.assert_allclose(shrunk.mean[own], (1 - w) * fits[other][own] + w * fits[best][own])
+    np.testing.assert_allclose(shrunk.mean[~own], plain.mean[~own])
+    np.testing.assert_allclose(shrunk.mean[~own], fits[best][~own])
+    assert all(f"shrunk 30% toward the group-best {best}" in r for r in shrunk.reason[own])
+    assert not any("shrunk" in r for r in plain.reason)
+
+
+def test_damped_trend_is_a_candidate_of_growing_series_only() -> None:
+    """``growth_only_models`` (here damped Holt; none by default) are scored for smooth
+    series in their growth stage, which form a group of their own; steady smooth series
+    never see them."""
+    rng = np.random.default_rng(8)
+    y = rng.poisson(20.0, size=(40, 40)).astype(float)
+    y[20:] += np.arange(40) * 1.5  # 20 growing series
+    life = np.where(np.arange(40) >= 20, "growth", "mature")
+    pat = np.full(40, "smooth")
+    cfg = SelectionConfig(
+        ensemble_smooth=False, outlier_k=None, growth_only_models=(M.DAMPED_HOLT,)
+    )
+    r = select_and_forecast(y, 4, config=cfg, lifecycle=life, patterns=pat)
+    dh = list(r.candidates).index("damped_holt")
+    assert np.isnan(r.scores[:20, dh]).all()
+    assert np.isfinite(r.scores[20:, dh]).all()
+    assert all("smooth growth candidates" in s or "smooth growth group" in s for s in r.reason[20:])
+    assert not any("growth" in s for s in r.reason[:20])
+    every = select_and_forecast(
+        y, 4, config=replace(cfg, growth_only_models=()), lifecycle=life, patterns=pat
+    )
+    assert np.isfinite(every.scores[:, dh]).all()
