@@ -816,13 +816,17 @@ def _select_group(
         err = fc[:, : actual.shape[1]] - actual
         ok = ~np.isnan(err)
         e0 = np.where(ok, err, 0.0)
-        sq[ok_rows, j] += (e0 * e0).sum(axis=1)
+        e2 = e0 * e0
+        # a slice adds in place where every row is scored (the usual origin); a mask
+        # would gather, add and scatter each of the six sums
+        at: slice | NDArray[np.intp] = slice(None) if ok_rows.all() else np.flatnonzero(ok_rows)
+        sq[at, j] += e2.sum(axis=1)
         steps = e0.shape[1]
-        sq_step[ok_rows, j, :steps] += e0 * e0
-        cnt_step[ok_rows, j, :steps] += ok
-        ab[ok_rows, j] += np.abs(e0).sum(axis=1)
-        er[ok_rows, j] += e0.sum(axis=1)
-        cnt[ok_rows, j] += ok.sum(axis=1)
+        sq_step[at, j, :steps] += e2
+        cnt_step[at, j, :steps] += ok
+        ab[at, j] += np.abs(e0).sum(axis=1)
+        er[at, j] += e0.sum(axis=1)
+        cnt[at, j] += ok.sum(axis=1)
 
     # Parameters of each candidate per series, estimated at the earliest origin where the
     # series is scored and reused (filter only) at the later ones: never at earlier ones.
