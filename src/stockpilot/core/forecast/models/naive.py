@@ -182,6 +182,39 @@ def _window_pass(
     return sse, (tot / c if c > 0 else np.nan)
 
 
+@numba.njit(cache=True)
+def _window_sses(
+    y_row: FloatArray, s: int, windows: IntArray, n_fit: int, score_from: int
+) -> FloatArray:
+    """In-sample SSE (from ``score_from``) of the first ``n_fit`` windows for one row, in
+    one pass over the periods: each window keeps its own running sum, updated with the same
+    operations in the same order as :func:`_window_pass`, so every SSE is bit-identical to
+    that window's own pass (which the search used to make once per window)."""
+    t_len = y_row.shape[0]
+    run = np.zeros(n_fit)
+    cnt = np.zeros(n_fit, dtype=np.int64)
+    sse = np.zeros(n_fit)
+    for t in range(s, t_len):
+        entering = t - 1 >= s and np.isfinite(y_row[t - 1])
+        v_in = y_row[t - 1] if entering else 0.0
+        y_t = y_row[t]
+        observed = np.isfinite(y_t)
+        for j in range(n_fit):
+            w = windows[j]
+            if entering:
+                run[j] += v_in
+                cnt[j] += 1
+            if t - 1 - w >= s:
+                v = y_row[t - 1 - w]
+                if np.isfinite(v):
+                    run[j] -= v
+                    cnt[j] -= 1
+            if cnt[j] == w and observed and t >= score_from:
+                e = y_t - run[j] / w
+                sse[j] += e * e
+    return sse
+
+
 @numba.njit(cache=True, parallel=True)
 def _moving_average(
     y: FloatArray, start: IntArray, windows: IntArray
@@ -200,16 +233,20 @@ def _moving_average(
         for j in range(n_w):
             if windows[j] <= limit and windows[j] > wmax:
                 wmax = windows[j]
-        scratch = np.full(t_len, np.nan)
         best = np.inf
         bj = 0
         if n_w > 1:
-            for j in range(n_w):
+            # the windows that fit the series: the first, and every later one <= limit
+            n_fit = 1
+            for j in range(1, n_w):
+                if windows[j] <= limit:
+                    n_fit = j + 1
+            sses = _window_sses(y[i], s, windows, n_fit, s + wmax)
+            for j in range(n_fit):
                 if j > 0 and windows[j] > limit:
                     continue
-                sse, _ = _window_pass(y[i], s, windows[j], s + wmax, scratch)
-                if sse < best:
-                    best = sse
+                if sses[j] < best:
+                    best = sses[j]
                     bj = j
         choice[i] = bj
         _, fc = _window_pass(y[i], s, windows[bj], s + wmax, fitted[i])
