@@ -300,6 +300,25 @@ def moving_average_forecast(
     )
 
 
+@numba.njit(cache=True, parallel=True)
+def _moving_average_given(
+    y: FloatArray, start: IntArray, window: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """Each row's moving average with its own ``window`` (0: none, row left NaN), in place:
+    what :func:`_moving_average` gives a row with that single window, without gathering
+    the rows of each window into a panel of their own and scattering the results back."""
+    n, t_len = y.shape
+    fitted = np.full((n, t_len), np.nan)
+    forecast = np.full(n, np.nan)
+    for i in numba.prange(n):
+        w = window[i]
+        s = start[i]
+        if w < 1 or s >= t_len:
+            continue
+        _, forecast[i] = _window_pass(y[i], s, w, s + w, fitted[i])
+    return fitted, forecast
+
+
 @threads_by_size
 def moving_average_refilter(
     y: FloatArray, h: int, params: Mapping[str, FloatArray]
@@ -311,19 +330,12 @@ def moving_average_refilter(
     ``window=`` their window.
     """
     y = validate_panel(y, h, 1, owner="moving_average_refilter")
-    n, t_len = y.shape
+    n = y.shape[0]
     window = np.asarray(params["window"], dtype=np.float64).reshape(n)
-    start = first_observation(y)
-    fitted = np.full((n, t_len), np.nan)
-    forecast = np.full(n, np.nan)
-    for w in np.unique(window[np.isfinite(window) & (window >= 1)]):
-        rows = np.flatnonzero(window == w)
-        f, fc, _ = _moving_average(
-            np.ascontiguousarray(y[rows]), start[rows], np.array([int(w)], dtype=np.int64)
-        )
-        fitted[rows] = f
-        forecast[rows] = fc
     bad = ~(np.isfinite(window) & (window >= 1))
+    fitted, forecast = _moving_average_given(
+        y, first_observation(y), np.where(bad, 0, window).astype(np.int64)
+    )
     no_obs = ~np.isfinite(forecast) & ~bad
     forecast = np.where(no_obs, 0.0, forecast)
     mean = np.repeat(forecast[:, None], h, axis=1)
