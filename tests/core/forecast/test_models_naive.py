@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stockpilot.core.forecast import ForecastModel, fit_predict
 from stockpilot.core.forecast.models.naive import (
+    _window_pass,
+    _window_sses,
     moving_average_forecast,
     naive_forecast,
     seasonal_naive_forecast,
@@ -54,6 +58,29 @@ def test_moving_average_chooses_window_with_lowest_in_sample_error() -> None:
     r = moving_average_forecast(y, 1, windows=(3, 4))
     assert r.params["window"][0] == 4.0
     assert r.mean[0, 0] == pytest.approx(1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.floats(0.0, 50.0), st.just(float("nan"))), min_size=1, max_size=60
+    ),
+    start=st.integers(0, 10),
+    score_shift=st.integers(0, 12),
+)
+def test_window_search_sses_equal_each_windows_own_pass(
+    values: list[float], start: int, score_shift: int
+) -> None:
+    """The one-pass window search gives every window exactly (bit for bit) the SSE of that
+    window's own pass, with missing values, a late start and any scoring start."""
+    y = np.array(values)
+    s = min(start, y.size - 1)
+    windows = np.array([1, 2, 3, 5, 8, 13], dtype=np.int64)
+    score_from = s + score_shift
+    got = _window_sses(y, s, windows, windows.size, score_from)
+    for j, w in enumerate(windows):
+        own, _ = _window_pass(y, s, int(w), score_from, np.full(y.size, np.nan))
+        assert got[j] == own
 
 
 def test_all_nan_row_fails_and_forecasts_zero() -> None:

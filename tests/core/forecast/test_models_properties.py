@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stockpilot.core.forecast import ForecastModel, available_models, fit_predict
+from stockpilot.core.forecast.base import first_observation
 
 ALL = available_models()
 NON_NEGATIVE = (
@@ -121,3 +122,20 @@ def test_awkward_rows_never_break_a_call(model: ForecastModel) -> None:
     assert r.fitted.shape == (7, t)
     for name, values in r.params.items():
         assert values.shape == (7,), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.floats(-5.0, 5.0), st.just(float("nan"))), min_size=3, max_size=3),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_first_observation_is_each_rows_first_finite_period(rows: list[list[float]]) -> None:
+    """Brute force: the first t with a finite value, T for a row without one."""
+    y = np.array(rows)
+    want = [next((t for t, v in enumerate(r) if np.isfinite(v)), y.shape[1]) for r in rows]
+    got = first_observation(y)
+    assert got.dtype == np.int64
+    assert got.tolist() == want

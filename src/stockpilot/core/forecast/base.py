@@ -140,9 +140,20 @@ def validate_panel(y: object, h: object, season_length: object, *, owner: str) -
 
 def first_observation(y: FloatArray) -> IntArray:
     """Index of each row's first finite value; T for a row without any observation."""
-    finite = np.isfinite(y)
-    start = np.argmax(finite, axis=1).astype(np.int64)
-    start[~finite.any(axis=1)] = y.shape[1]
+    return _first_finite(np.ascontiguousarray(y, dtype=np.float64))
+
+
+@numba.njit(cache=True)
+def _first_finite(y: FloatArray) -> IntArray:
+    # a scan that stops at each row's first value: every kernel call asks for the starts,
+    # and a mask of the whole panel (isfinite, argmax, any) read every period of every row
+    n, t_len = y.shape
+    start = np.full(n, t_len, dtype=np.int64)
+    for i in range(n):
+        for t in range(t_len):
+            if np.isfinite(y[i, t]):
+                start[i] = t
+                break
     return start
 
 

@@ -816,13 +816,17 @@ def _select_group(
         err = fc[:, : actual.shape[1]] - actual
         ok = ~np.isnan(err)
         e0 = np.where(ok, err, 0.0)
-        sq[ok_rows, j] += (e0 * e0).sum(axis=1)
+        e2 = e0 * e0
+        # a slice adds in place where every row is scored (the usual origin); a mask
+        # would gather, add and scatter each of the six sums
+        at: slice | NDArray[np.intp] = slice(None) if ok_rows.all() else np.flatnonzero(ok_rows)
+        sq[at, j] += e2.sum(axis=1)
         steps = e0.shape[1]
-        sq_step[ok_rows, j, :steps] += e0 * e0
-        cnt_step[ok_rows, j, :steps] += ok
-        ab[ok_rows, j] += np.abs(e0).sum(axis=1)
-        er[ok_rows, j] += e0.sum(axis=1)
-        cnt[ok_rows, j] += ok.sum(axis=1)
+        sq_step[at, j, :steps] += e2
+        cnt_step[at, j, :steps] += ok
+        ab[at, j] += np.abs(e0).sum(axis=1)
+        er[at, j] += e0.sum(axis=1)
+        cnt[at, j] += ok.sum(axis=1)
 
     # Parameters of each candidate per series, estimated at the earliest origin where the
     # series is scored and reused (filter only) at the later ones: never at earlier ones.
@@ -1019,34 +1023,50 @@ def _select_group(
     order = np.argsort(np.where(np.isnan(crit), np.inf, crit), axis=1, kind="stable")
     scored = (order != win[:, None]) & ~np.isnan(np.take_along_axis(crit, order, axis=1))
     runners = np.where(scored.any(axis=1), order[np.arange(rows.size), scored.argmax(axis=1)], -1)
-    for i_local, i in enumerate(rows.tolist()):
-        if not tested[i_local]:
-            out.reason[i] = (
-                f"{default.value}: no rolling origin with {cfg.min_train} training periods; "
-                f"simple {key.split(maxsplit=1)[0]} default"
-            )
+    # the parts shared by many series are formatted once per group, and the per-series
+    # values read from lists (Python floats format as numpy's do), not numpy scalars
+    untested = (
+        f"{default.value}: no rolling origin with {cfg.min_train} training periods; "
+        f"simple {key.split(maxsplit=1)[0]} default"
+    )
+    labels = [nm if nm != ENSEMBLE else f"ensemble (mean of {members})" for nm in names]
+    shrink_txt = (
+        f"; forecast shrunk {cfg.group_shrinkage:.0%} toward the group-best {names[gbest]}"
+        if gbest >= 0
+        else ""
+    )
+    wheres: dict[int, str] = {}
+    crit_rows = crit.tolist()
+    for i, is_tested, w, o, n_origins, runner, mate, scores in zip(
+        rows.tolist(),
+        tested.tolist(),
+        win.tolist(),
+        own.tolist(),
+        origins.tolist(),
+        runners.tolist(),
+        partner.tolist(),
+        crit_rows,
+        strict=True,
+    ):
+        if not is_tested:
+            out.reason[i] = untested
             continue
-        w, o = int(win[i_local]), int(own[i_local])
-        label = names[w] if names[w] != ENSEMBLE else f"ensemble (mean of {members})"
-        where = f"over {origins[i_local]} origins x {eval_h} steps among {n_cand} {key} candidates"
+        label = labels[w]
+        where = wheres.get(n_origins)
+        if where is None:
+            where = wheres[n_origins] = (
+                f"over {n_origins} origins x {eval_h} steps among {n_cand} {key} candidates"
+            )
         if w == o:
-            runner = int(runners[i_local])
-            runner_txt = (
-                f" (runner-up {names[runner]} {crit[i_local, runner]:.4g})" if runner >= 0 else ""
-            )
-            shrink_txt = (
-                f"; forecast shrunk {cfg.group_shrinkage:.0%} toward the group-best {names[gbest]}"
-                if partner[i_local] >= 0
-                else ""
-            )
+            runner_txt = f" (runner-up {names[runner]} {scores[runner]:.4g})" if runner >= 0 else ""
             out.reason[i] = (
-                f"{label}: lowest rolling-origin {crit_name} {crit[i_local, w]:.4g} {where}"
-                f"{runner_txt}{shrink_txt}"
+                f"{label}: lowest rolling-origin {crit_name} {scores[w]:.4g} {where}"
+                f"{runner_txt}{shrink_txt if mate >= 0 else ''}"
             )
         else:
             out.reason[i] = (
                 f"{label}: best of the {key} group by scaled rolling-origin {crit_name}; this "
-                f"series' own best {names[o]} ({crit[i_local, o]:.4g} vs {crit[i_local, w]:.4g}) "
+                f"series' own best {names[o]} ({scores[o]:.4g} vs {scores[w]:.4g}) "
                 f"was not {group_tolerance:.0%} better {where}"
             )
     if learned is None or key.startswith("end-of-life"):

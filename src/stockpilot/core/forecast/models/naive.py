@@ -182,6 +182,39 @@ def _window_pass(
     return sse, (tot / c if c > 0 else np.nan)
 
 
+@numba.njit(cache=True)
+def _window_sses(
+    y_row: FloatArray, s: int, windows: IntArray, n_fit: int, score_from: int
+) -> FloatArray:
+    """In-sample SSE (from ``score_from``) of the first ``n_fit`` windows for one row, in
+    one pass over the periods: each window keeps its own running sum, updated with the same
+    operations in the same order as :func:`_window_pass`, so every SSE is bit-identical to
+    that window's own pass (which the search used to make once per window)."""
+    t_len = y_row.shape[0]
+    run = np.zeros(n_fit)
+    cnt = np.zeros(n_fit, dtype=np.int64)
+    sse = np.zeros(n_fit)
+    for t in range(s, t_len):
+        entering = t - 1 >= s and np.isfinite(y_row[t - 1])
+        v_in = y_row[t - 1] if entering else 0.0
+        y_t = y_row[t]
+        observed = np.isfinite(y_t)
+        for j in range(n_fit):
+            w = windows[j]
+            if entering:
+                run[j] += v_in
+                cnt[j] += 1
+            if t - 1 - w >= s:
+                v = y_row[t - 1 - w]
+                if np.isfinite(v):
+                    run[j] -= v
+                    cnt[j] -= 1
+            if cnt[j] == w and observed and t >= score_from:
+                e = y_t - run[j] / w
+                sse[j] += e * e
+    return sse
+
+
 @numba.njit(cache=True, parallel=True)
 def _moving_average(
     y: FloatArray, start: IntArray, windows: IntArray
@@ -200,16 +233,20 @@ def _moving_average(
         for j in range(n_w):
             if windows[j] <= limit and windows[j] > wmax:
                 wmax = windows[j]
-        scratch = np.full(t_len, np.nan)
         best = np.inf
         bj = 0
         if n_w > 1:
-            for j in range(n_w):
+            # the windows that fit the series: the first, and every later one <= limit
+            n_fit = 1
+            for j in range(1, n_w):
+                if windows[j] <= limit:
+                    n_fit = j + 1
+            sses = _window_sses(y[i], s, windows, n_fit, s + wmax)
+            for j in range(n_fit):
                 if j > 0 and windows[j] > limit:
                     continue
-                sse, _ = _window_pass(y[i], s, windows[j], s + wmax, scratch)
-                if sse < best:
-                    best = sse
+                if sses[j] < best:
+                    best = sses[j]
                     bj = j
         choice[i] = bj
         _, fc = _window_pass(y[i], s, windows[bj], s + wmax, fitted[i])
@@ -263,6 +300,25 @@ def moving_average_forecast(
     )
 
 
+@numba.njit(cache=True, parallel=True)
+def _moving_average_given(
+    y: FloatArray, start: IntArray, window: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """Each row's moving average with its own ``window`` (0: none, row left NaN), in place:
+    what :func:`_moving_average` gives a row with that single window, without gathering
+    the rows of each window into a panel of their own and scattering the results back."""
+    n, t_len = y.shape
+    fitted = np.full((n, t_len), np.nan)
+    forecast = np.full(n, np.nan)
+    for i in numba.prange(n):
+        w = window[i]
+        s = start[i]
+        if w < 1 or s >= t_len:
+            continue
+        _, forecast[i] = _window_pass(y[i], s, w, s + w, fitted[i])
+    return fitted, forecast
+
+
 @threads_by_size
 def moving_average_refilter(
     y: FloatArray, h: int, params: Mapping[str, FloatArray]
@@ -274,19 +330,12 @@ def moving_average_refilter(
     ``window=`` their window.
     """
     y = validate_panel(y, h, 1, owner="moving_average_refilter")
-    n, t_len = y.shape
+    n = y.shape[0]
     window = np.asarray(params["window"], dtype=np.float64).reshape(n)
-    start = first_observation(y)
-    fitted = np.full((n, t_len), np.nan)
-    forecast = np.full(n, np.nan)
-    for w in np.unique(window[np.isfinite(window) & (window >= 1)]):
-        rows = np.flatnonzero(window == w)
-        f, fc, _ = _moving_average(
-            np.ascontiguousarray(y[rows]), start[rows], np.array([int(w)], dtype=np.int64)
-        )
-        fitted[rows] = f
-        forecast[rows] = fc
     bad = ~(np.isfinite(window) & (window >= 1))
+    fitted, forecast = _moving_average_given(
+        y, first_observation(y), np.where(bad, 0, window).astype(np.int64)
+    )
     no_obs = ~np.isfinite(forecast) & ~bad
     forecast = np.where(no_obs, 0.0, forecast)
     mean = np.repeat(forecast[:, None], h, axis=1)
