@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
+from _item_network import item_network_policies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from stockpilot.engine.echelon import (
     pass_through_flow_stages,
     simulate_stage_networks,
 )
-from stockpilot.engine.network import optimize_network_stock
 from stockpilot.engine.panel import Panel
 from stockpilot.engine.policies import compute_policies
 from stockpilot.errors import InvalidDataError
@@ -334,36 +334,6 @@ def test_a_one_location_network_is_the_single_echelon_simulator(
     )
 
 
-def _item_network_policies(
-    history: np.ndarray, target: float
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Placement, stage lead times and policies of one item on PLANT -> DC -> S1 (supplier
-    4 buckets, transfers 1 bucket each), the way the planning run's network step makes
-    them from the store's history."""
-    locations = LOCATIONS.filter(pl.col("location_id") != "S2")
-    keys = pl.DataFrame({"item_id": ["A"] * 3, "location_id": ["DC", "PLANT", "S1"]})
-    series = pl.DataFrame({"item_id": ["A"], "location_id": ["S1"]})
-    frame = keys.with_columns(
-        lead_time=pl.Series([1.0, 4.0, 1.0]),
-        demand_mean=pl.Series([0.0, 0.0, float(history.mean())]),
-        demand_sd=pl.Series([0.0, 0.0, float(history.std(ddof=1))]),
-        holding_cost=pl.Series([1.1, 1.0, 1.2]),
-    )
-    placement = optimize_network_stock(frame, locations)
-    mapping = echelon_map(series, keys, locations)
-    params = echelon_parameters(
-        keys.with_columns(
-            lead_time=pl.lit(1.0), service_target=pl.lit(target), review_period=pl.lit(1.0)
-        ),
-        placement,
-        mapping,
-    )
-    periods = np.arange(history.size).astype("datetime64[W]").astype("datetime64[D]")
-    panel = echelon_panel(Panel(series, periods, history[None, :], Bucket.WEEK), mapping, keys)
-    policies = pass_through_flow_stages(compute_policies(panel, items=params), placement)
-    return placement, frame.select("item_id", "location_id", "lead_time"), policies
-
-
 def test_three_echelon_store_fill_rate_reaches_the_target_on_a_long_seeded_run() -> None:
     """A PLANT -> DC -> store item sized for a 95 % fill rate (stock at the store only, net
     replenishment time 6) delivers about 95 % through the item-network simulation on a
@@ -373,7 +343,7 @@ def test_three_echelon_store_fill_rate_reaches_the_target_on_a_long_seeded_run()
     rng = np.random.default_rng(2026)
     history = rng.poisson(20.0, 156).astype(float)
     target = 0.95
-    placement, stages, policies = _item_network_policies(history, target)
+    placement, stages, policies = item_network_policies(history, target)
     store = placement.filter(pl.col("location_id") == "S1").row(0, named=True)
     assert store["net_lead_time"] == 6.0
     stocked = placement.filter(pl.col("stock_role") == "decoupling")["location_id"].to_list()

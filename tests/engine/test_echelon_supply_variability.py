@@ -10,28 +10,18 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from _item_network import CHAIN, item_network_policies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stockpilot.engine.echelon import (
     echelon_map,
     echelon_note,
-    echelon_panel,
     echelon_parameters,
-    pass_through_flow_stages,
     pass_through_supply_variability,
     simulate_stage_networks,
 )
-from stockpilot.engine.network import optimize_network_stock
-from stockpilot.engine.panel import Panel
-from stockpilot.engine.policies import compute_policies
 from stockpilot.errors import InvalidDataError
-from stockpilot.vocab import Bucket
-
-CHAIN = pl.DataFrame(
-    {"location_id": ["PLANT", "DC", "S1"], "parent": [None, "PLANT", "DC"]},
-    schema={"location_id": pl.String, "parent": pl.String},
-)
 
 
 def _placement(roles: dict[str, str], item: str = "A") -> pl.DataFrame:
@@ -236,40 +226,6 @@ def test_the_store_is_sized_with_the_passed_sd_and_says_so() -> None:
     assert "pass on" not in notes["PLANT"] and "pass on" not in notes["DC"]
 
 
-def _store_policy(
-    history: np.ndarray, target: float, *, supply_sd: float
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Stage lead times and policies of one item on PLANT -> DC -> S1 (supplier 4 buckets,
-    transfers 1 each), placed by the GSM and sized by the network step's hand-over, with
-    the supplier's sd passed down (``supply_sd``) or not (0)."""
-    keys = pl.DataFrame({"item_id": ["A"] * 3, "location_id": ["DC", "PLANT", "S1"]})
-    series = pl.DataFrame({"item_id": ["A"], "location_id": ["S1"]})
-    frame = keys.with_columns(
-        lead_time=pl.Series([1.0, 4.0, 1.0]),
-        demand_mean=pl.Series([0.0, 0.0, float(history.mean())]),
-        demand_sd=pl.Series([0.0, 0.0, float(history.std(ddof=1))]),
-        holding_cost=pl.Series([1.1, 1.0, 1.2]),
-    )
-    placement = optimize_network_stock(frame, CHAIN)
-    assert placement.filter(pl.col("stock_role") == "decoupling")["location_id"].to_list() == ["S1"]
-    mapping = echelon_map(series, keys, CHAIN)
-    variability = pass_through_supply_variability(
-        placement, _supply({"PLANT": (supply_sd, 0.0)}), CHAIN
-    )
-    params = echelon_parameters(
-        keys.with_columns(
-            lead_time=pl.lit(1.0), service_target=pl.lit(target), review_period=pl.lit(1.0)
-        ),
-        placement,
-        mapping,
-        supply_variability=variability,
-    )
-    periods = np.arange(history.size).astype("datetime64[W]").astype("datetime64[D]")
-    panel = echelon_panel(Panel(series, periods, history[None, :], Bucket.WEEK), mapping, keys)
-    policies = pass_through_flow_stages(compute_policies(panel, items=params), placement)
-    return frame.select("item_id", "location_id", "lead_time"), policies
-
-
 def test_a_store_sized_for_the_passed_sd_reaches_its_target_where_one_without_falls_short() -> None:
     """PLANT and DC work flow-through, the supplier's 4-bucket time has sd 1.5: simulated
     over 2,000 seeded buckets (8 replications) with that supply drawn at the PLANT, the
@@ -285,7 +241,11 @@ def test_a_store_sized_for_the_passed_sd_reaches_its_target_where_one_without_fa
     keys = pl.DataFrame({"item_id": ["A"], "location_id": ["S1"]})
 
     def store_fill(sized_sd: float) -> float:
-        stages, policies = _store_policy(history, target, supply_sd=sized_sd)
+        placement, stages, policies = item_network_policies(
+            history, target, supply=_supply({"PLANT": (sized_sd, 0.0)})
+        )
+        stocked = placement.filter(pl.col("stock_role") == "decoupling")["location_id"]
+        assert stocked.to_list() == ["S1"]
         drawn = stages.with_columns(
             lead_time_sd=pl.when(pl.col("location_id") == "PLANT").then(1.5).otherwise(0.0),
             defect_rate=pl.lit(0.0),
