@@ -73,6 +73,20 @@ def _stage(frame: pl.DataFrame, item: str, location: str) -> dict[str, Any]:
     )
 
 
+def _in_topology_order(
+    family: Any, policies: pl.DataFrame
+) -> tuple[Any, list[tuple[str, str]], list[dict[str, Any]]]:
+    """A family's assembly topology, its stages (item, location) in the topology's node
+    order and their policy rows."""
+    topology = assembly_topology(family.network)
+    where = {
+        stage_id(i, loc): (i, loc)
+        for i, loc in zip(family.stage_items, family.stage_locations, strict=True)
+    }
+    stages = [where[n] for n in topology.node_ids]
+    return topology, stages, [_stage(policies, item, loc) for item, loc in stages]
+
+
 def test_series_feed_their_components_with_the_bom_quantity() -> None:
     mapping = echelon_map(SERIES, STAGES, LOCATIONS, bom=_bom())
     rows = sorted(
@@ -333,13 +347,7 @@ def test_family_simulation_matches_a_direct_assembly_simulation() -> None:
         [family], policies, demand_keys=SERIES, demand=paths, replications=reps, warmup=5
     )
     assert out.height == STAGES.height and set(out["family_id"]) == {"family:BIKE"}
-    topology = assembly_topology(family.network)
-    where = {
-        stage_id(i, loc): (i, loc)
-        for i, loc in zip(family.stage_items, family.stage_locations, strict=True)
-    }
-    stages = [where[n] for n in topology.node_ids]
-    lines = [_stage(policies, item, loc) for item, loc in stages]
+    topology, stages, lines = _in_topology_order(family, policies)
     # Stages holding stock wait one bucket more than the topology's times: the policy
     # engine's lead time L makes an order usable from t + L + 1.
     stocking = np.array([float(r["order_up_to"]) > 0 for r in lines], dtype=np.int64)
@@ -519,13 +527,7 @@ def test_family_supply_stages_draw_the_supplier_lead_time_and_defects() -> None:
     assert simulate_family_networks([family], policies, supply=zeros, **common).equals(plain)
     assert not out.equals(plain)
 
-    topology = assembly_topology(family.network)
-    where = {
-        stage_id(i, loc): (i, loc)
-        for i, loc in zip(family.stage_items, family.stage_locations, strict=True)
-    }
-    stages = [where[n] for n in topology.node_ids]
-    lines = [_stage(policies, item, loc) for item, loc in stages]
+    topology, stages, lines = _in_topology_order(family, policies)
     stocking = np.array([float(r["order_up_to"]) > 0 for r in lines], dtype=np.int64)
     outside = np.bincount(topology.lanes[:, 1], minlength=len(stages)) == 0
     items = np.array([item for item, _ in stages])

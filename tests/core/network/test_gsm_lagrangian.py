@@ -40,7 +40,16 @@ def _weight(net: Network) -> NDArray[np.float64]:
     return arr.holding_cost * arr.z * arr.net_demand_sd
 
 
-def _search(net: Network, *, unit: float = 1.0, seconds: float = 10.0) -> _SearchResult:
+def _search(
+    net: Network,
+    *,
+    unit: float = 1.0,
+    seconds: float = 10.0,
+    root_work: float | None = None,
+    search_work: float = math.inf,
+) -> _SearchResult:
+    """The branch-and-bound from the latest-service-times start; the root's work budget
+    is worth a quarter of ``seconds`` unless given."""
     arr = net.arrays()
     s0 = _latest_service_times(arr)
     now = time.perf_counter()
@@ -52,9 +61,10 @@ def _search(net: Network, *, unit: float = 1.0, seconds: float = 10.0) -> _Searc
         best_cost=gsm_cost(net, s0),
         mip_rel_gap=1e-9,
         deadline=now + seconds,
-        root_work=seconds / 4 * _WORK_PER_SECOND,
+        root_work=seconds / 4 * _WORK_PER_SECOND if root_work is None else root_work,
         unit=unit,
         node_iter=5,
+        search_work=search_work,
     )
 
 
@@ -140,23 +150,9 @@ def test_branch_and_bound_is_the_same_on_a_slow_clock(
     jumps ten seconds on every read (a heavily loaded machine) gives the same forest,
     bound, incumbent and number of nodes, as long as the safety deadline is not reached."""
     net = random_dag(np.random.default_rng(seed), n, max_time=4)
-    arr = net.arrays()
-    s0 = _latest_service_times(arr)
 
     def run() -> _SearchResult:
-        now = time.perf_counter()
-        return _branch_and_bound(
-            arr,
-            weight=_weight(net),
-            maxrep=_max_replenishment(arr),
-            best_s=s0,
-            best_cost=gsm_cost(net, s0),
-            mip_rel_gap=1e-9,
-            deadline=now + 1e9,
-            root_work=2e6,
-            search_work=1e8,
-            node_iter=5,
-        )
+        return _search(net, seconds=1e9, root_work=2e6, search_work=1e8)
 
     calm = run()
     ticks = itertools.count()
