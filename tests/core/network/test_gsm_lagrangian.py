@@ -19,15 +19,18 @@ from stockpilot.core.network.gsm_lagrangian import (
     _Box,
     _branch_and_bound,
     _concave_min_plus,
+    _Dual,
     _exact_cost,
     _forest_dp,
     _forest_orders,
     _LocalSearch,
     _make_grid,
     _propagate,
+    _Relaxation,
     _root_box,
     _SearchResult,
     _spanning_forest,
+    _split_priced_slack,
     _time_unit,
 )
 from stockpilot.core.network.gsm_milp import _latest_service_times, _max_replenishment
@@ -355,3 +358,46 @@ def test_concave_min_plus_refuses_a_short_sqrt_table() -> None:
         _concave_min_plus(
             np.zeros(3), 1.0, np.sqrt(np.arange(4.0)), 2, out, scratch.copy(), scratch, scratch
         )
+
+
+def _in_box(box: _Box, s: NDArray[np.int64], si: NDArray[np.int64]) -> bool:
+    return bool(np.all((box.s_lo <= s) & (s <= box.s_hi) & (box.si_lo <= si) & (si <= box.si_hi)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(3, 5))
+def test_priced_slack_split_covers_every_feasible_point(seed: int, n: int) -> None:
+    """Property: the three children of a split on a priced slack lane hold every feasible
+    point of the box exactly once (inbound times as small as the lanes allow, or as large
+    as the box allows), and the DP solution only in the child where the box implies the
+    lane."""
+    net = random_dag(np.random.default_rng(seed), n, max_time=3)
+    arr = net.arrays()
+    weight = _weight(net)
+    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
+    box = _root_box(grid)
+    assert box is not None
+    relax = _Relaxation(arr, weight, grid)
+    assume(relax.forest.drop.size > 0)
+    points = []
+    for s_tuple in itertools.product(
+        *(range(int(lo), int(hi) + 1) for lo, hi in zip(box.s_lo, box.s_hi, strict=True))
+    ):
+        s = np.asarray(s_tuple, dtype=np.int64)
+        least = grid.ext_in.copy()
+        np.maximum.at(least, grid.down, s[grid.up] + grid.lane)
+        for si in (np.maximum(least, box.si_lo), box.si_hi.copy()):
+            lanes_hold = np.all(s[grid.up] + grid.lane <= si[grid.down])
+            if lanes_hold and np.all(si + grid.t_proc >= s) and _in_box(box, s, si):
+                points.append((s, si))
+    slack_of = [p[1][relax.d_down] - p[0][relax.d_up] - relax.d_lane for p in points]
+    chosen = [k for k, slack in enumerate(slack_of) if np.any((slack > 0) & ~relax.implied(box))]
+    assume(chosen)
+    x_s, x_si = points[chosen[0]]
+    dual = _Dual(0.0, np.ones(relax.forest.drop.size), x_s, x_si, x_s.astype(float), 0.0)
+    children = _split_priced_slack(relax, box, dual)
+    assert len(children) == 3
+    assert [_in_box(c, x_s, x_si) for c in children] == [False, False, True]
+    assert np.any(relax.implied(children[2]))
+    for s, si in points:
+        assert sum(_in_box(c, s, si) for c in children) == 1

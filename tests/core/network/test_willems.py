@@ -133,3 +133,18 @@ def test_willems_2008_chain_33_proven_after_the_presolve() -> None:
     assert sol.optimal
     assert sol.mip_gap <= 1e-6
     assert sol.total_cost == pytest.approx(976_169.6955, rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_willems_2008_chain_27_proven_by_the_priced_slack_split() -> None:
+    """Chain 27 (482 stages, times in multiples of 5) stalled at a 2.4e-4 gap whatever the
+    time limit: about 27,000 nodes whose forest DP solution was feasible yet short of its
+    own cost by the prices of lanes it left slack. Split three ways on such a lane (the
+    child holding the solution implies the lane), the search proves 2,078,191.85 in about
+    4,500 nodes."""
+    net = willems_network(_chain(27), name="willems_27")
+    sol = gsm_milp(net, time_limit=300)
+    assert sol.optimal
+    assert sol.mip_gap <= 1e-6
+    assert sol.total_cost == pytest.approx(2_078_191.8504, rel=1e-9)

@@ -11,8 +11,11 @@ each node of the search is a box of service times (``lo <= S_j <= hi``,
 ``lo <= SI_j <= hi``), tightened by propagating the lanes, and is bounded by the forest DP
 restricted to the box (with warm-started multipliers). A node whose DP solution breaks a
 relaxed lane ``S_i + L_ij > SI_j`` is split on ``S_i`` at a threshold between the two sides,
-so that neither child contains that solution. Nodes whose bound reaches the incumbent are
-closed; the least bound of the open and closed nodes is a valid lower bound at any time.
+so that neither child contains that solution. A node whose DP solution is feasible but
+short of its own cost (a price on a lane it leaves slack) is split three ways on that lane,
+so that the child holding the solution implies the lane and drops its price. Nodes whose
+bound reaches the incumbent are closed; the least bound of the open and closed nodes is a
+valid lower bound at any time.
 
 All times must be integer multiples of one time unit (integer times; or, after scaling by
 ``unit``, times given in tenths or hundredths), since the DP works on the grid of units.
@@ -688,9 +691,16 @@ class _Relaxation:
         """Work of one :meth:`evaluate` (see ``_WORK_PER_SECOND``)."""
         return _evaluation_work(self.grid.t_proc.size, self.grid.big)
 
+    def implied(self, box: _Box) -> NDArray[np.bool_]:
+        """Relaxed lanes that every point of ``box`` satisfies (``S_i + L_ij <= SI_j``)."""
+        return box.s_hi[self.d_up] + self.d_lane <= box.si_lo[self.d_down]
+
     def evaluate(self, box: _Box, lam: NDArray[np.float64]) -> tuple[float, _Dual]:
         n = self.grid.t_proc.size
         self.work += self.evaluation_work()
+        # A lane the box implies only lowers the bound by its price times its slack: a
+        # zero price dominates every other (the minimum over the box can only rise).
+        lam = np.where(self.implied(box), 0.0, lam)
         lin_s = np.zeros(n)
         lin_si = np.zeros(n)
         np.add.at(lin_s, self.d_up, lam)
@@ -814,6 +824,37 @@ def _unpad_inbound(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
     return children
 
 
+def _split_priced_slack(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
+    """Split on a priced lane the (feasible) DP solution leaves slack.
+
+    A feasible DP solution ``x`` falls short of its own cost by ``sum lambda_e slack_e``
+    over the relaxed lanes. For a lane ``e = (i, j)`` with a price and a slack, and a
+    threshold ``t`` with ``x.S_i + L_ij <= t <= x.SI_j``, every feasible point of the box
+    has ``S_i + L_ij > t`` (so ``SI_j > t``), or ``SI_j < t``, or
+    ``S_i + L_ij <= t <= SI_j``: three children, and in the third, which holds ``x``, the
+    box implies the lane, so it loses its price and the DP its freedom to break it.
+    """
+    slack = dual.si[relax.d_down] - dual.s[relax.d_up] - relax.d_lane
+    score = np.where((slack > 0) & ~relax.implied(box), dual.lam * slack, 0.0)
+    if not score.size or float(score.max()) <= 0.0:
+        return []
+    e = int(np.argmax(score))
+    i, j, lane = int(relax.d_up[e]), int(relax.d_down[e]), int(relax.d_lane[e])
+    t = (int(dual.s[i]) + lane + int(dual.si[j])) // 2
+    late = box.s_lo.copy()
+    late[i] = max(int(late[i]), t - lane + 1)
+    early = box.si_hi.copy()
+    early[j] = min(int(early[j]), t - 1)
+    held_s, held_si = box.s_hi.copy(), box.si_lo.copy()
+    held_s[i] = min(int(held_s[i]), t - lane)
+    held_si[j] = max(int(held_si[j]), t)
+    return [
+        _Box(late, box.s_hi, box.si_lo, box.si_hi),
+        _Box(box.s_lo, box.s_hi, box.si_lo, early),
+        _Box(box.s_lo, held_s, held_si, box.si_hi),
+    ]
+
+
 def _branch(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
     """Split ``box`` so that neither child contains the DP solution ``dual``."""
     grid = relax.grid
@@ -829,7 +870,7 @@ def _branch(relax: _Relaxation, box: _Box, dual: _Dual) -> list[_Box]:
         above.s_lo[i] = max(above.s_lo[i], cut - lane)
         children = [below, above]
     else:
-        children = _unpad_inbound(relax, box, dual)
+        children = _unpad_inbound(relax, box, dual) or _split_priced_slack(relax, box, dual)
     if not children:
         # The DP solution is feasible with every SI as small as its box allows, but the
         # bound is short of it: halve the widest domain (S of a costly stage first, then
