@@ -54,7 +54,14 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    family and the default spread. End-of-life groups are not learned (their origins lie in
    the final run of zeros, which cannot tell whether demand resumes): normal with the
    (c, g) learned for the most series of the other groups of the call (c = 1, g = 0 if
-   none); a zero forecast keeps that spread (censored normal). Otherwise (not learned,
+   none); a zero forecast keeps that spread (censored normal). An end-of-life series that
+   sold regularly (demand in at least ``end_of_life_regular_share`` (0.5) of the periods
+   from its first observation to its last demand; ``None`` turns this off) stopped in a way
+   unlike its history, e.g. a stock-out: if demand resumes it comes at the size it had, so
+   the base of its spread is the root mean square of that active demand (recency-weighted
+   from the last demand, :func:`~stockpilot.core.forecast.spread.active_demand`) where it is
+   larger than the residual sd (validation windows 1 + 2: M5 CA_1 SPL.95 0.2046 -> 0.1941
+   in window 2; docs/benchmarks/forecast.md, "Session 5 accuracy round"). Otherwise (not learned,
    or ``learn_spread=False``): ``sd`` is the root mean square of the winner's rolling-origin
    RMSE and its in-sample residual sd, ``sd_path`` scales it by the group's horizon
    profile, and the family follows the demand pattern. ``distribution`` records ``"normal"``
@@ -94,7 +101,12 @@ from stockpilot.core.forecast.base import (
 from stockpilot.core.forecast.models._optim import limited_search, without_polish
 from stockpilot.core.forecast.outliers import cap_outliers
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
-from stockpilot.core.forecast.spread import largest_spread, learn_spread, spread_units
+from stockpilot.core.forecast.spread import (
+    active_demand,
+    largest_spread,
+    learn_spread,
+    spread_units,
+)
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
 from stockpilot.vocab import DemandPattern, LifecycleStage
 
@@ -151,6 +163,7 @@ class SelectionConfig:
     spread_pattern_min: int = 100
     outlier_k: float | None = 3.0
     spread_half_life: float | None = 4.0
+    end_of_life_regular_share: float | None = 0.5
     smooth_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
@@ -196,6 +209,11 @@ class SelectionConfig:
         if self.spread_pattern_min < 0:
             raise parameter_error(
                 owner, "spread_pattern_min", "an integer >= 0", self.spread_pattern_min
+            )
+        share = self.end_of_life_regular_share
+        if share is not None and not 0.0 < share <= 1.0:
+            raise parameter_error(
+                owner, "end_of_life_regular_share", "a float in (0, 1] or None", share
             )
         if self.tolerance < 0:
             raise parameter_error(owner, "tolerance", "a float >= 0", self.tolerance)
@@ -979,6 +997,7 @@ def _select_group(
                 out.profile[rows[tested]] = full[None, :]
     learned: tuple[float, float] | None = None
     learned_n = 0
+    regular: _RegularSellers | None = None
     if cfg.learn_spread:
         scale_abs = (
             np.nanmean(np.abs(diffs), axis=1) if diffs.shape[1] else np.full(rows.size, np.nan)
@@ -991,6 +1010,7 @@ def _select_group(
             # other groups (c = 1, g = 0 when there is none).
             if tested.sum():
                 spreads.append((tested, borrowed or (1.0, 0.0)))
+            regular = _regular_sellers(sub, tested, out.residual_sd[rows], cfg, eval_h)
         else:
             for unit, apply_to in spread_units(pattern, tested, cfg.spread_pattern_min):
                 learned_unit = learn_spread(
@@ -1013,6 +1033,10 @@ def _select_group(
             # profile = c * growth; select_and_forecast turns it into sd = residual sd,
             # horizon_profile = c * growth (sd_path = residual sd x c x growth)
             out.profile[learned_rows] = c * np.sqrt(1.0 + g * np.arange(h))[None, :]
+        if regular is not None:
+            # end-of-life regular sellers: the spread of their active demand where larger than
+            # the residual sd (the factor rides on the profile; residual_sd keeps its meaning)
+            out.profile[rows[regular.rows]] *= regular.factor[:, None]
         done = [(int(m.sum()), sp) for m, sp in spreads if sp is not None]
         if done:
             learned_n, learned = max(done, key=lambda t: t[0])
@@ -1069,9 +1093,47 @@ def _select_group(
                 f"series' own best {names[o]} ({scores[o]:.4g} vs {scores[w]:.4g}) "
                 f"was not {group_tolerance:.0%} better {where}"
             )
+    if regular is not None:
+        share = cfg.end_of_life_regular_share
+        for i in rows[regular.rows].tolist():
+            out.reason[i] = (
+                f"{out.reason[i]}; spread of its demand while it sold (demand in at least "
+                f"{share:.0%} of those periods: a stop that may be a stock-out)"
+            )
     if learned is None or key.startswith("end-of-life"):
         return None
     return learned[0], learned[1], learned_n
+
+
+@dataclass(frozen=True)
+class _RegularSellers:
+    """End-of-life series of a group that sold regularly (positions in the group) and the
+    factor from their residual sd to the spread of their active demand."""
+
+    rows: NDArray[np.bool_]
+    factor: FloatArray
+
+
+def _regular_sellers(
+    sub: FloatArray,
+    tested: NDArray[np.bool_],
+    resid: FloatArray,
+    cfg: SelectionConfig,
+    eval_h: int,
+) -> _RegularSellers | None:
+    """Rule 6, end-of-life: tested series with demand in at least
+    ``end_of_life_regular_share`` of their active periods (None: off) take the root mean
+    square of their active demand (:func:`~stockpilot.core.forecast.spread.active_demand`)
+    as the base of their spread, where it is larger than the residual sd."""
+    share = cfg.end_of_life_regular_share
+    if share is None or not tested.any():
+        return None
+    demand = active_demand(sub, _half_life(cfg, eval_h))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = demand.rms / resid
+        rows = tested & (demand.share >= share) & (resid > 0) & (factor > 1.0)
+    rows &= np.isfinite(factor)
+    return _RegularSellers(rows, factor[rows]) if rows.any() else None
 
 
 def _half_life(cfg: SelectionConfig, eval_h: int) -> float | None:
