@@ -267,6 +267,23 @@ def test_end_of_life_regular_seller_spreads_its_active_demand() -> None:
     np.testing.assert_allclose(off.sd_path, np.repeat(off.residual_sd[:, None], 4, axis=1))
 
 
+def test_spread_is_learned_against_outlier_capped_actuals() -> None:
+    """Rule 6: a one-off spike in an origin window (here in every series, after the last
+    training window of every origin) is scored at its outlier limit (rule 7) when (c, g) is
+    chosen, so it does not push the spread to the top of the grid as the raw spike does."""
+    rng = np.random.default_rng(3)
+    y = np.clip(50.0 + rng.normal(0.0, 25.0, (80, 48)), 0.0, None)
+    y[:, -2] = 2000.0
+    cfg = SelectionConfig(smooth_models=(M.MOVING_AVERAGE, M.SES), ensemble_smooth=False)
+    smooth = np.full(80, "smooth")
+    capped = select_and_forecast(y, 6, config=cfg, patterns=smooth)
+    raw = select_and_forecast(y, 6, config=replace(cfg, outlier_k=None), patterns=smooth)
+    c_capped = capped.sd / capped.residual_sd
+    c_raw = raw.sd / raw.residual_sd
+    assert np.allclose(c_raw, SPREAD_GRID[-1])
+    assert (c_capped < SPREAD_GRID[-1] - 0.25).all()
+
+
 def test_tsb_fixed_candidate_is_tsb_with_the_conventional_constants() -> None:
     """``tsb_fixed`` is scored at the rolling origins like any model and, when it wins, its
     forecast is TSB with alpha_d = alpha_p = 0.1 (statsforecast's ``TSB(0.1, 0.1)``)."""

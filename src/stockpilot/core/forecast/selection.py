@@ -47,7 +47,10 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    ``spread_pattern_min`` (100) tested series of a candidate group, and per group for the
    rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises the mean scaled
    pinball loss at 0.9 and 0.95 over the rolling origins, each origin using the winner's
-   forecast and residual sd fitted before it (out of sample; a sample of at most
+   forecast and residual sd fitted before it (out of sample), scored against the actuals
+   with outliers capped as in rule 7 (a one-off spike in an origin window must not set the
+   width of every period; the residual sd still holds it; validation window 1: jewelry
+   SPL.90 0.6729 -> 0.6173, after the year-end peak; a sample of at most
    ``SPREAD_SAMPLE`` (5,000) series picked by their data, not their position). In intermittent
    groups the count family of each pattern (Poisson / negative binomial with the same mean
    and residual variance) is scored too; if it is lower, those series keep the pattern's
@@ -61,8 +64,8 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    the base of its spread is the root mean square of that active demand (recency-weighted
    from the last demand, :func:`~stockpilot.core.forecast.spread.active_demand`) where it is
    larger than the residual sd (validation windows 1 + 2: M5 CA_1 SPL.95 0.2046 -> 0.1941
-   in window 2; docs/benchmarks/forecast.md, "Session 5 accuracy round"). Otherwise (not learned,
-   or ``learn_spread=False``): ``sd`` is the root mean square of the winner's rolling-origin
+   in window 2; docs/benchmarks/forecast.md, "Session 5 accuracy round"). Otherwise (not
+   learned, or ``learn_spread=False``): ``sd`` is the root mean square of the winner's rolling-origin
    RMSE and its in-sample residual sd, ``sd_path`` scales it by the group's horizon
    profile, and the family follows the demand pattern. ``distribution`` records ``"normal"``
    where learned, ``""`` elsewhere.
@@ -70,9 +73,9 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    estimate their level on the history with each series' values above
    ``median + k * max(1.4826 MAD, median / 2)`` of its positive values capped at that limit
    (:func:`~stockpilot.core.forecast.outliers.cap_outliers`); at each rolling origin the
-   limit comes from the training window before it. Rolling-origin errors, residual sds and
-   therefore the spread are measured on the actual history: a spike must not move the
-   level, but it is demand the quantiles must cover. ``outliers_capped`` counts the periods
+   limit comes from the training window before it. Rolling-origin errors and residual sds
+   are measured on the actual history: a spike must not move the level, but it is demand
+   the quantiles must cover (only the choice of (c, g), rule 6, scores capped actuals). ``outliers_capped`` counts the periods
    corrected per series, and the reason says so.
 
 Each series records its winner and a short reason, e.g.
@@ -862,7 +865,9 @@ def _select_group(
         ens_sd = np.zeros(int(ok_rows.sum()))
         ens_n = 0
         fcs: dict[int, tuple[FloatArray, FloatArray]] = {}
-        kept.append((ok_rows, actual, fcs))
+        # the spread is learned against the actuals with outliers capped (rule 6): one
+        # spike in an origin window must not set the width of every period
+        kept.append((ok_rows, sub_fit[ok_rows, end : end + eval_h], fcs))
         for j, model in enumerate(models):
             if model.value in broken:
                 continue
