@@ -254,6 +254,7 @@ def test_end_of_life_regular_seller_spreads_its_active_demand() -> None:
     tested = r.n_origins_used > 0
     assert tested.all() and (r.distribution == "normal").all()
     # c = 1, g = 0 (no other group to borrow from): sd_path is flat at the spread base
+    assert cfg.spread_half_life is not None
     active = active_demand(y, cfg.spread_half_life * 4).rms
     base = np.where(np.arange(24) < 12, np.maximum(active, r.residual_sd), r.residual_sd)
     np.testing.assert_allclose(r.sd_path, np.repeat(base[:, None], 4, axis=1))
