@@ -229,11 +229,60 @@ def test_learned_spread_keeps_the_full_history_sd_for_end_of_life_series() -> No
     y = rng.poisson(4.0, size=(12, 60)).astype(float)
     y[:, -20:] = 0.0
     life = np.full(12, "end_of_life")
-    r = select_and_forecast(y, 4, config=replace(CFG, learn_spread=True), lifecycle=life)
+    cfg = replace(CFG, learn_spread=True, end_of_life_regular_share=None)
+    r = select_and_forecast(y, 4, config=cfg, lifecycle=life)
     tested = r.n_origins_used > 0
     assert tested.any()
     assert (r.distribution[tested] == "normal").all()
     np.testing.assert_allclose(r.sd_path[tested], np.repeat(r.residual_sd[tested, None], 4, axis=1))
+
+
+def test_end_of_life_regular_seller_spreads_its_active_demand() -> None:
+    """Rule 6: an end-of-life series that sold in most periods before its final zero run (a
+    stop unlike its history, e.g. a stock-out) takes the root mean square of that active
+    demand as the base of its spread; one that sold rarely keeps its residual sd."""
+    from stockpilot.core.forecast.spread import active_demand
+
+    rng = np.random.default_rng(6)
+    regular = rng.poisson(4.0, size=(12, 60)).astype(float)  # demand in ~98 % of periods
+    rare = np.where(rng.random((12, 60)) < 0.2, 5.0, 0.0)  # demand in ~20 % of periods
+    y = np.vstack([regular, rare])
+    y[:, -20:] = 0.0
+    life = np.full(24, "end_of_life")
+    cfg = replace(CFG, learn_spread=True)
+    r = select_and_forecast(y, 4, config=cfg, lifecycle=life)
+    tested = r.n_origins_used > 0
+    assert tested.all() and (r.distribution == "normal").all()
+    # c = 1, g = 0 (no other group to borrow from): sd_path is flat at the spread base
+    assert cfg.spread_half_life is not None
+    active = active_demand(y, cfg.spread_half_life * 4).rms
+    base = np.where(np.arange(24) < 12, np.maximum(active, r.residual_sd), r.residual_sd)
+    np.testing.assert_allclose(r.sd_path, np.repeat(base[:, None], 4, axis=1))
+    # the zero run pulls the residual sd below the demand's size: the regular sellers widen
+    assert (active[:12] > r.residual_sd[:12]).all()
+    assert all("while it sold" in reason for reason in r.reason[:12])
+    assert not any("while it sold" in reason for reason in r.reason[12:])
+    off = select_and_forecast(
+        y, 4, config=replace(cfg, end_of_life_regular_share=None), lifecycle=life
+    )
+    np.testing.assert_allclose(off.sd_path, np.repeat(off.residual_sd[:, None], 4, axis=1))
+
+
+def test_spread_is_learned_against_outlier_capped_actuals() -> None:
+    """Rule 6: a one-off spike in an origin window (here in every series, after the last
+    training window of every origin) is scored at its outlier limit (rule 7) when (c, g) is
+    chosen, so it does not push the spread to the top of the grid as the raw spike does."""
+    rng = np.random.default_rng(3)
+    y = np.clip(50.0 + rng.normal(0.0, 25.0, (80, 48)), 0.0, None)
+    y[:, -2] = 2000.0
+    cfg = SelectionConfig(smooth_models=(M.MOVING_AVERAGE, M.SES), ensemble_smooth=False)
+    smooth = np.full(80, "smooth")
+    capped = select_and_forecast(y, 6, config=cfg, patterns=smooth)
+    raw = select_and_forecast(y, 6, config=replace(cfg, outlier_k=None), patterns=smooth)
+    c_capped = capped.sd / capped.residual_sd
+    c_raw = raw.sd / raw.residual_sd
+    assert np.allclose(c_raw, SPREAD_GRID[-1])
+    assert (c_capped < SPREAD_GRID[-1] - 0.25).all()
 
 
 def test_tsb_fixed_candidate_is_tsb_with_the_conventional_constants() -> None:

@@ -119,3 +119,22 @@ def test_shrunk_forecasts_are_scored_as_blends() -> None:
         _brute_force_numpy(kept, win, scale, steps, partner=partner, weight=0.5)
     )
     assert got != learn_spread(kept, win, tested, scale, eval_h=steps)
+
+
+def test_active_demand_stops_at_the_last_demand_and_weights_from_it() -> None:
+    """RMS and share of positive demand from the first observation to the last demand; the
+    weights halve every ``half_life`` periods back from that last demand."""
+    y = np.array(
+        [
+            [np.nan, 2.0, 0.0, 4.0, 0.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        ]
+    )
+    plain = spread.active_demand(y, None)
+    np.testing.assert_allclose(plain.rms[:2], [np.sqrt(20.0 / 3.0), 1.0])
+    np.testing.assert_allclose(plain.share[:2], [2.0 / 3.0, 1.0])
+    assert np.isnan(plain.rms[2]) and np.isnan(plain.share[2])
+    weighted = spread.active_demand(y, 1.0)  # weights 0.25, 0.5, 1 on periods 1-3
+    np.testing.assert_allclose(weighted.rms[0], np.sqrt((0.25 * 4.0 + 16.0) / 1.75))
+    np.testing.assert_allclose(weighted.share, plain.share)

@@ -10,6 +10,8 @@ compiled pass over the scored values, without (series, grid, step) temporaries.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +26,8 @@ __all__ = [
     "SPREAD_GRID",
     "SPREAD_LEVELS",
     "SPREAD_SAMPLE",
+    "ActiveDemand",
+    "active_demand",
     "largest_spread",
     "learn_spread",
     "spread_units",
@@ -63,6 +67,64 @@ def spread_units(
     if rest.any():
         units.append((tested, rest))
     return units
+
+
+@dataclass(frozen=True)
+class ActiveDemand:
+    """Demand of each series while it sold (:func:`active_demand`).
+
+    Attributes
+    ----------
+    rms
+        (N,) root mean square of the demand per period from the first observation to the
+        last positive demand, recency-weighted from that last demand (NaN: no demand).
+    share
+        (N,) share of those periods with a positive demand (NaN: no demand); 1 / share is
+        the average inter-demand interval (ADI) of the active history.
+    """
+
+    rms: FloatArray
+    share: FloatArray
+
+
+def active_demand(y: FloatArray, half_life: float | None) -> ActiveDemand:
+    """Size and frequency of each series' demand over its active history, i.e. before its
+    final run of zeros.
+
+    An end-of-life series (selection rule 6) has a final run of zeros; if demand resumes
+    (after a stock-out or a pause) it resumes at about the size it had while the item sold.
+    The root mean square of the active demand is the spread of a zero forecast around
+    that demand: the residual sd a method forecasting 0 would have had on the active
+    periods. The periods are weighted ``0.5 ** ((last - t) / half_life)`` from the last
+    positive demand at ``last`` (``None``: unweighted), as the residual sd is weighted from
+    the last period (:func:`~stockpilot.core.forecast.base.weighted_residual_sd`).
+
+    Parameters
+    ----------
+    y
+        (N, T) demand per period, NaN before the first observation (and where missing).
+    half_life
+        Half-life of the weights in periods, or ``None``.
+
+    Examples
+    --------
+    >>> d = active_demand(np.array([[np.nan, 2.0, 0.0, 2.0, 0.0, 0.0]]), None)
+    >>> d.rms.round(4).tolist(), d.share.round(4).tolist()
+    ([1.633], [0.6667])
+    """
+    t = y.shape[1]
+    pos = np.nan_to_num(y) > 0
+    any_pos = pos.any(axis=1)
+    last = t - 1 - np.argmax(pos[:, ::-1], axis=1)
+    period = np.arange(t)[None, :]
+    active = (period <= last[:, None]) & np.isfinite(y)
+    weight = np.where(active, 1.0, 0.0)
+    if half_life is not None:
+        weight = weight * 0.5 ** ((last[:, None] - period) / half_life)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.sqrt((weight * np.nan_to_num(y) ** 2).sum(axis=1) / weight.sum(axis=1))
+        share = (pos & active).sum(axis=1) / active.sum(axis=1)
+    return ActiveDemand(np.where(any_pos, rms, np.nan), np.where(any_pos, share, np.nan))
 
 
 def largest_spread(spreads: list[tuple[float, float, int]]) -> tuple[float, float] | None:
