@@ -46,7 +46,7 @@ def test_weighted_sd_between_the_errors_and_equal_when_flat(err: np.ndarray, hl:
 
 def test_selection_spread_follows_the_recent_error_level() -> None:
     """A series whose noise fell from sd 10 to sd 1 a year ago: the weighted spread (half-life
-    4 horizons) is near the recent level, the unweighted one remembers the old noise."""
+    2 horizons, the default) is near the recent level, the unweighted one remembers the old noise."""
     rng = np.random.default_rng(8)
     y = 50.0 + np.concatenate([rng.normal(0, 10, (30, 80)), rng.normal(0, 1, (30, 52))], axis=1)
     cfg = SelectionConfig(learn_spread=False, outlier_k=None)
