@@ -691,11 +691,15 @@ class _LocalSearch:
 
 # Work, not wall-clock time, budgets the root ascents and the polishing, so the same input
 # gives the same forest, bound and search on any load (the deadlines are safety caps only).
-# The unit is about a nanosecond of the 2-core VM, idle: a forest DP costs about 15 per
-# entry of its (stages x grid points) tables (Willems chains 27, 32, 33: 0.1 ms, 7-10 ms,
-# 0.12 s), an evaluation adds about 200 per stage (repair and exact cost of the
-# candidate), and a local-search work unit costs 110-190 (chains 19, 21, 27, 28, 32).
+# The unit is about a nanosecond of the 2-core VM, idle: a forest DP costs about 11-16 per
+# point of each stage's S and SI ranges in its box (Willems chains 19, 20, 21, 27, 28, 32,
+# 33, 36 at the root: 0.08 ms to 46 ms), an evaluation adds about 200 per stage (repair
+# and exact cost of the candidate), and a local-search work unit costs 110-190 (chains 19,
+# 21, 27, 28, 32). ``_WORK_PER_TABLE_ENTRY`` prices a whole (stages x grid points) table,
+# for the near-tree rule of gsm_milp (measured with the earlier kernel, which swept every
+# table row: chains 27, 32, 33 at 0.1 ms, 7-10 ms, 0.12 s).
 _WORK_PER_SECOND = 1e9
+_WORK_PER_BOX_POINT = 12.0
 _WORK_PER_TABLE_ENTRY = 15.0
 _WORK_PER_STAGE = 200.0
 _WORK_PER_SEARCH_UNIT = 150.0
@@ -714,8 +718,15 @@ class _Dual:
 
 
 def _evaluation_work(n_stages: int, big: int) -> float:
-    """Work of one forest-DP evaluation with its candidate (see ``_WORK_PER_SECOND``)."""
+    """Most work of one forest-DP evaluation with its candidate, on a box spanning the
+    whole grid (see ``_WORK_PER_SECOND``)."""
     return n_stages * (_WORK_PER_TABLE_ENTRY * (big + 1) + _WORK_PER_STAGE)
+
+
+def _box_work(box: _Box) -> float:
+    """Work of one forest-DP evaluation with its candidate on ``box``."""
+    points = np.sum(box.s_hi - box.s_lo) + np.sum(box.si_hi - box.si_lo) + 2 * box.s_lo.size
+    return _WORK_PER_BOX_POINT * float(points) + _WORK_PER_STAGE * box.s_lo.size
 
 
 class _Relaxation:
@@ -746,9 +757,6 @@ class _Relaxation:
             self.suppliers[d].append((u, lane))
         self.work = 0.0
 
-    def evaluation_work(self) -> float:
-        """Work of one :meth:`evaluate` (see ``_WORK_PER_SECOND``)."""
-        return _evaluation_work(self.grid.t_proc.size, self.grid.big)
 
     def implied(self, box: _Box) -> NDArray[np.bool_]:
         """Relaxed lanes that every point of ``box`` satisfies (``S_i + L_ij <= SI_j``)."""
@@ -756,7 +764,7 @@ class _Relaxation:
 
     def evaluate(self, box: _Box, lam: NDArray[np.float64]) -> tuple[float, _Dual]:
         n = self.grid.t_proc.size
-        self.work += self.evaluation_work()
+        self.work += _box_work(box)
         # A lane the box implies only lowers the bound by its price times its slack: a
         # zero price dominates every other (the minimum over the box can only rise).
         lam = np.where(self.implied(box), 0.0, lam)
@@ -1018,7 +1026,7 @@ def _branch_and_bound(
         return _SearchResult(best_cost, best_s, best_cost, 0, True)
     # A short root ascent on each candidate forest; the search goes on with the best one.
     relax = _Relaxation(arr, weight, grid)
-    root_evaluations = int(root_work // relax.evaluation_work())
+    root_evaluations = int(root_work // _box_work(root))
     lam0 = np.zeros(relax.forest.drop.size)
     best_bound = -math.inf
     if relax.forest.drop.size:
@@ -1036,7 +1044,7 @@ def _branch_and_bound(
                 theta=2.0,
                 patience=15,
             )
-            root_evaluations -= round(trial.work / trial.evaluation_work())
+            root_evaluations -= round(trial.work / _box_work(root))
             if dual.cand_cost < best_cost:
                 best_s, best_cost = dual.cand_s, dual.cand_cost
             if dual.bound > best_bound:
