@@ -19,6 +19,7 @@ from stockpilot.core.network.gsm_lagrangian import (
     _Box,
     _branch_and_bound,
     _concave_min_plus,
+    _DPTables,
     _Dual,
     _exact_cost,
     _forest_dp,
@@ -295,6 +296,49 @@ def test_compiled_forest_dp_equals_the_tree_dp_on_trees(seed: int, n: int) -> No
     assert np.all((box.s_lo <= s) & (s <= box.s_hi) & (box.si_lo <= si) & (si <= box.si_hi))
     assert np.all(s[grid.up] + grid.lane <= si[grid.down])
     assert float(grid.weight @ np.sqrt(tau)) == pytest.approx(value, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 4))
+def test_forest_dp_on_a_narrow_box_with_reused_tables_matches_enumeration(
+    seed: int, n: int
+) -> None:
+    """Property: after an evaluation on the whole grid has filled the tables, the DP on a
+    random narrow box (tables reused; each stage's minimum stored on its own range only)
+    returns the least cost over every integer (S, SI) of that box, found by enumeration."""
+    rng = np.random.default_rng(seed)
+    net = random_tree(rng, n)
+    arr = net.arrays()
+    weight = _weight(net)
+    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
+    root = _root_box(grid)
+    assert root is not None
+    forest = _spanning_forest(arr, weight)
+    tables = _DPTables(arr.n_nodes, grid.big)
+    zero = np.zeros(arr.n_nodes)
+    _forest_dp(grid, forest, root, lin_s=zero, lin_si=zero, tables=tables)
+
+    def sub(lo: NDArray[np.int64], hi: NDArray[np.int64]) -> tuple[NDArray[np.int64], ...]:
+        a = rng.integers(lo, hi + 1)
+        b = np.minimum(a + rng.integers(0, 3, lo.size), hi)
+        return a, b
+
+    box = _propagate(grid, _Box(*sub(root.s_lo, root.s_hi), *sub(root.si_lo, root.si_hi)))
+    assume(box is not None)
+    assert box is not None
+    value, s, si = _forest_dp(grid, forest, box, lin_s=zero, lin_si=zero, tables=tables)
+    best = math.inf
+    ranges = [range(int(lo), int(hi) + 1) for lo, hi in zip(box.s_lo, box.s_hi, strict=True)]
+    ranges += [range(int(lo), int(hi) + 1) for lo, hi in zip(box.si_lo, box.si_hi, strict=True)]
+    for point in itertools.product(*ranges):
+        ps, psi = np.asarray(point[:n]), np.asarray(point[n:])
+        tau = psi + grid.t_proc - ps
+        if np.all(tau >= 0) and np.all(ps[grid.up] + grid.lane <= psi[grid.down]):
+            best = min(best, float(grid.weight @ np.sqrt(tau)))
+    assert value == pytest.approx(best, rel=1e-9, abs=1e-9)
+    if math.isfinite(best):
+        tau = si + grid.t_proc - s
+        assert float(grid.weight @ np.sqrt(tau)) == pytest.approx(value, rel=1e-9, abs=1e-9)
 
 
 @settings(max_examples=30, deadline=None)
