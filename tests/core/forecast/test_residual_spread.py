@@ -84,12 +84,14 @@ def test_fit_without_one_step_errors_gets_the_sd_around_its_flat_forecast() -> N
 def test_sparse_series_keep_the_learned_normal_spread() -> None:
     """Series whose ADIDA fit has no one-step errors still get a residual sd, so the
     learned (normal) spread applies to them instead of a count law with upper quantiles
-    of 0."""
+    of 0. (Sizes of 1.5-3.5 units, a measured quantity: in whole units the normal's
+    quantiles are rounded up, and on these origins, all zero, the count law then scores
+    lower and is kept, as rule 6 says.)"""
     rng = np.random.default_rng(3)
     y = np.zeros((40, 36))
     for i in range(40):  # odd rows: one demand (one ADIDA bucket), even rows: six
         k = 1 if i % 2 else 6
-        y[i, rng.choice(np.arange(4, 28), k, replace=False)] = rng.integers(1, 4, k)
+        y[i, rng.choice(np.arange(4, 28), k, replace=False)] = rng.integers(1, 4, k) + 0.5
     cfg = SelectionConfig(intermittent_models=(ForecastModel.ADIDA,), outlier_k=None)
     r = select_and_forecast(
         y, 4, config=cfg, patterns=np.full(40, "intermittent"), lifecycle=np.full(40, "mature")

@@ -59,9 +59,13 @@ __all__ = [
     "lead_time_quantiles",
     "period_quantiles",
     "quantile_column",
+    "whole_unit_series",
 ]
 
 DEFAULT_LEVELS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.99)
+#: A quantile within this of a whole number is that number (floating-point noise of
+#: mean + z * sd must not round 3.0000000001 up to 4).
+WHOLE_UNIT_TOLERANCE = 1e-9
 _POISSON_DISPERSION = 1.1
 
 
@@ -427,8 +431,17 @@ def period_quantiles(
     history: ArrayLike | None = None,
     n_samples: int = 1000,
     seed: int | np.random.Generator | None = 0,
+    whole_units: ArrayLike | bool | None = None,
 ) -> QuantileForecast:
     """Quantiles of each period's demand.
+
+    Demand counted in whole units (every observed value of the history a whole number:
+    pieces, cases, orders) has whole-number quantiles: the quantile at level p is the
+    smallest whole number at or above the family's quantile (the count families give
+    whole numbers already; the normal, gamma and empirical ones are rounded up). A
+    planner cannot stock 1.3 units, and the pinball loss of a demand that takes whole
+    values is lowest at a whole number. The selection learns its spread on the rounded
+    quantiles (:func:`~stockpilot.core.forecast.spread.learn_spread`).
 
     Parameters
     ----------
@@ -443,13 +456,20 @@ def period_quantiles(
         (see :func:`distribution_for_pattern`).
     history
         (N, T) past demand, needed by ``empirical`` series (bootstrapped one period at a
-        time and rescaled to the forecast mean).
+        time and rescaled to the forecast mean); also tells which series are counted in
+        whole units (:func:`whole_unit_series`) when ``whole_units`` is ``None``.
+    whole_units
+        ``True`` / ``False`` for all series, or (N,) per series: round the quantiles up to
+        whole units. ``None`` (default): the series whose ``history`` holds whole numbers
+        only; none without a history.
 
     Examples
     --------
     >>> q = period_quantiles([[10.0]], [2.0], [0.5, 0.95])
     >>> np.round(q.values[0, 0], 3).tolist()
     [10.0, 13.29]
+    >>> period_quantiles([[10.0]], [2.0], [0.5, 0.95], history=[[9.0, 11.0]]).values.tolist()
+    [[[10.0, 14.0]]]
     """
     mu = np.clip(np.atleast_2d(np.asarray(mean, dtype=np.float64)), 0.0, None)
     n, h = mu.shape
@@ -468,7 +488,27 @@ def period_quantiles(
         samples = _bootstrap_sums(hist, np.ones(hist.shape[0]), n_samples, _rng(seed))
         base = _rescaled_quantiles(samples, hist, lv)  # (n_emp, K) per unit mean
         values[emp] = mu[emp][..., None] * base[:, None, :]
+    if whole_units is None:
+        whole = whole_unit_series(history) if history is not None else np.zeros(n, dtype=np.bool_)
+    else:
+        whole = np.broadcast_to(np.asarray(whole_units, dtype=np.bool_), (n,))
+    if whole.any():
+        values[whole] = np.maximum(np.ceil(values[whole] - WHOLE_UNIT_TOLERANCE), 0.0)
     return QuantileForecast(lv, values, dist)
+
+
+def whole_unit_series(history: ArrayLike) -> NDArray[np.bool_]:
+    """(N,) True where every observed value of a series' history is a whole number (and at
+    least one is observed): demand counted in whole units.
+
+    >>> whole_unit_series([[0.0, 2.0, np.nan], [1.5, 2.0, 3.0], [np.nan, np.nan, np.nan]])
+    array([ True, False, False])
+    """
+    y = np.atleast_2d(np.asarray(history, dtype=np.float64))
+    seen = ~np.isnan(y)
+    with np.errstate(invalid="ignore"):
+        whole = ~seen | (y == np.round(y))
+    return whole.all(axis=1) & seen.any(axis=1)
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:

@@ -17,7 +17,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from stockpilot.core.forecast.quantiles import _ppf, distribution_for_pattern
+from stockpilot.core.forecast.quantiles import (
+    WHOLE_UNIT_TOLERANCE,
+    _ppf,
+    distribution_for_pattern,
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -144,16 +148,19 @@ def _grid_pinball(  # noqa: PLR0917 (a compiled kernel: positional arrays)
     z: FloatArray,
     tau: FloatArray,
     mults: FloatArray,
+    whole: NDArray[np.bool_],
 ) -> FloatArray:
     """(rows, grid) pinball loss summed over the scored steps and the levels, of the
-    quantiles ``max(mu + z * sd * mults[g], 0)`` (mu, y, ok: (rows, steps); sd: (rows,);
-    z, tau: (levels,); mults: (grid, steps))."""
+    quantiles ``max(mu + z * sd * mults[g], 0)``, rounded up to a whole unit in ``whole``
+    rows (mu, y, ok: (rows, steps); sd, whole: (rows,); z, tau: (levels,); mults: (grid,
+    steps))."""
     n_rows, n_steps = mu.shape
     n_grid = mults.shape[0]
     by_step = np.ascontiguousarray(mults.T)  # (steps, grid): the inner loop runs along a row
     out = np.zeros((n_rows, n_grid))
     for r in range(n_rows):
         row = out[r]
+        units = whole[r]
         for s in range(n_steps):
             if not ok[r, s]:
                 continue
@@ -163,9 +170,14 @@ def _grid_pinball(  # noqa: PLR0917 (a compiled kernel: positional arrays)
             for lv in range(z.size):
                 zs = z[lv] * sd[r]
                 t = tau[lv]
-                for g in range(n_grid):
-                    d = actual - max(m + zs * step[g], 0.0)
-                    row[g] += max(t * d, (t - 1.0) * d)  # the pinball loss, without a branch
+                if units:
+                    for g in range(n_grid):
+                        d = actual - np.ceil(max(m + zs * step[g], 0.0) - WHOLE_UNIT_TOLERANCE)
+                        row[g] += max(t * d, (t - 1.0) * d)
+                else:
+                    for g in range(n_grid):
+                        d = actual - max(m + zs * step[g], 0.0)
+                        row[g] += max(t * d, (t - 1.0) * d)  # the pinball loss, no branch
     return out
 
 
@@ -179,6 +191,7 @@ def learn_spread(
     count_patterns: NDArray[np.str_] | None = None,
     partner: NDArray[np.int64] | None = None,
     partner_weight: float = 0.0,
+    whole_units: NDArray[np.bool_] | None = None,
 ) -> tuple[float, float] | None:
     """Scale c and horizon growth g of the in-sample residual sd for normal quantiles
     ``mean + z * c * sd * sqrt(1 + g (j - 1))`` at step j, chosen on the rolling origins by
@@ -194,6 +207,11 @@ def learn_spread(
     are ``(1 - w) x`` their winner's ``+ w x`` the partner's (the selection's shrinkage toward
     the group-best, rule 5), at every origin as in the final forecast; the sd stays the
     winner's.
+
+    ``whole_units`` (per row): series counted in whole units, whose quantiles are issued
+    rounded up to the next whole unit (:func:`~stockpilot.core.forecast.quantiles.period_quantiles`);
+    their grid is scored on those rounded quantiles, so (c, g) is learned for the quantiles
+    actually issued.
     """
     z = norm.ppf(np.asarray(SPREAD_LEVELS))
     tau = np.asarray(SPREAD_LEVELS)
@@ -232,8 +250,16 @@ def learn_spread(
         ok = ~np.isnan(actual) & np.isfinite(sd)[:, None]
         y = np.where(ok, actual, 0.0)
         s0 = np.nan_to_num(sd)
+        whole = np.zeros(idx.size, dtype=np.bool_) if whole_units is None else whole_units[idx]
         loss[idx] += _grid_pinball(
-            np.ascontiguousarray(mu), s0, y, ok, z, tau, np.ascontiguousarray(mults[:, :steps])
+            np.ascontiguousarray(mu),
+            s0,
+            y,
+            ok,
+            z,
+            tau,
+            np.ascontiguousarray(mults[:, :steps]),
+            whole,
         )
         count[idx] += ok.sum(axis=1)
         if count_patterns is not None:
