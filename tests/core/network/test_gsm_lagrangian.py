@@ -24,6 +24,7 @@ from stockpilot.core.network.gsm_lagrangian import (
     _exact_cost,
     _forest_dp,
     _forest_orders,
+    _Grid,
     _LocalSearch,
     _make_grid,
     _propagate,
@@ -42,6 +43,16 @@ from stockpilot.core.network.network import NetworkArrays
 def _weight(net: Network) -> NDArray[np.float64]:
     arr = net.arrays()
     return arr.holding_cost * arr.z * arr.net_demand_sd
+
+
+def _grid_and_root(net: Network) -> tuple[NetworkArrays, NDArray[np.float64], _Grid, _Box]:
+    """Arrays, weights, the unit grid and the propagated root box of an integer network."""
+    arr = net.arrays()
+    weight = _weight(net)
+    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
+    box = _root_box(grid)
+    assert box is not None
+    return arr, weight, grid, box
 
 
 def _search(
@@ -281,11 +292,7 @@ def test_compiled_forest_dp_equals_the_tree_dp_on_trees(seed: int, n: int) -> No
     """Property: on a tree (nothing relaxed, no prices) the compiled forest DP's minimum is
     the optimum of gsm_tree, and the (S, SI) it returns lie in the box and cost that much."""
     net = random_tree(np.random.default_rng(seed), n)
-    arr = net.arrays()
-    weight = _weight(net)
-    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
-    box = _root_box(grid)
-    assert box is not None
+    arr, weight, grid, box = _grid_and_root(net)
     forest = _spanning_forest(arr, weight)
     assert forest.drop.size == 0
     zero = np.zeros(arr.n_nodes)
@@ -308,11 +315,7 @@ def test_forest_dp_on_a_narrow_box_with_reused_tables_matches_enumeration(
     returns the least cost over every integer (S, SI) of that box, found by enumeration."""
     rng = np.random.default_rng(seed)
     net = random_tree(rng, n)
-    arr = net.arrays()
-    weight = _weight(net)
-    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
-    root = _root_box(grid)
-    assert root is not None
+    arr, weight, grid, root = _grid_and_root(net)
     forest = _spanning_forest(arr, weight)
     tables = _DPTables(arr.n_nodes, grid.big)
     zero = np.zeros(arr.n_nodes)
@@ -348,12 +351,8 @@ def test_priced_forest_dp_is_a_lower_bound(seed: int, n: int) -> None:
     relaxed lanes, the forest DP's value plus the prices' constant never exceeds the
     brute-force optimum."""
     net = random_dag(np.random.default_rng(seed), n)
-    arr = net.arrays()
-    weight = _weight(net)
+    arr, weight, grid, box = _grid_and_root(net)
     maxrep = _max_replenishment(arr)
-    grid = _make_grid(arr, weight, maxrep, 1.0)
-    box = _root_box(grid)
-    assert box is not None
     best = brute_force_cost(net)
     for order in _forest_orders(arr, weight, maxrep):
         forest = _spanning_forest(arr, weight, order)
@@ -416,11 +415,7 @@ def test_priced_slack_split_covers_every_feasible_point(seed: int, n: int) -> No
     as the box allows), and the DP solution only in the child where the box implies the
     lane."""
     net = random_dag(np.random.default_rng(seed), n, max_time=3)
-    arr = net.arrays()
-    weight = _weight(net)
-    grid = _make_grid(arr, weight, _max_replenishment(arr), 1.0)
-    box = _root_box(grid)
-    assert box is not None
+    arr, weight, grid, box = _grid_and_root(net)
     relax = _Relaxation(arr, weight, grid)
     assume(relax.forest.drop.size > 0)
     points = []
