@@ -757,7 +757,6 @@ class _Relaxation:
             self.suppliers[d].append((u, lane))
         self.work = 0.0
 
-
     def implied(self, box: _Box) -> NDArray[np.bool_]:
         """Relaxed lanes that every point of ``box`` satisfies (``S_i + L_ij <= SI_j``)."""
         return box.s_hi[self.d_up] + self.d_lane <= box.si_lo[self.d_down]
