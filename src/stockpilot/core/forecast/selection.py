@@ -1026,6 +1026,7 @@ def _select_group(
                 spreads.append((tested, borrowed or (1.0, 0.0)))
             regular = _regular_sellers(sub, tested, out.residual_sd[rows], cfg, eval_h)
         else:
+            whole_units = whole_unit_series(sub)
             for unit, apply_to in spread_units(pattern, tested, cfg.spread_pattern_min):
                 learned_unit = learn_spread(
                     kept,
@@ -1036,7 +1037,7 @@ def _select_group(
                     count_patterns=pattern if key.startswith("intermittent") else None,
                     partner=partner,
                     partner_weight=cfg.group_shrinkage,
-                    whole_units=whole_unit_series(sub),
+                    whole_units=whole_units,
                 )
                 spreads.append((apply_to, learned_unit))
         for apply_to, unit_spread in spreads:
