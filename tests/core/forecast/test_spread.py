@@ -51,14 +51,21 @@ def _brute_force(
     return best_cg
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_learned_spread_is_the_brute_force_grid_optimum(seed: int) -> None:
+def _learned_on_random_origins(
+    seed: int, n: int, steps: int
+) -> tuple[list[spread.OriginRecord], np.ndarray, np.ndarray, tuple[float, float] | None]:
+    """Random origins, winners and scales for ``n`` series, and the (c, g) learned on them."""
     rng = np.random.default_rng(seed)
-    n, steps = 25, 4
     kept = _origins(rng, n, steps)
     win = rng.integers(0, 2, n)
     scale = rng.uniform(0.5, 5.0, n)
-    got = learn_spread(kept, win, np.ones(n, dtype=bool), scale, eval_h=steps)
+    return kept, win, scale, learn_spread(kept, win, np.ones(n, dtype=bool), scale, eval_h=steps)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_learned_spread_is_the_brute_force_grid_optimum(seed: int) -> None:
+    steps = 4
+    kept, win, scale, got = _learned_on_random_origins(seed, 25, steps)
     assert got == pytest.approx(_brute_force(kept, win, scale, steps))
     assert got == pytest.approx(_brute_force_numpy(kept, win, scale, steps))
 
@@ -95,12 +102,9 @@ def _brute_force_numpy(
 def test_a_large_unit_is_scored_on_every_series() -> None:
     """600 series (more than the 400 the choice was once limited to): the learned (c, g)
     is the optimum over all of them."""
-    rng = np.random.default_rng(3)  # a 400-series sample chooses (1.2, 0.2) here
-    n, steps = 600, 3
-    kept = _origins(rng, n, steps)
-    win = rng.integers(0, 2, n)
-    scale = rng.uniform(0.5, 5.0, n)
-    got = learn_spread(kept, win, np.ones(n, dtype=bool), scale, eval_h=steps)
+    steps = 3
+    # seed 3: a 400-series sample chooses (1.2, 0.2) here
+    kept, win, scale, got = _learned_on_random_origins(3, 600, steps)
     assert got == pytest.approx(_brute_force_numpy(kept, win, scale, steps))
 
 

@@ -30,7 +30,7 @@ import dataclasses
 import numpy as np
 from numpy.typing import NDArray
 
-from stockpilot.core.network.network import NetworkArrays
+from stockpilot.core.network.network import NetworkArrays, _undirected_acyclic
 
 
 def _drop_zero_weight_stages(arr: NetworkArrays, weight: NDArray[np.float64]) -> NetworkArrays:
@@ -56,23 +56,5 @@ def _drop_zero_weight_stages(arr: NetworkArrays, weight: NDArray[np.float64]) ->
         edge_downstream=down[kept],
         edge_quantity=arr.edge_quantity[kept],
         edge_lead_time=arr.edge_lead_time[kept],
-        is_tree=_is_forest(arr.n_nodes, up[kept], down[kept]),
+        is_tree=_undirected_acyclic(arr.n_nodes, (up[kept], down[kept])),
     )
-
-
-def _is_forest(n: int, up: NDArray[np.int64], down: NDArray[np.int64]) -> bool:
-    """Whether the lanes, taken undirected, form no cycle (union-find)."""
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for u, d in zip(up.tolist(), down.tolist(), strict=True):
-        ru, rd = find(u), find(d)
-        if ru == rd:
-            return False
-        parent[ru] = rd
-    return True
