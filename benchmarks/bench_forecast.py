@@ -87,6 +87,11 @@ class Holdout:
     season: int
     freq: str
 
+    @property
+    def year(self) -> int:
+        """Periods per year (the annual origin of the spread learning)."""
+        return 52 if self.freq == "1w" else 12
+
 
 def load(
     ds: DataSet, *, sample: int | None, min_train: int, seed: int, validation: int = 0
@@ -223,7 +228,12 @@ def run_stockpilot(
     with Clock() as clock:
         pattern = demand_pattern(hd.train).patterns
         sel = select_and_forecast(
-            hd.train, hd.h, season_length=hd.season, config=cfg, patterns=pattern
+            hd.train,
+            hd.h,
+            season_length=hd.season,
+            periods_per_year=hd.year,
+            config=cfg,
+            patterns=pattern,
         )
         dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
         dist = np.where(sel.distribution != "", sel.distribution, dist)
@@ -244,7 +254,12 @@ def run_stockpilot_calibrated(
         pattern = demand_pattern(hd.train).patterns
         inner_train, inner_test = hd.train[:, : -hd.h], hd.train[:, -hd.h :]
         inner = select_and_forecast(
-            inner_train, hd.h, season_length=hd.season, config=cfg, patterns=pattern
+            inner_train,
+            hd.h,
+            season_length=hd.season,
+            periods_per_year=hd.year,
+            config=cfg,
+            patterns=pattern,
         )
         choice = choose_distribution(inner_test, inner.mean, inner.sd_path, inner_train, pattern)
         d_inner = choice.apply(
@@ -258,7 +273,12 @@ def run_stockpilot_calibrated(
             calibration_report(inner_test, qi.values, GRID), np.asarray(LEVELS)
         )
         sel = select_and_forecast(
-            hd.train, hd.h, season_length=hd.season, config=cfg, patterns=pattern
+            hd.train,
+            hd.h,
+            season_length=hd.season,
+            periods_per_year=hd.year,
+            config=cfg,
+            patterns=pattern,
         )
         dist = choice.apply(pattern, distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2))
         qf = period_quantiles(sel.mean, sel.sd_path, asked, distribution=dist, history=hd.train)
@@ -491,7 +511,9 @@ def main() -> None:
 
         def synthetic_run(y: np.ndarray) -> None:
             pattern = demand_pattern(y).patterns
-            sel = select_and_forecast(y, 13, season_length=1, config=cfg, patterns=pattern)
+            sel = select_and_forecast(
+                y, 13, season_length=1, periods_per_year=52, config=cfg, patterns=pattern
+            )
             dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
             period_quantiles(sel.mean, sel.sd_path, (0.5, 0.9, 0.95), distribution=dist, history=y)
 

@@ -95,6 +95,11 @@ def default_season_length(bucket: Bucket | str) -> int:
     return _SEASON[as_bucket(bucket)]
 
 
+#: Periods between the forecast origin and the annual origin of the spread learning
+#: (selection rule 6): a year, and for days 364 so that the weekdays line up.
+_ANNUAL_LAG = {Bucket.DAY: 364, Bucket.WEEK: 52, Bucket.MONTH: 12}
+
+
 @dataclass(frozen=True)
 class ForecastResult:
     """Forecasts of N series in exchange format, with per-series diagnostics.
@@ -310,6 +315,7 @@ class Forecaster:
             y,
             self.horizon,
             season_length=season,
+            periods_per_year=_ANNUAL_LAG[bucket],
             config=self.selection,
             patterns=cls.pattern.patterns,
             lifecycle=cls.lifecycle,
@@ -331,6 +337,7 @@ class Forecaster:
                 season,
                 self.selection,
                 cls,
+                periods_per_year=_ANNUAL_LAG[bucket],
                 levels=levels,
                 seed=self.seed,
                 lumpy_empirical=self.lumpy_empirical,
@@ -547,6 +554,7 @@ def _backtest_calibration(
     selection: SelectionConfig,
     cls: Classification,
     *,
+    periods_per_year: int,
     levels: NDArray[np.float64],
     seed: int,
     lumpy_empirical: bool,
@@ -564,6 +572,7 @@ def _backtest_calibration(
         train,
         h,
         season_length=season,
+        periods_per_year=periods_per_year,
         config=selection,
         patterns=cls.pattern.patterns,
         lifecycle=cls.lifecycle,
@@ -627,6 +636,7 @@ def backtest(
         train,
         horizon,
         season_length=season,
+        periods_per_year=_ANNUAL_LAG[b],
         config=cfg,
         patterns=cls.pattern.patterns,
         lifecycle=cls.lifecycle,
