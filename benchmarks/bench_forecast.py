@@ -237,7 +237,9 @@ def run_stockpilot(
         )
         dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
         dist = np.where(sel.distribution != "", sel.distribution, dist)
-        qf = period_quantiles(sel.mean, sel.sd_path, LEVELS, distribution=dist, history=hd.train)
+        qf = period_quantiles(
+            sel.mean, sel.sd_paths(LEVELS), LEVELS, distribution=dist, history=hd.train
+        )
     q = {lv: qf.values[:, :, j] for j, lv in enumerate(LEVELS)}
     return sel.mean, q, clock.timing, sel.model
 
@@ -266,7 +268,7 @@ def run_stockpilot_calibrated(
             pattern, distribution_for_pattern(pattern, inner.mean[:, 0], inner.sd**2)
         )
         qi = period_quantiles(
-            inner.mean, inner.sd_path, GRID, distribution=d_inner, history=inner_train
+            inner.mean, inner.sd_paths(GRID), GRID, distribution=d_inner, history=inner_train
         )
         # the Forecaster's own rule (levels move only where the backtest can locate them)
         asked = calibration_adjusted_levels(
@@ -281,7 +283,9 @@ def run_stockpilot_calibrated(
             patterns=pattern,
         )
         dist = choice.apply(pattern, distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2))
-        qf = period_quantiles(sel.mean, sel.sd_path, asked, distribution=dist, history=hd.train)
+        qf = period_quantiles(
+            sel.mean, sel.sd_paths(asked), asked, distribution=dist, history=hd.train
+        )
     print(
         "  learned families: "
         + ", ".join(f"{g} {f}" for g, f in zip(choice.groups, choice.families, strict=True))
@@ -515,7 +519,13 @@ def main() -> None:
                 y, 13, season_length=1, periods_per_year=52, config=cfg, patterns=pattern
             )
             dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
-            period_quantiles(sel.mean, sel.sd_path, (0.5, 0.9, 0.95), distribution=dist, history=y)
+            period_quantiles(
+                sel.mean,
+                sel.sd_paths((0.5, 0.9, 0.95)),
+                (0.5, 0.9, 0.95),
+                distribution=dist,
+                history=y,
+            )
 
         synthetic_run(y[:WARM_UP_SERIES])  # untimed warm-up, as for the data sets
         with Clock() as clock:

@@ -375,7 +375,7 @@ class Forecaster:
         n, h = sel.mean.shape
         q = period_quantiles(
             sel.mean,
-            sel.sd_path,
+            sel.sd_paths(f.asked_levels),
             f.asked_levels,
             distribution=f.distribution,
             history=panel.values,
@@ -583,7 +583,9 @@ def _backtest_calibration(
     )
     dist = choice.apply(cls.pattern.patterns, default)
     grid = np.union1d(_CALIBRATION_GRID, levels)
-    q = period_quantiles(sel.mean, sel.sd_path, grid, distribution=dist, history=train, seed=seed)
+    q = period_quantiles(
+        sel.mean, sel.sd_paths(grid), grid, distribution=dist, history=train, seed=seed
+    )
     return calibration_report(test, q.values, grid), choice
 
 
@@ -645,7 +647,7 @@ def backtest(
     if sel.distribution.size == dist.size:
         dist = np.where(sel.distribution != "", sel.distribution, dist)
     lv = np.sort(np.asarray(levels, dtype=np.float64))
-    q = period_quantiles(sel.mean, sel.sd_path, lv, distribution=dist, history=train)
+    q = period_quantiles(sel.mean, sel.sd_paths(lv), lv, distribution=dist, history=train)
     acc = accuracy(test, sel.mean, train)
     spl = np.array(
         [

@@ -21,7 +21,7 @@ from stockpilot.core.forecast.quantiles import (
     poisson_ppf,
     quantile_column,
 )
-from stockpilot.errors import InvalidParameterError
+from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 LEVELS = [0.5, 0.8, 0.9, 0.95, 0.99, 0.999]
 
@@ -270,3 +270,40 @@ def test_poisson_ppf_is_scipys_quantile_and_exact_on_the_steps() -> None:
     edges = [0.0, 1.0, np.nan, 0.5, 0.5, 0.95]
     mus = [2.0, 2.0, 2.0, np.nan, 0.0, 5000.0]
     np.testing.assert_array_equal(poisson_ppf(edges, mus), stats.poisson.ppf(edges, mus))
+
+
+def test_one_sd_per_level_gives_each_level_its_own_quantile() -> None:
+    """An (N, h, K) sd: the quantile at level k is the one computed with sd[..., k] alone."""
+    mean = np.array([[10.0, 12.0], [0.4, 0.5]])
+    sd = np.stack([np.full((2, 2), 2.0), np.full((2, 2), 3.0)], axis=2)  # (2, 2, 2)
+    levels = [0.9, 0.95]
+    for dist in ("normal", "gamma", "negative_binomial"):
+        got = period_quantiles(mean, sd, levels, distribution=dist).values
+        for k, lv in enumerate(levels):
+            alone = period_quantiles(mean, sd[:, :, k], [lv], distribution=dist).values[..., 0]
+            np.testing.assert_array_equal(got[..., k], alone)
+    with pytest.raises(InvalidDataError):
+        period_quantiles(mean, sd, [0.5, 0.9, 0.95])
+
+
+def test_selection_sd_paths_follow_the_learned_levels() -> None:
+    """The highest learned level's path is ``sd_path``; lower levels scale it by their own
+    multiplier; series without a learned spread share ``sd_path`` at every level."""
+    from stockpilot.core.forecast.selection import select_and_forecast
+    from stockpilot.core.forecast.spread import level_weights
+
+    rng = np.random.default_rng(7)
+    y = rng.exponential(20.0, (80, 40)).round(2)
+    y[:5] = np.nan  # no observation: nothing learned
+    sel = select_and_forecast(y, 4)
+    paths = sel.sd_paths([0.5, 0.9, 0.95, 0.99])
+    learned = sel.distribution == "normal"
+    assert learned.sum() >= 70 and not learned[:5].any()
+    np.testing.assert_allclose(paths[..., 2], sel.sd_path)
+    np.testing.assert_allclose(paths[..., 3], sel.sd_path)
+    np.testing.assert_allclose(paths[..., 1], sel.sd_path * sel.level_scale[..., 0])
+    np.testing.assert_allclose(paths[~learned], np.repeat(sel.sd_path[~learned, :, None], 4, 2))
+    assert not np.allclose(sel.level_scale[learned, :, 0], 1.0)  # the levels differ here
+    mid = sel.sd_paths([0.925])[..., 0]
+    w = level_weights(sel.spread_levels, [0.925])[0]
+    np.testing.assert_allclose(mid, sel.sd_path * (w[0] * sel.level_scale[..., 0] + w[1]))

@@ -383,12 +383,14 @@ def _cdf(family: str, x: FloatArray, mean: FloatArray, var: FloatArray) -> Float
 def _family_quantiles(
     dist: NDArray[np.str_], levels: FloatArray, mean: FloatArray, var: FloatArray
 ) -> FloatArray:
-    """(N, ..., K) quantiles for (N, ...) mean/var with a family per series."""
+    """(N, ..., K) quantiles for (N, ...) mean and (N, ...) or (N, ..., K) variance (one per
+    level) with a family per series."""
     out = np.zeros((*mean.shape, levels.size))
+    per_level = var.ndim == mean.ndim + 1
     for fam in np.unique(dist):
         rows = dist == fam
         m = mean[rows][..., None]
-        v = var[rows][..., None]
+        v = var[rows] if per_level else var[rows][..., None]
         out[rows] = _ppf(str(fam), levels, m, v)
     return np.maximum.accumulate(out, axis=-1)
 
@@ -448,7 +450,8 @@ def period_quantiles(
     mean
         (N, h) point forecasts (the distribution mean), clipped at 0.
     sd
-        (N,) or (N, h) standard deviation of the forecast error (NaN counts as 0).
+        (N,) or (N, h) standard deviation of the forecast error (NaN counts as 0), or
+        (N, h, K) one per level (:meth:`~stockpilot.core.forecast.selection.SelectionResult.sd_paths`).
     levels
         Levels in [0.5, 1).
     distribution
@@ -474,8 +477,15 @@ def period_quantiles(
     mu = np.clip(np.atleast_2d(np.asarray(mean, dtype=np.float64)), 0.0, None)
     n, h = mu.shape
     s = np.nan_to_num(np.asarray(sd, dtype=np.float64), nan=0.0)
-    s = np.broadcast_to(s[:, None] if s.ndim == 1 else s, (n, h))
     lv = _levels(levels, "period_quantiles")
+    if s.ndim == 3:
+        if s.shape != (n, h, lv.size):
+            raise InvalidDataError(
+                f"period_quantiles: sd of shape {s.shape} for {n} series, {h} periods and "
+                f"{lv.size} levels."
+            )
+    else:
+        s = np.broadcast_to(s[:, None] if s.ndim == 1 else s, (n, h))
     dist = _distribution_array(distribution, n, "period_quantiles")
     values = _family_quantiles(dist, lv, mu, s * s)
     emp = dist == Distribution.EMPIRICAL

@@ -48,8 +48,11 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    around its flat forecast).
    Per demand pattern with at least
    ``spread_pattern_min`` (100) tested series of a candidate group, and per group for the
-   rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises the mean scaled
-   pinball loss at 0.9 and 0.95 over the rolling origins and the **annual origin** (one
+   rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises, **per level** of
+   ``SPREAD_LEVELS`` (0.9 and 0.95; other levels interpolate the multiplier in z, or take
+   the nearest; ``SelectionResult.sd_paths``; validation windows 1 + 2: 31 of 36 goals
+   either way, mean log change -0.10 %), the mean scaled
+   pinball loss at that level over the rolling origins and the **annual origin** (one
    year, ``periods_per_year``, before the forecast origin: the same season last year,
    unless a rolling origin is already there; ``annual_spread_origin``; there only each
    series' winner and partner are fitted, on the two years before it with the grid
@@ -119,10 +122,13 @@ from stockpilot.core.forecast.outliers import cap_outliers
 from stockpilot.core.forecast.quantiles import whole_unit_series
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
 from stockpilot.core.forecast.spread import (
+    SPREAD_LEVELS,
+    LevelSpread,
     OriginRecord,
     active_demand,
     largest_spread,
     learn_spread,
+    level_weights,
     spread_units,
 )
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
@@ -280,7 +286,15 @@ class SelectionResult:
         (N, h) relative error growth over the horizon of the series' group: the root mean
         scaled squared rolling-origin error of the winners at each step, normalised to a
         mean square of 1 over the steps (1 for untested series; the last step's value
-        beyond the evaluation horizon). ``sd_path`` = ``sd`` x profile.
+        beyond the evaluation horizon). ``sd_path`` = ``sd`` x profile. Where the spread
+        was learned (rule 6): ``c x sqrt(1 + g j)`` of the highest learned level divided
+        by its first step (``sd`` holds the first step).
+    level_scale
+        (N, h, L) multiplier of each learned level (``spread_levels``) relative to
+        ``sd_path`` (1 where no spread was learned); :meth:`sd_paths` gives the spread of
+        any level.
+    spread_levels
+        (L,) levels whose (c, g) the spread learning chose (:data:`SPREAD_LEVELS`).
     residual_sd
         (N,) in-sample one-step residual sd of the winner on the full history.
     distribution
@@ -303,16 +317,30 @@ class SelectionResult:
     scores: FloatArray
     failed: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     horizon_profile: FloatArray = field(default_factory=lambda: np.ones((0, 0)))
+    level_scale: FloatArray = field(default_factory=lambda: np.ones((0, 0, 0)))
+    spread_levels: tuple[float, ...] = SPREAD_LEVELS
     residual_sd: FloatArray = field(default_factory=lambda: np.zeros(0))
     distribution: NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U20"))
     outliers_capped: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def sd_path(self) -> FloatArray:
-        """(N, h) spread per horizon step: ``sd`` times the group's horizon profile."""
+        """(N, h) spread per horizon step: ``sd`` times the group's horizon profile (for a
+        learned spread, that of the highest learned level)."""
         if self.horizon_profile.shape != self.mean.shape:
             return np.repeat(self.sd[:, None], self.mean.shape[1], axis=1)
         return self.sd[:, None] * self.horizon_profile
+
+    def sd_paths(self, levels: ArrayLike) -> FloatArray:
+        """(N, h, K) spread per horizon step for each of the ``levels``: ``sd_path`` times
+        the learned ratio of the level's multiplier (rule 6), interpolated in z between the
+        learned levels and the nearest one outside them (1 where no spread was learned)."""
+        base = self.sd_path
+        lv = np.asarray(levels, dtype=np.float64).reshape(-1)
+        if self.level_scale.shape[:2] != base.shape:
+            return np.repeat(base[:, :, None], lv.size, axis=2)
+        ratio = self.level_scale @ level_weights(self.spread_levels, lv).T  # (N, h, K)
+        return base[:, :, None] * ratio
 
 
 def _first_available(models: Sequence[Candidate], avail: set[Candidate]) -> Candidate:
@@ -576,6 +604,7 @@ def _select_and_forecast(
     mean_out = np.zeros((n, h))
     sd_out = np.full(n, np.nan)
     profile_out = np.ones((n, h))
+    level_out = np.ones((n, h, len(SPREAD_LEVELS)))
     resid_out = np.full(n, np.nan)
     bias_out = np.full(n, np.nan)
     used_out = np.zeros(n, dtype=np.int64)
@@ -636,7 +665,7 @@ def _select_and_forecast(
         }
 
     # end-of-life groups last: they borrow the spread learned on the other groups
-    learned_spreads: list[tuple[float, float, int]] = []
+    learned_spreads: list[tuple[LevelSpread, int]] = []
     for key, models in sorted(sets.items(), key=lambda kv: kv[0].startswith("end-of-life")):
         rows = np.flatnonzero(group_key == key)
         learned_spread = _select_group(
@@ -665,6 +694,7 @@ def _select_and_forecast(
                 failed_out,
                 scores,
                 profile_out,
+                level_out,
                 resid_out,
                 dist_out,
             ),
@@ -721,6 +751,7 @@ def _select_and_forecast(
     sd_out = np.where(both, np.sqrt(0.5 * sd_out**2 + 0.5 * resid_out**2), sd_out)
     learned = (dist_out != "") & np.isfinite(resid_out)
     profile_out[(dist_out != "") & ~learned] = 1.0
+    level_out[~learned] = 1.0
     dist_out[~learned] = ""
     # learned spread: sd_path = residual sd x (c x growth profile); sd = the first step
     sd_out = np.where(learned, resid_out * profile_out[:, 0], sd_out)
@@ -742,6 +773,7 @@ def _select_and_forecast(
         sd=sd_out,
         oos_sd=oos_sd,
         horizon_profile=profile_out,
+        level_scale=level_out,
         residual_sd=resid_out,
         oos_bias=bias_out,
         n_origins_used=used_out,
@@ -778,6 +810,7 @@ class _Out:
     failed: NDArray[np.bool_]
     scores: FloatArray
     profile: FloatArray
+    level_scale: FloatArray
     residual_sd: FloatArray
     distribution: NDArray[np.str_]
 
@@ -958,8 +991,8 @@ def _select_group(
     all_candidates: list[str],
     out: _Out,
     pattern: NDArray[np.str_],
-    borrowed: tuple[float, float] | None = None,
-) -> tuple[float, float, int] | None:
+    borrowed: LevelSpread | None = None,
+) -> tuple[LevelSpread, int] | None:
     """Rolling-origin scores, winner, refit and reasons for one group of series; returns
     the learned spread (c, g, series) when one was learned."""
     sub = arr[rows]
@@ -1149,21 +1182,21 @@ def _select_group(
                 prof = np.sqrt(per_step / norm)
                 full = np.concatenate([prof, np.full(max(h - eval_h, 0), prof[-1])])[:h]
                 out.profile[rows[tested]] = full[None, :]
-    learned: tuple[float, float] | None = None
+    learned: LevelSpread | None = None
     learned_n = 0
     regular: _RegularSellers | None = None
     if cfg.learn_spread:
         scale_abs = (
             np.nanmean(np.abs(diffs), axis=1) if diffs.shape[1] else np.full(rows.size, np.nan)
         )
-        spreads: list[tuple[NDArray[np.bool_], tuple[float, float] | None]] = []
+        spreads: list[tuple[NDArray[np.bool_], LevelSpread | None]] = []
         if key.startswith("end-of-life"):
             # The origins of an end-of-life series lie in its final run of zeros, so they
             # cannot tell whether demand resumes (a stock-out or a pause): no learning; the
             # full-history residual sd with the (c, g) learned for the most series of the
             # other groups (c = 1, g = 0 when there is none).
             if tested.sum():
-                spreads.append((tested, borrowed or (1.0, 0.0)))
+                spreads.append((tested, borrowed or LevelSpread.uniform(1.0, 0.0)))
             regular = _regular_sellers(sub, tested, out.residual_sd[rows], cfg, eval_h)
         else:
             whole_units = whole_unit_series(sub)
@@ -1201,12 +1234,14 @@ def _select_group(
         for apply_to, unit_spread in spreads:
             if unit_spread is None:  # the default spread and the pattern's family
                 continue
-            c, g = unit_spread
             learned_rows = rows[apply_to]
             out.distribution[learned_rows] = "normal"
-            # profile = c * growth; select_and_forecast turns it into sd = residual sd,
-            # horizon_profile = c * growth (sd_path = residual sd x c x growth)
-            out.profile[learned_rows] = c * np.sqrt(1.0 + g * np.arange(h))[None, :]
+            # profile = c * growth of the highest level; select_and_forecast turns it into
+            # sd = residual sd, horizon_profile = c * growth (sd_path = residual sd x c x
+            # growth); the other levels ride on it as ratios (level_scale)
+            mults = unit_spread.multipliers(h)  # (levels, h)
+            out.profile[learned_rows] = mults[-1][None, :]
+            out.level_scale[learned_rows] = (mults / mults[-1]).T[None, :, :]
         if regular is not None:
             # end-of-life regular sellers: the spread of their active demand where larger than
             # the residual sd (the factor rides on the profile; residual_sd keeps its meaning)
@@ -1276,7 +1311,7 @@ def _select_group(
             )
     if learned is None or key.startswith("end-of-life"):
         return None
-    return learned[0], learned[1], learned_n
+    return learned, learned_n
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,13 @@
 
 The selection (:mod:`stockpilot.core.forecast.selection`, rule 6) gives a tested series the
 normal quantiles ``mean + z * c * residual_sd * sqrt(1 + g (j - 1))`` at step j, with (c, g)
-chosen on the grids :data:`SPREAD_GRID` x :data:`GROWTH_GRID` by the mean scaled pinball loss
-at :data:`SPREAD_LEVELS` over the rolling origins (out of sample: each origin's forecast and
-residual sd were fitted on the data before it). The loss of every grid point is summed in one
+chosen per level of :data:`SPREAD_LEVELS` on the grids :data:`SPREAD_GRID` x
+:data:`GROWTH_GRID` by the mean scaled pinball loss at that level over the rolling origins
+(out of sample: each origin's forecast and residual sd were fitted on the data before it).
+One (c, g) per level lets the quantiles follow an error distribution that is not normal (a
+skewed one wants a different multiplier at 0.9 than at 0.95); levels between the learned
+ones interpolate the multiplier in z, levels outside take the nearest learned one
+(:meth:`LevelSpread.multipliers`). The loss of every grid point and level is summed in one
 compiled pass over the scored values, without (series, grid, step) temporaries.
 """
 
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
 from stockpilot.core.forecast.quantiles import (
@@ -31,9 +35,11 @@ __all__ = [
     "SPREAD_LEVELS",
     "SPREAD_SAMPLE",
     "ActiveDemand",
+    "LevelSpread",
     "active_demand",
     "largest_spread",
     "learn_spread",
+    "level_weights",
     "spread_units",
 ]
 
@@ -47,6 +53,54 @@ SPREAD_GRID = np.round(np.arange(0.5, 2.01, 0.1), 2)
 SPREAD_SAMPLE = 5000
 GROWTH_GRID = np.array([0.0, 0.025, 0.05, 0.1, 0.2])
 SPREAD_LEVELS = (0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class LevelSpread:
+    """Multiplier c and horizon growth g of the residual sd, learned per level.
+
+    ``scale[k]`` and ``growth[k]`` belong to ``levels[k]`` (ascending).
+    """
+
+    levels: tuple[float, ...]
+    scale: tuple[float, ...]
+    growth: tuple[float, ...]
+
+    @classmethod
+    def uniform(cls, c: float, g: float) -> LevelSpread:
+        """The same (c, g) at every level of :data:`SPREAD_LEVELS`."""
+        k = len(SPREAD_LEVELS)
+        return cls(SPREAD_LEVELS, (c,) * k, (g,) * k)
+
+    def multipliers(self, h: int) -> FloatArray:
+        """(K, h) ``c * sqrt(1 + g * j)`` of each learned level at steps j = 0..h-1."""
+        c = np.asarray(self.scale)[:, None]
+        g = np.asarray(self.growth)[:, None]
+        return np.asarray(c * np.sqrt(1.0 + g * np.arange(h)[None, :]), dtype=np.float64)
+
+
+def level_weights(learned: tuple[float, ...], levels: ArrayLike) -> FloatArray:
+    """(K, L) weights of the ``learned`` levels (L, ascending) in the spread of each of the
+    ``levels`` (K): linear in z between two learned levels, the nearest one outside.
+
+    >>> level_weights((0.9, 0.95), [0.5, 0.9, 0.925, 0.99]).round(3).tolist()
+    [[1.0, 0.0], [1.0, 0.0], [0.526, 0.474], [0.0, 1.0]]
+    """
+    lv = np.clip(np.asarray(levels, dtype=np.float64).reshape(-1), learned[0], learned[-1])
+    z = norm.ppf(lv)
+    zl = norm.ppf(np.asarray(learned, dtype=np.float64))
+    w = np.zeros((z.size, zl.size))
+    if zl.size == 1:
+        w[:, 0] = 1.0
+        return w
+    hi = np.clip(np.searchsorted(zl, z, side="left"), 1, zl.size - 1)
+    lo = hi - 1
+    frac = np.clip((z - zl[lo]) / (zl[hi] - zl[lo]), 0.0, 1.0)
+    rows = np.arange(z.size)
+    w[rows, lo] = 1.0 - frac
+    w[rows, hi] += frac
+    return w
+
 
 #: Rolling-origin results kept by the selection, per origin: the rows scored there, their
 #: actuals, and per candidate column its forecasts and residual sd at that origin.
@@ -131,12 +185,11 @@ def active_demand(y: FloatArray, half_life: float | None) -> ActiveDemand:
     return ActiveDemand(np.where(any_pos, rms, np.nan), np.where(any_pos, share, np.nan))
 
 
-def largest_spread(spreads: list[tuple[float, float, int]]) -> tuple[float, float] | None:
-    """(c, g) of the learned spread that covers the most series (None if none)."""
+def largest_spread(spreads: list[tuple[LevelSpread, int]]) -> LevelSpread | None:
+    """The learned spread that covers the most series (None if none)."""
     if not spreads:
         return None
-    c, g, _ = max(spreads, key=lambda t: t[2])
-    return c, g
+    return max(spreads, key=lambda t: t[1])[0]
 
 
 @numba.njit(cache=True)
@@ -150,16 +203,14 @@ def _grid_pinball(  # noqa: PLR0917 (a compiled kernel: positional arrays)
     mults: FloatArray,
     whole: NDArray[np.bool_],
 ) -> FloatArray:
-    """(rows, grid) pinball loss summed over the scored steps and the levels, of the
-    quantiles ``max(mu + z * sd * mults[g], 0)``, rounded up to a whole unit in ``whole``
-    rows (mu, y, ok: (rows, steps); sd, whole: (rows,); z, tau: (levels,); mults: (grid,
-    steps))."""
+    """(rows, levels, grid) pinball loss summed over the scored steps, of the quantiles
+    ``max(mu + z * sd * mults[g], 0)``, rounded up to a whole unit in ``whole`` rows (mu,
+    y, ok: (rows, steps); sd, whole: (rows,); z, tau: (levels,); mults: (grid, steps))."""
     n_rows, n_steps = mu.shape
     n_grid = mults.shape[0]
     by_step = np.ascontiguousarray(mults.T)  # (steps, grid): the inner loop runs along a row
-    out = np.zeros((n_rows, n_grid))
+    out = np.zeros((n_rows, z.size, n_grid))
     for r in range(n_rows):
-        row = out[r]
         units = whole[r]
         for s in range(n_steps):
             if not ok[r, s]:
@@ -168,6 +219,7 @@ def _grid_pinball(  # noqa: PLR0917 (a compiled kernel: positional arrays)
             actual = y[r, s]
             step = by_step[s]
             for lv in range(z.size):
+                row = out[r, lv]
                 zs = z[lv] * sd[r]
                 t = tau[lv]
                 if units:
@@ -192,16 +244,18 @@ def learn_spread(
     partner: NDArray[np.int64] | None = None,
     partner_weight: float = 0.0,
     whole_units: NDArray[np.bool_] | None = None,
-) -> tuple[float, float] | None:
+) -> LevelSpread | None:
     """Scale c and horizon growth g of the in-sample residual sd for normal quantiles
-    ``mean + z * c * sd * sqrt(1 + g (j - 1))`` at step j, chosen on the rolling origins by
-    the group's mean scaled pinball loss at 0.9 and 0.95.
+    ``mean + z * c * sd * sqrt(1 + g (j - 1))`` at step j, chosen per level of
+    :data:`SPREAD_LEVELS` on the rolling origins by the group's mean scaled pinball loss
+    at that level.
 
     Every origin's quantiles use that origin's forecasts and residual sd (fitted on the data
     before the origin only), so the choice is out of sample. ``None`` when fewer than 10
     series are scored, or when ``count_patterns`` (the demand patterns of the rows) is given
     and the count family of each pattern (:func:`distribution_for_pattern` with the same
-    mean and residual variance) scores lower than the best normal choice.
+    mean and residual variance) scores lower, summed over the levels, than the best normal
+    choices.
 
     ``partner`` (column per row, -1 for none) and ``partner_weight`` w: the rows' forecasts
     are ``(1 - w) x`` their winner's ``+ w x`` the partner's (the selection's shrinkage toward
@@ -217,7 +271,7 @@ def learn_spread(
     tau = np.asarray(SPREAD_LEVELS)
     growth = np.sqrt(1.0 + GROWTH_GRID[:, None] * np.arange(eval_h)[None, :])  # (G, steps)
     mults = (SPREAD_GRID[:, None, None] * growth[None, :, :]).reshape(-1, eval_h)  # (C*G, steps)
-    loss = np.zeros((win.size, mults.shape[0]))
+    loss = np.zeros((win.size, tau.size, mults.shape[0]))
     count = np.zeros(win.size)
     count_loss = np.zeros(win.size)
     eligible = tested & np.isfinite(scale) & (scale > 0)
@@ -274,13 +328,18 @@ def learn_spread(
     use = eligible & (count > 0)
     if use.sum() < 10:
         return None
-    per_series = loss[use] / count[use, None] / scale[use, None]
-    group_loss = per_series.mean(axis=0)
-    best = int(np.argmin(group_loss))
+    per_series = loss[use] / count[use, None, None] / scale[use, None, None]
+    group_loss = per_series.mean(axis=0)  # (levels, grid)
+    best = np.argmin(group_loss, axis=1)
     if (
         count_patterns is not None
-        and (count_loss[use] / count[use] / scale[use]).mean() <= group_loss[best]
+        and (count_loss[use] / count[use] / scale[use]).mean()
+        <= group_loss[np.arange(tau.size), best].sum()
     ):
         return None
-    c, g = divmod(best, GROWTH_GRID.size)
-    return float(SPREAD_GRID[c]), float(GROWTH_GRID[g])
+    c, g = np.divmod(best, GROWTH_GRID.size)
+    return LevelSpread(
+        SPREAD_LEVELS,
+        tuple(float(x) for x in SPREAD_GRID[c]),
+        tuple(float(x) for x in GROWTH_GRID[g]),
+    )
