@@ -235,10 +235,12 @@ def run_stockpilot(
             config=cfg,
             patterns=pattern,
         )
-        dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
-        dist = np.where(sel.distribution != "", sel.distribution, dist)
         qf = period_quantiles(
-            sel.mean, sel.sd_paths(LEVELS), LEVELS, distribution=dist, history=hd.train
+            sel.mean,
+            sel.sd_paths(LEVELS),
+            LEVELS,
+            distribution=sel.level_families(LEVELS),
+            history=hd.train,
         )
     q = {lv: qf.values[:, :, j] for j, lv in enumerate(LEVELS)}
     return sel.mean, q, clock.timing, sel.model
@@ -518,12 +520,12 @@ def main() -> None:
             sel = select_and_forecast(
                 y, 13, season_length=1, periods_per_year=52, config=cfg, patterns=pattern
             )
-            dist = distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2)
+            levels = (0.5, 0.9, 0.95)
             period_quantiles(
                 sel.mean,
-                sel.sd_paths((0.5, 0.9, 0.95)),
-                (0.5, 0.9, 0.95),
-                distribution=dist,
+                sel.sd_paths(levels),
+                levels,
+                distribution=sel.level_families(levels),
                 history=y,
             )
 

@@ -320,14 +320,8 @@ class Forecaster:
             patterns=cls.pattern.patterns,
             lifecycle=cls.lifecycle,
         )
-        dist = distribution_for_pattern(
-            cls.pattern.patterns,
-            sel.mean[:, 0],
-            sel.sd**2,
-            lumpy_empirical=self.lumpy_empirical,
-        )
-        if sel.distribution.size == dist.size:  # families learned by the selection
-            dist = np.where(sel.distribution != "", sel.distribution, dist)
+        # "normal" where the selection learned a spread, else the pattern's family
+        dist = sel.families(lumpy_empirical=self.lumpy_empirical)
         calib = None
         asked = levels
         if self.calibrate:
@@ -377,7 +371,12 @@ class Forecaster:
             sel.mean,
             sel.sd_paths(f.asked_levels),
             f.asked_levels,
-            distribution=f.distribution,
+            # per level where the selection chose the family; the calibrated choice per series
+            distribution=(
+                f.distribution
+                if f.calibration is not None
+                else sel.level_families(f.asked_levels, lumpy_empirical=self.lumpy_empirical)
+            ),
             history=panel.values,
             seed=self.seed,
         ).values
@@ -643,11 +642,10 @@ def backtest(
         patterns=cls.pattern.patterns,
         lifecycle=cls.lifecycle,
     )
-    dist = distribution_for_pattern(cls.pattern.patterns, sel.mean[:, 0], sel.sd**2)
-    if sel.distribution.size == dist.size:
-        dist = np.where(sel.distribution != "", sel.distribution, dist)
     lv = np.sort(np.asarray(levels, dtype=np.float64))
-    q = period_quantiles(sel.mean, sel.sd_paths(lv), lv, distribution=dist, history=train)
+    q = period_quantiles(
+        sel.mean, sel.sd_paths(lv), lv, distribution=sel.level_families(lv), history=train
+    )
     acc = accuracy(test, sel.mean, train)
     spl = np.array(
         [

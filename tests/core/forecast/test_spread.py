@@ -190,3 +190,46 @@ def test_level_weights_interpolate_in_z_and_clamp_outside() -> None:
     z = norm.ppf([0.9, 0.925, 0.95])
     assert w[3, 1] == pytest.approx((z[1] - z[0]) / (z[2] - z[0]))
     assert spread.level_weights((0.95,), [0.5, 0.99]).tolist() == [[1.0], [1.0]]
+
+
+def _rare_demand_origins(n: int, steps: int) -> list[spread.OriginRecord]:
+    """Two origins of demand in 8 % of the periods, of 1, 2 or 3 units, forecast at its
+    mean with its sd."""
+    rng = np.random.default_rng(0)
+    sizes = np.array([1.0, 2.0, 3.0])
+    mean = 0.08 * sizes.mean()
+    sd = np.sqrt(0.08 * (sizes**2).mean() - mean**2)
+    kept: list[spread.OriginRecord] = []
+    for _ in range(2):
+        actual = np.where(rng.random((n, steps)) < 0.08, rng.choice(sizes, (n, steps)), 0.0)
+        kept.append(
+            (np.ones(n, dtype=bool), actual, {0: (np.full((n, steps), mean), np.full(n, sd))})
+        )
+    return kept
+
+
+def test_the_count_family_can_win_one_level_only() -> None:
+    """A rare demand counted in whole units: the negative binomial's 0.9 quantile is 0 (its
+    mass at zero), which a normal rounded up to whole units cannot give, so the count law
+    wins at 0.9; at 0.95 a learned normal spread covers the sizes better. The spread keeps
+    the normal at 0.95 only, and borrows its (c, g) for 0.9 where it must be normal."""
+    n, steps = 300, 6
+    kept = _rare_demand_origins(n, steps)
+    every = np.ones(n, dtype=bool)
+    got = learn_spread(
+        kept,
+        np.zeros(n, dtype=np.int64),
+        every,
+        np.ones(n),
+        eval_h=steps,
+        count_patterns=np.full(n, "lumpy"),
+        whole_units=every,
+    )
+    assert got is not None
+    assert got.normal_levels == (False, True)
+    only = got.normal_only()
+    assert only.scale == (got.scale[1],) * 2 and only.growth == (got.growth[1],) * 2
+    assert only.normal_levels == (True, True)
+    # without the count check every level is normal
+    plain = learn_spread(kept, np.zeros(n, dtype=np.int64), every, np.ones(n), eval_h=steps)
+    assert plain is not None and plain.normal_levels == (True, True)

@@ -101,16 +101,22 @@ def _levels(levels: ArrayLike, owner: str) -> FloatArray:
     return lv
 
 
-def _distribution_array(distribution: ArrayLike | str, n: int, owner: str) -> NDArray[np.str_]:
-    d = np.asarray(distribution).astype(str).reshape(-1)
+def _distribution_array(
+    distribution: ArrayLike | str, n: int, owner: str, levels: int | None = None
+) -> NDArray[np.str_]:
+    """(N,) family per series, or (N, K) per series and level where ``levels`` = K is
+    given and the input is two-dimensional."""
+    raw = np.asarray(distribution).astype(str)
+    per_level = levels is not None and raw.ndim == 2
+    d = raw if per_level else raw.reshape(-1)
     if d.size == 1:
         d = np.repeat(d, n)
     valid = [x.value for x in Distribution]
-    bad = sorted(set(d.tolist()) - set(valid))
+    bad = sorted(set(d.reshape(-1).tolist()) - set(valid))
     if bad:
         raise choice_error(owner, "distribution", bad[0], valid)
-    if d.size != n:
-        raise InvalidDataError(f"{owner}: {d.size} distributions for {n} series.")
+    if d.shape != ((n, levels) if per_level else (n,)):
+        raise InvalidDataError(f"{owner}: distributions of shape {d.shape} for {n} series.")
     return d
 
 
@@ -384,13 +390,18 @@ def _family_quantiles(
     dist: NDArray[np.str_], levels: FloatArray, mean: FloatArray, var: FloatArray
 ) -> FloatArray:
     """(N, ..., K) quantiles for (N, ...) mean and (N, ...) or (N, ..., K) variance (one per
-    level) with a family per series."""
+    level) with a family per series, (N,), or per series and level, (N, K)."""
     out = np.zeros((*mean.shape, levels.size))
     per_level = var.ndim == mean.ndim + 1
     for fam in np.unique(dist):
-        rows = dist == fam
+        chosen = dist == fam
+        rows = chosen.any(axis=1) if chosen.ndim == 2 else chosen
         m = mean[rows][..., None]
         v = var[rows] if per_level else var[rows][..., None]
+        if chosen.ndim == 2:  # only the levels where the series takes this family
+            keep = chosen[rows].reshape(-1, *([1] * (mean.ndim - 1)), levels.size)
+            out[rows] = np.where(keep, _ppf(str(fam), levels, m, v), out[rows])
+            continue
         out[rows] = _ppf(str(fam), levels, m, v)
     return np.maximum.accumulate(out, axis=-1)
 
@@ -405,7 +416,7 @@ class QuantileForecast:
 
     levels: FloatArray
     values: FloatArray
-    distribution: NDArray[np.str_]
+    distribution: NDArray[np.str_]  # (N,), or (N, K) where it was given per level
 
 
 @dataclass(frozen=True)
@@ -455,8 +466,9 @@ def period_quantiles(
     levels
         Levels in [0.5, 1).
     distribution
-        One :class:`Distribution` for all series or one per series
-        (see :func:`distribution_for_pattern`).
+        One :class:`Distribution` for all series, one per series (see
+        :func:`distribution_for_pattern`), or (N, K) one per series and level
+        (:meth:`~stockpilot.core.forecast.selection.SelectionResult.level_distributions`).
     history
         (N, T) past demand, needed by ``empirical`` series (bootstrapped one period at a
         time and rescaled to the forecast mean); also tells which series are counted in
@@ -486,9 +498,10 @@ def period_quantiles(
             )
     else:
         s = np.broadcast_to(s[:, None] if s.ndim == 1 else s, (n, h))
-    dist = _distribution_array(distribution, n, "period_quantiles")
+    dist = _distribution_array(distribution, n, "period_quantiles", levels=lv.size)
     values = _family_quantiles(dist, lv, mu, s * s)
-    emp = dist == Distribution.EMPIRICAL
+    emp_at = dist == Distribution.EMPIRICAL  # (N,) or (N, K)
+    emp = emp_at.any(axis=1) if emp_at.ndim == 2 else emp_at
     if emp.any():
         if history is None:
             raise parameter_error(
@@ -497,7 +510,10 @@ def period_quantiles(
         hist = np.atleast_2d(np.asarray(history, dtype=np.float64))[emp]
         samples = _bootstrap_sums(hist, np.ones(hist.shape[0]), n_samples, _rng(seed))
         base = _rescaled_quantiles(samples, hist, lv)  # (n_emp, K) per unit mean
-        values[emp] = mu[emp][..., None] * base[:, None, :]
+        boot = mu[emp][..., None] * base[:, None, :]
+        if emp_at.ndim == 2:  # only the levels where the series takes the bootstrap
+            boot = np.where(emp_at[emp][:, None, :], boot, values[emp])
+        values[emp] = np.maximum.accumulate(boot, axis=-1)
     if whole_units is None:
         whole = whole_unit_series(history) if history is not None else np.zeros(n, dtype=np.bool_)
     else:

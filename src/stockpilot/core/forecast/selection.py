@@ -51,7 +51,7 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises, **per level** of
    ``SPREAD_LEVELS`` (0.9 and 0.95; other levels interpolate the multiplier in z, or take
    the nearest; ``SelectionResult.sd_paths``; validation windows 1 + 2: 31 of 36 goals
-   either way, mean log change -0.10 %), the mean scaled
+   either way, mean log change -0.09 %), the mean scaled
    pinball loss at that level over the rolling origins and the **annual origin** (one
    year, ``periods_per_year``, before the forecast origin: the same season last year,
    unless a rolling origin is already there; ``annual_spread_origin``; there only each
@@ -69,8 +69,11 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    goals either way, mean log change of the 36 figures -1.25 %, carparts SPL -5 to -11 %,
    raf SPL.90 +1.3 / +2.8 %; docs/benchmarks/forecast.md, "Session 5 accuracy round 2"). In intermittent
    groups the count family of each pattern (Poisson / negative binomial with the same mean
-   and residual variance) is scored too; if it is lower, those series keep the pattern's
-   family and the default spread. End-of-life groups are not learned (their origins lie in
+   and residual variance) is scored too, per level; at the levels where it is lower those
+   series keep the pattern's family and the default spread (``level_distribution``; e.g.
+   the negative binomial's 0.9 quantile of 0 for a rare demand beside a learned normal at
+   0.95: validation windows 1 + 2, 31 of 36 goals, mean log change -0.26 % with the
+   per-level (c, g), raf window 2 SPL.90 0.6782 -> 0.6547). End-of-life groups are not learned (their origins lie in
    the final run of zeros, which cannot tell whether demand resumes): normal with the
    (c, g) learned for the most series of the other groups of the call (c = 1, g = 0 if
    none); a zero forecast keeps that spread (censored normal). An end-of-life series that
@@ -119,7 +122,7 @@ from stockpilot.core.forecast.base import (
 )
 from stockpilot.core.forecast.models._optim import limited_search, without_polish
 from stockpilot.core.forecast.outliers import cap_outliers
-from stockpilot.core.forecast.quantiles import whole_unit_series
+from stockpilot.core.forecast.quantiles import distribution_for_pattern, whole_unit_series
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
 from stockpilot.core.forecast.spread import (
     SPREAD_LEVELS,
@@ -295,6 +298,13 @@ class SelectionResult:
         any level.
     spread_levels
         (L,) levels whose (c, g) the spread learning chose (:data:`SPREAD_LEVELS`).
+    level_distribution
+        (N, L) ``"normal"`` where the learned normal spread applies at the level, ``""``
+        where the series keeps its pattern's family and the default spread (``count_sd``)
+        there (:meth:`level_families`).
+    count_sd
+        (N,) the default spread (root mean square of ``oos_sd`` and ``residual_sd``): the
+        sd of the pattern's family wherever it applies; ``sd`` where nothing was learned.
     residual_sd
         (N,) in-sample one-step residual sd of the winner on the full history.
     distribution
@@ -319,6 +329,10 @@ class SelectionResult:
     horizon_profile: FloatArray = field(default_factory=lambda: np.ones((0, 0)))
     level_scale: FloatArray = field(default_factory=lambda: np.ones((0, 0, 0)))
     spread_levels: tuple[float, ...] = SPREAD_LEVELS
+    level_distribution: NDArray[np.str_] = field(
+        default_factory=lambda: np.zeros((0, 0), dtype="<U20")
+    )
+    count_sd: FloatArray = field(default_factory=lambda: np.zeros(0))
     residual_sd: FloatArray = field(default_factory=lambda: np.zeros(0))
     distribution: NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U20"))
     outliers_capped: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -339,8 +353,54 @@ class SelectionResult:
         lv = np.asarray(levels, dtype=np.float64).reshape(-1)
         if self.level_scale.shape[:2] != base.shape:
             return np.repeat(base[:, :, None], lv.size, axis=2)
-        ratio = self.level_scale @ level_weights(self.spread_levels, lv).T  # (N, h, K)
+        weights = level_weights(self.spread_levels, lv)  # (K, L)
+        ratio = self.level_scale @ weights.T  # (N, h, K)
+        fam = self.level_distribution
+        if fam.shape == (base.shape[0], len(self.spread_levels)):
+            # a normal and a count level are not interpolated: the nearer one applies
+            mixed = (fam != fam[:, :1]).any(axis=1)
+            if mixed.any():
+                nearest = np.eye(len(self.spread_levels))[weights.argmax(axis=1)]
+                ratio[mixed] = self.level_scale[mixed] @ nearest.T
         return base[:, :, None] * ratio
+
+    def pattern_families(self, *, lumpy_empirical: bool = False) -> NDArray[np.str_]:
+        """(N,) family of each series' demand pattern
+        (:func:`~stockpilot.core.forecast.quantiles.distribution_for_pattern`, with the
+        default spread ``count_sd``)."""
+        sd = self.count_sd if self.count_sd.shape == self.sd.shape else self.sd
+        return distribution_for_pattern(
+            self.pattern, self.mean[:, 0], sd**2, lumpy_empirical=lumpy_empirical
+        )
+
+    def families(self, *, lumpy_empirical: bool = False) -> NDArray[np.str_]:
+        """(N,) family per series: ``"normal"`` where a spread was learned, else the
+        pattern's (:meth:`pattern_families`)."""
+        own = self.pattern_families(lumpy_empirical=lumpy_empirical)
+        return np.where(self.distribution != "", self.distribution, own)
+
+    def level_families(
+        self, levels: ArrayLike, *, lumpy_empirical: bool = False
+    ) -> NDArray[np.str_]:
+        """(N, K) family of each series at each of the ``levels``: ``"normal"`` where the
+        spread was learned at the nearest learned level, else the pattern's
+        (:meth:`pattern_families`); for :func:`~stockpilot.core.forecast.quantiles.period_quantiles`
+        with :meth:`sd_paths`."""
+        lv = np.asarray(levels, dtype=np.float64).reshape(-1)
+        own = self.pattern_families(lumpy_empirical=lumpy_empirical)
+        fam = self.level_distribution
+        if fam.shape != (own.size, len(self.spread_levels)):
+            mixed = np.where(self.distribution != "", self.distribution, own)
+            return np.repeat(mixed[:, None], lv.size, axis=1)
+        nearest = level_weights(self.spread_levels, lv).argmax(axis=1)
+        return np.where(fam[:, nearest] == "normal", "normal", own[:, None])
+
+
+def _never_nan(sd: FloatArray, resid: FloatArray, mean: FloatArray) -> FloatArray:
+    """``sd`` with NaN replaced by the residual sd, then by the root of the first forecast
+    (a single observation has no error spread: the mean level)."""
+    sd = np.where(np.isnan(sd), resid, sd)
+    return np.where(np.isnan(sd), np.sqrt(np.clip(mean[:, 0], 0, None)), sd)
 
 
 def _first_available(models: Sequence[Candidate], avail: set[Candidate]) -> Candidate:
@@ -605,6 +665,8 @@ def _select_and_forecast(
     sd_out = np.full(n, np.nan)
     profile_out = np.ones((n, h))
     level_out = np.ones((n, h, len(SPREAD_LEVELS)))
+    level_family_out = np.full((n, len(SPREAD_LEVELS)), "", dtype="<U20")
+    error_profile_out = np.ones((n, h))
     resid_out = np.full(n, np.nan)
     bias_out = np.full(n, np.nan)
     used_out = np.zeros(n, dtype=np.int64)
@@ -695,6 +757,8 @@ def _select_and_forecast(
                 scores,
                 profile_out,
                 level_out,
+                level_family_out,
+                error_profile_out,
                 resid_out,
                 dist_out,
             ),
@@ -752,13 +816,27 @@ def _select_and_forecast(
     learned = (dist_out != "") & np.isfinite(resid_out)
     profile_out[(dist_out != "") & ~learned] = 1.0
     level_out[~learned] = 1.0
+    level_family_out[~learned] = ""
     dist_out[~learned] = ""
+    # the default spread (count families use it, also at the count levels of a learned one)
+    count_sd = _never_nan(sd_out, resid_out, mean_out)
     # learned spread: sd_path = residual sd x (c x growth profile); sd = the first step
     sd_out = np.where(learned, resid_out * profile_out[:, 0], sd_out)
     if learned.any():
         profile_out[learned] /= profile_out[learned, :1]
-    sd_out = np.where(np.isnan(sd_out), resid_out, sd_out)
-    sd_out = np.where(np.isnan(sd_out), np.sqrt(np.clip(mean_out[:, 0], 0, None)), sd_out)
+    sd_out = _never_nan(sd_out, resid_out, mean_out)
+    count_sd = np.where(learned, count_sd, sd_out)
+    # levels of a learned spread where the count family won: the default spread's path,
+    # as a ratio to sd_path
+    mixed = learned[:, None] & (level_family_out == "")
+    if mixed.any():
+        at = mixed.any(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = (count_sd[at, None] * error_profile_out[at]) / (
+                sd_out[at, None] * profile_out[at]
+            )
+        ratio = np.nan_to_num(ratio, nan=1.0, posinf=1.0)
+        level_out[at] = np.where(mixed[at][:, None, :], ratio[:, :, None], level_out[at])
     corrected = capped_out > 0
     reason_out[corrected] = [
         f"{r}; {c} outlier period{'s' if c > 1 else ''} above {lim:.4g} capped for the level"
@@ -774,6 +852,8 @@ def _select_and_forecast(
         oos_sd=oos_sd,
         horizon_profile=profile_out,
         level_scale=level_out,
+        level_distribution=level_family_out,
+        count_sd=count_sd,
         residual_sd=resid_out,
         oos_bias=bias_out,
         n_origins_used=used_out,
@@ -811,6 +891,8 @@ class _Out:
     scores: FloatArray
     profile: FloatArray
     level_scale: FloatArray
+    level_family: NDArray[np.str_]
+    error_profile: FloatArray
     residual_sd: FloatArray
     distribution: NDArray[np.str_]
 
@@ -1182,6 +1264,7 @@ def _select_group(
                 prof = np.sqrt(per_step / norm)
                 full = np.concatenate([prof, np.full(max(h - eval_h, 0), prof[-1])])[:h]
                 out.profile[rows[tested]] = full[None, :]
+                out.error_profile[rows[tested]] = full[None, :]
     learned: LevelSpread | None = None
     learned_n = 0
     regular: _RegularSellers | None = None
@@ -1196,7 +1279,9 @@ def _select_group(
             # full-history residual sd with the (c, g) learned for the most series of the
             # other groups (c = 1, g = 0 when there is none).
             if tested.sum():
-                spreads.append((tested, borrowed or LevelSpread.uniform(1.0, 0.0)))
+                spreads.append(
+                    (tested, borrowed.normal_only() if borrowed else LevelSpread.uniform(1.0, 0.0))
+                )
             regular = _regular_sellers(sub, tested, out.residual_sd[rows], cfg, eval_h)
         else:
             whole_units = whole_unit_series(sub)
@@ -1239,9 +1324,13 @@ def _select_group(
             # profile = c * growth of the highest level; select_and_forecast turns it into
             # sd = residual sd, horizon_profile = c * growth (sd_path = residual sd x c x
             # growth); the other levels ride on it as ratios (level_scale)
+            normal = np.asarray(unit_spread.normal_levels)
             mults = unit_spread.multipliers(h)  # (levels, h)
-            out.profile[learned_rows] = mults[-1][None, :]
-            out.level_scale[learned_rows] = (mults / mults[-1]).T[None, :, :]
+            ref = mults[normal][-1]  # the highest level where the normal won
+            out.profile[learned_rows] = ref[None, :]
+            # count levels are filled with the default spread by select_and_forecast
+            out.level_scale[learned_rows] = (mults / ref).T[None, :, :]
+            out.level_family[learned_rows] = np.where(normal, "normal", "")[None, :]
         if regular is not None:
             # end-of-life regular sellers: the spread of their active demand where larger than
             # the residual sd (the factor rides on the profile; residual_sd keeps its meaning)

@@ -59,18 +59,37 @@ SPREAD_LEVELS = (0.9, 0.95)
 class LevelSpread:
     """Multiplier c and horizon growth g of the residual sd, learned per level.
 
-    ``scale[k]`` and ``growth[k]`` belong to ``levels[k]`` (ascending).
+    ``scale[k]`` and ``growth[k]`` belong to ``levels[k]`` (ascending). ``normal[k]`` is
+    False where the count family of the series' pattern scored lower than every (c, g) at
+    that level: those series keep the count family and the default spread there (their
+    (c, g) is then the nearest normal level's, for :meth:`normal_only`).
     """
 
     levels: tuple[float, ...]
     scale: tuple[float, ...]
     growth: tuple[float, ...]
+    normal: tuple[bool, ...] | None = None
+
+    @property
+    def normal_levels(self) -> tuple[bool, ...]:
+        return (True,) * len(self.levels) if self.normal is None else self.normal
 
     @classmethod
     def uniform(cls, c: float, g: float) -> LevelSpread:
         """The same (c, g) at every level of :data:`SPREAD_LEVELS`."""
         k = len(SPREAD_LEVELS)
         return cls(SPREAD_LEVELS, (c,) * k, (g,) * k)
+
+    def normal_only(self) -> LevelSpread:
+        """Normal at every level: a count level takes the (c, g) of the nearest normal
+        level (the higher one on a tie)."""
+        normal_at = [i for i, ok in enumerate(self.normal_levels) if ok]
+        near = [min(normal_at, key=lambda i: (abs(i - k), -i)) for k in range(len(self.levels))]
+        return LevelSpread(
+            self.levels,
+            tuple(self.scale[i] for i in near),
+            tuple(self.growth[i] for i in near),
+        )
 
     def multipliers(self, h: int) -> FloatArray:
         """(K, h) ``c * sqrt(1 + g * j)`` of each learned level at steps j = 0..h-1."""
@@ -254,8 +273,8 @@ def learn_spread(
     before the origin only), so the choice is out of sample. ``None`` when fewer than 10
     series are scored, or when ``count_patterns`` (the demand patterns of the rows) is given
     and the count family of each pattern (:func:`distribution_for_pattern` with the same
-    mean and residual variance) scores lower, summed over the levels, than the best normal
-    choices.
+    mean and residual variance) scores lower than the best normal choice at every level;
+    where it scores lower at some levels only, those are marked (``LevelSpread.normal``).
 
     ``partner`` (column per row, -1 for none) and ``partner_weight`` w: the rows' forecasts
     are ``(1 - w) x`` their winner's ``+ w x`` the partner's (the selection's shrinkage toward
@@ -273,7 +292,7 @@ def learn_spread(
     mults = (SPREAD_GRID[:, None, None] * growth[None, :, :]).reshape(-1, eval_h)  # (C*G, steps)
     loss = np.zeros((win.size, tau.size, mults.shape[0]))
     count = np.zeros(win.size)
-    count_loss = np.zeros(win.size)
+    count_loss = np.zeros((win.size, tau.size))
     eligible = tested & np.isfinite(scale) & (scale > 0)
     if eligible.sum() > SPREAD_SAMPLE:
         # a group-level choice: score a sample of series picked by their data (not by their
@@ -323,23 +342,24 @@ def learn_spread(
                 lv_arr = tau[None, None, :]
                 q = _ppf(str(f), lv_arr, mu[r][:, :, None], (s0[r] ** 2)[:, None, None])
                 d = y[r][:, :, None] - q
-                pin = np.where(d >= 0, lv_arr * d, (lv_arr - 1.0) * d).sum(axis=2)
-                count_loss[idx[r]] += np.where(ok[r], pin, 0.0).sum(axis=1)
+                pin = np.where(d >= 0, lv_arr * d, (lv_arr - 1.0) * d)  # (rows, steps, levels)
+                count_loss[idx[r]] += np.where(ok[r][:, :, None], pin, 0.0).sum(axis=1)
     use = eligible & (count > 0)
     if use.sum() < 10:
         return None
     per_series = loss[use] / count[use, None, None] / scale[use, None, None]
     group_loss = per_series.mean(axis=0)  # (levels, grid)
     best = np.argmin(group_loss, axis=1)
-    if (
-        count_patterns is not None
-        and (count_loss[use] / count[use] / scale[use]).mean()
-        <= group_loss[np.arange(tau.size), best].sum()
-    ):
-        return None
+    normal = np.ones(tau.size, dtype=bool)
+    if count_patterns is not None:
+        per_level = (count_loss[use] / count[use, None] / scale[use, None]).mean(axis=0)
+        normal = group_loss[np.arange(tau.size), best] < per_level
+        if not normal.any():
+            return None
     c, g = np.divmod(best, GROWTH_GRID.size)
     return LevelSpread(
         SPREAD_LEVELS,
         tuple(float(x) for x in SPREAD_GRID[c]),
         tuple(float(x) for x in GROWTH_GRID[g]),
+        None if normal.all() else tuple(bool(x) for x in normal),
     )
