@@ -367,16 +367,18 @@ class Forecaster:
         f = self.fitted_
         panel, sel = f.panel, f.selection
         n, h = sel.mean.shape
+        sd_paths = sel.sd_paths(f.asked_levels)  # (N, h, K): the spread of each level
+        # the family per level where the selection chose it; the calibrated one per series
+        families = (
+            f.distribution
+            if f.calibration is not None
+            else sel.level_families(f.asked_levels, lumpy_empirical=self.lumpy_empirical)
+        )
         q = period_quantiles(
             sel.mean,
-            sel.sd_paths(f.asked_levels),
+            sd_paths,
             f.asked_levels,
-            # per level where the selection chose the family; the calibrated choice per series
-            distribution=(
-                f.distribution
-                if f.calibration is not None
-                else sel.level_families(f.asked_levels, lumpy_empirical=self.lumpy_empirical)
-            ),
+            distribution=families,
             history=panel.values,
             seed=self.seed,
         ).values
@@ -414,12 +416,12 @@ class Forecaster:
         if self.lead_time is not None:
             ltq = lead_time_quantiles(
                 mean,
-                sel.sd,
+                sd_paths[:, 0, :],
                 f.asked_levels,
                 lead_time=self.lead_time,
                 review_period=self.review_period,
                 lead_time_sd=self.lead_time_sd,
-                distribution=f.distribution,
+                distribution=families,
                 history=panel.values,
                 seed=self.seed,
             )

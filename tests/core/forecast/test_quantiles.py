@@ -335,3 +335,23 @@ def test_selection_keeps_the_count_family_at_the_levels_where_it_won() -> None:
     assert (q[mixed, :, 1] >= 1).all()
     both = (sel.level_distribution == "normal").all(axis=1)
     assert both.any() and (q[both, :, 0] >= 1).all()
+
+
+@pytest.mark.parametrize("pmf", [None, [0.2, 0.5, 0.3]])
+def test_lead_time_quantiles_with_a_spread_and_a_family_per_level(pmf: list[float] | None) -> None:
+    """(N, K) sd and family: each level's quantile is the one computed with that level's
+    sd and family alone (a fixed or an empirical lead time); the reported sd of lead-time
+    demand is the highest level's."""
+    mean = np.array([5.0, 0.3, 12.0])
+    sd = np.array([[2.0, 2.5], [0.6, 0.9], [3.0, 3.0]])
+    dist = np.array([["normal", "normal"], ["negative_binomial", "normal"], ["gamma", "normal"]])
+    levels = [0.9, 0.95]
+    kw = {"lead_time": 3.0, "review_period": 1.0, "lead_time_pmf": pmf}
+    got = lead_time_quantiles(mean, sd, levels, distribution=dist, **kw)
+    for k, lv in enumerate(levels):
+        alone = lead_time_quantiles(mean, sd[:, k], [lv], distribution=dist[:, k], **kw)
+        np.testing.assert_allclose(got.values[:, k], alone.values[:, 0])
+        if k == 1:
+            np.testing.assert_allclose(got.sd, alone.sd)
+    with pytest.raises(InvalidDataError):
+        lead_time_quantiles(mean, sd, [0.5, 0.9, 0.95], lead_time=3.0)

@@ -597,7 +597,9 @@ def lead_time_quantiles(
         (N,) mean demand per period, or an (N, h) forecast path: its average over the
         first ceil(E[L] + R) periods is used as the per-period mean mu.
     sd
-        (N,) standard deviation sigma of one period's forecast error.
+        (N,) standard deviation sigma of one period's forecast error, or (N, K) one per
+        level (the first step of
+        :meth:`~stockpilot.core.forecast.selection.SelectionResult.sd_paths`).
     lead_time
         (N,) or scalar expected lead time E[L] in periods (ignored with ``lead_time_pmf``).
     review_period
@@ -608,7 +610,8 @@ def lead_time_quantiles(
         Optional (Lmax+1,) or (N, Lmax+1) probabilities of a lead time of 0, 1, ... periods
         (an empirical distribution from receipts). Rows are normalised to sum to 1.
     distribution
-        Family per series (see :func:`distribution_for_pattern`).
+        Family per series (see :func:`distribution_for_pattern`), or (N, K) per series
+        and level.
     history
         (N, T) past demand for ``empirical`` series.
 
@@ -625,7 +628,13 @@ def lead_time_quantiles(
     lv = _levels(levels, owner)
     m = np.asarray(mean, dtype=np.float64)
     n = m.shape[0] if m.ndim else 1
-    s = np.nan_to_num(np.broadcast_to(np.asarray(sd, dtype=np.float64), (n,)), nan=0.0)
+    s_in = np.asarray(sd, dtype=np.float64)
+    per_level = s_in.ndim == 2
+    if per_level and s_in.shape != (n, lv.size):
+        raise InvalidDataError(
+            f"{owner}: sd of shape {s_in.shape} for {n} series and {lv.size} levels."
+        )
+    s = np.nan_to_num(s_in if per_level else np.broadcast_to(s_in, (n,)), nan=0.0)
     review = np.broadcast_to(np.asarray(review_period, dtype=np.float64), (n,))
     if np.any(review < 0):
         raise parameter_error(owner, "review_period", "a number of periods >= 0", review.tolist())
@@ -656,21 +665,33 @@ def lead_time_quantiles(
     else:
         mu = np.clip(np.broadcast_to(m, (n,)).astype(np.float64), 0.0, None)
     total_mean = mu * periods
-    total_var = periods * s * s + mu * mu * var_l
-    dist = _distribution_array(distribution, n, owner)
+    if per_level:
+        total_var = periods[:, None] * s * s + (mu * mu * var_l)[:, None]
+    else:
+        total_var = periods * s * s + mu * mu * var_l
+    dist = _distribution_array(distribution, n, owner, levels=lv.size)
     values = _family_quantiles(dist, lv, total_mean, total_var)
     if pmf is not None:
-        fam_rows = dist != Distribution.EMPIRICAL
-        if fam_rows.any():
-            values[fam_rows] = _mixture_quantiles(
-                dist=dist[fam_rows],
-                levels=lv,
+        # one level at a time where the spread or the family is given per level
+        by_level = per_level or dist.ndim == 2
+        for j in range(lv.size) if by_level else [None]:
+            fam = dist[:, j] if dist.ndim == 2 and j is not None else dist
+            var = s[:, j] ** 2 if per_level and j is not None else s**2
+            fam_rows = fam != Distribution.EMPIRICAL
+            if not fam_rows.any():
+                continue
+            cols = slice(None) if j is None else slice(j, j + 1)
+            values[fam_rows, cols] = _mixture_quantiles(
+                dist=fam[fam_rows],
+                levels=lv[cols],
                 mu=mu[fam_rows],
-                var=s[fam_rows] ** 2,
+                var=var[fam_rows],
                 review=review[fam_rows],
                 pmf=pmf[fam_rows],
             )
-    emp = dist == Distribution.EMPIRICAL
+        values = np.maximum.accumulate(values, axis=1)
+    emp_at = dist == Distribution.EMPIRICAL
+    emp = emp_at.any(axis=1) if emp_at.ndim == 2 else emp_at
     if emp.any():
         if history is None:
             raise parameter_error(owner, "history", "an (N, T) matrix for empirical series", None)
@@ -691,9 +712,13 @@ def lead_time_quantiles(
             )
         draws = draws_l + review[emp][:, None]
         samples = _bootstrap_variable(hist, draws, rng)
-        base = _rescaled_quantiles(samples, hist, lv)
-        values[emp] = mu[emp][:, None] * base
-    return LeadTimeQuantiles(lv, values, total_mean, np.sqrt(total_var), periods, dist)
+        boot = mu[emp][:, None] * _rescaled_quantiles(samples, hist, lv)
+        if emp_at.ndim == 2:  # only the levels where the series takes the bootstrap
+            boot = np.maximum.accumulate(np.where(emp_at[emp], boot, values[emp]), axis=1)
+        values[emp] = boot
+    # the sd of lead-time demand: that of the highest level where it is given per level
+    ltd_sd = np.sqrt(total_var[:, -1] if per_level else total_var)
+    return LeadTimeQuantiles(lv, values, total_mean, ltd_sd, periods, dist)
 
 
 def _bootstrap_variable(
