@@ -53,7 +53,11 @@ from stockpilot.core.forecast.quantiles import (  # noqa: E402
     distribution_for_pattern,
     period_quantiles,
 )
-from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast  # noqa: E402
+from stockpilot.core.forecast.selection import (  # noqa: E402
+    SelectionConfig,
+    SelectionResult,
+    select_and_forecast,
+)
 from stockpilot.engine.forecasting import calibration_adjusted_levels  # noqa: E402
 
 LEVELS = (0.9, 0.95)
@@ -222,19 +226,21 @@ def score(  # noqa: PLR0917
     )
 
 
+def _select(
+    hd: Holdout, train: np.ndarray, cfg: SelectionConfig, pattern: np.ndarray
+) -> SelectionResult:
+    """The automatic selection on ``train`` with the holdout's horizon and calendar."""
+    return select_and_forecast(
+        train, hd.h, season_length=hd.season, periods_per_year=hd.year, config=cfg, patterns=pattern
+    )
+
+
 def run_stockpilot(
     hd: Holdout, cfg: SelectionConfig
 ) -> tuple[np.ndarray, dict[float, np.ndarray], Timing, np.ndarray]:
     with Clock() as clock:
         pattern = demand_pattern(hd.train).patterns
-        sel = select_and_forecast(
-            hd.train,
-            hd.h,
-            season_length=hd.season,
-            periods_per_year=hd.year,
-            config=cfg,
-            patterns=pattern,
-        )
+        sel = _select(hd, hd.train, cfg, pattern)
         qf = period_quantiles(
             sel.mean,
             sel.sd_paths(LEVELS),
@@ -257,14 +263,7 @@ def run_stockpilot_calibrated(
     with Clock() as clock:
         pattern = demand_pattern(hd.train).patterns
         inner_train, inner_test = hd.train[:, : -hd.h], hd.train[:, -hd.h :]
-        inner = select_and_forecast(
-            inner_train,
-            hd.h,
-            season_length=hd.season,
-            periods_per_year=hd.year,
-            config=cfg,
-            patterns=pattern,
-        )
+        inner = _select(hd, inner_train, cfg, pattern)
         choice = choose_distribution(inner_test, inner.mean, inner.sd_path, inner_train, pattern)
         d_inner = choice.apply(
             pattern, distribution_for_pattern(pattern, inner.mean[:, 0], inner.sd**2)
@@ -276,14 +275,7 @@ def run_stockpilot_calibrated(
         asked = calibration_adjusted_levels(
             calibration_report(inner_test, qi.values, GRID), np.asarray(LEVELS)
         )
-        sel = select_and_forecast(
-            hd.train,
-            hd.h,
-            season_length=hd.season,
-            periods_per_year=hd.year,
-            config=cfg,
-            patterns=pattern,
-        )
+        sel = _select(hd, hd.train, cfg, pattern)
         dist = choice.apply(pattern, distribution_for_pattern(pattern, sel.mean[:, 0], sel.sd**2))
         qf = period_quantiles(
             sel.mean, sel.sd_paths(asked), asked, distribution=dist, history=hd.train

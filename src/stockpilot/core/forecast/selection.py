@@ -907,13 +907,11 @@ def _fit_named(
     warm: dict[str, dict[str, FloatArray]] | None = None,
     actual: FloatArray | None = None,
     half_life: float | None = None,
-    iterations: int = ORIGIN_SEARCH_ITERATIONS,
 ) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
     """Fit one candidate (a model, or the ensemble = mean of the group's models); ``warm``:
     earlier parameters of the rows per model, to start the estimation from (a model) or to
-    rerun the members with (the ensemble, :func:`_fit_origin`, whose rows without them
-    are estimated with ``iterations`` compass iterations); ``actual`` and ``half_life`` as
-    in :func:`_safe_fit`."""
+    rerun the members with (the ensemble, :func:`_fit_origin`); ``actual`` and ``half_life``
+    as in :func:`_safe_fit`."""
     w = warm or {}
 
     def fit(model: Candidate) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
@@ -932,7 +930,6 @@ def _fit_named(
             w.get(model.value, {}),
             actual=actual,
             half_life=half_life,
-            iterations=iterations,
         )
         return None if res is None else res[:3]
 
@@ -941,12 +938,20 @@ def _fit_named(
     # would change (validation windows: RMSSE and SPL within 0.0002, hospital window 2
     # RMSSE 0.9519 -> 0.9499) at a sixth less CPU on M5, where the ensemble wins most smooth
     # series.
-    fits = [f for f in (member(m) for m in models) if f is not None]
-    if not fits:
+    return _ensemble_of([member(m) for m in models], y.shape[0])
+
+
+def _ensemble_of(
+    fits: list[tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None], n: int
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
+    """The ensemble of its members' fits (``None``: a member the kernel rejected): mean
+    forecast, mean residual sd, and a fallback flag where any member fell back."""
+    done = [f for f in fits if f is not None]
+    if not done:
         return None
-    mean = np.mean([f[0] for f in fits], axis=0)
-    sd = np.nanmean(np.array([f[1] for f in fits]), axis=0) if y.shape[0] else np.zeros(0)
-    failed = np.any([f[2] for f in fits], axis=0)
+    mean = np.mean([f[0] for f in done], axis=0)
+    sd = np.nanmean(np.array([f[1] for f in done]), axis=0) if n else np.zeros(0)
+    failed = np.any([f[2] for f in done], axis=0)
     return mean, sd, failed
 
 
@@ -959,6 +964,29 @@ def _fit_named(
 #: (docs/benchmarks/forecast.md, "Session 6").
 ANNUAL_TRAIN_YEARS = 2
 ANNUAL_SEARCH_ITERATIONS = 0
+
+
+def _fresh_fit(  # noqa: PLR0917 (one fit's inputs)
+    model: Candidate,
+    y: FloatArray,
+    actual: FloatArray | None,
+    h: int,
+    season_length: int,
+    half_life: float | None,
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]] | None:
+    """Forecasts, residual sd and fallback flags of ``model`` estimated on ``y`` alone with
+    the grid search (:data:`ANNUAL_SEARCH_ITERATIONS`); ``None`` if the kernel rejects it."""
+    fitted = _fit_origin(
+        model,
+        y,
+        h,
+        season_length,
+        {},
+        actual=actual,
+        half_life=half_life,
+        iterations=ANNUAL_SEARCH_ITERATIONS,
+    )
+    return None if fitted is None else fitted[:3]
 
 
 def _annual_origin(
@@ -1017,30 +1045,12 @@ def _annual_record(
         if not need.any():
             continue
         at = rows[need]
-        actual = None if actual_train is None else actual_train[at]
+        data = (train[at], None if actual_train is None else actual_train[at])
         if name == ENSEMBLE:
-            res = _fit_named(
-                name,
-                models,
-                train[at],
-                eval_h,
-                season_length,
-                actual=actual,
-                half_life=half_life,
-                iterations=ANNUAL_SEARCH_ITERATIONS,
-            )
+            fits = [_fresh_fit(m, *data, eval_h, season_length, half_life) for m in models]
+            res = _ensemble_of(fits, at.size)
         else:
-            fitted = _fit_origin(
-                _candidate(name),
-                train[at],
-                eval_h,
-                season_length,
-                {},
-                actual=actual,
-                half_life=half_life,
-                iterations=ANNUAL_SEARCH_ITERATIONS,
-            )
-            res = None if fitted is None else fitted[:3]
+            res = _fresh_fit(_candidate(name), *data, eval_h, season_length, half_life)
         fc = np.full((rows.size, eval_h), np.nan)
         sd = np.full(rows.size, np.nan)
         if res is not None:
