@@ -111,10 +111,12 @@ class ForecastResult:
         horizon period (after events).
     diagnostics
         One row per series: ``model, reason, pattern, lifecycle, abc, xyz, adi, cv2,
-        n_observations, sd, oos_bias, n_origins, distribution, failed, cleansed_periods,
-        outlier_periods, analogue_item_id, analogue_factor, borrowed_periods`` (periods
-        cleansed of events; periods capped as outliers for the level estimate; the like-item
-        history a new series borrowed).
+        n_observations, sd, oos_bias, n_origins, distribution, distribution_by_level,
+        failed, cleansed_periods, outlier_periods, analogue_item_id, analogue_factor,
+        borrowed_periods`` (``distribution_by_level``: the family of each output level,
+        e.g. ``"q90=negative_binomial q95=normal"``; periods cleansed of events; periods
+        capped as outliers for the level estimate; the like-item history a new series
+        borrowed).
     lead_time
         ``item_id, location_id, lead_time, review_period, lead_time_sd, ltd_mean, ltd_sd,
         q..`` quantiles of demand over lead time plus review period (``None`` when no lead
@@ -194,6 +196,7 @@ class _Fitted:
     classification: Classification
     selection: SelectionResult
     distribution: NDArray[np.str_]
+    level_distribution: NDArray[np.str_]  # (N, K): the family at each asked level
     periods: NDArray[np.datetime64]
     calibration: CalibrationReport | None
     asked_levels: NDArray[np.float64]
@@ -340,11 +343,18 @@ class Forecaster:
                 calib, choice = learned
                 dist = choice.apply(cls.pattern.patterns, dist)
                 asked = calibration_adjusted_levels(calib, levels)
+        # the family per level where the selection chose it; the calibrated one per series
+        level_dist = (
+            np.repeat(dist[:, None], asked.size, axis=1)
+            if calib is not None
+            else sel.level_families(asked, lumpy_empirical=self.lumpy_empirical)
+        )
         self.fitted_ = _Fitted(
             panel,
             cls,
             sel,
             dist,
+            level_dist,
             _future_periods(panel, self.horizon),
             calib,
             asked,
@@ -368,17 +378,11 @@ class Forecaster:
         panel, sel = f.panel, f.selection
         n, h = sel.mean.shape
         sd_paths = sel.sd_paths(f.asked_levels)  # (N, h, K): the spread of each level
-        # the family per level where the selection chose it; the calibrated one per series
-        families = (
-            f.distribution
-            if f.calibration is not None
-            else sel.level_families(f.asked_levels, lumpy_empirical=self.lumpy_empirical)
-        )
         q = period_quantiles(
             sel.mean,
             sd_paths,
             f.asked_levels,
-            distribution=families,
+            distribution=f.level_distribution,
             history=panel.values,
             seed=self.seed,
         ).values
@@ -421,7 +425,7 @@ class Forecaster:
                 lead_time=self.lead_time,
                 review_period=self.review_period,
                 lead_time_sd=self.lead_time_sd,
-                distribution=families,
+                distribution=f.level_distribution,
                 history=panel.values,
                 seed=self.seed,
             )
@@ -439,7 +443,7 @@ class Forecaster:
             lead = pl.DataFrame(lt_cols)
         return ForecastResult(
             forecasts=forecasts,
-            diagnostics=_diagnostics(f),
+            diagnostics=_diagnostics(f, levels),
             lead_time=lead,
             levels=tuple(float(x) for x in levels),
             overrides=records,
@@ -466,7 +470,7 @@ def _attribute_arrays(
     }
 
 
-def _diagnostics(f: _Fitted) -> pl.DataFrame:
+def _diagnostics(f: _Fitted, levels: NDArray[np.float64]) -> pl.DataFrame:
     c, s = f.classification, f.selection
     return f.panel.keys.with_columns(
         pl.Series("model", s.model),
@@ -482,6 +486,7 @@ def _diagnostics(f: _Fitted) -> pl.DataFrame:
         pl.Series("oos_bias", s.oos_bias),
         pl.Series("n_origins", s.n_origins_used),
         pl.Series("distribution", f.distribution),
+        pl.Series("distribution_by_level", _by_level(f.level_distribution, levels)),
         pl.Series("failed", s.failed if s.failed.size else np.zeros(s.model.size, dtype=bool)),
         pl.Series("cleansed_periods", f.cleansed.sum(axis=1).astype(np.int64)),
         pl.Series(
@@ -492,6 +497,16 @@ def _diagnostics(f: _Fitted) -> pl.DataFrame:
         pl.Series("analogue_factor", f.analogue.factor),
         pl.Series("borrowed_periods", f.analogue.borrowed),
     )
+
+
+def _by_level(families: NDArray[np.str_], levels: NDArray[np.float64]) -> NDArray[np.str_]:
+    """``"q90=negative_binomial q95=normal"`` per series: the family of each output level
+    (a learned spread may keep the count law at one level and the normal at another)."""
+    out = np.full(families.shape[0], "", dtype=object)
+    for j, lv in enumerate(levels):
+        sep = "" if j == 0 else " "
+        out = out + f"{sep}{quantile_column(float(lv))}=" + families[:, j].astype(object)
+    return out.astype(str)
 
 
 def _with_analogue(reason: NDArray[np.str_], use: AnalogueUse) -> list[str]:
