@@ -85,7 +85,8 @@ def test_the_annual_origin_never_changes_the_method_choice(
     seed: int, rate: float, h: int, year: int
 ) -> None:
     """Only the spread learns from the annual origin: winners, scores, origins used and
-    forecasts are those of the selection without it, for any panel."""
+    forecasts are those of the selection without it, for any panel; and the learned
+    spreads and families do not depend on the order of the series."""
     rng = np.random.default_rng(seed)
     y = rng.poisson(rate * rng.uniform(0.2, 1.5, (24, 1)), (24, 40)).astype(float)
     y[:4, :10] = np.nan  # younger series
@@ -96,3 +97,8 @@ def test_the_annual_origin_never_changes_the_method_choice(
     np.testing.assert_array_equal(on.scores, off.scores)
     np.testing.assert_array_equal(on.n_origins_used, off.n_origins_used)
     assert np.isfinite(on.sd_path).all()
+    perm = rng.permutation(y.shape[0])
+    shuffled = select_and_forecast(y[perm], h, periods_per_year=year)
+    levels = [0.8, 0.9, 0.95, 0.99]
+    np.testing.assert_allclose(shuffled.sd_paths(levels), on.sd_paths(levels)[perm])
+    np.testing.assert_array_equal(shuffled.level_families(levels), on.level_families(levels)[perm])
