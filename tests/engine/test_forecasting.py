@@ -349,3 +349,27 @@ def test_per_level_family_in_forecasts_lead_time_and_diagnostics() -> None:
     lt_mixed = lt.join(mixed.select("item_id"), on="item_id")
     assert (lt_mixed["q95"] >= lt_mixed["q90"]).all()
     assert (lt_mixed["q90"] == np.round(lt_mixed["q90"])).all()  # a count law's quantile
+
+
+def test_an_uplift_keeps_whole_unit_quantiles_whole() -> None:
+    """A 50 % uplift scales the quantiles of B (Poisson counts) by 1.5; they are issued
+    rounded up to whole units again, as its quantiles without the event are."""
+    promo = ForecastEvent(
+        "P2",
+        EventKind.PROMOTION,
+        START + timedelta(weeks=40),
+        START + timedelta(weeks=40, days=6),
+        AdjustmentType.UPLIFT_PCT,
+        0.5,
+        EventScope(item_ids=("B",)),
+        author="ann",
+        reason="flyer",
+    )
+    base = forecast(_demand(), horizon=2, bucket="week").forecasts
+    r = forecast(_demand(), horizon=2, bucket="week", events=[promo]).forecasts
+    b0 = base.filter(pl.col("item_id") == "B").row(0, named=True)
+    b1 = r.filter(pl.col("item_id") == "B").row(0, named=True)
+    for col in ("q90", "q95"):
+        assert b0[col] == int(b0[col])
+        assert b1[col] == np.ceil(1.5 * b0[col] - 1e-9)
+    assert b1["mean"] == pytest.approx(1.5 * b0["mean"])

@@ -56,6 +56,7 @@ from stockpilot.core.forecast.quantiles import (
     calibration_report,
     choose_distribution,
     distribution_for_pattern,
+    in_whole_units,
     lead_time_quantiles,
     period_quantiles,
     quantile_column,
@@ -405,6 +406,7 @@ class Forecaster:
             scaled = q * ratio[..., None]
             shifted = np.broadcast_to(adj.values[..., None], q.shape)
             q = np.where(adj.changed[..., None], np.where(np.isnan(scaled), shifted, scaled), q)
+            q = in_whole_units(q, None, panel.values)  # a scaled whole quantile is whole again
             mean = adj.values
         cols: dict[str, Any] = {
             "item_id": np.repeat(items, h),

@@ -96,3 +96,19 @@ def test_spread_of_whole_unit_series_is_learned_on_rounded_quantiles() -> None:
     assert got == rounded
     plain = learn_spread(kept, win, every, scale, eval_h=steps)
     assert plain == _brute_force(kept, scale, steps, whole=False)
+
+
+def test_lead_time_quantiles_of_whole_unit_demand_are_whole() -> None:
+    """Demand over lead time of a series counted in whole units is a whole number: its
+    normal quantile 400 + 1.645 x 60 = 498.7 is issued as 499; a measured quantity keeps
+    498.7, and ``whole_units=False`` turns the rounding off."""
+    from stockpilot.core.forecast.quantiles import lead_time_quantiles
+
+    hist = np.array([[90.0, 110.0, 100.0], [90.5, 110.0, 100.0]])
+    got = lead_time_quantiles([100.0, 100.0], [30.0, 30.0], [0.95], lead_time=4, history=hist)
+    assert got.values[0, 0] == 499.0
+    assert got.values[1, 0] == pytest.approx(400 + norm.ppf(0.95) * 60)
+    off = lead_time_quantiles(
+        [100.0], [30.0], [0.95], lead_time=4, history=hist[:1], whole_units=False
+    )
+    assert off.values[0, 0] == pytest.approx(400 + norm.ppf(0.95) * 60)

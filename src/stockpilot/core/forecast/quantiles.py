@@ -56,6 +56,7 @@ __all__ = [
     "calibration_report",
     "choose_distribution",
     "distribution_for_pattern",
+    "in_whole_units",
     "lead_time_quantiles",
     "period_quantiles",
     "quantile_column",
@@ -514,13 +515,27 @@ def period_quantiles(
         if emp_at.ndim == 2:  # only the levels where the series takes the bootstrap
             boot = np.where(emp_at[emp][:, None, :], boot, values[emp])
         values[emp] = np.maximum.accumulate(boot, axis=-1)
+    return QuantileForecast(lv, in_whole_units(values, whole_units, history), dist)
+
+
+def in_whole_units(
+    values: FloatArray, whole_units: ArrayLike | bool | None, history: ArrayLike | None
+) -> FloatArray:
+    """``values`` (N, ...) with the rows of series counted in whole units rounded up to the
+    next whole unit, in place (``whole_units`` and ``history`` as in
+    :func:`period_quantiles`).
+
+    >>> in_whole_units(np.array([[1.2, 2.0], [1.2, 2.0]]), None, [[1.0, 3.0], [1.5, 2.0]]).tolist()
+    [[2.0, 2.0], [1.2, 2.0]]
+    """
+    n = values.shape[0]
     if whole_units is None:
         whole = whole_unit_series(history) if history is not None else np.zeros(n, dtype=np.bool_)
     else:
         whole = np.broadcast_to(np.asarray(whole_units, dtype=np.bool_), (n,))
     if whole.any():
         values[whole] = np.maximum(np.ceil(values[whole] - WHOLE_UNIT_TOLERANCE), 0.0)
-    return QuantileForecast(lv, values, dist)
+    return values
 
 
 def whole_unit_series(history: ArrayLike) -> NDArray[np.bool_]:
@@ -588,6 +603,7 @@ def lead_time_quantiles(
     history: ArrayLike | None = None,
     n_samples: int = 2000,
     seed: int | np.random.Generator | None = 0,
+    whole_units: ArrayLike | bool | None = None,
 ) -> LeadTimeQuantiles:
     """Quantiles of demand over lead time L plus review period R.
 
@@ -613,7 +629,11 @@ def lead_time_quantiles(
         Family per series (see :func:`distribution_for_pattern`), or (N, K) per series
         and level.
     history
-        (N, T) past demand for ``empirical`` series.
+        (N, T) past demand for ``empirical`` series; also tells which series are counted
+        in whole units when ``whole_units`` is ``None``.
+    whole_units
+        As in :func:`period_quantiles`: the lead-time demand of a series counted in whole
+        units is a whole number too, so its quantiles are rounded up to the next one.
 
     Examples
     --------
@@ -718,6 +738,7 @@ def lead_time_quantiles(
         values[emp] = boot
     # the sd of lead-time demand: that of the highest level where it is given per level
     ltd_sd = np.sqrt(total_var[:, -1] if per_level else total_var)
+    values = in_whole_units(values, whole_units, history)
     return LeadTimeQuantiles(lv, values, total_mean, ltd_sd, periods, dist)
 
 
