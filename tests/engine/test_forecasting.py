@@ -93,18 +93,23 @@ def test_lead_time_quantiles_frame() -> None:
     assert (lt["q95"] >= lt["q50"]).all()
 
 
-def test_events_adjust_forecasts_and_log_overrides() -> None:
-    promo = ForecastEvent(
-        "P1",
+def _promotion_of_b(event_id: str, uplift: float, reason: str) -> ForecastEvent:
+    """An uplift of item B in the first forecast week, logged by ann."""
+    return ForecastEvent(
+        event_id,
         EventKind.PROMOTION,
         START + timedelta(weeks=40),
         START + timedelta(weeks=40, days=6),
         AdjustmentType.UPLIFT_PCT,
-        1.0,
+        uplift,
         EventScope(item_ids=("B",)),
         author="ann",
-        reason="tv",
+        reason=reason,
     )
+
+
+def test_events_adjust_forecasts_and_log_overrides() -> None:
+    promo = _promotion_of_b("P1", 1.0, "tv")
     base = forecast(_demand(), horizon=2, bucket="week")
     r = forecast(_demand(), horizon=2, bucket="week", events=[promo])
     b0 = base.forecasts.filter(pl.col("item_id") == "B").row(0, named=True)
@@ -354,17 +359,7 @@ def test_per_level_family_in_forecasts_lead_time_and_diagnostics() -> None:
 def test_an_uplift_keeps_whole_unit_quantiles_whole() -> None:
     """A 50 % uplift scales the quantiles of B (Poisson counts) by 1.5; they are issued
     rounded up to whole units again, as its quantiles without the event are."""
-    promo = ForecastEvent(
-        "P2",
-        EventKind.PROMOTION,
-        START + timedelta(weeks=40),
-        START + timedelta(weeks=40, days=6),
-        AdjustmentType.UPLIFT_PCT,
-        0.5,
-        EventScope(item_ids=("B",)),
-        author="ann",
-        reason="flyer",
-    )
+    promo = _promotion_of_b("P2", 0.5, "flyer")
     base = forecast(_demand(), horizon=2, bucket="week").forecasts
     r = forecast(_demand(), horizon=2, bucket="week", events=[promo]).forecasts
     b0 = base.filter(pl.col("item_id") == "B").row(0, named=True)
