@@ -8,8 +8,10 @@ chosen per level of :data:`SPREAD_LEVELS` on the grids :data:`SPREAD_GRID` x
 One (c, g) per level lets the quantiles follow an error distribution that is not normal (a
 skewed one wants a different multiplier at 0.9 than at 0.95); levels between the learned
 ones interpolate the multiplier in z, levels outside take the nearest learned one
-(:meth:`LevelSpread.multipliers`). The loss of every grid point and level is summed in one
-compiled pass over the scored values, without (series, grid, step) temporaries.
+(:func:`level_weights`). In intermittent groups the count family of each pattern is scored
+per level too, and keeps the levels where it is lower (:class:`LevelSpread`). The loss of
+every grid point and level is summed in one compiled pass over the scored values, without
+(series, grid, step) temporaries.
 """
 
 from __future__ import annotations
