@@ -355,3 +355,32 @@ def test_lead_time_quantiles_with_a_spread_and_a_family_per_level(pmf: list[floa
             np.testing.assert_allclose(got.sd, alone.sd)
     with pytest.raises(InvalidDataError):
         lead_time_quantiles(mean, sd, [0.5, 0.9, 0.95], lead_time=3.0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    rate=st.floats(0.02, 3.0),
+    lumpy=st.booleans(),
+)
+def test_per_level_quantiles_of_a_selection_are_monotone_and_non_negative(
+    seed: int, rate: float, lumpy: bool
+) -> None:
+    """Whatever families and spreads the levels learned, the period and lead-time quantiles
+    are non-negative, non-decreasing in the level, and whole for whole-unit demand."""
+    from stockpilot.core.forecast.selection import select_and_forecast
+
+    rng = np.random.default_rng(seed)
+    size = rng.choice([1.0, 1.0, 6.0], (40, 36)) if lumpy else 1.0
+    y = rng.poisson(rate * rng.uniform(0.3, 1.5, (40, 1)), (40, 36)) * size
+    levels = [0.5, 0.8, 0.9, 0.925, 0.95, 0.99]
+    sel = select_and_forecast(y, 4, periods_per_year=12)
+    fam = sel.level_families(levels)
+    q = period_quantiles(sel.mean, sel.sd_paths(levels), levels, distribution=fam, history=y)
+    assert (q.values >= 0).all() and (np.diff(q.values, axis=2) >= 0).all()
+    assert (q.values == np.round(q.values)).all()
+    lt = lead_time_quantiles(
+        sel.mean, sel.sd_paths(levels)[:, 0, :], levels, lead_time=2.0, distribution=fam, history=y
+    )
+    assert (lt.values >= 0).all() and (np.diff(lt.values, axis=1) >= 0).all()
+    assert (lt.values == np.round(lt.values)).all()
