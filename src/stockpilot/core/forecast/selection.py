@@ -36,58 +36,55 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    on the full history. A series that keeps its own winner forecasts ``(1 - w)`` x its
    winner's forecast ``+ w`` x the group-best's (``group_shrinkage`` w = 0.3; none when the
    group tolerance is 0), and the spread is learned on the same blend at the origins.
-6. **Spread** (``learn_spread``, default on). Quantiles of a tested series are normal with
-   ``sd_path[j] = c * residual_sd * sqrt(1 + g * (j - 1))`` (``residual_sd``: the winner's
-   in-sample one-step residual sd on the full history, its squared errors weighted by
-   recency with a half-life of ``spread_half_life`` (2) evaluation horizons,
-   :func:`~stockpilot.core.forecast.base.weighted_residual_sd`; ``None``: unweighted; 2
-   rather than 4 since the (c, g) choice scores capped actuals: validation windows 1 + 2
-   30 of 36 goals either way, mean log change of the 36 figures -0.2 % (carparts SPL down
-   0.8-1.8 %, jewelry up to +1.6 %); docs/benchmarks/forecast.md, "Session 5"; a fit
-   without one-step errors, e.g. ADIDA with a single bucket, takes the sd of the history
-   around its flat forecast).
-   Per demand pattern with at least
-   ``spread_pattern_min`` (100) tested series of a candidate group, and per group for the
-   rest, (c, g) on the grids ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises, **per level** of
-   ``SPREAD_LEVELS`` (0.9 and 0.95; other levels interpolate the multiplier in z, or take
-   the nearest; ``SelectionResult.sd_paths``; validation windows 1 + 2: 31 of 36 goals
-   either way, mean log change -0.09 %), the mean scaled
-   pinball loss at that level over the rolling origins and the **annual origin** (one
-   year, ``periods_per_year``, before the forecast origin: the same season last year,
-   unless a rolling origin is already there; ``annual_spread_origin``; there only each
-   series' winner and partner are fitted, on the two years before it with the grid
-   search alone, and the method choice never sees it: validation windows 1 + 2, 31 of 36
-   goals instead of 30, jewelry window 2 SPL.95 1.083 -> 0.644), each origin using the
-   winner's forecast and residual sd fitted before it (out of sample), scored against the actuals
-   with outliers capped as in rule 7 (a one-off spike in an origin window must not set the
-   width of every period; the residual sd still holds it; validation window 1: jewelry
-   SPL.90 0.6729 -> 0.6173, after the year-end peak; a sample of at most
-   ``SPREAD_SAMPLE`` (5,000) series picked by their data, not their position). A series
-   counted in whole units (every observed value a whole number) is issued quantiles rounded
-   up to the next whole unit (:func:`~stockpilot.core.forecast.quantiles.period_quantiles`),
-   and its (c, g) is scored on those rounded quantiles (validation windows 1 + 2: 30 of 36
-   goals either way, mean log change of the 36 figures -1.25 %, carparts SPL -5 to -11 %,
-   raf SPL.90 +1.3 / +2.8 %; docs/benchmarks/forecast.md, "Session 5 accuracy round 2"). In intermittent
-   groups the count family of each pattern (Poisson / negative binomial with the same mean
-   and residual variance) is scored too, per level; at the levels where it is lower those
-   series keep the pattern's family and the default spread (``level_distribution``; e.g.
-   the negative binomial's 0.9 quantile of 0 for a rare demand beside a learned normal at
-   0.95: validation windows 1 + 2, 31 of 36 goals, mean log change -0.26 % with the
-   per-level (c, g), raf window 2 SPL.90 0.6782 -> 0.6547). End-of-life groups are not learned (their origins lie in
-   the final run of zeros, which cannot tell whether demand resumes): normal with the
-   (c, g) learned for the most series of the other groups of the call (c = 1, g = 0 if
-   none); a zero forecast keeps that spread (censored normal). An end-of-life series that
-   sold regularly (demand in at least ``end_of_life_regular_share`` (0.5) of the periods
-   from its first observation to its last demand; ``None`` turns this off) stopped in a way
-   unlike its history, e.g. a stock-out: if demand resumes it comes at the size it had, so
-   the base of its spread is the root mean square of that active demand (recency-weighted
-   from the last demand, :func:`~stockpilot.core.forecast.spread.active_demand`) where it is
-   larger than the residual sd (validation windows 1 + 2: M5 CA_1 SPL.95 0.2046 -> 0.1941
-   in window 2; docs/benchmarks/forecast.md, "Session 5 accuracy round"). Otherwise (not
-   learned, or ``learn_spread=False``): ``sd`` is the root mean square of the winner's rolling-origin
-   RMSE and its in-sample residual sd, ``sd_path`` scales it by the group's horizon
-   profile, and the family follows the demand pattern. ``distribution`` records ``"normal"``
-   where learned, ``""`` elsewhere.
+6. **Spread** (``learn_spread``, default on). Measured choices and their figures are in
+   docs/forecasting.md ("Learned spread" and after) and docs/benchmarks/forecast.md.
+
+   a. *Base.* Quantiles of a tested series are normal with
+      ``sd_path[j] = c * residual_sd * sqrt(1 + g * (j - 1))``. ``residual_sd`` is the
+      winner's in-sample one-step residual sd on the full history, its squared errors
+      weighted by recency with a half-life of ``spread_half_life`` (2) evaluation horizons
+      (:func:`~stockpilot.core.forecast.base.weighted_residual_sd`; ``None``: unweighted).
+      A fit without one-step errors (ADIDA with a single bucket) takes the sd of the
+      history around its flat forecast.
+   b. *Choice of (c, g).* Per demand pattern with at least ``spread_pattern_min`` (100)
+      tested series of a candidate group, and per group for the rest, (c, g) on the grids
+      ``SPREAD_GRID`` x ``GROWTH_GRID`` minimises, **per level** of ``SPREAD_LEVELS`` (0.9
+      and 0.95), the mean scaled pinball loss at that level. Other levels interpolate the
+      multiplier in z between the learned ones, or take the nearest
+      (``SelectionResult.sd_paths``). At most ``SPREAD_SAMPLE`` (5,000) series are scored,
+      picked by their data, not their position.
+   c. *Origins scored.* The rolling origins, and the **annual origin**: one year
+      (``periods_per_year``) before the forecast origin, the same season last year, unless
+      a rolling origin is already there (``annual_spread_origin``). There only each series'
+      winner and partner are fitted, on the two years before it with the grid search
+      alone; the method choice never sees it. Each origin uses the winner's forecast and
+      residual sd fitted before it (out of sample), scored against the actuals with
+      outliers capped as in rule 7 (a one-off spike in an origin window must not set the
+      width of every period; the residual sd still holds it).
+   d. *Whole units.* A series counted in whole units (every observed value a whole
+      number) is issued quantiles rounded up to the next whole unit
+      (:func:`~stockpilot.core.forecast.quantiles.period_quantiles`), and its (c, g) is
+      scored on those rounded quantiles.
+   e. *Count families.* In intermittent groups the count family of each pattern (Poisson /
+      negative binomial with the same mean and residual variance) is scored too, per
+      level. At the levels where it is lower, those series keep the pattern's family and
+      the default spread (``level_distribution``), e.g. the negative binomial's 0.9
+      quantile of 0 for a rare demand beside a learned normal at 0.95.
+   f. *End of life.* End-of-life groups are not learned (their origins lie in the final run
+      of zeros, which cannot tell whether demand resumes): normal with the (c, g) learned
+      for the most series of the other groups of the call (c = 1, g = 0 if none); a zero
+      forecast keeps that spread (censored normal). An end-of-life series that sold
+      regularly (demand in at least ``end_of_life_regular_share`` (0.5) of the periods from
+      its first observation to its last demand; ``None`` turns this off) stopped in a way
+      unlike its history, e.g. a stock-out: if demand resumes it comes at the size it had,
+      so the base of its spread is the root mean square of that active demand
+      (recency-weighted from the last demand,
+      :func:`~stockpilot.core.forecast.spread.active_demand`) where it is larger than the
+      residual sd.
+   g. *Not learned* (or ``learn_spread=False``): ``sd`` is the root mean square of the
+      winner's rolling-origin RMSE and its in-sample residual sd, ``sd_path`` scales it by
+      the group's horizon profile, and the family follows the demand pattern.
+      ``distribution`` records ``"normal"`` where learned, ``""`` elsewhere.
 7. **Outlier correction** (``outlier_k``, default 3; ``None`` turns it off). The models
    estimate their level on the history with each series' values above
    ``median + k * max(1.4826 MAD, median / 2)`` of its positive values capped at that limit
