@@ -328,6 +328,9 @@ def test_selection_keeps_the_count_family_at_the_levels_where_it_won() -> None:
     assert set(own[mixed].tolist()) <= {"poisson", "negative_binomial"}
     sd = sel.sd_paths([0.9, 0.95])
     np.testing.assert_allclose(sd[mixed, :, 1], sel.sd_path[mixed])
+    # the count level is issued with the residual sd it was scored with, flat
+    np.testing.assert_allclose(sel.count_sd[mixed], sel.residual_sd[mixed])
+    np.testing.assert_allclose(sd[mixed, :, 0], np.repeat(sel.residual_sd[mixed, None], 6, 1))
     q = period_quantiles(
         sel.mean, sd, [0.9, 0.95], distribution=sel.level_families([0.9, 0.95]), history=y
     ).values

@@ -67,9 +67,10 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
       scored on those rounded quantiles.
    e. *Count families.* In intermittent groups the count family of each pattern (Poisson /
       negative binomial with the same mean and residual variance) is scored too, per
-      level. At the levels where it is lower, those series keep the pattern's family and
-      the default spread (``level_distribution``), e.g. the negative binomial's 0.9
-      quantile of 0 for a rare demand beside a learned normal at 0.95.
+      level. At the levels where it is lower, those series keep the pattern's family with
+      the residual sd it was scored with (``level_distribution``, ``count_sd``), e.g. the
+      negative binomial's 0.9 quantile of 0 for a rare demand beside a learned normal at
+      0.95.
    f. *End of life.* End-of-life groups are not learned (their origins lie in the final run
       of zeros, which cannot tell whether demand resumes): normal with the (c, g) learned
       for the most series of the other groups of the call (c = 1, g = 0 if none); a zero
@@ -297,11 +298,12 @@ class SelectionResult:
         (L,) levels whose (c, g) the spread learning chose (:data:`SPREAD_LEVELS`).
     level_distribution
         (N, L) ``"normal"`` where the learned normal spread applies at the level, ``""``
-        where the series keeps its pattern's family and the default spread (``count_sd``)
-        there (:meth:`level_families`).
+        where the series keeps its pattern's family with ``count_sd`` there
+        (:meth:`level_families`).
     count_sd
-        (N,) the default spread (root mean square of ``oos_sd`` and ``residual_sd``): the
-        sd of the pattern's family wherever it applies; ``sd`` where nothing was learned.
+        (N,) the sd of the pattern's family: where a spread was learned, the residual sd
+        the count family was scored with (at its levels, flat over the horizon); ``sd``
+        (the default spread) where nothing was learned.
     residual_sd
         (N,) in-sample one-step residual sd of the winner on the full history.
     distribution
@@ -391,13 +393,6 @@ class SelectionResult:
             return np.repeat(mixed[:, None], lv.size, axis=1)
         nearest = level_weights(self.spread_levels, lv).argmax(axis=1)
         return np.where(fam[:, nearest] == "normal", "normal", own[:, None])
-
-
-def _never_nan(sd: FloatArray, resid: FloatArray, mean: FloatArray) -> FloatArray:
-    """``sd`` with NaN replaced by the residual sd, then by the root of the first forecast
-    (a single observation has no error spread: the mean level)."""
-    sd = np.where(np.isnan(sd), resid, sd)
-    return np.where(np.isnan(sd), np.sqrt(np.clip(mean[:, 0], 0, None)), sd)
 
 
 def _first_available(models: Sequence[Candidate], avail: set[Candidate]) -> Candidate:
@@ -663,7 +658,6 @@ def _select_and_forecast(
     profile_out = np.ones((n, h))
     level_out = np.ones((n, h, len(SPREAD_LEVELS)))
     level_family_out = np.full((n, len(SPREAD_LEVELS)), "", dtype="<U20")
-    error_profile_out = np.ones((n, h))
     resid_out = np.full(n, np.nan)
     bias_out = np.full(n, np.nan)
     used_out = np.zeros(n, dtype=np.int64)
@@ -755,7 +749,6 @@ def _select_and_forecast(
                 profile_out,
                 level_out,
                 level_family_out,
-                error_profile_out,
                 resid_out,
                 dist_out,
             ),
@@ -815,23 +808,20 @@ def _select_and_forecast(
     level_out[~learned] = 1.0
     level_family_out[~learned] = ""
     dist_out[~learned] = ""
-    # the default spread (count families use it, also at the count levels of a learned one)
-    count_sd = _never_nan(sd_out, resid_out, mean_out)
     # learned spread: sd_path = residual sd x (c x growth profile); sd = the first step
     sd_out = np.where(learned, resid_out * profile_out[:, 0], sd_out)
     if learned.any():
         profile_out[learned] /= profile_out[learned, :1]
-    sd_out = _never_nan(sd_out, resid_out, mean_out)
-    count_sd = np.where(learned, count_sd, sd_out)
-    # levels of a learned spread where the count family won: the default spread's path,
-    # as a ratio to sd_path
+    sd_out = np.where(np.isnan(sd_out), resid_out, sd_out)
+    sd_out = np.where(np.isnan(sd_out), np.sqrt(np.clip(mean_out[:, 0], 0, None)), sd_out)
+    # The count family's spread: at the count levels of a learned spread, the residual sd
+    # it was scored with (spread.learn_spread), flat over the horizon; the default elsewhere
+    count_sd = np.where(learned, resid_out, sd_out)
     mixed = learned[:, None] & (level_family_out == "")
     if mixed.any():
         at = mixed.any(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = (count_sd[at, None] * error_profile_out[at]) / (
-                sd_out[at, None] * profile_out[at]
-            )
+            ratio = count_sd[at, None] / (sd_out[at, None] * profile_out[at])
         ratio = np.nan_to_num(ratio, nan=1.0, posinf=1.0)
         level_out[at] = np.where(mixed[at][:, None, :], ratio[:, :, None], level_out[at])
     corrected = capped_out > 0
@@ -889,7 +879,6 @@ class _Out:
     profile: FloatArray
     level_scale: FloatArray
     level_family: NDArray[np.str_]
-    error_profile: FloatArray
     residual_sd: FloatArray
     distribution: NDArray[np.str_]
 
@@ -1271,7 +1260,6 @@ def _select_group(
                 prof = np.sqrt(per_step / norm)
                 full = np.concatenate([prof, np.full(max(h - eval_h, 0), prof[-1])])[:h]
                 out.profile[rows[tested]] = full[None, :]
-                out.error_profile[rows[tested]] = full[None, :]
     learned: LevelSpread | None = None
     learned_n = 0
     regular: _RegularSellers | None = None
