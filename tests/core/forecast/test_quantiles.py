@@ -284,6 +284,8 @@ def test_one_sd_per_level_gives_each_level_its_own_quantile() -> None:
             np.testing.assert_array_equal(got[..., k], alone)
     with pytest.raises(InvalidDataError):
         period_quantiles(mean, sd, [0.5, 0.9, 0.95])
+    with pytest.raises(InvalidDataError):  # one family per level, but for three levels
+        period_quantiles(mean, sd, levels, distribution=np.full((2, 3), "normal"))
 
 
 def test_selection_sd_paths_follow_the_learned_levels() -> None:
