@@ -995,7 +995,6 @@ def _annual_origin(
 
 
 def _annual_record(
-    end: int,
     *,
     names: list[str],
     models: tuple[Candidate, ...],
@@ -1012,10 +1011,10 @@ def _annual_record(
 ) -> OriginRecord | None:
     """The spread-learning record (:data:`~stockpilot.core.forecast.spread.OriginRecord`)
     of the annual origin: each eligible series' winner, and its shrinkage partner, fitted
-    on the data before ``end`` alone (fresh parameters; the rolling origins' parameters
-    saw later data) and forecast ``eval_h`` periods; ``scored`` holds the actuals after
-    ``end`` as the spread learning scores them. Only the methods that won or partner a
-    series are fitted, on the last ``window`` periods before ``end`` with the grid search
+    on ``train`` (the data before that origin) alone (fresh parameters; the rolling
+    origins' parameters saw later data) and forecast ``eval_h`` periods; ``scored`` holds
+    the actuals after the origin as the spread learning scores them. Only the methods that
+    won or partner a series are fitted, on the last ``window`` periods of ``train`` with the grid search
     alone (:data:`ANNUAL_SEARCH_ITERATIONS`). Series whose winner or partner cannot be
     fitted there are left out."""
     rows = np.flatnonzero(eligible)
@@ -1282,7 +1281,6 @@ def _select_group(
             whole_units = whole_unit_series(sub)
             if annual_end is not None:
                 annual = _annual_record(
-                    annual_end,
                     names=names,
                     models=models,
                     train=origin_fit[annual_end][rows] if origin_fit else sub[:, :annual_end],
