@@ -16,7 +16,12 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    smooth series in the growth stage only, which then form groups of their own ("smooth
    growth"). Seasonal models
    (``seasonal_models``) join only when ``season_length > 1`` and every training window
-   used holds at least two full seasons. Models not available in the registry are skipped.
+   used holds at least two full seasons; where the origins together judge less than one
+   season (``n_origins x eval_horizon < season_length``: 2 x 13 weeks of a 52-week year),
+   the history before the earliest origin must also pass the M4 seasonality test at
+   ``seasonality_level`` (:func:`~stockpilot.core.forecast.seasonality.seasonality_test`,
+   3 seasons and a significant autocorrelation at lag m). Models not available in the
+   registry are skipped.
 4. **Rolling origin.** Each candidate runs on all series of its group in one call per
    origin. Origins are the ``n_origins`` forecast origins ``T - eval_horizon * k``,
    k = 1..n_origins; a series contributes an origin only when its training window there
@@ -122,6 +127,7 @@ from stockpilot.core.forecast.models._optim import limited_search, without_polis
 from stockpilot.core.forecast.outliers import cap_outliers
 from stockpilot.core.forecast.quantiles import distribution_for_pattern, whole_unit_series
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
+from stockpilot.core.forecast.seasonality import seasonality_test
 from stockpilot.core.forecast.spread import (
     SPREAD_LEVELS,
     LevelSpread,
@@ -190,6 +196,7 @@ class SelectionConfig:
     spread_half_life: float | None = 2.0
     end_of_life_regular_share: float | None = 0.5
     annual_spread_origin: bool = True
+    seasonality_level: float | None = 0.9
     smooth_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
@@ -243,6 +250,9 @@ class SelectionConfig:
             )
         if self.tolerance < 0:
             raise parameter_error(owner, "tolerance", "a float >= 0", self.tolerance)
+        level = self.seasonality_level
+        if level is not None and not 0.0 < level < 1.0:
+            raise parameter_error(owner, "seasonality_level", "a float in (0, 1) or None", level)
         for name in ("outlier_k", "spread_half_life"):
             value = getattr(self, name)
             if value is not None and not (np.isfinite(value) and value > 0):
@@ -650,6 +660,11 @@ def _select_and_forecast(
     if season_length > 1 and origin_ends:
         earliest = min(origin_ends)
         seasonal_ok = (earliest - first) >= 2 * season_length
+        if cfg.seasonality_level is not None and len(origin_ends) * eval_h < season_length:
+            # the origins cannot judge a whole season: the history must show one (rule 3)
+            seasonal_ok &= seasonality_test(
+                arr[:, :earliest], season_length, level=cfg.seasonality_level
+            )
 
     model_out = np.full(n, M.NAIVE.value, dtype="<U32")
     reason_out = np.full(n, "", dtype=object)
