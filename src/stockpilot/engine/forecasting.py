@@ -389,9 +389,9 @@ class Forecaster:
         ).values
         mean = sel.mean
         records: tuple[OverrideRecord, ...] = ()
-        items = panel.keys["item_id"].to_numpy().astype(str)
-        locs = panel.keys["location_id"].to_numpy().astype(str)
         if self.events:
+            items = panel.keys["item_id"].to_numpy().astype(str)
+            locs = panel.keys["location_id"].to_numpy().astype(str)
             adj = apply_events(
                 mean,
                 self.events,
@@ -408,16 +408,23 @@ class Forecaster:
             q = np.where(adj.changed[..., None], np.where(np.isnan(scaled), shifted, scaled), q)
             q = in_whole_units(q, None, panel.values)  # a scaled whole quantile is whole again
             mean = adj.values
+        # key columns repeated by polars (no per-row Python strings), row-major (series, step)
+        per_series = panel.keys.select(
+            pl.col("item_id").cast(pl.String),
+            pl.col("location_id").cast(pl.String),
+            pl.Series("model", sel.model, dtype=pl.String),
+        )
         cols: dict[str, Any] = {
-            "item_id": np.repeat(items, h),
-            "location_id": np.repeat(locs, h),
-            "period_start": np.tile(f.periods, n),
-            "model": np.repeat(sel.model, h),
+            "period_start": pl.Series(np.tile(f.periods, n)).cast(pl.Date),
             "mean": mean.reshape(-1),
         }
         for j, lv in enumerate(levels):
             cols[quantile_column(float(lv))] = q[:, :, j].reshape(-1)
-        forecasts = pl.DataFrame(cols).with_columns(pl.col("period_start").cast(pl.Date))
+        forecasts = (
+            per_series[np.repeat(np.arange(n), h)]
+            .hstack(pl.DataFrame(cols))
+            .select("item_id", "location_id", "period_start", "model", *list(cols)[1:])
+        )
         lead = None
         if self.lead_time is not None:
             ltq = lead_time_quantiles(
@@ -432,8 +439,8 @@ class Forecaster:
                 seed=self.seed,
             )
             lt_cols: dict[str, Any] = {
-                "item_id": items,
-                "location_id": locs,
+                "item_id": per_series["item_id"],
+                "location_id": per_series["location_id"],
                 "lead_time": np.broadcast_to(np.asarray(self.lead_time, dtype=float), (n,)),
                 "review_period": np.broadcast_to(np.asarray(self.review_period, dtype=float), (n,)),
                 "lead_time_sd": np.broadcast_to(np.asarray(self.lead_time_sd, dtype=float), (n,)),
@@ -814,6 +821,12 @@ def analogue_history(
     n = keys.height
     y = panel.values
     declared = master.analogue_item_id if master.analogue_item_id.size == n else np.full(n, "")
+    if not (declared != "").any():
+        blank = np.full(n, "")
+        none = AnalogueUse(
+            blank, np.full(n, np.nan), np.zeros(n, bool), np.zeros(n, np.int64), blank
+        )
+        return y, none
     own = (~np.isnan(y)).sum(axis=1)
     series = keys.select(
         pl.col("item_id").cast(pl.String), pl.col("location_id").cast(pl.String)

@@ -95,6 +95,24 @@ class Panel:
         )
 
 
+def _key_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, NDArray[np.int64]]:
+    """The sorted distinct keys of ``frame`` and, per record, the row of its key (one
+    hash grouping of the records instead of a distinct pass and a join)."""
+    groups = (
+        frame.select(KEYS)
+        .with_row_index("_record")
+        .group_by(KEYS)
+        .agg(pl.col("_record"))
+        .sort(KEYS)
+    )
+    records = groups["_record"]
+    row = np.empty(frame.height, dtype=np.int64)
+    row[records.explode().to_numpy()] = np.repeat(
+        np.arange(groups.height), records.list.len().to_numpy()
+    )
+    return groups.select(KEYS), row
+
+
 def to_panel(
     demand: pl.DataFrame,
     *,
@@ -137,7 +155,7 @@ def to_panel(
         pl.col(period_column).cast(pl.Date).alias("period"),
         pl.col("quantity").cast(pl.Float64),
     )
-    keys = frame.select(KEYS).unique().sort(KEYS)
+    keys, row = _key_rows(frame)
     if frame.height == 0:
         return Panel(keys, np.array([], dtype="datetime64[D]"), np.zeros((0, 0)), bucket)
     ordinal = _ordinal(frame["period"], bucket)
@@ -146,16 +164,13 @@ def to_panel(
     if last < first:
         raise InvalidDataError(f"to_panel: end {end} is before the first period {start}.")
     n_periods = last - first + 1
-    row = (
-        frame.select(KEYS)
-        .join(keys.with_row_index("_row"), on=list(KEYS), how="left", maintain_order="left")["_row"]
-        .to_numpy()
-        .astype(np.int64)
-    )
     col = ordinal - first
     inside = (col >= 0) & (col < n_periods)
-    values = np.zeros((keys.height, n_periods))
-    np.add.at(values, (row[inside], col[inside]), frame["quantity"].to_numpy()[inside])
+    cell = row[inside] * n_periods + col[inside]
+    quantity = frame["quantity"].to_numpy()[inside]
+    size = keys.height * n_periods
+    values = np.bincount(cell, weights=quantity, minlength=size).astype(np.float64, copy=False)
+    values = values.reshape(keys.height, n_periods)
     # NaN before each series' first observation (by any record, even outside the window).
     first_col = np.full(keys.height, n_periods, dtype=np.int64)
     np.minimum.at(first_col, row, np.clip(col, 0, n_periods))

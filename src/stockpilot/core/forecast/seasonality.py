@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import fft, stats
 
 from stockpilot.errors import InvalidDataError, parameter_error
 
@@ -55,9 +55,10 @@ def autocorrelation(y: ArrayLike, max_lag: int) -> NDArray[np.float64]:
     total = np.where(obs, arr, 0.0).sum(axis=1)
     mean = np.divide(total, count, out=np.zeros(n), where=count > 0)
     dev = np.where(obs, arr - mean[:, None], 0.0)
-    size = 1 << int(np.ceil(np.log2(2 * t)))  # zero padding: no circular wrap-around
-    spec = np.fft.rfft(dev, n=size, axis=1)
-    acov = np.fft.irfft(spec * np.conj(spec), n=size, axis=1)[:, : lags + 1]
+    # zero padding to t + lags: no circular wrap-around up to the largest lag asked
+    size = fft.next_fast_len(t + lags, real=True)
+    spec = fft.rfft(dev, n=size, axis=1)
+    acov = fft.irfft(spec * np.conj(spec), n=size, axis=1)[:, : lags + 1]
     c0 = acov[:, 0]
     ok = c0 > 1e-12 * np.maximum((dev * dev).max(axis=1, initial=0.0), 1.0)
     out[ok, :lags] = acov[ok, 1:] / c0[ok, None]
@@ -96,12 +97,15 @@ def seasonality_test(y: ArrayLike, season_length: int, *, level: float = 0.9) ->
     if arr.ndim != 2:
         raise InvalidDataError(f"seasonality_test: y must be (N, T); got {arr.shape}.")
     n_obs = (~np.isnan(arr)).sum(axis=1)
-    if m == 1 or arr.shape[1] < MIN_SEASONS * m:
-        return np.zeros(arr.shape[0], dtype=bool)
-    r = autocorrelation(arr, m)
+    seasonal = np.zeros(arr.shape[0], dtype=bool)
+    long = np.flatnonzero(n_obs >= MIN_SEASONS * m) if m > 1 else np.zeros(0, dtype=np.int64)
+    if long.size == 0:
+        return seasonal
+    first = int((np.cumsum(~np.isnan(arr[long]), axis=1) == 0).sum(axis=1).min())
+    r = autocorrelation(arr[long, first:], m)
     z = float(stats.norm.ppf(0.5 + float(level) / 2.0))
     spread = 1.0 + 2.0 * np.sum(r[:, : m - 1] ** 2, axis=1)
-    limit = z / np.sqrt(np.maximum(n_obs, 1)) * np.sqrt(spread)
+    limit = z / np.sqrt(n_obs[long]) * np.sqrt(spread)
     with np.errstate(invalid="ignore"):
-        seasonal = np.abs(r[:, m - 1]) > limit
-    return np.asarray(seasonal & (n_obs >= MIN_SEASONS * m), dtype=bool)
+        seasonal[long] = np.abs(r[:, m - 1]) > limit
+    return seasonal

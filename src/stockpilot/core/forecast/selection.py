@@ -661,9 +661,12 @@ def _select_and_forecast(
         earliest = min(origin_ends)
         seasonal_ok = (earliest - first) >= 2 * season_length
         if cfg.seasonality_level is not None and len(origin_ends) * eval_h < season_length:
-            # the origins cannot judge a whole season: the history must show one (rule 3)
-            seasonal_ok &= seasonality_test(
-                arr[:, :earliest], season_length, level=cfg.seasonality_level
+            # the origins cannot judge a whole season: the history must show one (rule 3);
+            # only smooth groups take seasonal candidates
+            asked = seasonal_ok & ~intermittent & ~eol
+            seasonal_ok = asked.copy()
+            seasonal_ok[asked] = seasonality_test(
+                arr[asked, :earliest], season_length, level=cfg.seasonality_level
             )
 
     model_out = np.full(n, M.NAIVE.value, dtype="<U32")
