@@ -113,9 +113,10 @@ class ForecastResult:
     diagnostics
         One row per series: ``model, reason, pattern, lifecycle, abc, xyz, adi, cv2,
         n_observations, sd, oos_bias, n_origins, distribution, distribution_by_level,
-        failed, cleansed_periods, outlier_periods, analogue_item_id, analogue_factor,
-        borrowed_periods`` (``distribution_by_level``: the family of each output level,
-        e.g. ``"q90=negative_binomial q95=normal"``; periods cleansed of events; periods
+        seasonal_candidates, failed, cleansed_periods, outlier_periods, analogue_item_id,
+        analogue_factor, borrowed_periods`` (``distribution_by_level``: the family of each
+        output level, e.g. ``"q90=negative_binomial q95=normal"``; ``seasonal_candidates``:
+        the seasonal models were tested (selection rule 3); periods cleansed of events; periods
         capped as outliers for the level estimate; the like-item history a new series
         borrowed).
     lead_time
@@ -496,6 +497,10 @@ def _diagnostics(f: _Fitted, levels: NDArray[np.float64]) -> pl.DataFrame:
         pl.Series("n_origins", s.n_origins_used),
         pl.Series("distribution", f.distribution),
         pl.Series("distribution_by_level", _by_level(f.level_distribution, levels)),
+        pl.Series(
+            "seasonal_candidates",
+            s.seasonal if s.seasonal.size else np.zeros(s.model.size, dtype=bool),
+        ),
         pl.Series("failed", s.failed if s.failed.size else np.zeros(s.model.size, dtype=bool)),
         pl.Series("cleansed_periods", f.cleansed.sum(axis=1).astype(np.int64)),
         pl.Series(

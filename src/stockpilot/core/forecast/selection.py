@@ -321,6 +321,10 @@ class SelectionResult:
         where none was learned (then the family follows the demand pattern).
     outliers_capped
         (N,) periods of the full history capped for the level estimate (rule 7).
+    seasonal
+        (N,) True where the series was tested among the seasonal candidates (rule 3: two
+        seasons at the earliest origin and, where the origins judge less than a season,
+        the seasonality test passed).
     """
 
     model: NDArray[np.str_]
@@ -345,6 +349,7 @@ class SelectionResult:
     residual_sd: FloatArray = field(default_factory=lambda: np.zeros(0))
     distribution: NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U20"))
     outliers_capped: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    seasonal: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def sd_path(self) -> FloatArray:
@@ -684,6 +689,7 @@ def _select_and_forecast(
 
     # ---- groups by candidate set
     group_key = np.full(n, "", dtype=object)
+    seasonal_out = np.zeros(n, dtype=bool)
     sets: dict[str, tuple[Candidate, ...]] = {}
     growth = life == LifecycleStage.GROWTH.value
     plan = [
@@ -711,6 +717,8 @@ def _select_and_forecast(
                 models = (_first_available((M.MOVING_AVERAGE, M.NAIVE), avail),)
             sets[key] = models
             group_key[rows] = key
+            if seasonal:
+                seasonal_out |= rows
 
     all_candidates: list[str] = []
     for key, models in sets.items():
@@ -869,6 +877,7 @@ def _select_and_forecast(
         failed=failed_out,
         distribution=dist_out,
         outliers_capped=capped_out,
+        seasonal=seasonal_out,
     )
 
 
