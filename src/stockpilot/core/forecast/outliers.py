@@ -149,7 +149,7 @@ def cap_outliers(y: ArrayLike, k: float = 3.0) -> CappedHistory:
     --------
     >>> r = cap_outliers([[10.0, 12, 11, 9, 10, 60, 11, 10]])
     >>> r.values.tolist(), r.capped.tolist()
-    ([[10.0, 12.0, 11.0, 9.0, 10.0, 25.0, 11.0, 10.0]], [1])
+    ([[10.0, 12.0, 11.0, 9.0, 10.0, 26.25, 11.0, 10.0]], [1])
     """
     if not np.isfinite(k) or k <= 0:
         raise parameter_error("cap_outliers", "k", "a positive number", k)

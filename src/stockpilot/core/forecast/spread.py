@@ -105,7 +105,7 @@ def level_weights(learned: tuple[float, ...], levels: ArrayLike) -> FloatArray:
     ``levels`` (K): linear in z between two learned levels, the nearest one outside.
 
     >>> level_weights((0.9, 0.95), [0.5, 0.9, 0.925, 0.99]).round(3).tolist()
-    [[1.0, 0.0], [1.0, 0.0], [0.526, 0.474], [0.0, 1.0]]
+    [[1.0, 0.0], [1.0, 0.0], [0.565, 0.435], [0.0, 1.0]]
     """
     lv = np.clip(np.asarray(levels, dtype=np.float64).reshape(-1), learned[0], learned[-1])
     z = norm.ppf(lv)
