@@ -368,3 +368,23 @@ def test_an_uplift_keeps_whole_unit_quantiles_whole() -> None:
         assert b0[col] == int(b0[col])
         assert b1[col] == np.ceil(1.5 * b0[col] - 1e-9)
     assert b1["mean"] == pytest.approx(1.5 * b0["mean"])
+
+
+def test_diagnostics_say_which_series_had_the_seasonal_candidates() -> None:
+    # 4 years of weekly demand; h = 13 and 2 origins judge half a season, so the seasonal
+    # models need the M4 seasonality test: a year-end peak passes it, flat demand does not
+    t = np.arange(208)
+    peak = 100.0 + 150.0 * (t % 52 >= 49) + np.random.default_rng(0).normal(0.0, 2.0, 208)
+    flat = 100.0 + np.random.default_rng(2).normal(0.0, 2.0, 208)
+    weeks = [date(2021, 1, 4) + timedelta(weeks=k) for k in range(208)]
+    demand = pl.DataFrame(
+        {
+            "item_id": ["PEAK"] * 208 + ["FLAT"] * 208,
+            "location_id": ["DC"] * 416,
+            "date": weeks * 2,
+            "quantity": np.round(np.r_[peak, flat]),
+        }
+    )
+    result = Forecaster(horizon=13, bucket="week").fit(demand).predict()
+    flags = dict(result.diagnostics.select("item_id", "seasonal_candidates").iter_rows())
+    assert flags == {"PEAK": True, "FLAT": False}

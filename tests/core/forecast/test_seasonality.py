@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -152,10 +154,7 @@ def test_weekly_origins_shorter_than_a_season_need_the_test_to_pass() -> None:
     assert [" seasonal candidates" in x for x in r.reason] == [True, False]
     assert r.seasonal.tolist() == [True, False]
     ungated = select_and_forecast(
-        y,
-        13,
-        season_length=52,
-        config=SelectionConfig(**{**GATE_CFG.__dict__, "seasonality_level": None}),
+        y, 13, season_length=52, config=replace(GATE_CFG, seasonality_level=None)
     )
     assert [" seasonal candidates" in x for x in ungated.reason] == [True, True]
 
@@ -167,25 +166,3 @@ def test_origins_covering_a_season_judge_the_seasonal_models_themselves() -> Non
     assert seasonality_test(y[:, :48], 12).tolist() == [False]
     r = select_and_forecast(y, 12, season_length=12, config=GATE_CFG)
     assert " seasonal candidates" in r.reason[0]
-
-
-def test_the_forecaster_reports_which_series_had_seasonal_candidates() -> None:
-    from datetime import date, timedelta
-
-    import polars as pl
-
-    from stockpilot.engine.forecasting import Forecaster
-
-    weeks = [date(2021, 1, 4) + timedelta(weeks=k) for k in range(208)]
-    flat = 100.0 + np.random.default_rng(2).normal(0.0, 2.0, 208)
-    demand = pl.DataFrame(
-        {
-            "item_id": ["PEAK"] * 208 + ["FLAT"] * 208,
-            "location_id": ["DC"] * 416,
-            "date": weeks * 2,
-            "quantity": np.round(np.r_[_holiday_peaks(208, 52), flat]),
-        }
-    )
-    result = Forecaster(horizon=13, bucket="week").fit(demand).predict()
-    flags = dict(result.diagnostics.select("item_id", "seasonal_candidates").iter_rows())
-    assert flags == {"PEAK": True, "FLAT": False}
