@@ -507,7 +507,7 @@ def _diagnostics(f: _Fitted, levels: NDArray[np.float64]) -> pl.DataFrame:
             "outlier_periods",
             s.outliers_capped if s.outliers_capped.size else np.zeros(s.model.size, np.int64),
         ),
-        pl.Series("analogue_item_id", [a or None for a in f.analogue.item_id], dtype=pl.String),
+        pl.Series("analogue_item_id", f.analogue.item_id, dtype=pl.String).replace("", None),
         pl.Series("analogue_factor", f.analogue.factor),
         pl.Series("borrowed_periods", f.analogue.borrowed),
     )
@@ -525,6 +525,8 @@ def _by_level(families: NDArray[np.str_], levels: NDArray[np.float64]) -> NDArra
 
 def _with_analogue(reason: NDArray[np.str_], use: AnalogueUse) -> list[str]:
     """Reasons prefixed with the analogue history used (or why a declared one was not)."""
+    if not use.borrowed.any() and not (use.note != "").any():
+        return reason.tolist()
     out = []
     for r, item, factor, est, n, note in zip(
         reason.tolist(),
