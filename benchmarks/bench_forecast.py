@@ -98,6 +98,11 @@ class Holdout:
     freq: str
 
     @property
+    def bucket(self) -> str:
+        """The planning bucket of the series (the Forecaster's ``bucket``)."""
+        return "week" if self.freq == "1w" else "month"
+
+    @property
     def peer_season(self) -> int:
         """statsforecast's season length: weekly data runs at m = 1 (ANCHORS: m = 52 costs
         AutoETS 10-17x and never beat m = 1 by more than 0.001 RMSSE)."""
@@ -343,9 +348,8 @@ def run_forecaster(
         pl.col("ds").cast(pl.Date).alias("date"),
         pl.col("y").alias("quantity"),
     )
-    bucket = "week" if hd.freq == "1w" else "month"
     with Clock() as clock:
-        fc = Forecaster(horizon=hd.h, bucket=bucket, levels=LEVELS, selection=cfg).fit(df)
+        fc = Forecaster(horizon=hd.h, bucket=hd.bucket, levels=LEVELS, selection=cfg).fit(df)
         out = fc.predict().forecasts
     wide = out.sort("item_id", "period_start")
     order = {u: i for i, u in enumerate(hd.ids.astype(str))}
