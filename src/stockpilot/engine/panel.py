@@ -96,17 +96,31 @@ class Panel:
 
 
 def _key_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, NDArray[np.int64]]:
-    """The sorted distinct keys of ``frame`` and, per record, the row of its key (one
-    hash grouping of the records instead of a distinct pass and a join)."""
-    groups = (
-        frame.select(KEYS)
-        .with_row_index("_record")
-        .group_by(KEYS)
-        .agg(pl.col("_record"))
-        .sort(KEYS)
-    )
+    """The sorted distinct keys of ``frame`` and, per record, the row of its key.
+
+    Extracts usually list a series' records together: the records are cut into runs of
+    one key (a comparison with the previous record) and only the first record of each run
+    is grouped. Where runs are short (records in no particular order) all records are
+    grouped at once instead.
+    """
+    keys = frame.select(KEYS)
+    change = keys.select(
+        pl.any_horizontal(pl.col(c) != pl.col(c).shift() for c in KEYS).fill_null(True)
+    ).to_series()
+    n_runs = int(change.sum())
+    if n_runs * 4 > frame.height:
+        return _grouped_rows(keys)
+    starts = np.flatnonzero(change.to_numpy())
+    distinct, run_row = _grouped_rows(keys[starts])
+    return distinct, np.repeat(run_row, np.diff(np.append(starts, frame.height)))
+
+
+def _grouped_rows(keys: pl.DataFrame) -> tuple[pl.DataFrame, NDArray[np.int64]]:
+    """The sorted distinct rows of ``keys`` and, per row, the index of its distinct row
+    (one hash grouping instead of a distinct pass and a join)."""
+    groups = keys.with_row_index("_record").group_by(KEYS).agg(pl.col("_record")).sort(KEYS)
     records = groups["_record"]
-    row = np.empty(frame.height, dtype=np.int64)
+    row = np.empty(keys.height, dtype=np.int64)
     row[records.explode().to_numpy()] = np.repeat(
         np.arange(groups.height), records.list.len().to_numpy()
     )
