@@ -13,12 +13,15 @@ from stockpilot.core.forecast.metrics import (
     aggregate_by,
     bias,
     coverage,
+    difference_scales,
     forecast_value_added,
     mae,
     mase,
     pinball_loss,
     relative_bias,
     rmsse,
+    scale_abs,
+    scale_sq,
     scaled_pinball_loss,
     tracking_signal,
     wape,
@@ -116,3 +119,30 @@ def test_metric_properties(a: np.ndarray, f: np.ndarray) -> None:
 def test_aggregate_by_ignores_nan() -> None:
     g = aggregate_by([np.nan, 2.0], ["x", "x"])
     assert g.values.tolist() == [2.0] and g.counts.tolist() == [1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.float64, (4, 9), elements=st.one_of(st.floats(0, 50), st.just(np.nan))),
+    st.integers(1, 3),
+)
+def test_difference_scales_are_nanmeans_of_the_lagged_differences(y: np.ndarray, m: int) -> None:
+    d = y[:, m:] - y[:, :-m]
+    ok = ~np.isnan(d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want_abs = np.where(ok, np.abs(d), 0.0).sum(axis=1) / ok.sum(axis=1)
+        want_sq = np.where(ok, d * d, 0.0).sum(axis=1) / ok.sum(axis=1)
+    got_abs, got_sq = difference_scales(y, season_length=m)
+    np.testing.assert_allclose(got_abs, want_abs, rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(got_sq, want_sq, rtol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(scale_abs(y, season_length=m), got_abs)
+    np.testing.assert_array_equal(scale_sq(y, season_length=m), got_sq)
+
+
+def test_difference_scales_of_the_insample_fixture_and_a_short_history() -> None:
+    got_abs, got_sq = difference_scales(INSAMPLE)
+    assert got_abs.tolist() == pytest.approx([5.0 / 3.0])
+    assert got_sq.tolist() == pytest.approx([3.0])
+    assert np.isnan(difference_scales([[1.0, 2.0]], season_length=2)[0]).all()
+    with pytest.raises(InvalidParameterError, match="season_length"):
+        difference_scales(INSAMPLE, season_length=0)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -33,6 +34,7 @@ __all__ = [
     "aggregate_by",
     "bias",
     "coverage",
+    "difference_scales",
     "forecast_value_added",
     "mae",
     "mase",
@@ -71,26 +73,56 @@ def _check_level(level: float, owner: str) -> float:
     return float(level)
 
 
+def difference_scales(
+    insample: ArrayLike, *, season_length: int = 1
+) -> tuple[FloatArray, FloatArray]:
+    """Both scales of the history in one pass: the mean absolute (MASE) and the mean
+    squared (RMSSE) ``season_length``-step difference over observed pairs (NaN where none).
+
+    >>> a, s = difference_scales([[0.0, 2.0, 1.0]])
+    >>> a.tolist(), s.tolist()
+    ([1.5], [2.5])
+    """
+    y = np.atleast_2d(np.asarray(insample, dtype=np.float64))
+    if isinstance(season_length, bool) or int(season_length) < 1:
+        raise parameter_error(
+            "difference_scales", "season_length", "an integer >= 1", season_length
+        )
+    return _difference_scales(np.ascontiguousarray(y), int(season_length))
+
+
+@numba.njit(cache=True)
+def _difference_scales(y: FloatArray, m: int) -> tuple[FloatArray, FloatArray]:
+    n, t_len = y.shape
+    mean_abs = np.full(n, np.nan)
+    mean_sq = np.full(n, np.nan)
+    for i in range(n):
+        s_abs = 0.0
+        s_sq = 0.0
+        count = 0
+        for t in range(m, t_len):
+            d = y[i, t] - y[i, t - m]
+            if not np.isnan(d):
+                s_abs += abs(d)
+                s_sq += d * d
+                count += 1
+        if count > 0:
+            mean_abs[i] = s_abs / count
+            mean_sq[i] = s_sq / count
+    return mean_abs, mean_sq
+
+
 def scale_abs(insample: ArrayLike, *, season_length: int = 1) -> FloatArray:
     """MASE scale: mean absolute ``season_length``-step difference of the history.
 
     :math:`\\frac{1}{n-m}\\sum_{t=m+1}^{n}|y_t - y_{t-m}|` over observed periods.
     """
-    y = np.atleast_2d(np.asarray(insample, dtype=np.float64))
-    if season_length < 1:
-        raise parameter_error("scale_abs", "season_length", "an integer >= 1", season_length)
-    if y.shape[1] <= season_length:
-        return np.full(y.shape[0], np.nan)
-    return _nanmean_rows(np.abs(y[:, season_length:] - y[:, :-season_length]))
+    return difference_scales(insample, season_length=season_length)[0]
 
 
 def scale_sq(insample: ArrayLike, *, season_length: int = 1) -> FloatArray:
     """RMSSE scale: mean squared ``season_length``-step difference of the history."""
-    y = np.atleast_2d(np.asarray(insample, dtype=np.float64))
-    if y.shape[1] <= season_length:
-        return np.full(y.shape[0], np.nan)
-    d = y[:, season_length:] - y[:, :-season_length]
-    return _nanmean_rows(d * d)
+    return difference_scales(insample, season_length=season_length)[1]
 
 
 def _safe_div(num: FloatArray, den: FloatArray) -> FloatArray:

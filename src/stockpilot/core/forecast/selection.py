@@ -123,7 +123,9 @@ from stockpilot.core.forecast.base import (
     residual_sd,
     weighted_residual_sd,
 )
+from stockpilot.core.forecast.metrics import difference_scales
 from stockpilot.core.forecast.models._optim import limited_search, without_polish
+from stockpilot.core.forecast.origin_errors import OriginErrors
 from stockpilot.core.forecast.outliers import cap_outliers
 from stockpilot.core.forecast.quantiles import distribution_for_pattern, whole_unit_series
 from stockpilot.core.forecast.registry import available_models, fit_predict, refilter
@@ -1108,32 +1110,11 @@ def _select_group(
     use_ens = ensemble and len(models) > 1
     names = [m.value for m in models] + ([ENSEMBLE] if use_ens else [])
     k = len(names)
-    sq = np.zeros((rows.size, k))
-    sq_step = np.zeros((rows.size, k, eval_h))
-    cnt_step = np.zeros((rows.size, k, eval_h))
-    ab = np.zeros((rows.size, k))
-    er = np.zeros((rows.size, k))
-    cnt = np.zeros((rows.size, k))
+    errors = OriginErrors.zeros(rows.size, k, eval_h)
     origins = np.zeros(rows.size, dtype=np.int64)
     broken: set[str] = set()
     # per origin: rows scored, actuals, and each candidate's forecasts and residual sd
     kept: list[OriginRecord] = []
-
-    def accumulate(j: int, ok_rows: NDArray[np.bool_], fc: FloatArray, actual: FloatArray) -> None:
-        err = fc[:, : actual.shape[1]] - actual
-        ok = ~np.isnan(err)
-        e0 = np.where(ok, err, 0.0)
-        e2 = e0 * e0
-        # a slice adds in place where every row is scored (the usual origin); a mask
-        # would gather, add and scatter each of the six sums
-        at: slice | NDArray[np.intp] = slice(None) if ok_rows.all() else np.flatnonzero(ok_rows)
-        sq[at, j] += e2.sum(axis=1)
-        steps = e0.shape[1]
-        sq_step[at, j, :steps] += e2
-        cnt_step[at, j, :steps] += ok
-        ab[at, j] += np.abs(e0).sum(axis=1)
-        er[at, j] += e0.sum(axis=1)
-        cnt[at, j] += ok.sum(axis=1)
 
     # Parameters of each candidate per series, estimated at the earliest origin where the
     # series is scored and reused (filter only) at the later ones: never at earlier ones.
@@ -1167,20 +1148,17 @@ def _select_group(
             for name, v in res[3].items():
                 keep = stored[j].setdefault(name, np.full(rows.size, np.nan))
                 keep[ok_rows] = np.where(np.isnan(keep[ok_rows]), v, keep[ok_rows])
-            accumulate(j, ok_rows, res[0], actual)
+            errors.add(j, ok_rows, res[0], actual)
             if cfg.learn_spread:
                 fcs[j] = (res[0], res[1])
             ens_sum += res[0]
             ens_sd += np.nan_to_num(res[1])
             ens_n += 1
         if use_ens and ens_n:
-            accumulate(k - 1, ok_rows, ens_sum / ens_n, actual)
+            errors.add(k - 1, ok_rows, ens_sum / ens_n, actual)
             if cfg.learn_spread:
                 fcs[k - 1] = (ens_sum / ens_n, ens_sd / ens_n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mse = np.where(cnt > 0, sq / cnt, np.nan)
-        mae = np.where(cnt > 0, ab / cnt, np.nan)
-        mbias = np.where(cnt > 0, er / cnt, np.nan)
+    mse, mae, mbias = errors.means()
     for j, name in enumerate(names):
         if name in broken:
             mse[:, j] = np.nan
@@ -1191,13 +1169,9 @@ def _select_group(
     tested: NDArray[np.bool_] = np.asarray(~np.isnan(crit).all(axis=1), dtype=bool)
     # Group-best model: lowest mean scaled score over the group's tested series. A series
     # keeps its own winner only when it beats the group-best by group_tolerance.
-    diffs = np.diff(sub, axis=1)
+    scale_abs, scale_sq = difference_scales(sub)
     with np.errstate(invalid="ignore", divide="ignore"):
-        scale = (
-            np.nanmean(diffs * diffs, axis=1)
-            if cfg.criterion == Criterion.MSE
-            else np.nanmean(np.abs(diffs), axis=1)
-        )
+        scale = scale_sq if cfg.criterion == Criterion.MSE else scale_abs
         rel = crit / np.where(scale > 0, scale, np.nan)[:, None]
         finite = np.isfinite(rel)
         group_score = np.where(
@@ -1276,7 +1250,8 @@ def _select_group(
     out.used[rows] = origins
     # Horizon profile of the group: scaled squared error of each series' winner per step.
     with np.errstate(invalid="ignore", divide="ignore"):
-        w_sq = sq_step[np.arange(rows.size), win] / cnt_step[np.arange(rows.size), win]
+        at_win = (np.arange(rows.size), win)
+        w_sq = errors.squared_step[at_win] / errors.count_step[at_win]
         w_rel = w_sq / np.where(scale > 0, scale, np.nan)[:, None]
         use = tested & np.isfinite(w_rel).all(axis=1)
         if use.sum() >= 10:
@@ -1290,9 +1265,6 @@ def _select_group(
     learned_n = 0
     regular: _RegularSellers | None = None
     if cfg.learn_spread:
-        scale_abs = (
-            np.nanmean(np.abs(diffs), axis=1) if diffs.shape[1] else np.full(rows.size, np.nan)
-        )
         spreads: list[tuple[NDArray[np.bool_], LevelSpread | None]] = []
         if key.startswith("end-of-life"):
             # The origins of an end-of-life series lie in its final run of zeros, so they
