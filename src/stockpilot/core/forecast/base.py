@@ -129,13 +129,23 @@ def validate_panel(y: object, h: object, season_length: object, *, owner: str) -
             f"The 'y' argument of {owner} must be numeric. Got dtype {arr.dtype}."
         )
     out = np.ascontiguousarray(arr, dtype=np.float64)
-    if np.isinf(out).any():
+    if _any_infinite(out):
         rows = np.flatnonzero(np.isinf(out).any(axis=1))
         raise InvalidDataError(
             f"The 'y' argument of {owner} must hold finite values or NaN (not launched). "
             f"Rows {rows[:10].tolist()} hold infinite values."
         )
     return out
+
+
+@numba.njit(cache=True)
+def _any_infinite(y: FloatArray) -> bool:
+    # one read that stops at the first infinite value, no (N, T) mask: every kernel call
+    # validates its panel
+    for v in y.ravel():  # noqa: SIM110 (a generator is not compiled as a loop)
+        if np.isinf(v):
+            return True
+    return False
 
 
 def first_observation(y: FloatArray) -> IntArray:

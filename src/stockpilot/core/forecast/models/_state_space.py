@@ -30,6 +30,7 @@ A NaN after a series' first observation is a missing value: states are propagate
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -104,12 +105,19 @@ def _filter_scores(  # noqa: PLR0917 (numba has no keyword-only parameters)
     return sse, srel, slog
 
 
+@numba.njit(cache=True)
 def _scored_count(y: FloatArray, t0: IntArray, season_mode: int) -> FloatArray:
     """Errors :func:`_filter_scores` scores per row: observed periods from ``t0`` (from
     ``t0 + 1`` for seasonal specs, whose filter starts one period earlier)."""
-    first = t0 + (0 if season_mode == 0 else 1)
-    scored = np.isfinite(y) & (np.arange(y.shape[1])[None, :] >= first[:, None])
-    return scored.sum(axis=1).astype(np.float64)
+    n, t_len = y.shape
+    out = np.zeros(n)
+    for i in range(n):
+        count = 0
+        for t in range(t0[i] + (0 if season_mode == 0 else 1), t_len):
+            if np.isfinite(y[i, t]):
+                count += 1
+        out[i] = count
+    return out
 
 
 @numba.njit(cache=True)
@@ -444,9 +452,11 @@ def _expand(spec: EtsSpec, x: FloatArray) -> tuple[FloatArray, ...]:
     return alpha, beta, gamma, phi
 
 
+@functools.cache
 def _box(
     spec: EtsSpec, alpha_bounds: tuple[float, float]
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Bounds and starting grid of the search box of ``spec`` (read-only, cached)."""
     lo = [alpha_bounds[0]]
     hi = [alpha_bounds[1]]
     axes = [np.linspace(alpha_bounds[0], alpha_bounds[1], 9 if spec.n_smoothing == 1 else 4)]
@@ -470,7 +480,10 @@ def _box(
         axes[0] = (
             np.array([0.1, 0.3, 0.6, 0.9]) * (alpha_bounds[1] - alpha_bounds[0]) + (alpha_bounds[0])
         )
-    return np.array(lo), np.array(hi), grid_points(axes)
+    box = (np.array(lo), np.array(hi), grid_points(axes))
+    for part in box:
+        part.setflags(write=False)  # cached: shared by every fit of the spec
+    return box
 
 
 def _objective_values(
@@ -571,15 +584,16 @@ def fit_ets(
     beta = np.full(n, np.nan)
     gamma = np.full(n, np.nan)
     phi = np.full(n, np.nan)
-    fitted = np.full((n, t_len), np.nan)
+    fitted = np.full((n, t_len), np.nan) if not ok.all() else np.empty((0, t_len))
     mean = np.full((n, h), np.nan)
     n2ll = np.full(n, np.inf)
     nobs = np.zeros(n)
     init = np.full(n, np.nan)
     n_params = spec.n_smoothing + 1 + int(spec.trend) + (m - 1 if spec.season else 0) + 1
     sel = np.flatnonzero(ok)
+    every = sel.size == n  # the usual case: no copy of the panel in or out
     if sel.size:
-        ys = np.ascontiguousarray(y[sel])
+        ys = y if every else np.ascontiguousarray(y[sel])
         t0s, base_level, trend0s, season0s = t0[sel], level0[sel], trend0[sel], season0[sel]
         lo, hi, grid = _box(spec, alpha_bounds)
         if optimize_level:
@@ -653,7 +667,10 @@ def fit_ets(
         )  # fmt: skip
         alpha[sel], beta[sel], gamma[sel], phi[sel] = a, b, g, p
         init[sel] = lev0[:, 0]
-        fitted[sel] = fit
+        if every:
+            fitted = fit
+        else:
+            fitted[sel] = fit
         # the objective at the optimum (the search keeps it): -2 log L up to a constant
         n2ll[sel] = best.value
         nobs[sel] = cnt
@@ -725,8 +742,8 @@ def filter_ets(
         beta=np.where(ok, b, nan),
         gamma=np.where(ok, g, nan),
         phi=np.where(ok, p, nan),
-        fitted=np.where(ok[:, None], fitted, np.nan),
-        mean=np.where(ok[:, None], mean, np.nan),
+        fitted=fitted,  # NaN where not ok: the filter skips those rows (t0 = T)
+        mean=mean,
         neg2loglik=np.full(n, np.nan),
         n_obs=np.zeros(n),
         n_params=0,

@@ -59,10 +59,11 @@ def merge_fallback(
     (cheaper: most rows usually fit).
     """
     ok = fit.ok & np.isfinite(fit.mean).all(axis=1)
-    mean = fit.mean.copy()
-    fitted = fit.fitted.copy()
+    mean = fit.mean
+    fitted = fit.fitted
     bad = np.flatnonzero(~ok)
     if bad.size:
+        mean, fitted = mean.copy(), fitted.copy()
         if isinstance(fallback, PanelForecast):
             fb_mean, fb_fitted = fallback.mean[bad], fallback.fitted[bad]
         else:
