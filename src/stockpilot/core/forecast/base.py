@@ -218,18 +218,22 @@ def _weighted_residual_sd(y: FloatArray, fitted: FloatArray, half_life: float) -
     n, t_len = y.shape
     out = np.full(n, np.nan)
     decay = 0.5 ** (1.0 / half_life)
+    # the weights of the columns once (the same products as a running one per row)
+    weight = np.empty(t_len)
+    w = 1.0
+    for t in range(t_len - 1, -1, -1):
+        weight[t] = w
+        w *= decay
     for i in range(n):
         sse = 0.0
         wsum = 0.0
         cnt = 0
-        w = 1.0
         for t in range(t_len - 1, -1, -1):
             e = y[i, t] - fitted[i, t]
             if np.isfinite(e):
-                sse += w * e * e
-                wsum += w
+                sse += weight[t] * e * e
+                wsum += weight[t]
                 cnt += 1
-            w *= decay
         if cnt >= 2:
             out[i] = np.sqrt(sse / wsum)
     return out

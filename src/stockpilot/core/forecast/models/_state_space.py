@@ -268,6 +268,17 @@ def _filter_run(  # noqa: PLR0917 (numba has no keyword-only parameters)
         ph = phi[i]
         lev = level0[i]
         tr = trend0[i]
+        if season_mode == 0 and bb == 0.0 and tr == 0.0:
+            # SES: the trend stays 0, so the level alone (the same operations: adding
+            # phi x 0 changes nothing)
+            for t in range(t0[i], t_len):
+                fitted[i, t] = lev
+                v = y[i, t]
+                if not np.isnan(v):
+                    lev = lev + a * (v - lev)
+            lev_out[i] = lev
+            tr_out[i] = tr
+            continue
         j = t0[i] % m - 1
         for t in range(t0[i], t_len):
             base = lev + ph * tr

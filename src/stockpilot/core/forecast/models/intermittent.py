@@ -181,32 +181,28 @@ def _tsb_run(
     fitted = np.full((n, t_len), np.nan)
     out = np.full(n, np.nan)
     for i in numba.prange(n):
-        s = start[i]
+        s = start[i]  # observed: the first finite value
         if s >= t_len:
             continue
         ad = alpha_d[i]
         ap = alpha_p[i]
-        z = 0.0
-        d = 0.0
-        seen = False
-        for t in range(s, t_len):
+        v = y[i, s]
+        d = 1.0 if v > 0.0 else 0.0
+        z = v if v > 0.0 else 0.0
+        seen = v > 0.0
+        for t in range(s + 1, t_len):
             v = y[i, t]
-            if t > s:
-                fitted[i, t] = d * z if seen else 0.0
             if np.isnan(v):
-                fitted[i, t] = np.nan
                 continue
-            o = 1.0 if v > 0.0 else 0.0
-            if t > s:
-                d += ap * (o - d)
-            else:
-                d = o
-            if o > 0.0:
-                if seen:
-                    z += ad * (v - z)
-                else:
-                    z = v
-                    seen = True
+            fitted[i, t] = d * z if seen else 0.0
+            d += ap * ((1.0 if v > 0.0 else 0.0) - d)
+            if seen:
+                # a select, not a branch: whether a period has demand is not predictable
+                moved = z + ad * (v - z)
+                z = moved if v > 0.0 else z
+            elif v > 0.0:
+                z = v
+                seen = True
         out[i] = d * z if seen else 0.0
     return fitted, out
 
