@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stockpilot.core.forecast.base import ForecastModel as M
+from stockpilot.core.forecast.base import finite_checked, validate_panel
 from stockpilot.core.forecast.models.naive import moving_average_forecast
 from stockpilot.core.forecast.registry import fit_predict
 from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast
 from stockpilot.core.forecast.spread import GROWTH_GRID, SPREAD_GRID
-from stockpilot.errors import InvalidParameterError
+from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 CFG = SelectionConfig(
     n_origins=2,
@@ -404,3 +405,22 @@ def test_damped_trend_is_a_candidate_of_growing_series_only() -> None:
         y, 4, config=replace(cfg, growth_only_models=()), lifecycle=life, patterns=pat
     )
     assert np.isfinite(every.scores[:, dh]).all()
+
+
+def test_an_infinite_value_is_rejected_once_with_its_row() -> None:
+    y = np.full((3, 30), 4.0)
+    y[2, 7] = np.inf
+    with pytest.raises(InvalidDataError, match=r"select_and_forecast.*Rows \[2\]"):
+        select_and_forecast(y, 3)
+
+
+def test_kernels_inside_finite_checked_skip_the_scan_only() -> None:
+    y = np.array([[1.0, np.inf]])
+    with pytest.raises(InvalidDataError, match="infinite"):
+        validate_panel(y, 1, 1, owner="k")
+    with finite_checked():
+        assert validate_panel(y, 1, 1, owner="k") is not None
+        with pytest.raises(InvalidParameterError):  # the other checks still run
+            validate_panel(y, 0, 1, owner="k")
+    with pytest.raises(InvalidDataError):  # and the scan is back after the block
+        validate_panel(y, 1, 1, owner="k")

@@ -119,8 +119,10 @@ from stockpilot.core.forecast.base import (
     ForecastModel,
     PanelForecast,
     deferred_residual_sd,
+    finite_checked,
     observation_count,
     residual_sd,
+    validate_panel,
     weighted_residual_sd,
 )
 from stockpilot.core.forecast.metrics import difference_scales
@@ -606,9 +608,11 @@ def select_and_forecast(
     """
     # the grid + compass optimum of each fit, without the simplex polish: thousands of
     # series are fitted several times here (docs/forecasting-models.md, "Optimizer")
-    with without_polish(), deferred_residual_sd():
+    # the panel is checked once here; its parts go to many kernel calls
+    arr = validate_panel(y, h, season_length, owner="select_and_forecast")
+    with without_polish(), deferred_residual_sd(), finite_checked():
         return _select_and_forecast(
-            y,
+            arr,
             h,
             season_length=season_length,
             periods_per_year=periods_per_year,
