@@ -162,3 +162,30 @@ def test_classes_independent_of_series_order(y: np.ndarray, seed: int) -> None:
     sa = a.abc.score[perm]
     untied = np.array([np.sum(sa == s) == 1 for s in sa])
     assert (b.abc.classes[untied] == a.abc.classes[perm][untied]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(
+        np.float64,
+        (5, 12),
+        elements=st.one_of(st.floats(0, 100), st.just(0.0), st.just(np.nan)),
+    )
+)
+def test_cv_and_pattern_moments_match_the_numpy_formulas(y: np.ndarray) -> None:
+    observed = ~np.isnan(y)
+    n_obs = observed.sum(axis=1)
+    pos = np.nan_to_num(y) > 0
+    n_dem = pos.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(y, axis=1) / np.maximum(n_obs, 1)
+        dev = np.where(observed, y - mean[:, None], 0.0)
+        sd = np.sqrt((dev**2).sum(axis=1) / np.maximum(n_obs - 1, 1))
+        cv = np.where(mean > 0, sd / mean, np.inf)
+        size = np.where(pos, y, 0.0).sum(axis=1) / np.maximum(n_dem, 1)
+        var = np.where(pos, (y - size[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(n_dem, 1)
+        cv2 = np.where(size > 0, var / size**2, np.nan)
+    np.testing.assert_allclose(xyz_classify(y).cv, cv, rtol=1e-9, atol=1e-12)
+    got = demand_pattern(y)
+    np.testing.assert_allclose(got.cv2, cv2, rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(got.n_demands, n_dem)

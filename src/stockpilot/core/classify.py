@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -292,6 +293,37 @@ def _matrix(y: ArrayLike, owner: str) -> NDArray[np.float64]:
     return arr
 
 
+@numba.njit(cache=True)
+def _observed_moments(
+    y: NDArray[np.float64], positive_only: bool
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Per row: the count, mean (0 when none) and sum of squared deviations from that mean
+    of the observed values (of the positive ones with ``positive_only``), two passes over
+    each row and no (N, T) temporaries."""
+    n, t_len = y.shape
+    count = np.zeros(n, dtype=np.int64)
+    mean = np.zeros(n)
+    sq_dev = np.zeros(n)
+    for i in range(n):
+        total = 0.0
+        k = 0
+        for t in range(t_len):
+            v = y[i, t]
+            if v > 0.0 or (not positive_only and not np.isnan(v)):
+                total += v
+                k += 1
+        m = total / max(k, 1)
+        dev = 0.0
+        for t in range(t_len):
+            v = y[i, t]
+            if v > 0.0 or (not positive_only and not np.isnan(v)):
+                dev += (v - m) * (v - m)
+        count[i] = k
+        mean[i] = m
+        sq_dev[i] = dev
+    return count, mean, sq_dev
+
+
 def _history_length(y: NDArray[np.float64]) -> NDArray[np.int64]:
     return (~np.isnan(y)).sum(axis=1).astype(np.int64)
 
@@ -436,11 +468,9 @@ def xyz_classify(y: ArrayLike, *, cutoffs: tuple[float, float] = (0.5, 1.0)) -> 
     ['X', 'Z']
     """
     arr = _matrix(y, "xyz_classify")
-    n_obs = _history_length(arr)
+    n_obs, mean, sq_dev = _observed_moments(np.ascontiguousarray(arr), False)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(arr, axis=1) / np.maximum(n_obs, 1)
-        dev = np.where(np.isnan(arr), 0.0, arr - mean[:, None])
-        sd = np.sqrt((dev**2).sum(axis=1) / np.maximum(n_obs - 1, 1))
+        sd = np.sqrt(sq_dev / np.maximum(n_obs - 1, 1))
         cv = np.where(mean > 0, sd / mean, np.inf)
     x, yc = cutoffs
     classes = np.where(cv <= x, "X", np.where(cv <= yc, "Y", "Z")).astype("<U1")
@@ -464,14 +494,11 @@ def demand_pattern(
     >>> demand_pattern([[5.0, 5.0, 5.0, 5.0], [0.0, 0.0, 3.0, 0.0]]).patterns.tolist()
     ['smooth', 'intermittent']
     """
-    arr = _matrix(y, "demand_pattern")
+    arr = np.ascontiguousarray(_matrix(y, "demand_pattern"))
     n_obs = _history_length(arr)
-    pos = np.nan_to_num(arr, nan=0.0) > 0
-    n_dem = pos.sum(axis=1).astype(np.int64)
-    sizes = np.where(pos, arr, 0.0)
+    n_dem, mean, sq_dev = _observed_moments(arr, True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sizes.sum(axis=1) / np.maximum(n_dem, 1)
-        var = (np.where(pos, (arr - mean[:, None]) ** 2, 0.0)).sum(axis=1) / np.maximum(n_dem, 1)
+        var = sq_dev / np.maximum(n_dem, 1)
         cv2 = np.where(mean > 0, var / mean**2, np.nan)
         adi = np.where(n_dem > 0, n_obs / np.maximum(n_dem, 1), np.inf)
     high_adi = adi >= adi_cutoff
