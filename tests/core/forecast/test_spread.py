@@ -9,11 +9,13 @@ import pytest
 from scipy.stats import norm
 
 from stockpilot.core.forecast import spread
+from stockpilot.core.forecast.quantiles import _ppf
 from stockpilot.core.forecast.spread import (
     GROWTH_GRID,
     SPREAD_GRID,
     SPREAD_LEVELS,
     LevelSpread,
+    _step_quantiles,
     learn_spread,
 )
 
@@ -233,3 +235,13 @@ def test_the_count_family_can_win_one_level_only() -> None:
     # without the count check every level is normal
     plain = learn_spread(kept, np.zeros(n, dtype=np.int64), every, np.ones(n), eval_h=steps)
     assert plain is not None and plain.normal_levels == (True, True)
+
+
+@pytest.mark.parametrize("family", ["poisson", "negative_binomial", "normal"])
+def test_step_quantiles_of_flat_rows_equal_the_per_step_ones(family: str) -> None:
+    levels = np.array([0.5, 0.8, 0.95])
+    mean = np.array([[2.0, 2.0, 2.0], [1.0, 3.0, 0.5], [0.0, 0.0, 0.0]])
+    var = np.array([5.0, 2.0, 1.0])
+    got = _step_quantiles(family, levels, mean, var)
+    want = _ppf(family, levels[None, None, :], mean[:, :, None], var[:, None, None])
+    np.testing.assert_array_equal(got, want)

@@ -254,6 +254,20 @@ def _grid_pinball(  # noqa: PLR0917 (a compiled kernel: positional arrays)
     return out
 
 
+def _step_quantiles(
+    family: str, levels: FloatArray, mean: FloatArray, var: FloatArray
+) -> FloatArray:
+    """(rows, steps, levels) quantiles of ``family`` around ``mean`` (rows, steps) with
+    variance ``var`` (rows,). Rows whose forecast is flat over the steps (every method of
+    the intermittent group) are computed once per level, not once per step: the count
+    laws' quantiles are searches, the costliest part of the spread learning."""
+    flat = (mean == mean[:, :1]).all(axis=1)
+    out = np.empty((*mean.shape, levels.size))
+    out[flat] = _ppf(family, levels[None, None, :], mean[flat, :1, None], var[flat, None, None])
+    out[~flat] = _ppf(family, levels[None, None, :], mean[~flat, :, None], var[~flat, None, None])
+    return out
+
+
 def learn_spread(
     kept: list[OriginRecord],
     win: NDArray[np.int64],
@@ -342,7 +356,7 @@ def learn_spread(
             for f in np.unique(fam):
                 r = fam == f
                 lv_arr = tau[None, None, :]
-                q = _ppf(str(f), lv_arr, mu[r][:, :, None], (s0[r] ** 2)[:, None, None])
+                q = _step_quantiles(str(f), tau, mu[r], s0[r] ** 2)
                 d = y[r][:, :, None] - q
                 pin = np.where(d >= 0, lv_arr * d, (lv_arr - 1.0) * d)  # (rows, steps, levels)
                 count_loss[idx[r]] += np.where(ok[r][:, :, None], pin, 0.0).sum(axis=1)
