@@ -60,6 +60,17 @@ def test_moving_average_chooses_window_with_lowest_in_sample_error() -> None:
     assert r.mean[0, 0] == pytest.approx(1.0)
 
 
+def _assert_search_matches_own_passes(values: list[float], start: int, score_shift: int) -> None:
+    y = np.array(values)
+    s = min(start, y.size - 1)
+    windows = np.array([1, 2, 3, 5, 8, 13], dtype=np.int64)
+    score_from = s + score_shift
+    got = _window_sses(y, s, windows, windows.size, score_from)
+    for j, w in enumerate(windows):
+        own, _ = _window_pass(y, s, int(w), score_from, np.full(y.size, np.nan))
+        assert got[j] == own
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     values=st.lists(
@@ -73,14 +84,21 @@ def test_window_search_sses_equal_each_windows_own_pass(
 ) -> None:
     """The one-pass window search gives every window exactly (bit for bit) the SSE of that
     window's own pass, with missing values, a late start and any scoring start."""
-    y = np.array(values)
-    s = min(start, y.size - 1)
-    windows = np.array([1, 2, 3, 5, 8, 13], dtype=np.int64)
-    score_from = s + score_shift
-    got = _window_sses(y, s, windows, windows.size, score_from)
-    for j, w in enumerate(windows):
-        own, _ = _window_pass(y, s, int(w), score_from, np.full(y.size, np.nan))
-        assert got[j] == own
+    _assert_search_matches_own_passes(values, start, score_shift)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.floats(0.0, 50.0), min_size=1, max_size=80),
+    start=st.integers(0, 10),
+    score_shift=st.integers(0, 12),
+)
+def test_window_search_without_gaps_is_bit_identical_too(
+    values: list[float], start: int, score_shift: int
+) -> None:
+    """Rows without a missing period take the search's faster path: still every window's
+    own SSE, bit for bit."""
+    _assert_search_matches_own_passes(values, start, score_shift)
 
 
 def test_all_nan_row_fails_and_forecasts_zero() -> None:

@@ -191,6 +191,36 @@ def _window_sses(
     operations in the same order as :func:`_window_pass`, so every SSE is bit-identical to
     that window's own pass (which the search used to make once per window)."""
     t_len = y_row.shape[0]
+    for t in range(s, t_len):
+        if np.isnan(y_row[t]):
+            return _window_sses_with_gaps(y_row, s, windows, n_fit, score_from)
+    # No missing period after the start (the usual row): every period enters each window
+    # and leaves it w periods later, and a window is full from period s + w on. The sums
+    # take the same operations in the same order as with gaps, so the SSEs are identical.
+    run = np.zeros(n_fit)
+    sse = np.zeros(n_fit)
+    for t in range(s + 1, t_len):
+        v_in = y_row[t - 1]
+        y_t = y_row[t]
+        scored = t >= score_from
+        for j in range(n_fit):
+            w = windows[j]
+            run[j] += v_in
+            if t - 1 - w >= s:
+                run[j] -= y_row[t - 1 - w]
+            if scored and t - s >= w:
+                e = y_t - run[j] / w
+                sse[j] += e * e
+    return sse
+
+
+@numba.njit(cache=True)
+def _window_sses_with_gaps(
+    y_row: FloatArray, s: int, windows: IntArray, n_fit: int, score_from: int
+) -> FloatArray:
+    """:func:`_window_sses` of a row with missing periods (NaN) after its start: a window
+    is full only when all its periods are observed."""
+    t_len = y_row.shape[0]
     run = np.zeros(n_fit)
     cnt = np.zeros(n_fit, dtype=np.int64)
     sse = np.zeros(n_fit)
