@@ -97,8 +97,20 @@ def test_window_search_without_gaps_is_bit_identical_too(
     values: list[float], start: int, score_shift: int
 ) -> None:
     """Rows without a missing period take the search's faster path: still every window's
-    own SSE, bit for bit."""
+    own SSE, bit for bit, and the rolling means' SSE computed directly."""
     _assert_search_matches_own_passes(values, start, score_shift)
+    y = np.array(values)
+    s = min(start, y.size - 1)
+    score_from = s + score_shift
+    for w in (1, 3, 8):
+        fitted = np.full(y.size, np.nan)
+        sse, _ = _window_pass(y, s, w, score_from, fitted)
+        ts = np.arange(s + w, y.size)
+        means = np.array([y[t - w : t].mean() for t in ts])
+        np.testing.assert_allclose(fitted[ts], means, rtol=1e-9, atol=1e-9)
+        scored = ts >= score_from
+        want = ((y[ts] - means)[scored] ** 2).sum()
+        assert sse == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
 def test_all_nan_row_fails_and_forecasts_zero() -> None:

@@ -150,27 +150,44 @@ def _window_pass(
     forecast). Writes the one-step forecasts into ``fitted_out`` (NaN unless all ``w``
     periods of the window are observed)."""
     t_len = y_row.shape[0]
+    gaps = False
+    for t in range(s, t_len):
+        if np.isnan(y_row[t]):
+            gaps = True
+            break
     run = 0.0
     cnt = 0
     sse = 0.0
-    for t in range(s, t_len):
-        # window = y[t-w : t]
-        if t - 1 >= s:
-            v = y_row[t - 1]
-            if np.isfinite(v):
-                run += v
-                cnt += 1
-        if t - 1 - w >= s:
-            v = y_row[t - 1 - w]
-            if np.isfinite(v):
-                run -= v
-                cnt -= 1
-        if cnt == w and np.isfinite(y_row[t]):
-            f = run / w
-            fitted_out[t] = f
-            if t >= score_from:
-                e = y_row[t] - f
-                sse += e * e
+    if gaps:
+        for t in range(s, t_len):
+            # window = y[t-w : t]
+            if t - 1 >= s:
+                v = y_row[t - 1]
+                if np.isfinite(v):
+                    run += v
+                    cnt += 1
+            if t - 1 - w >= s:
+                v = y_row[t - 1 - w]
+                if np.isfinite(v):
+                    run -= v
+                    cnt -= 1
+            if cnt == w and np.isfinite(y_row[t]):
+                f = run / w
+                fitted_out[t] = f
+                if t >= score_from:
+                    e = y_row[t] - f
+                    sse += e * e
+    else:  # as in _window_sses: the same sums, without the counts
+        for t in range(s + 1, t_len):
+            run += y_row[t - 1]
+            if t - 1 - w >= s:
+                run -= y_row[t - 1 - w]
+            if t - s >= w:
+                f = run / w
+                fitted_out[t] = f
+                if t >= score_from:
+                    e = y_row[t] - f
+                    sse += e * e
     # forecast: mean of the observed values among the last w periods
     tot = 0.0
     c = 0
