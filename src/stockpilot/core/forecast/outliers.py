@@ -118,10 +118,11 @@ def _cap(y: FloatArray, k: float) -> tuple[FloatArray, FloatArray, NDArray[np.in
     for i in range(n):
         m = 0
         for t in range(t_len):
+            # written always, kept when positive (NaN is not): no branch on whether a
+            # period had demand, which is not predictable
             v = y[i, t]
-            if v > 0.0:  # NaN is not
-                sizes[m] = v
-                m += 1
+            sizes[m] = v
+            m += 1 if v > 0.0 else 0
         if m < MIN_POSITIVE:
             continue
         med, mad = _median_and_mad(sizes, m, counts)
