@@ -775,6 +775,9 @@ def project(
     """h-step point forecasts :math:`\\ell_T + \\phi_h b_T (+/\\times) s_{T+h-m(k+1)}`,
     :math:`\\phi_h = \\phi + \\dots + \\phi^h` (Hyndman et al. 2008, Table 2.1)."""
     k = np.arange(1, h + 1)
+    if season_mode == Season.NONE and not trend.any():
+        # no trend (SES; NaN counts as one): the level, without h powers of phi per row
+        return np.repeat(level[:, None] + 0.0, h, axis=1)
     powers = phi[:, None] ** k[None, :]
     phi_h = np.cumsum(powers, axis=1)
     base = level[:, None] + phi_h * trend[:, None]
