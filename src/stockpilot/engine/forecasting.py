@@ -413,7 +413,7 @@ class Forecaster:
         per_series = panel.keys.select(
             pl.col("item_id").cast(pl.String),
             pl.col("location_id").cast(pl.String),
-            pl.Series("model", sel.model, dtype=pl.String),
+            _text("model", sel.model),
         )
         cols: dict[str, Any] = {
             "period_start": pl.Series(np.tile(f.periods, n)).cast(pl.Date),
@@ -483,20 +483,20 @@ def _attribute_arrays(
 def _diagnostics(f: _Fitted, levels: NDArray[np.float64]) -> pl.DataFrame:
     c, s = f.classification, f.selection
     return f.panel.keys.with_columns(
-        pl.Series("model", s.model),
-        pl.Series("reason", _with_analogue(s.reason, f.analogue)),
-        pl.Series("pattern", c.pattern.patterns),
-        pl.Series("lifecycle", c.lifecycle),
-        pl.Series("abc", c.abc.classes),
-        pl.Series("xyz", c.xyz.classes),
+        _text("model", s.model),
+        _text("reason", _with_analogue(s.reason, f.analogue)),
+        _text("pattern", c.pattern.patterns),
+        _text("lifecycle", c.lifecycle),
+        _text("abc", c.abc.classes),
+        _text("xyz", c.xyz.classes),
         pl.Series("adi", c.pattern.adi),
         pl.Series("cv2", c.pattern.cv2),
         pl.Series("n_observations", c.history_length),
         pl.Series("sd", s.sd),
         pl.Series("oos_bias", s.oos_bias),
         pl.Series("n_origins", s.n_origins_used),
-        pl.Series("distribution", f.distribution),
-        pl.Series("distribution_by_level", _by_level(f.level_distribution, levels)),
+        _text("distribution", f.distribution),
+        _text("distribution_by_level", _by_level(f.level_distribution, levels)),
         pl.Series(
             "seasonal_candidates",
             s.seasonal if s.seasonal.size else np.zeros(s.model.size, dtype=bool),
@@ -507,10 +507,17 @@ def _diagnostics(f: _Fitted, levels: NDArray[np.float64]) -> pl.DataFrame:
             "outlier_periods",
             s.outliers_capped if s.outliers_capped.size else np.zeros(s.model.size, np.int64),
         ),
-        pl.Series("analogue_item_id", f.analogue.item_id, dtype=pl.String).replace("", None),
+        _text("analogue_item_id", f.analogue.item_id).replace("", None),
         pl.Series("analogue_factor", f.analogue.factor),
         pl.Series("borrowed_periods", f.analogue.borrowed),
     )
+
+
+def _text(name: str, values: ArrayLike | list[str]) -> pl.Series:
+    """A string column from numpy text (by way of Python strings: polars reads a list of
+    them several times faster than a numpy unicode array)."""
+    strings = values if isinstance(values, list) else np.asarray(values).tolist()
+    return pl.Series(name, strings, dtype=pl.String)
 
 
 def _by_level(families: NDArray[np.str_], levels: NDArray[np.float64]) -> NDArray[np.str_]:
@@ -941,10 +948,10 @@ def classify_demand(
         end_of_life_flag=master.end_of_life_flag,
     )
     return keys.with_columns(
-        pl.Series("abc", c.abc.classes),
-        pl.Series("xyz", c.xyz.classes),
-        pl.Series("pattern", c.pattern.patterns),
-        pl.Series("lifecycle", c.lifecycle),
+        _text("abc", c.abc.classes),
+        _text("xyz", c.xyz.classes),
+        _text("pattern", c.pattern.patterns),
+        _text("lifecycle", c.lifecycle),
         pl.Series("annual_value", c.annual_value),
         pl.Series("abc_score", c.abc.score),
         pl.Series("cumulative_share", c.abc.cumulative_share),
