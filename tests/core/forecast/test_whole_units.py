@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy.stats import norm
 
 from stockpilot.core.forecast import spread
@@ -112,3 +115,17 @@ def test_lead_time_quantiles_of_whole_unit_demand_are_whole() -> None:
         [100.0], [30.0], [0.95], lead_time=4, history=hist[:1], whole_units=False
     )
     assert off.values[0, 0] == pytest.approx(400 + norm.ppf(0.95) * 60)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(
+        np.float64,
+        (4, 7),
+        elements=st.one_of(st.integers(0, 9).map(float), st.just(np.nan), st.just(2.5)),
+    )
+)
+def test_whole_unit_series_is_every_observed_value_whole(y: np.ndarray) -> None:
+    seen = ~np.isnan(y)
+    want = (~seen | (y == np.round(y))).all(axis=1) & seen.any(axis=1)
+    np.testing.assert_array_equal(whole_unit_series(y), want)

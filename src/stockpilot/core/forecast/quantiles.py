@@ -546,10 +546,27 @@ def whole_unit_series(history: ArrayLike) -> NDArray[np.bool_]:
     array([ True, False, False])
     """
     y = np.atleast_2d(np.asarray(history, dtype=np.float64))
-    seen = ~np.isnan(y)
-    with np.errstate(invalid="ignore"):
-        whole = ~seen | (y == np.round(y))
-    return whole.all(axis=1) & seen.any(axis=1)
+    return _whole_rows(np.ascontiguousarray(y))
+
+
+@numba.njit(cache=True)
+def _whole_rows(y: FloatArray) -> NDArray[np.bool_]:
+    # a read of each row that stops at its first fractional value, no (N, T) masks
+    n, t_len = y.shape
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        seen = False
+        whole = True
+        for t in range(t_len):
+            v = y[i, t]
+            if np.isnan(v):
+                continue
+            seen = True
+            if v != np.floor(v):  # inf is whole here, as with numpy's round
+                whole = False
+                break
+        out[i] = seen and whole
+    return out
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
