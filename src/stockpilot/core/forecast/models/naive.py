@@ -143,6 +143,15 @@ def seasonal_naive_forecast(y: FloatArray, h: int, *, season_length: int) -> Pan
 
 
 @numba.njit(cache=True)
+def _has_gap(y_row: FloatArray, s: int) -> bool:
+    """Whether the row misses a period (NaN) from ``s`` on."""
+    for t in range(s, y_row.shape[0]):  # noqa: SIM110 (a compiled loop, no generator)
+        if np.isnan(y_row[t]):
+            return True
+    return False
+
+
+@numba.njit(cache=True)
 def _window_pass(
     y_row: FloatArray, s: int, w: int, score_from: int, fitted_out: FloatArray
 ) -> tuple[float, float]:
@@ -150,15 +159,10 @@ def _window_pass(
     forecast). Writes the one-step forecasts into ``fitted_out`` (NaN unless all ``w``
     periods of the window are observed)."""
     t_len = y_row.shape[0]
-    gaps = False
-    for t in range(s, t_len):
-        if np.isnan(y_row[t]):
-            gaps = True
-            break
     run = 0.0
     cnt = 0
     sse = 0.0
-    if gaps:
+    if _has_gap(y_row, s):
         for t in range(s, t_len):
             # window = y[t-w : t]
             if t - 1 >= s:
@@ -207,10 +211,9 @@ def _window_sses(
     one pass over the periods: each window keeps its own running sum, updated with the same
     operations in the same order as :func:`_window_pass`, so every SSE is bit-identical to
     that window's own pass (which the search used to make once per window)."""
+    if _has_gap(y_row, s):
+        return _window_sses_with_gaps(y_row, s, windows, n_fit, score_from)
     t_len = y_row.shape[0]
-    for t in range(s, t_len):
-        if np.isnan(y_row[t]):
-            return _window_sses_with_gaps(y_row, s, windows, n_fit, score_from)
     # No missing period after the start (the usual row): every period enters each window
     # and leaves it w periods later, and a window is full from period s + w on. The sums
     # take the same operations in the same order as with gaps, so the SSEs are identical.
