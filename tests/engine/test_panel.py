@@ -84,3 +84,11 @@ def test_panel_does_not_depend_on_record_order(
     assert a.keys.equals(b.keys)
     np.testing.assert_allclose(a.values, b.values, equal_nan=True)
     assert np.nansum(a.values) == pytest.approx(sum(r[3] for r in records))
+
+
+def test_a_window_keeps_the_records_inside_and_the_start_of_each_series() -> None:
+    d = _records([("A", "L", 0, 1.0), ("A", "L", 2, 2.0), ("A", "L", 4, 3.0), ("B", "L", 3, 5.0)])
+    p = to_panel(d, bucket="week", start=START + timedelta(weeks=1), end=START + timedelta(weeks=3))
+    assert p.n_periods == 3
+    # A began before the window: observed (0) from its first column; B starts at week 3
+    np.testing.assert_array_equal(p.values, [[0.0, 2.0, 0.0], [np.nan, np.nan, 5.0]])

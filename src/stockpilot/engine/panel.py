@@ -180,8 +180,11 @@ def to_panel(
     n_periods = last - first + 1
     col = ordinal - first
     inside = (col >= 0) & (col < n_periods)
-    cell = row[inside] * n_periods + col[inside]
-    quantity = frame["quantity"].to_numpy()[inside]
+    quantity = frame["quantity"].to_numpy()
+    if inside.all():  # the usual case (no window given): no gather of every record
+        cell = row * n_periods + col
+    else:
+        cell, quantity = row[inside] * n_periods + col[inside], quantity[inside]
     size = keys.height * n_periods
     values = np.bincount(cell, weights=quantity, minlength=size).astype(np.float64, copy=False)
     values = values.reshape(keys.height, n_periods)
