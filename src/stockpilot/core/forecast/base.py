@@ -163,6 +163,19 @@ def _any_infinite(y: FloatArray) -> bool:
     return False
 
 
+_LARGEST = float(np.finfo(np.float64).max)
+
+
+def nonnegative(values: FloatArray) -> FloatArray:
+    """Forecasts or quantiles as issued: NaN and negative values 0, +inf the largest float
+    (what ``clip(nan_to_num(values, nan=0), 0)`` gives, in two passes instead of five).
+
+    >>> nonnegative(np.array([-1.0, np.nan, 2.5])).tolist()
+    [0.0, 0.0, 2.5]
+    """
+    return np.where(values > 0.0, np.minimum(values, _LARGEST), 0.0)
+
+
 def first_observation(y: FloatArray) -> IntArray:
     """Index of each row's first finite value; T for a row without any observation."""
     return _first_finite(np.ascontiguousarray(y, dtype=np.float64))

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
+from stockpilot.core.forecast.base import nonnegative
 from stockpilot.errors import InvalidDataError, choice_error, parameter_error
 from stockpilot.vocab import DemandPattern
 
@@ -356,7 +357,7 @@ def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> F
         # spread: a learned sd around a zero forecast (a run of zeros that may end, e.g. a
         # stock-out) is the censored normal max(N(0, sd^2), 0).
         q = np.where(mu <= 0, 0.0, q)
-    return np.clip(np.nan_to_num(q, nan=0.0), 0.0, None)
+    return nonnegative(q)
 
 
 def _cdf(family: str, x: FloatArray, mean: FloatArray, var: FloatArray) -> FloatArray:

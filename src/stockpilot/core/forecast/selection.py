@@ -120,6 +120,7 @@ from stockpilot.core.forecast.base import (
     PanelForecast,
     deferred_residual_sd,
     finite_checked,
+    nonnegative,
     observation_count,
     residual_sd,
     validate_panel,
@@ -458,16 +459,7 @@ def _safe_fit(
         return None
     failed = pf.failed if pf.failed.size == y.shape[0] else np.zeros(y.shape[0], dtype=bool)
     spread = _spread(pf, y, actual, half_life)
-    return _nonnegative(pf.mean), spread, failed
-
-
-_LARGEST = float(np.finfo(np.float64).max)
-
-
-def _nonnegative(mean: FloatArray) -> FloatArray:
-    """Forecasts as issued: NaN and negative values 0, +inf the largest float (what
-    ``clip(nan_to_num(mean, nan=0), 0)`` gives, without its five passes)."""
-    return np.where(mean > 0.0, np.minimum(mean, _LARGEST), 0.0)
+    return nonnegative(pf.mean), spread, failed
 
 
 def _spread(
@@ -562,7 +554,7 @@ def _fit_origin(
     except StockpilotError:
         return None
     par = {k: np.where(failed, np.nan, v) for k, v in par.items()}
-    return _nonnegative(mean), sd, failed, par
+    return nonnegative(mean), sd, failed, par
 
 
 def _flags(pf: PanelForecast, n: int) -> NDArray[np.bool_]:
@@ -1235,7 +1227,7 @@ def _select_group(
                 partner[:] = -1
             else:
                 local = np.flatnonzero(fit_rows)
-                partner_mean = _nonnegative(fit[0][shrunk[local]])
+                partner_mean = nonnegative(fit[0][shrunk[local]])
                 keep = sel[local]
                 fit = (fit[0][keep], fit[1][keep], fit[2][keep])
             if not sel.any():
@@ -1245,7 +1237,7 @@ def _select_group(
             fit = _safe_fit(fb, sub_fit[sel], h, season_length, half_life=hl)
             assert fit is not None
             out.failed[rows[sel]] = True
-        out.mean[rows[sel]] = _nonnegative(fit[0])
+        out.mean[rows[sel]] = nonnegative(fit[0])
         out.failed[rows[sel]] |= fit[2]
         in_sd = fit[1]
         out.residual_sd[rows[sel]] = in_sd
