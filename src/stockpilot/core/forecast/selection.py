@@ -615,7 +615,7 @@ def select_and_forecast(
 
 
 def _select_and_forecast(
-    y: ArrayLike,
+    arr: FloatArray,
     h: int,
     *,
     season_length: int,
@@ -624,22 +624,15 @@ def _select_and_forecast(
     patterns: ArrayLike | None,
     lifecycle: ArrayLike | None,
 ) -> SelectionResult:
+    """:func:`select_and_forecast` of a panel ``arr`` that ``validate_panel`` checked
+    (its shape, ``h`` and ``season_length`` included)."""
     cfg = SelectionConfig() if config is None else config
-    if isinstance(h, bool) or int(h) < 1:
-        raise parameter_error("select_and_forecast", "h", "a positive integer", h)
-    if int(season_length) < 1:
-        raise parameter_error(
-            "select_and_forecast", "season_length", "an integer >= 1", season_length
-        )
     if periods_per_year is not None and (
         isinstance(periods_per_year, bool) or int(periods_per_year) < 1
     ):
         raise parameter_error(
             "select_and_forecast", "periods_per_year", "an integer >= 1 or None", periods_per_year
         )
-    arr = np.atleast_2d(np.asarray(y, dtype=np.float64))
-    if arr.ndim != 2:
-        raise InvalidDataError(f"select_and_forecast: y must be (N, T); got {arr.shape}.")
     n, t = arr.shape
     pat = (
         demand_pattern(arr).patterns
