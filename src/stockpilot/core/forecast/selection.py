@@ -108,7 +108,7 @@ candidates (runner-up sba 0.430)"``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -126,6 +126,7 @@ from stockpilot.core.forecast.base import (
     validate_panel,
     weighted_residual_sd,
 )
+from stockpilot.core.forecast.group_season import GROUP_SEASON_MIN_GAIN, GroupSeason, group_season
 from stockpilot.core.forecast.metrics import difference_scales
 from stockpilot.core.forecast.models._optim import limited_search, without_polish
 from stockpilot.core.forecast.origin_errors import OriginErrors
@@ -202,6 +203,9 @@ class SelectionConfig:
     end_of_life_regular_share: float | None = 0.5
     annual_spread_origin: bool = True
     seasonality_level: float | None = 0.9
+    group_season: bool = True
+    group_season_min_gain: float = GROUP_SEASON_MIN_GAIN
+    group_season_smoothing: int | None = None
     smooth_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
         M.SES,
@@ -255,6 +259,15 @@ class SelectionConfig:
             )
         if self.tolerance < 0:
             raise parameter_error(owner, "tolerance", "a float >= 0", self.tolerance)
+        if not 0.0 <= self.group_season_min_gain < 1.0:
+            raise parameter_error(
+                owner, "group_season_min_gain", "a float in [0, 1)", self.group_season_min_gain
+            )
+        smoothing = self.group_season_smoothing
+        if smoothing is not None and (isinstance(smoothing, bool) or int(smoothing) < 0):
+            raise parameter_error(
+                owner, "group_season_smoothing", "an integer >= 0 or None", smoothing
+            )
         level = self.seasonality_level
         if level is not None and not 0.0 < level < 1.0:
             raise parameter_error(owner, "seasonality_level", "a float in (0, 1) or None", level)
@@ -330,6 +343,11 @@ class SelectionResult:
         (N,) True where the series was tested among the seasonal candidates (rule 3: two
         seasons at the earliest origin and, where the origins judge less than a season,
         the seasonality test passed).
+    season_factor
+        (N, h) group seasonal index of each forecast period (rule 8) that ``mean``, ``sd``
+        and ``horizon_profile`` include; ones where no index was applied. Where one was,
+        the rolling-origin figures (``oos_sd``, ``oos_bias``, ``scores``) and
+        ``residual_sd`` are those of the seasonally adjusted history.
     """
 
     model: NDArray[np.str_]
@@ -355,6 +373,7 @@ class SelectionResult:
     distribution: NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U20"))
     outliers_capped: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     seasonal: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    season_factor: FloatArray = field(default_factory=lambda: np.ones((0, 0)))
 
     @property
     def sd_path(self) -> FloatArray:
@@ -661,6 +680,10 @@ def _select_and_forecast(
     # Origins shared by all series: train on [:, :end], score on [:, end:end + eval_h].
     origin_ends = [t - eval_h * k for k in range(1, cfg.n_origins + 1) if t - eval_h * k >= 2]
     annual_end = _annual_origin(t, origin_ends, season_length, periods_per_year, cfg)
+    # rule 8: a season shared by the group is taken out of the history before any fit
+    season = _group_season(arr, origin_ends, eval_h, season_length, cfg)
+    if season.applied:
+        arr = arr / season.factors(0, t)
     seasonal_ok = np.zeros(n, dtype=bool)
     if season_length > 1 and origin_ends:
         earliest = min(origin_ends)
@@ -857,7 +880,7 @@ def _select_and_forecast(
             reason_out[corrected], capped_out[corrected], limit_out[corrected], strict=True
         )
     ]
-    return SelectionResult(
+    result = SelectionResult(
         model=model_out,
         reason=reason_out.astype(str),
         mean=mean_out,
@@ -878,6 +901,60 @@ def _select_and_forecast(
         distribution=dist_out,
         outliers_capped=capped_out,
         seasonal=seasonal_out,
+        season_factor=np.ones((n, h)),
+    )
+    return _reseasonalized(result, season, t, tested=n_obs > 0)
+
+
+def _group_season(
+    arr: FloatArray, origin_ends: list[int], eval_h: int, season_length: int, cfg: SelectionConfig
+) -> GroupSeason:
+    """Rule 8: the group seasonal index of the panel and whether it applies, tested with
+    ``tsb_fixed`` at the rolling origins."""
+    if not cfg.group_season or season_length < 2:
+        return GroupSeason(np.ones(max(season_length, 1)), False, np.nan, np.nan)
+    from stockpilot.core.forecast.models.intermittent import tsb_forecast
+
+    def reference(history: FloatArray, steps: int) -> FloatArray:
+        fit = tsb_forecast(history, steps, alpha_d=TSB_FIXED_ALPHA, alpha_p=TSB_FIXED_ALPHA)
+        return nonnegative(fit.mean)
+
+    return group_season(
+        arr,
+        season_length,
+        origin_ends,
+        eval_h,
+        reference,
+        smoothing=cfg.group_season_smoothing,
+        min_gain=cfg.group_season_min_gain,
+    )
+
+
+def _reseasonalized(
+    result: SelectionResult, season: GroupSeason, t: int, *, tested: NDArray[np.bool_]
+) -> SelectionResult:
+    """``result`` (forecasts of the seasonally adjusted history) times the group index of
+    the forecast periods: the means, and the spread at every level (a quantile of ``s x Z``
+    is ``s`` times that of ``Z``)."""
+    if not season.applied:
+        return result
+    h = result.mean.shape[1]
+    factor = season.factors(t, t + h)
+    first = factor[0]
+    note = (
+        f"; history adjusted by the group seasonal index (rolling-origin error of "
+        f"tsb_fixed {-100.0 * season.gain:+.0f} %)"
+    )
+    reason = result.reason.astype(object)
+    reason[tested] = [r + note for r in reason[tested].tolist()]
+    return replace(
+        result,
+        reason=reason.astype(str),
+        mean=result.mean * factor,
+        sd=result.sd * first,
+        horizon_profile=result.horizon_profile * (factor / first),
+        count_sd=result.count_sd * first,
+        season_factor=np.broadcast_to(factor, result.mean.shape).copy(),
     )
 
 
