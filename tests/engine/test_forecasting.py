@@ -388,3 +388,37 @@ def test_diagnostics_say_which_series_had_the_seasonal_candidates() -> None:
     result = Forecaster(horizon=13, bucket="week").fit(demand).predict()
     flags = dict(result.diagnostics.select("item_id", "seasonal_candidates").iter_rows())
     assert flags == {"PEAK": True, "FLAT": False}
+
+
+def test_items_with_under_two_years_take_their_groups_season() -> None:
+    # 30 items, 95 weeks each: too short for a season of their own (selection rule 3), but
+    # they share a year-end peak, which the group seasonal index carries (rule 8)
+    weeks = 95
+    t = np.arange(weeks)
+    start = date(2023, 1, 2)
+    peak = 1.0 + 2.0 * (t % 52 >= 46)
+    rng = np.random.default_rng(5)
+    level = rng.uniform(20.0, 60.0, size=(30, 1))
+    qty = np.round(level * peak * rng.gamma(30.0, 1 / 30.0, size=(30, weeks)))
+    demand = pl.DataFrame(
+        {
+            "item_id": np.repeat([f"J{i:02d}" for i in range(30)], weeks),
+            "location_id": ["DC"] * (30 * weeks),
+            "date": [start + timedelta(weeks=int(k)) for k in t] * 30,
+            "quantity": qty.reshape(-1),
+        }
+    )
+    # forecast weeks 95-107 (phases 43-51, then 0-3): steps 4-9 fall in the peak; the
+    # index is smoothed over a week on each side, so its first and last weeks are ramps
+    result = Forecaster(horizon=13, bucket="week").fit(demand).predict()
+    diag = result.diagnostics
+    assert diag["group_season"].all() and not diag["seasonal_candidates"].any()
+    assert all("group seasonal index" in r for r in diag["reason"])
+    first = result.forecasts.filter(pl.col("item_id") == "J00")["mean"].to_numpy()
+    peak_steps, quiet_steps = first[4:8], np.r_[first[:2], first[10:]]
+    assert peak_steps.min() > 2.5 * quiet_steps.max()
+    plain = Forecaster(horizon=13, bucket="week", selection=SelectionConfig(group_season=False))
+    flat = plain.fit(demand).predict()
+    assert not flat.diagnostics["group_season"].any()
+    flat_first = flat.forecasts.filter(pl.col("item_id") == "J00")["mean"].to_numpy()
+    assert flat_first.max() < 1.5 * flat_first.min()

@@ -113,10 +113,12 @@ class ForecastResult:
     diagnostics
         One row per series: ``model, reason, pattern, lifecycle, abc, xyz, adi, cv2,
         n_observations, sd, oos_bias, n_origins, distribution, distribution_by_level,
-        seasonal_candidates, failed, cleansed_periods, outlier_periods, analogue_item_id,
-        analogue_factor, borrowed_periods`` (``distribution_by_level``: the family of each
-        output level, e.g. ``"q90=negative_binomial q95=normal"``; ``seasonal_candidates``:
-        the seasonal models were tested (selection rule 3); periods cleansed of events; periods
+        seasonal_candidates, group_season, failed, cleansed_periods, outlier_periods,
+        analogue_item_id, analogue_factor, borrowed_periods`` (``distribution_by_level``: the
+        family of each output level, e.g. ``"q90=negative_binomial q95=normal"``;
+        ``seasonal_candidates``: the seasonal models were tested (selection rule 3);
+        ``group_season``: the history was adjusted by the seasonal index pooled over all
+        series (selection rule 8); periods cleansed of events; periods
         capped as outliers for the level estimate; the like-item history a new series
         borrowed).
     lead_time
@@ -480,6 +482,13 @@ def _attribute_arrays(
     }
 
 
+def _group_adjusted(s: SelectionResult) -> NDArray[np.bool_]:
+    """(N,) True where the selection adjusted the history by the group seasonal index."""
+    if s.season_factor.shape != s.mean.shape:
+        return np.zeros(s.model.size, dtype=bool)
+    return np.asarray((s.season_factor != 1.0).any(axis=1), dtype=bool)
+
+
 def _diagnostics(f: _Fitted, levels: NDArray[np.float64]) -> pl.DataFrame:
     c, s = f.classification, f.selection
     return f.panel.keys.with_columns(
@@ -501,6 +510,7 @@ def _diagnostics(f: _Fitted, levels: NDArray[np.float64]) -> pl.DataFrame:
             "seasonal_candidates",
             s.seasonal if s.seasonal.size else np.zeros(s.model.size, dtype=bool),
         ),
+        pl.Series("group_season", _group_adjusted(s)),
         pl.Series("failed", s.failed if s.failed.size else np.zeros(s.model.size, dtype=bool)),
         pl.Series("cleansed_periods", f.cleansed.sum(axis=1).astype(np.int64)),
         pl.Series(

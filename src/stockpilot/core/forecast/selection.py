@@ -99,6 +99,19 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    are measured on the actual history: a spike must not move the level, but it is demand
    the quantiles must cover (only the choice of (c, g), rule 6, scores capped actuals). ``outliers_capped`` counts the periods
    corrected per series, and the reason says so.
+8. **Group seasonal index** (``group_season``, default on; season_length > 1). Items
+   with too little history for a season of their own often share their group's: one
+   multiplicative index per phase is pooled over all series of the call
+   (:mod:`~stockpilot.core.forecast.group_season`: each series divided by its mean,
+   ratios to the centred moving average of one season, averaged per phase; smoothed over
+   ``group_season_smoothing`` neighbouring phases, by default one week on each side for
+   weekly buckets). It applies only when it forecasts better out of sample: at the
+   rolling origins, ``tsb_fixed`` on the history divided by the index estimated before the
+   earliest origin must cut the group's summed squared scaled error by at least
+   ``group_season_min_gain`` (10 %) against ``tsb_fixed`` on the history as it is. Then
+   every series' history is divided by the index re-estimated on the full history, rules
+   1-7 run on the adjusted history, and the means and spreads are multiplied by the index
+   of the forecast periods (``season_factor``); each reason says so, with the gain.
 
 Each series records its winner and a short reason, e.g.
 ``"tsb: lowest rolling-origin MSE 0.412 over 3 origins x 6 steps among 7 intermittent
