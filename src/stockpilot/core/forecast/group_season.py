@@ -5,9 +5,9 @@ usually shares the season of its group: every costume-jewellery item peaks befor
 Christmas. Estimating one index from the group and applying it to each item is the
 classic remedy (Withycombe 1989, "Forecasting with combined seasonal indices",
 International Journal of Forecasting 5(4); Dekker, van Donselaar and Ouwehand 2004,
-"Choosing the seasonal indices for a group of items", IJPE 90(3); Chen and Boylan 2007,
-"Use of individual and group seasonal indices in subaggregate demand forecasting", JORS
-58(12)). The item's history is divided by the index of each period, any non-seasonal
+"How to use aggregation and combined forecasting to improve seasonal demand forecasts",
+IJPE 90(2); Chen and Boylan 2007, "Use of individual and group seasonal indices in
+subaggregate demand forecasting", JORS 58(12)). The item's history is divided by the index of each period, any non-seasonal
 method forecasts the adjusted history, and its forecasts (and their spread) are multiplied
 by the index of the forecast periods.
 
@@ -22,7 +22,7 @@ a mean of 1. Smoothing matters for weekly buckets: holidays and events move by a
 between years (the 52-week year also drifts by a day or two), so the peak of one year
 spills into the neighbouring weeks of the next; on the two jewelry validation windows
 smoothing over one week on each side gave RMSSE 0.645 / 1.032 against 1.075 / 0.910
-without (docs/benchmarks/forecast.md, session 9).
+without (docs/forecasting.md, selection rule 9).
 
 **Decision** (:func:`group_season`). The index is applied only where it forecasts better
 out of sample: at each rolling origin a reference method (the selection passes its
