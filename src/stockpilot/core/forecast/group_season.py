@@ -7,16 +7,16 @@ classic remedy (Withycombe 1989, "Forecasting with combined seasonal indices",
 International Journal of Forecasting 5(4); Dekker, van Donselaar and Ouwehand 2004,
 "How to use aggregation and combined forecasting to improve seasonal demand forecasts",
 IJPE 90(2); Chen and Boylan 2007, "Use of individual and group seasonal indices in
-subaggregate demand forecasting", JORS 58(12)). The item's history is divided by the index of each period, any non-seasonal
-method forecasts the adjusted history, and its forecasts (and their spread) are multiplied
-by the index of the forecast periods.
+subaggregate demand forecasting", JORS 58(12)). The item's history is divided by the
+index of each period, any non-seasonal method forecasts the adjusted history, and its
+forecasts (and their spread) are multiplied by the index of the forecast periods.
 
 **Estimate** (:func:`group_seasonal_index`). Each series is divided by its own mean, so
 every series weighs the same whatever its volume; the pooled series is the mean of those
-ratios per period. Each pooled value is divided by the mean of the year-long window most
-nearly centred on it (classical ratio-to-moving-average decomposition: the centred
-moving average of one season, its nearest value at the first and last half season), the ratios are
-averaged per phase (period ``t`` has phase ``t mod m``), smoothed over ``smoothing``
+ratios per period. Each pooled value is divided by its centred moving average of one
+season (classical ratio-to-moving-average decomposition; the first and last half season
+take the nearest centred value), the ratios are averaged per phase (period ``t`` has
+phase ``t mod m``), smoothed over ``smoothing``
 neighbouring phases on each side (circularly), floored at :data:`INDEX_FLOOR` and scaled to
 a mean of 1. Smoothing matters for weekly buckets: holidays and events move by a week
 between years (the 52-week year also drifts by a day or two), so the peak of one year
