@@ -239,3 +239,39 @@ def test_forecast_items_file_gives_new_items_their_analogue(tmp_path: Path) -> N
     r = CliRunner().invoke(_app(), [*args, "--items", str(bad)])
     assert r.exit_code == 1
     assert "line 3 unknown_key" in r.output and "GHOST" in r.output
+
+
+def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> None:
+    """Two categories of weekly items, one peaking in winter, one in summer: each takes
+    its own group seasonal index (``group_season`` in the diagnostics); with
+    ``--season-group-by none`` the two waves pooled together cancel out."""
+    weeks, start = 95, date(2023, 1, 2)
+    t = np.arange(weeks)
+    rng = np.random.default_rng(11)
+    rows = []
+    for prefix, peak in (("W", 48), ("S", 22)):
+        wave = 1.0 + 0.6 * np.cos(2 * np.pi * (t % 52 - peak) / 52)
+        for i in range(15):
+            qty = np.round(rng.uniform(20, 60) * wave * rng.gamma(30.0, 1 / 30.0, weeks))
+            rows += [
+                (f"{prefix}{i}", "DC1", (start + timedelta(weeks=int(k))).isoformat(), q)
+                for k, q in zip(t, qty, strict=True)
+            ]
+    demand = tmp_path / "demand.csv"
+    pl.DataFrame(
+        rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
+    ).write_csv(demand)
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "item_id,unit_cost,category\n"
+        + "".join(f"W{i},2,scarves\nS{i},2,swimwear\n" for i in range(15))
+    )
+    diag = tmp_path / "diag.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "13", "--items", str(items)]
+    args += ["--out", str(tmp_path / "f.csv"), "--diagnostics", str(diag)]
+    r = CliRunner().invoke(_app(), args)
+    assert r.exit_code == 0, r.output
+    assert pl.read_csv(diag)["group_season"].all()
+    r = CliRunner().invoke(_app(), [*args, "--season-group-by", "none"])
+    assert r.exit_code == 0, r.output
+    assert not pl.read_csv(diag)["group_season"].any()

@@ -422,3 +422,39 @@ def test_items_with_under_two_years_take_their_groups_season() -> None:
     assert not flat.diagnostics["group_season"].any()
     flat_first = flat.forecasts.filter(pl.col("item_id") == "J00")["mean"].to_numpy()
     assert flat_first.max() < 1.5 * flat_first.min()
+
+
+def _wave_demand(items: list[str], peak_week: int, weeks: int, seed: int) -> pl.DataFrame:
+    t = np.arange(weeks)
+    wave = 1.0 + 0.6 * np.cos(2 * np.pi * (t % 52 - peak_week) / 52)
+    rng = np.random.default_rng(seed)
+    qty = np.round(rng.uniform(20.0, 60.0, size=(len(items), 1)) * wave)
+    qty = np.round(qty * rng.gamma(30.0, 1 / 30.0, size=qty.shape))
+    start = date(2023, 1, 2)
+    return pl.DataFrame(
+        {
+            "item_id": np.repeat(items, weeks),
+            "location_id": ["DC"] * (len(items) * weeks),
+            "date": [start + timedelta(weeks=int(k)) for k in t] * len(items),
+            "quantity": qty.reshape(-1),
+        }
+    )
+
+
+def test_the_item_category_groups_the_seasonal_index() -> None:
+    winter = [f"W{i:02d}" for i in range(20)]
+    summer = [f"S{i:02d}" for i in range(20)]
+    demand = pl.concat([_wave_demand(winter, 48, 95, seed=7), _wave_demand(summer, 22, 95, seed=8)])
+    items = pl.DataFrame(
+        {"item_id": winter + summer, "category": ["scarves"] * 20 + ["swimwear"] * 20}
+    )
+    by_category = Forecaster(horizon=13, bucket="week", items=items).fit(demand).predict()
+    assert by_category.diagnostics["group_season"].all()
+    f = by_category.forecasts
+    # forecast weeks 95-107: step 5 is week 48 of the year, the scarves' peak and the
+    # swimwear's trough; pooled together the two waves cancel out
+    for item, rises in (("W00", True), ("S00", False)):
+        mean = f.filter(pl.col("item_id") == item)["mean"].to_numpy()
+        assert (mean[5] > 1.03 * mean[0]) if rises else (mean[5] < 0.9 * mean[0])
+    pooled = Forecaster(horizon=13, bucket="week", items=items, season_group_by=None)
+    assert not pooled.fit(demand).predict().diagnostics["group_season"].any()

@@ -161,10 +161,19 @@ def run_forecast(
         Path | None,
         typer.Option(
             "--items",
-            help="Canonical item master: unit cost and price (ABC), lifecycle flags, and "
-            "analogue_item_id / analogue_factor (new items borrow their analogue's history).",
+            help="Canonical item master: unit cost and price (ABC), lifecycle flags, "
+            "analogue_item_id / analogue_factor (new items borrow their analogue's history) "
+            "and the category (the groups of the group seasonal index).",
         ),
     ] = None,
+    season_group_by: Annotated[
+        str,
+        typer.Option(
+            "--season-group-by",
+            help="Item-master column grouping the series that share a seasonal index "
+            "(selection rule 8); 'none': all series form one group.",
+        ),
+    ] = "category",
 ) -> None:
     """Forecast every item-location of a demand file, with quantiles."""
     from stockpilot.engine.forecasting import Forecaster  # the numerical stack, on use only
@@ -202,6 +211,7 @@ def run_forecast(
                     season_length=season_length,
                     calibrate=calibrate,
                     items=master,
+                    season_group_by=None if season_group_by.lower() == "none" else season_group_by,
                 )
                 .fit(frame)
                 .predict()

@@ -240,6 +240,11 @@ class Forecaster:
         lifecycle_flag, obsolete``; :func:`item_inputs`): unit cost and price feed the
         ABC criteria (``margin`` needs the price), and items declared ``phase_out``,
         ``discontinued`` or obsolete are at end of life whatever their recent demand.
+    season_group_by
+        The item-master column whose values group the series that share a seasonal index
+        (selection rule 8), ``category`` by default; series of items without a value, and
+        every series when the column or the item master is absent or this is ``None``,
+        form one group.
     calibrate
         Backtest the whole procedure on the last ``horizon`` periods, learn there the
         distribution family per demand pattern (lowest scaled pinball loss) and the level
@@ -263,6 +268,7 @@ class Forecaster:
     events: Sequence[ForecastEvent] = ()
     attributes: pl.DataFrame | None = None
     items: pl.DataFrame | None = None
+    season_group_by: str | None = "category"
     calibrate: bool = False
     lumpy_empirical: bool = False
     seed: int = 0
@@ -305,7 +311,7 @@ class Forecaster:
             clean = cleanse_history(y, mask)
             y, cleansed = clean.values, clean.replaced
             panel = Panel(panel.keys, panel.periods, y, panel.bucket)
-        master = item_inputs(self.items, panel.keys)
+        master = item_inputs(self.items, panel.keys, season_group_by=self.season_group_by)
         # New items borrow their analogue's history before launch (like-item forecasting)
         y, analogue = analogue_history(panel, master, own_periods=PERIODS_PER_YEAR[bucket])
         if analogue.borrowed.any():
@@ -326,6 +332,7 @@ class Forecaster:
             config=self.selection,
             patterns=cls.pattern.patterns,
             lifecycle=cls.lifecycle,
+            season_groups=master.season_groups,
         )
         # "normal" where the selection learned a spread, else the pattern's family
         dist = sel.families(lumpy_empirical=self.lumpy_empirical)
@@ -342,6 +349,7 @@ class Forecaster:
                 levels=levels,
                 seed=self.seed,
                 lumpy_empirical=self.lumpy_empirical,
+                season_groups=master.season_groups,
             )
             if learned is not None:
                 calib, choice = learned
@@ -607,6 +615,7 @@ def _backtest_calibration(
     levels: NDArray[np.float64],
     seed: int,
     lumpy_empirical: bool,
+    season_groups: NDArray[np.str_] | None = None,
 ) -> tuple[CalibrationReport, DistributionChoice] | None:
     """Backtest of the whole procedure on the last ``h`` periods (None if too short).
 
@@ -625,6 +634,7 @@ def _backtest_calibration(
         config=selection,
         patterns=cls.pattern.patterns,
         lifecycle=cls.lifecycle,
+        season_groups=season_groups,
     )
     choice = choose_distribution(test, sel.mean, sel.sd_path, train, cls.pattern.patterns)
     default = distribution_for_pattern(
@@ -733,6 +743,9 @@ class ItemInputs:
     analogue_item_id, analogue_factor
         ``items.analogue_item_id`` ("" where none) and ``items.analogue_factor`` (NaN where
         blank): like-item history for new items (:func:`analogue_history`).
+    season_groups
+        The values of the ``season_group_by`` column ("" where blank), the groups of the
+        group seasonal index; ``None`` when not asked for or the column is absent.
     """
 
     unit_cost: NDArray[np.float64]
@@ -740,6 +753,7 @@ class ItemInputs:
     end_of_life_flag: NDArray[np.bool_]
     analogue_item_id: NDArray[np.str_] = field(default_factory=lambda: np.zeros(0, dtype="<U1"))
     analogue_factor: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    season_groups: NDArray[np.str_] | None = None
 
     @property
     def missing_price(self) -> int:
@@ -751,11 +765,14 @@ class ItemInputs:
         )
 
 
-def item_inputs(items: pl.DataFrame | None, keys: pl.DataFrame) -> ItemInputs:
+def item_inputs(
+    items: pl.DataFrame | None, keys: pl.DataFrame, *, season_group_by: str | None = None
+) -> ItemInputs:
     """Item-master columns aligned to the series ``keys`` (a frame with ``item_id``).
 
-    Optional columns (``unit_cost``, ``price``, ``lifecycle_flag``, ``obsolete``) may be
-    absent; what is absent is unknown (NaN, no flag).
+    Optional columns (``unit_cost``, ``price``, ``lifecycle_flag``, ``obsolete``, and the
+    ``season_group_by`` column) may be absent; what is absent is unknown (NaN, no flag, no
+    group).
     """
     n = keys.height
     if items is None:
@@ -770,7 +787,10 @@ def item_inputs(items: pl.DataFrame | None, keys: pl.DataFrame) -> ItemInputs:
         "analogue_item_id",
         "analogue_factor",
     )
+    group_by = season_group_by if season_group_by in items.columns else None
     wanted = [c for c in optional if c in items.columns]
+    if group_by is not None and group_by not in wanted and group_by != "item_id":
+        wanted.append(group_by)
     joined = keys.select(pl.col("item_id").cast(pl.String)).join(
         items.select(pl.col("item_id").cast(pl.String), *wanted).unique(
             subset="item_id", keep="last", maintain_order=True
@@ -801,6 +821,11 @@ def item_inputs(items: pl.DataFrame | None, keys: pl.DataFrame) -> ItemInputs:
         analogue_item_id=np.asarray(analogue, dtype=str),
         analogue_factor=(
             number("analogue_factor") if "analogue_factor" in joined.columns else np.full(n, np.nan)
+        ),
+        season_groups=(
+            None
+            if group_by is None
+            else joined[group_by].cast(pl.String).fill_null("").to_numpy().astype(str)
         ),
     )
 

@@ -17,7 +17,7 @@ from stockpilot.core.forecast.group_season import (
 )
 from stockpilot.core.forecast.models.naive import moving_average_forecast
 from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast
-from stockpilot.errors import InvalidParameterError
+from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 #: R 4.x: ``round(decompose(AirPassengers, type = "multiplicative")$figure, 7)``.
 R_DECOMPOSE_AIR_PASSENGERS = np.array(
@@ -27,7 +27,8 @@ R_DECOMPOSE_AIR_PASSENGERS = np.array(
     ]
 )
 
-WEEKLY_SEASON = 1.0 + 0.6 * np.sin(2 * np.pi * np.arange(52) / 52) ** 8
+#: An annual wave: a peak at week 48, a trough at week 22.
+WEEKLY_SEASON = 1.0 + 0.6 * np.cos(2 * np.pi * (np.arange(52) - 48) / 52)
 
 
 def _moving_average(history: np.ndarray, steps: int) -> np.ndarray:
@@ -130,10 +131,8 @@ def test_a_shared_season_is_applied_only_when_it_forecasts_better() -> None:
     seasonal = group_season(y, 52, [64, 77], 13, _moving_average)
     assert seasonal.applied and seasonal.gain > 0.1
     np.testing.assert_allclose(seasonal.factors(0, 52), seasonal.index)
-    assert (
-        np.argmax(seasonal.index) == np.argmax(WEEKLY_SEASON)
-        or abs(int(np.argmax(seasonal.index)) - int(np.argmax(WEEKLY_SEASON))) <= 1
-    )
+    assert abs(int(np.argmax(seasonal.index)) - 48) <= 2
+    assert abs(int(np.argmin(seasonal.index)) - 22) <= 2
     flat = np.random.default_rng(2).poisson(20.0, size=(40, 90)).astype(float)
     plain = group_season(flat, 52, [64, 77], 13, _moving_average)
     assert not plain.applied and np.isfinite(plain.gain)
@@ -172,3 +171,24 @@ def test_selection_forecasts_the_adjusted_history_times_the_index() -> None:
     raw = select_and_forecast(y, 13, season_length=52, config=off_cfg, patterns=pattern)
     np.testing.assert_array_equal(raw.season_factor, np.ones((40, 13)))
     assert not any("group seasonal index" in r for r in raw.reason)
+
+
+def test_each_season_group_gets_its_own_index_and_its_own_decision() -> None:
+    # a winter peak, the same wave half a year later, and flat demand
+    winter = _weekly_group(30, 95, seed=4)
+    summer = np.roll(_weekly_group(30, 95 + 26, seed=5), -26, axis=1)[:, :95]
+    flat = np.random.default_rng(6).poisson(20.0, size=(30, 95)).astype(float)
+    y = np.vstack([winter, summer, flat])
+    groups = np.repeat(["winter", "summer", "basics"], 30)
+    r = select_and_forecast(y, 13, season_length=52, season_groups=groups)
+    w, s = r.season_factor[0], r.season_factor[30]
+    assert (r.season_factor[:30] == w).all() and (r.season_factor[30:60] == s).all()
+    # forecast weeks 95-107 hold phases 43-51 and 0-3: winter's peak, summer's trough
+    assert w[4:8].min() > 1.3 and s[4:8].max() < 0.7
+    np.testing.assert_array_equal(r.season_factor[60:], np.ones((30, 13)))
+    assert not any("group seasonal index" in x for x in r.reason[60:])
+    # one group for all: the mixed index
+    mixed = select_and_forecast(y, 13, season_length=52)
+    assert not np.allclose(mixed.season_factor[0], w)
+    with pytest.raises(InvalidDataError, match="season groups"):
+        select_and_forecast(y, 13, season_length=52, season_groups=groups[:10])

@@ -101,7 +101,8 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    corrected per series, and the reason says so.
 8. **Group seasonal index** (``group_season``, default on; season_length > 1). Items
    with too little history for a season of their own often share their group's: one
-   multiplicative index per phase is pooled over all series of the call
+   multiplicative index per phase is pooled over the series of each ``season_groups``
+   label (e.g. the item category; all series of the call when ``None``)
    (:mod:`~stockpilot.core.forecast.group_season`: each series divided by its mean,
    ratios to the centred moving average of one season, averaged per phase; smoothed over
    ``group_season_smoothing`` neighbouring phases, by default one week on each side for
@@ -139,7 +140,7 @@ from stockpilot.core.forecast.base import (
     validate_panel,
     weighted_residual_sd,
 )
-from stockpilot.core.forecast.group_season import GROUP_SEASON_MIN_GAIN, GroupSeason, group_season
+from stockpilot.core.forecast.group_season import GROUP_SEASON_MIN_GAIN, group_season
 from stockpilot.core.forecast.metrics import difference_scales
 from stockpilot.core.forecast.models._optim import limited_search, without_polish
 from stockpilot.core.forecast.origin_errors import OriginErrors
@@ -603,6 +604,7 @@ def select_and_forecast(
     config: SelectionConfig | None = None,
     patterns: ArrayLike | None = None,
     lifecycle: ArrayLike | None = None,
+    season_groups: ArrayLike | None = None,
 ) -> SelectionResult:
     """Choose a method per series by rolling-origin error and forecast ``h`` periods.
 
@@ -623,6 +625,9 @@ def select_and_forecast(
     patterns, lifecycle
         (N,) demand patterns and lifecycle stages; computed with
         :func:`stockpilot.core.classify.demand_pattern` / ``lifecycle_stage`` when omitted.
+    season_groups
+        (N,) labels of the groups that share a seasonal index (rule 8), e.g. the item
+        category; ``None``: all series form one group.
 
     Examples
     --------
@@ -643,6 +648,7 @@ def select_and_forecast(
             config=config,
             patterns=patterns,
             lifecycle=lifecycle,
+            season_groups=season_groups,
         )
 
 
@@ -655,6 +661,7 @@ def _select_and_forecast(
     config: SelectionConfig | None,
     patterns: ArrayLike | None,
     lifecycle: ArrayLike | None,
+    season_groups: ArrayLike | None = None,
 ) -> SelectionResult:
     """:func:`select_and_forecast` of a panel ``arr`` that ``validate_panel`` checked
     (its shape, ``h`` and ``season_length`` included)."""
@@ -678,6 +685,12 @@ def _select_and_forecast(
         raise InvalidDataError(
             f"select_and_forecast: {pat.size} patterns / {life.size} stages for {n} series."
         )
+    groups = None if season_groups is None else np.asarray(season_groups).astype(str).reshape(-1)
+    if groups is not None and groups.size != n:
+        raise InvalidDataError(
+            f"select_and_forecast: {groups.size} season groups for {n} series; give one "
+            "label per series."
+        )
     avail = _available()
     eval_h = int(cfg.eval_horizon or h)
     n_obs = observation_count(arr)
@@ -694,9 +707,9 @@ def _select_and_forecast(
     origin_ends = [t - eval_h * k for k in range(1, cfg.n_origins + 1) if t - eval_h * k >= 2]
     annual_end = _annual_origin(t, origin_ends, season_length, periods_per_year, cfg)
     # rule 8: a season shared by the group is taken out of the history before any fit
-    season = _group_season(arr, origin_ends, eval_h, season_length, cfg)
-    if season.applied:
-        arr = arr / season.factors(0, t)
+    season = _group_seasons(arr, origin_ends, eval_h, h, season_length, cfg, groups)
+    if season.history is not None:
+        arr = arr / season.history
     seasonal_ok = np.zeros(n, dtype=bool)
     if season_length > 1 and origin_ends:
         earliest = min(origin_ends)
@@ -916,58 +929,91 @@ def _select_and_forecast(
         seasonal=seasonal_out,
         season_factor=np.ones((n, h)),
     )
-    return _reseasonalized(result, season, t, tested=n_obs > 0)
+    return _reseasonalized(result, season, tested=n_obs > 0)
 
 
-def _group_season(
-    arr: FloatArray, origin_ends: list[int], eval_h: int, season_length: int, cfg: SelectionConfig
-) -> GroupSeason:
-    """Rule 8: the group seasonal index of the panel and whether it applies, tested with
-    ``tsb_fixed`` at the rolling origins."""
-    if not cfg.group_season or season_length < 2:
-        return GroupSeason(np.ones(max(season_length, 1)), False, np.nan, np.nan)
+@dataclass(frozen=True)
+class _SeasonAdjustment:
+    """Rule 8 for a panel: the group index of every period of every series."""
+
+    history: FloatArray | None  # (N, T) index of the history; None where no group applied
+    forecast: FloatArray  # (N, h) index of the forecast periods (ones where not applied)
+    gain: FloatArray  # (N,) the test's relative error fall where applied, else NaN
+
+
+def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
+    arr: FloatArray,
+    origin_ends: list[int],
+    eval_h: int,
+    h: int,
+    season_length: int,
+    cfg: SelectionConfig,
+    season_groups: NDArray[np.str_] | None,
+) -> _SeasonAdjustment:
+    """Rule 8: the group seasonal index of each group of series (``season_groups``, one
+    group when ``None``) and whether it applies, tested with ``tsb_fixed`` at the rolling
+    origins."""
+    n, t = arr.shape
+    none = _SeasonAdjustment(None, np.ones((n, h)), np.full(n, np.nan))
+    if not cfg.group_season or season_length < 2 or n == 0:
+        return none
     from stockpilot.core.forecast.models.intermittent import tsb_forecast
 
     def reference(history: FloatArray, steps: int) -> FloatArray:
         fit = tsb_forecast(history, steps, alpha_d=TSB_FIXED_ALPHA, alpha_p=TSB_FIXED_ALPHA)
         return nonnegative(fit.mean)
 
-    return group_season(
-        arr,
-        season_length,
-        origin_ends,
-        eval_h,
-        reference,
-        smoothing=cfg.group_season_smoothing,
-        min_gain=cfg.group_season_min_gain,
-    )
+    labels = np.zeros(n, dtype=np.int64)
+    if season_groups is not None:
+        labels = np.unique(season_groups, return_inverse=True)[1].reshape(-1)
+    history = np.ones((n, t))
+    forecast = np.ones((n, h))
+    gain = np.full(n, np.nan)
+    for label in range(int(labels.max()) + 1):
+        rows = np.flatnonzero(labels == label)
+        found = group_season(
+            arr[rows],
+            season_length,
+            origin_ends,
+            eval_h,
+            reference,
+            smoothing=cfg.group_season_smoothing,
+            min_gain=cfg.group_season_min_gain,
+        )
+        if found.applied:
+            history[rows] = found.factors(0, t)
+            forecast[rows] = found.factors(t, t + h)
+            gain[rows] = found.gain
+    if np.isnan(gain).all():
+        return none
+    return _SeasonAdjustment(history, forecast, gain)
 
 
 def _reseasonalized(
-    result: SelectionResult, season: GroupSeason, t: int, *, tested: NDArray[np.bool_]
+    result: SelectionResult, season: _SeasonAdjustment, *, tested: NDArray[np.bool_]
 ) -> SelectionResult:
     """``result`` (forecasts of the seasonally adjusted history) times the group index of
     the forecast periods: the means, and the spread at every level (a quantile of ``s x Z``
     is ``s`` times that of ``Z``)."""
-    if not season.applied:
+    if season.history is None:
         return result
-    h = result.mean.shape[1]
-    factor = season.factors(t, t + h)
-    first = factor[0]
-    note = (
-        f"; history adjusted by the group seasonal index (rolling-origin error of "
-        f"tsb_fixed {-100.0 * season.gain:+.0f} %)"
-    )
+    factor = season.forecast
+    first = factor[:, :1]
+    noted = tested & np.isfinite(season.gain)
     reason = result.reason.astype(object)
-    reason[tested] = [r + note for r in reason[tested].tolist()]
+    reason[noted] = [
+        f"{r}; history adjusted by the group seasonal index (rolling-origin error of "
+        f"tsb_fixed {-100.0 * g:+.0f} %)"
+        for r, g in zip(reason[noted].tolist(), season.gain[noted].tolist(), strict=True)
+    ]
     return replace(
         result,
         reason=reason.astype(str),
         mean=result.mean * factor,
-        sd=result.sd * first,
+        sd=result.sd * first[:, 0],
         horizon_profile=result.horizon_profile * (factor / first),
-        count_sd=result.count_sd * first,
-        season_factor=np.broadcast_to(factor, result.mean.shape).copy(),
+        count_sd=result.count_sd * first[:, 0],
+        season_factor=factor,
     )
 
 
