@@ -15,7 +15,7 @@ from stockpilot.core.forecast.group_season import (
     group_season,
     group_seasonal_index,
 )
-from stockpilot.core.forecast.models.naive import moving_average_forecast
+from stockpilot.core.forecast.models.intermittent import tsb_forecast, tsb_origin_forecasts
 from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast
 from stockpilot.errors import InvalidDataError, InvalidParameterError
 
@@ -31,8 +31,8 @@ R_DECOMPOSE_AIR_PASSENGERS = np.array(
 WEEKLY_SEASON = 1.0 + 0.6 * np.cos(2 * np.pi * (np.arange(52) - 48) / 52)
 
 
-def _moving_average(history: np.ndarray, steps: int) -> np.ndarray:
-    return moving_average_forecast(history, steps).mean
+def _tsb(history: np.ndarray, ends: np.ndarray, divisor: np.ndarray | None) -> np.ndarray:
+    return tsb_origin_forecasts(history, ends, alpha_d=0.1, alpha_p=0.1, divisor=divisor)
 
 
 def test_box_jenkins_series_g_index_matches_r_decompose() -> None:
@@ -86,7 +86,7 @@ def test_parameters_are_checked() -> None:
     with pytest.raises(InvalidParameterError, match="smoothing"):
         group_seasonal_index(np.ones((1, 30)), 4, smoothing=-1)
     with pytest.raises(InvalidParameterError, match="min_gain"):
-        group_season(np.ones((1, 30)), 4, [20], 4, _moving_average, min_gain=1.0)
+        group_season(np.ones((1, 30)), 4, [20], 4, _tsb, min_gain=1.0)
     with pytest.raises(InvalidParameterError, match="group_season_min_gain"):
         SelectionConfig(group_season_min_gain=-0.1)
     with pytest.raises(InvalidParameterError, match="group_season_smoothing"):
@@ -128,17 +128,17 @@ def _weekly_group(n: int, weeks: int, seed: int) -> np.ndarray:
 
 def test_a_shared_season_is_applied_only_when_it_forecasts_better() -> None:
     y = _weekly_group(40, 90, seed=1)
-    seasonal = group_season(y, 52, [64, 77], 13, _moving_average)
+    seasonal = group_season(y, 52, [64, 77], 13, _tsb)
     assert seasonal.applied and seasonal.gain > 0.1
     np.testing.assert_allclose(seasonal.factors(0, 52), seasonal.index)
     assert abs(int(np.argmax(seasonal.index)) - 48) <= 2
     assert abs(int(np.argmin(seasonal.index)) - 22) <= 2
     flat = np.random.default_rng(2).poisson(20.0, size=(40, 90)).astype(float)
-    plain = group_season(flat, 52, [64, 77], 13, _moving_average)
+    plain = group_season(flat, 52, [64, 77], 13, _tsb)
     assert not plain.applied and np.isfinite(plain.gain)
     np.testing.assert_array_equal(plain.index, np.ones(52))
     # the test needs a full season before the earliest origin
-    short = group_season(y[:, :60], 52, [34, 47], 13, _moving_average)
+    short = group_season(y[:, :60], 52, [34, 47], 13, _tsb)
     assert not short.applied and np.isnan(short.gain)
 
 
@@ -146,7 +146,7 @@ def test_selection_forecasts_the_adjusted_history_times_the_index() -> None:
     y = _weekly_group(40, 90, seed=3)
     pattern, life = demand_pattern(y).patterns, lifecycle_stage(y)
     on = select_and_forecast(y, 13, season_length=52, patterns=pattern, lifecycle=life)
-    season = group_season(y, 52, [64, 77], 13, _moving_average)
+    season = group_season(y, 52, [64, 77], 13, _tsb)
     factor = on.season_factor[0]
     assert on.season_factor.shape == (40, 13) and (on.season_factor == factor).all()
     assert not np.allclose(factor, 1.0)
@@ -192,3 +192,21 @@ def test_each_season_group_gets_its_own_index_and_its_own_decision() -> None:
     assert not np.allclose(mixed.season_factor[0], w)
     with pytest.raises(InvalidDataError, match="season groups"):
         select_and_forecast(y, 13, season_length=52, season_groups=groups[:10])
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), zeros=st.floats(0.0, 0.9), late=st.integers(0, 20))
+def test_tsb_at_origins_equals_tsb_refitted_at_each_origin(
+    seed: int, zeros: float, late: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.poisson(4.0, size=(5, 30)) * (rng.uniform(size=(5, 30)) >= zeros)
+    y = y.astype(float)
+    y[1, :late] = np.nan
+    y[2, 7] = np.nan  # a missing period
+    divisor = rng.uniform(0.5, 2.0, size=30)
+    ends = np.array([3, 17, 24, 30])
+    got = tsb_origin_forecasts(y, ends, alpha_d=0.1, alpha_p=0.2, divisor=divisor)
+    for k, end in enumerate(ends):
+        fit = tsb_forecast(y[:, :end] / divisor[:end], 1, alpha_d=0.1, alpha_p=0.2)
+        np.testing.assert_allclose(got[:, k], fit.mean[:, 0], rtol=1e-12, atol=1e-12)

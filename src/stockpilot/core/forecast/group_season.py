@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -64,8 +65,9 @@ INDEX_FLOOR = 0.1
 #: under 0.3 % on the M5 stores, where the index then made the holdout slightly worse.
 GROUP_SEASON_MIN_GAIN = 0.1
 
-#: A forecast of ``h`` periods from a history (N, T) -> (N, h) means.
-Reference = Callable[[FloatArray, int], FloatArray]
+#: A flat-forecast method at several origins: (history (N, T), origin ends (K,), divisor
+#: of each period (T,) or None) -> (N, K) forecasts of the history divided by the divisor.
+Reference = Callable[[FloatArray, NDArray[np.int64], FloatArray | None], FloatArray]
 
 
 def default_smoothing(season_length: int) -> int:
@@ -111,21 +113,9 @@ def group_seasonal_index(
         raise parameter_error("group_seasonal_index", "smoothing", "an integer >= 0", smoothing)
     if arr.ndim != 2:
         raise InvalidDataError(f"group_seasonal_index: y must be (N, T); got {arr.shape}.")
-    observed = ~np.isnan(arr)
-    count = observed.sum(axis=1)
-    total = np.where(observed, arr, 0.0).sum(axis=1)
-    level = np.divide(total, count, out=np.zeros(arr.shape[0]), where=count > 0)
-    rows = level > 0
-    if not rows.any():
+    pooled, rows = _pooled_ratios(np.ascontiguousarray(arr))
+    if rows == 0:
         return None
-    ratio = arr[rows] / level[rows, None]
-    seen = observed[rows].sum(axis=0)
-    pooled = np.divide(
-        np.where(observed[rows], ratio, 0.0).sum(axis=0),
-        seen,
-        out=np.full(arr.shape[1], np.nan),
-        where=seen > 0,
-    )
     index = _phase_means(pooled, m)
     if index is None:
         return None
@@ -136,6 +126,38 @@ def group_seasonal_index(
         index = np.convolve(padded, np.full(width, 1.0 / width), mode="valid")[:m]
     index = np.maximum(index / index.mean(), INDEX_FLOOR)
     return index / index.mean()
+
+
+@numba.njit(cache=True)
+def _pooled_ratios(y: FloatArray) -> tuple[FloatArray, int]:
+    """Mean over the rows with positive demand of ``y / row mean`` per column (NaN where
+    no such row is observed), and the number of those rows."""
+    n, t_len = y.shape
+    sums = np.zeros(t_len)
+    counts = np.zeros(t_len)
+    rows = 0
+    for i in range(n):
+        total = 0.0
+        count = 0
+        for t in range(t_len):
+            v = y[i, t]
+            if not np.isnan(v):
+                total += v
+                count += 1
+        if count == 0 or total <= 0.0:
+            continue
+        rows += 1
+        level = total / count
+        for t in range(t_len):
+            v = y[i, t]
+            if not np.isnan(v):
+                sums[t] += v / level
+                counts[t] += 1.0
+    pooled = np.full(t_len, np.nan)
+    for t in range(t_len):
+        if counts[t] > 0:
+            pooled[t] = sums[t] / counts[t]
+    return pooled, rows
 
 
 def _season(season_length: object, owner: str) -> int:
@@ -236,7 +258,7 @@ def group_season(
     eval_h
         Periods scored after each origin.
     reference
-        The forecasting method of the test, ``(history, h) -> (N, h)`` means.
+        The flat-forecast method of the test at every origin (:data:`Reference`).
     smoothing
         Phases on each side of the index smoothing; ``None``: :func:`default_smoothing`.
     min_gain
@@ -246,15 +268,17 @@ def group_season(
     --------
     A shared season of period 4, every series flat apart from it:
 
-    >>> from stockpilot.core.forecast.models.naive import moving_average_forecast
+    >>> def last_value(x, ends, divisor):
+    ...     z = x if divisor is None else x / divisor
+    ...     return z[:, ends - 1]
     >>> y = np.tile([5.0, 10.0, 20.0, 5.0], (3, 6)) * np.array([[1.0], [2.0], [3.0]])
-    >>> gs = group_season(y, 4, [20, 22], 2, lambda x, h: moving_average_forecast(x, h).mean)
+    >>> gs = group_season(y, 4, [20, 22], 2, last_value)
     >>> gs.applied, gs.index.round(2).tolist()
     (True, [0.5, 1.0, 2.0, 0.5])
     """
     arr = np.atleast_2d(np.asarray(y, dtype=np.float64))
     m = _season(season_length, "group_season")
-    k = default_smoothing(m) if smoothing is None else smoothing
+    width = default_smoothing(m) if smoothing is None else smoothing
     if not 0.0 <= min_gain < 1.0:
         raise parameter_error("group_season", "min_gain", "a float in [0, 1)", min_gain)
     ones = np.ones(m)
@@ -262,7 +286,7 @@ def group_season(
     ends = sorted(int(o) for o in origins if 0 < int(o) < arr.shape[1])
     if not ends or eval_h < 1:
         return GroupSeason(ones, False, nan, nan)
-    trial = group_seasonal_index(arr[:, : ends[0]], m, smoothing=k)
+    trial = group_seasonal_index(arr[:, : ends[0]], m, smoothing=width)
     if trial is None:
         return GroupSeason(ones, False, nan, nan)
     _, scale = difference_scales(arr[:, : ends[0]])
@@ -271,18 +295,18 @@ def group_season(
         return GroupSeason(ones, False, nan, nan)
     hist, sq_scale = arr[rows], scale[rows, None]
     trial_season = GroupSeason(trial, True, nan, nan)
+    at = np.asarray(ends, dtype=np.int64)
+    plain = reference(hist, at, None)
+    seasonal = reference(hist, at, trial_season.factors(0, arr.shape[1]))
     raw = adjusted = 0.0
-    for end in ends:
+    for k, end in enumerate(ends):
         stop = min(end + eval_h, arr.shape[1])
-        steps = stop - end
         actual = hist[:, end:stop]
-        plain = reference(hist[:, :end], steps)
         season = trial_season.factors(end, stop)
-        seasonal = reference(hist[:, :end] / trial_season.factors(0, end), steps) * season
-        raw += float(np.nansum((plain - actual) ** 2 / sq_scale))
-        adjusted += float(np.nansum((seasonal - actual) ** 2 / sq_scale))
+        raw += float(np.nansum((plain[:, k, None] - actual) ** 2 / sq_scale))
+        adjusted += float(np.nansum((seasonal[:, k, None] * season - actual) ** 2 / sq_scale))
     applied = raw > 0 and adjusted < (1.0 - min_gain) * raw
     if not applied:
         return GroupSeason(ones, False, raw, adjusted)
-    full = group_seasonal_index(arr, m, smoothing=k)
+    full = group_seasonal_index(arr, m, smoothing=width)
     return GroupSeason(trial if full is None else full, True, raw, adjusted)

@@ -954,19 +954,21 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
     group when ``None``) and whether it applies, tested with ``tsb_fixed`` at the rolling
     origins."""
     n, t = arr.shape
-    none = _SeasonAdjustment(None, np.ones((n, h)), np.full(n, np.nan))
     if not cfg.group_season or season_length < 2 or n == 0:
-        return none
-    from stockpilot.core.forecast.models.intermittent import tsb_forecast
+        return _SeasonAdjustment(None, np.ones((n, h)), np.full(n, np.nan))
+    from stockpilot.core.forecast.models.intermittent import tsb_origin_forecasts
 
-    def reference(history: FloatArray, steps: int) -> FloatArray:
-        fit = tsb_forecast(history, steps, alpha_d=TSB_FIXED_ALPHA, alpha_p=TSB_FIXED_ALPHA)
-        return nonnegative(fit.mean)
+    def reference(
+        history: FloatArray, ends: NDArray[np.int64], divisor: FloatArray | None
+    ) -> FloatArray:
+        return tsb_origin_forecasts(
+            history, ends, alpha_d=TSB_FIXED_ALPHA, alpha_p=TSB_FIXED_ALPHA, divisor=divisor
+        )
 
     labels = np.zeros(n, dtype=np.int64)
     if season_groups is not None:
         labels = np.unique(season_groups, return_inverse=True)[1].reshape(-1)
-    history = np.ones((n, t))
+    history: FloatArray | None = None
     forecast = np.ones((n, h))
     gain = np.full(n, np.nan)
     for label in range(int(labels.max()) + 1):
@@ -981,11 +983,11 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
             min_gain=cfg.group_season_min_gain,
         )
         if found.applied:
+            if history is None:
+                history = np.ones((n, t))
             history[rows] = found.factors(0, t)
             forecast[rows] = found.factors(t, t + h)
             gain[rows] = found.gain
-    if np.isnan(gain).all():
-        return none
     return _SeasonAdjustment(history, forecast, gain)
 
 

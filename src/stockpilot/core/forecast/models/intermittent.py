@@ -371,6 +371,69 @@ def tsb_forecast(
     return _tsb_result(y, h, start, ad, ap)
 
 
+def tsb_origin_forecasts(
+    y: FloatArray,
+    ends: IntArray,
+    *,
+    alpha_d: float,
+    alpha_p: float,
+    divisor: FloatArray | None = None,
+) -> FloatArray:
+    """TSB's flat forecast at several origins in one pass: column ``k`` of the (N, K)
+    result is what ``tsb_forecast(y[:, :ends[k]] / divisor[:ends[k]], h, alpha_d=alpha_d,
+    alpha_p=alpha_p)`` forecasts for every step (0 where a row has no observation before
+    the origin). ``divisor`` (T,) divides each column of ``y`` (none: 1).
+
+    >>> y = np.array([[4.0, 0.0, 2.0, 6.0]])
+    >>> tsb_origin_forecasts(y, np.array([2, 4]), alpha_d=0.5, alpha_p=0.5).tolist()
+    [[2.0, 3.9375]]
+    """
+    arr = np.ascontiguousarray(y, dtype=np.float64)
+    at = np.ascontiguousarray(ends, dtype=np.int64)
+    if at.size and (at.min() < 1 or at.max() > arr.shape[1]):
+        raise parameter_error(
+            "tsb_origin_forecasts", "ends", f"origins in 1..{arr.shape[1]}", at.tolist()
+        )
+    scale = np.ones(arr.shape[1]) if divisor is None else np.ascontiguousarray(divisor)
+    return _tsb_at_origins(arr, first_observation(arr), float(alpha_d), float(alpha_p), at, scale)
+
+
+@numba.njit(cache=True, parallel=True)
+def _tsb_at_origins(  # noqa: PLR0917
+    y: FloatArray, start: IntArray, ad: float, ap: float, ends: IntArray, divisor: FloatArray
+) -> FloatArray:
+    """:func:`_tsb_run`'s recursion on ``y / divisor``, its forecast recorded at each end."""
+    n, t_len = y.shape
+    out = np.zeros((n, ends.size))
+    for i in numba.prange(n):
+        s = start[i]
+        d = 0.0
+        z = 0.0
+        seen = False
+        for t in range(s, t_len + 1):
+            for k in range(ends.size):
+                if ends[k] == t:
+                    out[i, k] = d * z if seen else 0.0
+            if t == t_len:
+                break
+            v = y[i, t] / divisor[t]
+            if np.isnan(v):
+                continue
+            if t == s:
+                d = 1.0 if v > 0.0 else 0.0
+                z = v if v > 0.0 else 0.0
+                seen = v > 0.0
+                continue
+            d += ap * ((1.0 if v > 0.0 else 0.0) - d)
+            if seen:
+                moved = z + ad * (v - z)
+                z = moved if v > 0.0 else z
+            elif v > 0.0:
+                z = v
+                seen = True
+    return out
+
+
 def _tsb_result(
     y: FloatArray, h: int, start: IntArray, ad: FloatArray, ap: FloatArray
 ) -> PanelForecast:
