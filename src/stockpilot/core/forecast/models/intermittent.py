@@ -371,6 +371,7 @@ def tsb_forecast(
     return _tsb_result(y, h, start, ad, ap)
 
 
+@threads_by_size
 def tsb_origin_forecasts(
     y: FloatArray,
     ends: IntArray,
