@@ -396,34 +396,41 @@ def tsb_origin_forecasts(
             "tsb_origin_forecasts", "ends", f"origins in 1..{arr.shape[1]}", at.tolist()
         )
     scale = np.ones(arr.shape[1]) if divisor is None else np.ascontiguousarray(divisor)
-    return _tsb_at_origins(arr, first_observation(arr), float(alpha_d), float(alpha_p), at, scale)
+    order = np.argsort(at, kind="stable")
+    out = np.empty((arr.shape[0], at.size))
+    out[:, order] = _tsb_at_origins(
+        arr, first_observation(arr), float(alpha_d), float(alpha_p), at[order], scale
+    )
+    return out
 
 
 @numba.njit(cache=True, parallel=True)
 def _tsb_at_origins(  # noqa: PLR0917
     y: FloatArray, start: IntArray, ad: float, ap: float, ends: IntArray, divisor: FloatArray
 ) -> FloatArray:
-    """:func:`_tsb_run`'s recursion on ``y / divisor``, its forecast recorded at each end."""
+    """:func:`_tsb_run`'s recursion on ``y / divisor``, its forecast recorded at each end
+    (``ends`` sorted)."""
     n, t_len = y.shape
-    out = np.zeros((n, ends.size))
+    k_len = ends.size
+    out = np.zeros((n, k_len))
+    scale = 1.0 / divisor
     for i in numba.prange(n):
         s = start[i]
-        d = 0.0
-        z = 0.0
-        seen = False
-        for t in range(s, t_len + 1):
-            for k in range(ends.size):
-                if ends[k] == t:
-                    out[i, k] = d * z if seen else 0.0
-            if t == t_len:
-                break
-            v = y[i, t] / divisor[t]
+        k = 0
+        while k < k_len and ends[k] <= s:
+            k += 1  # origins before the first observation forecast 0
+        if s >= t_len:
+            continue
+        v = y[i, s] * scale[s]
+        d = 1.0 if v > 0.0 else 0.0
+        z = v if v > 0.0 else 0.0
+        seen = v > 0.0
+        for t in range(s + 1, t_len):
+            if k < k_len and ends[k] == t:
+                out[i, k] = d * z if seen else 0.0
+                k += 1
+            v = y[i, t] * scale[t]
             if np.isnan(v):
-                continue
-            if t == s:
-                d = 1.0 if v > 0.0 else 0.0
-                z = v if v > 0.0 else 0.0
-                seen = v > 0.0
                 continue
             d += ap * ((1.0 if v > 0.0 else 0.0) - d)
             if seen:
@@ -432,6 +439,8 @@ def _tsb_at_origins(  # noqa: PLR0917
             elif v > 0.0:
                 z = v
                 seen = True
+        if k < k_len:
+            out[i, k] = d * z if seen else 0.0  # the end at t_len
     return out
 
 
