@@ -22,7 +22,7 @@ a mean of 1. Smoothing matters for weekly buckets: holidays and events move by a
 between years (the 52-week year also drifts by a day or two), so the peak of one year
 spills into the neighbouring weeks of the next; on the two jewelry validation windows
 smoothing over one week on each side gave RMSSE 0.645 / 1.032 against 1.075 / 0.910
-without (docs/forecasting.md, selection rule 9).
+without (docs/forecasting.md, selection rule 8).
 
 **Decision** (:func:`group_season`). The index is applied only where it forecasts better
 out of sample: at each rolling origin a reference method (the selection passes its
