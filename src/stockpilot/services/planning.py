@@ -480,10 +480,12 @@ def forecast_step(context: RunContext) -> None:
     # takes the write lock (SQLite has one writer).
     borrowed = int((result.diagnostics["borrowed_periods"] > 0).sum())
     analogues = f"; {borrowed} new series on analogue history" if borrowed else ""
+    seasonal = int(result.diagnostics["group_season"].sum())
+    grouped = f"; {seasonal} series on their category's seasonal index" if seasonal else ""
     context.progress(
         0.9,
         f"{result.forecasts.height} forecast rows, {len(result.overrides)} event overrides; "
-        f"methods: {top}{analogues}",
+        f"methods: {top}{analogues}{grouped}",
     )
     save_forecasts(context, result.forecasts)
     # Which method each series uses and why (the rule's reason), kept with the run.
