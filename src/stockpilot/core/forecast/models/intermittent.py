@@ -172,6 +172,22 @@ def _tsb_scores(
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _tsb_step(  # noqa: PLR0917
+    d: float, z: float, seen: bool, v: float, ad: float, ap: float
+) -> tuple[float, float, bool]:
+    """One observed period of TSB: demand probability ``d``, size ``z`` (``seen``: a
+    demand has occurred), after the value ``v``."""
+    d += ap * ((1.0 if v > 0.0 else 0.0) - d)
+    if seen:
+        # a select, not a branch: whether a period has demand is not predictable
+        moved = z + ad * (v - z)
+        return d, moved if v > 0.0 else z, True
+    if v > 0.0:
+        return d, v, True
+    return d, z, False
+
+
 @numba.njit(cache=True, parallel=True)
 def _tsb_run(
     y: FloatArray, start: IntArray, alpha_d: FloatArray, alpha_p: FloatArray
@@ -195,14 +211,7 @@ def _tsb_run(
             if np.isnan(v):
                 continue
             fitted[i, t] = d * z if seen else 0.0
-            d += ap * ((1.0 if v > 0.0 else 0.0) - d)
-            if seen:
-                # a select, not a branch: whether a period has demand is not predictable
-                moved = z + ad * (v - z)
-                z = moved if v > 0.0 else z
-            elif v > 0.0:
-                z = v
-                seen = True
+            d, z, seen = _tsb_step(d, z, seen, v, ad, ap)
         out[i] = d * z if seen else 0.0
     return fitted, out
 
@@ -432,13 +441,7 @@ def _tsb_at_origins(  # noqa: PLR0917
             v = y[i, t] * scale[t]
             if np.isnan(v):
                 continue
-            d += ap * ((1.0 if v > 0.0 else 0.0) - d)
-            if seen:
-                moved = z + ad * (v - z)
-                z = moved if v > 0.0 else z
-            elif v > 0.0:
-                z = v
-                seen = True
+            d, z, seen = _tsb_step(d, z, seen, v, ad, ap)
         if k < k_len:
             out[i, k] = d * z if seen else 0.0  # the end at t_len
     return out
