@@ -269,9 +269,24 @@ def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> Non
     diag = tmp_path / "diag.csv"
     args = ["forecast", "--demand", str(demand), "--horizon", "13", "--items", str(items)]
     args += ["--out", str(tmp_path / "f.csv"), "--diagnostics", str(diag)]
-    r = CliRunner().invoke(_app(), args)
+    groups = tmp_path / "groups.csv"
+    r = CliRunner().invoke(_app(), [*args, "--season-groups-out", str(groups)])
     assert r.exit_code == 0, r.output
     assert pl.read_csv(diag)["group_season"].all()
+    assert "group seasonal index: applied to 2 of 2 season groups (scarves -" in r.output
+    table = pl.read_csv(groups)
+    assert table.columns == [
+        "season_group",
+        "series",
+        "applied",
+        "gain",
+        "raw_error",
+        "adjusted_error",
+        "period_start",
+        "index",
+    ]
+    assert table.height == 26 and table["applied"].all() and (table["series"] == 15).all()
     r = CliRunner().invoke(_app(), [*args, "--season-group-by", "none"])
     assert r.exit_code == 0, r.output
     assert not pl.read_csv(diag)["group_season"].any()
+    assert "applied to 0 of 1 season groups" in r.output

@@ -456,5 +456,22 @@ def test_the_item_category_groups_the_seasonal_index() -> None:
     for item, rises in (("W00", True), ("S00", False)):
         mean = f.filter(pl.col("item_id") == item)["mean"].to_numpy()
         assert (mean[5] > 1.03 * mean[0]) if rises else (mean[5] < 0.9 * mean[0])
+    groups = by_category.season_groups
+    assert groups is not None and groups["season_group"].unique().sort().to_list() == [
+        "scarves",
+        "swimwear",
+    ]
+    assert groups["applied"].all() and (groups["gain"] > 0.1).all()
+    scarves = groups.filter(pl.col("season_group") == "scarves").sort("period_start")
+    w00 = f.filter(pl.col("item_id") == "W00").sort("period_start")
+    assert scarves["period_start"].to_list() == w00["period_start"].to_list()
+    # W00's winner forecasts a flat level of the adjusted history: its forecasts follow the
+    # index, period for period
+    ratio = w00["mean"].to_numpy() / scarves["index"].to_numpy()
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-9)
     pooled = Forecaster(horizon=13, bucket="week", items=items, season_group_by=None)
-    assert not pooled.fit(demand).predict().diagnostics["group_season"].any()
+    flat = pooled.fit(demand).predict()
+    assert not flat.diagnostics["group_season"].any()
+    assert flat.season_groups is not None
+    assert flat.season_groups["season_group"].unique().to_list() == [""]
+    assert not flat.season_groups["applied"].any() and (flat.season_groups["index"] == 1).all()

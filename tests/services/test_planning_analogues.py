@@ -36,3 +36,8 @@ def test_new_items_borrow_their_analogues_history(tmp_path: Path) -> None:
     assert used["reason"].str.starts_with("history of analogue ").all()
     forecast = next(s for s in run.steps if s.name == "forecast")
     assert f"{used.height} new series on analogue history" in forecast.message
+    # the group seasonal test of every item category is kept with the run
+    groups = runs.read_artifact(factory, run.id, "season_groups")
+    assert groups is not None
+    assert set(groups["season_group"]) <= set(items["category"].drop_nulls()) | {""}
+    assert groups.height == 8 * groups["season_group"].n_unique()

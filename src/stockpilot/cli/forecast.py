@@ -13,7 +13,10 @@ names the bucket used. The output follows the forecasts exchange format
 (``item_id, location_id, period_start, model, mean, q50, q90, ...``). With ``--lead-time``
 a second file, ``<out stem>_lead_time<suffix>`` (or ``--lead-time-out``), holds the
 quantiles of demand over lead time plus review period, one row per series. With
-``--diagnostics`` a third holds the chosen model and the reason per series.
+``--diagnostics`` a third holds the chosen model and the reason per series. Series of
+items in the same ``category`` of ``--items`` (``--season-group-by``) share a group
+seasonal index where it forecasts better out of sample; a summary line says where it was
+applied and ``--season-groups-out`` writes each group's test and index.
 
 With ``--calibrate`` the backtest calibration is printed: per level asked, the share of
 backtest actuals at or below the quantile at that nominal level, the number of actuals,
@@ -174,6 +177,14 @@ def run_forecast(
             "(selection rule 8); 'none': all series form one group.",
         ),
     ] = "category",
+    season_groups_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--season-groups-out",
+            help="Write each season group's test and index per forecast period "
+            "(.csv, .parquet, .xlsx).",
+        ),
+    ] = None,
 ) -> None:
     """Forecast every item-location of a demand file, with quantiles."""
     from stockpilot.engine.forecasting import Forecaster  # the numerical stack, on use only
@@ -226,6 +237,9 @@ def run_forecast(
             if diagnostics is not None:
                 write_table(result.diagnostics, diagnostics)
                 written.append(diagnostics)
+            if season_groups_out is not None and result.season_groups is not None:
+                write_table(result.season_groups, season_groups_out)
+                written.append(season_groups_out)
             calibration = calibration_table(result) if result.calibration is not None else None
             if calibration is not None and calibration_out is not None:
                 write_table(calibration, calibration_out)
@@ -252,6 +266,22 @@ def run_forecast(
     typer.echo(
         f"{n_series} series x {horizon} periods forecast ({chosen.value} buckets, "
         f"{how}); wrote " + ", ".join(str(p) for p in written)
+    )
+    if result.season_groups is not None:
+        typer.echo(_season_summary(result.season_groups))
+
+
+def _season_summary(groups: pl.DataFrame) -> str:
+    """One line on the group seasonal indices: where applied, with the test's gain."""
+    per_group = groups.unique("season_group", keep="first", maintain_order=True)
+    applied = per_group.filter(pl.col("applied"))
+    named = ", ".join(
+        f"{g or '(all series)'} {-100.0 * gain:+.0f} %"
+        for g, gain in zip(applied["season_group"], applied["gain"], strict=True)
+    )
+    return (
+        f"group seasonal index: applied to {applied.height} of {per_group.height} season "
+        "groups" + (f" ({named}; rolling-origin error of tsb_fixed)" if named else "")
     )
 
 

@@ -471,7 +471,7 @@ def export_command(
         str,
         typer.Argument(
             help="policies or forecasts, or a run's review output: network, simulation, "
-            "exceptions, forecast_selection, policy_details."
+            "exceptions, forecast_selection, season_groups, policy_details, accuracy."
         ),
     ],
     out: Annotated[Path, typer.Option(help="File to write (.csv, .parquet or .xlsx).")],

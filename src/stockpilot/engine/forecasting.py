@@ -138,6 +138,12 @@ class ForecastResult:
         nominal level, or with ``calibrate=True`` the level the backtest says covers the
         nominal share of actuals (see :func:`calibration_adjusted_levels`). ``None`` is the
         same as ``levels``.
+    season_groups
+        The group seasonal index of each season group (selection rule 8), one row per group
+        and forecast period: ``season_group, series, applied, gain, raw_error,
+        adjusted_error, period_start, index`` (``index`` 1 where not applied; ``gain`` the
+        fall of the test's rolling-origin error). ``None`` when the rule did not run (no
+        season, or turned off).
     """
 
     forecasts: pl.DataFrame
@@ -147,6 +153,7 @@ class ForecastResult:
     overrides: tuple[OverrideRecord, ...] = ()
     calibration: CalibrationReport | None = None
     levels_used: tuple[float, ...] | None = None
+    season_groups: pl.DataFrame | None = None
 
 
 def _to_polars(demand: Any) -> pl.DataFrame:
@@ -469,7 +476,28 @@ class Forecaster:
             overrides=records,
             calibration=f.calibration,
             levels_used=tuple(float(x) for x in f.asked_levels),
+            season_groups=_season_groups(f),
         )
+
+
+def _season_groups(f: _Fitted) -> pl.DataFrame | None:
+    """ForecastResult.season_groups: each group's test and index per forecast period."""
+    groups = f.selection.season_groups
+    if not groups:
+        return None
+    t, h = f.panel.n_periods, f.periods.size
+    return pl.DataFrame(
+        {
+            "season_group": [g.label for g in groups for _ in range(h)],
+            "series": np.repeat([g.series for g in groups], h),
+            "applied": np.repeat([g.season.applied for g in groups], h),
+            "gain": np.repeat([g.season.gain for g in groups], h),
+            "raw_error": np.repeat([g.season.raw_error for g in groups], h),
+            "adjusted_error": np.repeat([g.season.adjusted_error for g in groups], h),
+            "period_start": pl.Series(np.tile(f.periods, len(groups))).cast(pl.Date),
+            "index": np.concatenate([g.season.factors(t, t + h) for g in groups]),
+        }
+    )
 
 
 def _attribute_arrays(

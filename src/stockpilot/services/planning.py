@@ -490,6 +490,9 @@ def forecast_step(context: RunContext) -> None:
     save_forecasts(context, result.forecasts)
     # Which method each series uses and why (the rule's reason), kept with the run.
     save_artifact(context, "forecast_selection", result.diagnostics)
+    if result.season_groups is not None:
+        # each category's group seasonal index and its out-of-sample test (rule 8)
+        save_artifact(context, "season_groups", result.season_groups)
     for record in result.overrides:
         append_audit(
             context.session,

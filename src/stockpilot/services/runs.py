@@ -580,9 +580,11 @@ ARTIFACT_KINDS = (
     "forecast_selection",
     "policy_details",
     "accuracy",
+    "season_groups",
 )
 """Review outputs stored per run: network placement, simulated service, forecast
-exceptions, the method each series' forecast uses and why (``forecast_selection``), and
+exceptions, the method each series' forecast uses and why (``forecast_selection``), each
+item category's group seasonal index and its out-of-sample test (``season_groups``), and
 the policy lines' further columns (``policy_details``: lot-sizing reason, push/pull and
 its reason, MOQ-exception costs and recommendation, demand statistics, distribution), and
 the accuracy and forecast value added of the previously published forecasts

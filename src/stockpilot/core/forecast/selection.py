@@ -140,7 +140,7 @@ from stockpilot.core.forecast.base import (
     validate_panel,
     weighted_residual_sd,
 )
-from stockpilot.core.forecast.group_season import GROUP_SEASON_MIN_GAIN, group_season
+from stockpilot.core.forecast.group_season import GROUP_SEASON_MIN_GAIN, GroupSeason, group_season
 from stockpilot.core.forecast.metrics import difference_scales
 from stockpilot.core.forecast.models._optim import limited_search, without_polish
 from stockpilot.core.forecast.origin_errors import OriginErrors
@@ -167,6 +167,7 @@ __all__ = [
     "Candidate",
     "Criterion",
     "FixedModel",
+    "SeasonGroupResult",
     "SelectionConfig",
     "SelectionResult",
     "select_and_forecast",
@@ -298,6 +299,16 @@ class SelectionConfig:
 
 
 @dataclass(frozen=True)
+class SeasonGroupResult:
+    """Rule 8 for one group of series: its label, size and test (with the index where
+    it applies)."""
+
+    label: str
+    series: int
+    season: GroupSeason
+
+
+@dataclass(frozen=True)
 class SelectionResult:
     """Per-series outcome of selection (arrays in input row order).
 
@@ -362,6 +373,9 @@ class SelectionResult:
         and ``horizon_profile`` include; ones where no index was applied. Where one was,
         the rolling-origin figures (``oos_sd``, ``oos_bias``, ``scores``) and
         ``residual_sd`` are those of the seasonally adjusted history.
+    season_groups
+        The test of rule 8 for each group of series, applied or not (empty when the rule
+        is off or the panel has no season).
     """
 
     model: NDArray[np.str_]
@@ -388,6 +402,7 @@ class SelectionResult:
     outliers_capped: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     seasonal: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     season_factor: FloatArray = field(default_factory=lambda: np.ones((0, 0)))
+    season_groups: tuple[SeasonGroupResult, ...] = ()
 
     @property
     def sd_path(self) -> FloatArray:
@@ -939,6 +954,7 @@ class _SeasonAdjustment:
     history: FloatArray | None  # (N, T) index of the history; None where no group applied
     forecast: FloatArray  # (N, h) index of the forecast periods (ones where not applied)
     gain: FloatArray  # (N,) the test's relative error fall where applied, else NaN
+    groups: tuple[SeasonGroupResult, ...] = ()
 
 
 def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
@@ -965,10 +981,12 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
             history, ends, alpha_d=TSB_FIXED_ALPHA, alpha_p=TSB_FIXED_ALPHA, divisor=divisor
         )
 
-    labels = np.zeros(n, dtype=np.int64)
+    names, labels = np.array([""]), np.zeros(n, dtype=np.int64)
     if season_groups is not None:
-        labels = np.unique(season_groups, return_inverse=True)[1].reshape(-1)
+        names, labels = np.unique(season_groups, return_inverse=True)
+        labels = labels.reshape(-1)
     history: FloatArray | None = None
+    tested: list[SeasonGroupResult] = []
     forecast = np.ones((n, h))
     gain = np.full(n, np.nan)
     for label in range(int(labels.max()) + 1):
@@ -982,13 +1000,14 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
             smoothing=cfg.group_season_smoothing,
             min_gain=cfg.group_season_min_gain,
         )
+        tested.append(SeasonGroupResult(str(names[label]), int(rows.size), found))
         if found.applied:
             if history is None:
                 history = np.ones((n, t))
             history[rows] = found.factors(0, t)
             forecast[rows] = found.factors(t, t + h)
             gain[rows] = found.gain
-    return _SeasonAdjustment(history, forecast, gain)
+    return _SeasonAdjustment(history, forecast, gain, tuple(tested))
 
 
 def _reseasonalized(
@@ -998,7 +1017,7 @@ def _reseasonalized(
     the forecast periods: the means, and the spread at every level (a quantile of ``s x Z``
     is ``s`` times that of ``Z``)."""
     if season.history is None:
-        return result
+        return replace(result, season_groups=season.groups)
     factor = season.forecast
     first = factor[:, :1]
     noted = tested & np.isfinite(season.gain)
@@ -1016,6 +1035,7 @@ def _reseasonalized(
         horizon_profile=result.horizon_profile * (factor / first),
         count_sd=result.count_sd * first[:, 0],
         season_factor=factor,
+        season_groups=season.groups,
     )
 
 
