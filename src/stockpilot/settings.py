@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     )
     horizon: int = Field(26, ge=1, description="Forecast horizon in planning buckets.")
     service_target: float = Field(0.95, gt=0, lt=1, description="Default service target.")
+    season_group_by: str | None = Field(
+        "category",
+        description="Item-master column whose values group the series that share a seasonal "
+        "index in the forecast step (selection rule 8); off: all series form one group.",
+    )
     # Forecast exception tolerances of the planning run's ``exceptions`` step (see
     # stockpilot.core.forecast.exceptions.ExceptionRules; ``None``/``off`` = rule off).
     exception_window: int = Field(

@@ -41,3 +41,14 @@ def test_new_items_borrow_their_analogues_history(tmp_path: Path) -> None:
     assert groups is not None
     assert set(groups["season_group"]) <= set(items["category"].drop_nulls()) | {""}
     assert groups.height == 8 * groups["season_group"].n_unique()
+
+
+def test_season_groups_follow_the_setting(tmp_path: Path) -> None:
+    # one group for all series when the setting is off
+    folder = write_demo(tmp_path / "data", items=60, weeks=60, seed=4, as_of=AS_OF).path
+    factory = open_store(f"sqlite:///{tmp_path / 'plan.db'}")
+    settings = Settings(home=tmp_path, horizon=8, season_group_by=None)
+    run = plan_folder(factory, folder, AS_OF, settings)
+    assert run.status.value == "succeeded", [s.message for s in run.steps]
+    groups = runs.read_artifact(factory, run.id, "season_groups")
+    assert groups is not None and groups["season_group"].unique().to_list() == [""]

@@ -470,6 +470,7 @@ def forecast_step(context: RunContext) -> None:
         classification=_state(context)["classification_config"],
         attributes=items.select("item_id", "category"),
         items=items,
+        season_group_by=settings.season_group_by,
         end=panel.periods[-1].astype(date) if panel.n_periods else None,
     )
     result = forecaster.fit(planning.rename({"period": "date"})).predict()
