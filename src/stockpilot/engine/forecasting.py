@@ -117,8 +117,8 @@ class ForecastResult:
         analogue_item_id, analogue_factor, borrowed_periods`` (``distribution_by_level``: the
         family of each output level, e.g. ``"q90=negative_binomial q95=normal"``;
         ``seasonal_candidates``: the seasonal models were tested (selection rule 3);
-        ``group_season``: the history was adjusted by the seasonal index pooled over all
-        series (selection rule 8); periods cleansed of events; periods
+        ``group_season``: the history was adjusted by the seasonal index pooled over the
+        series of its season group (selection rule 8); periods cleansed of events; periods
         capped as outliers for the level estimate; the like-item history a new series
         borrowed).
     lead_time
