@@ -231,7 +231,12 @@ class GroupSeason:
     def factors(self, start: int, stop: int) -> FloatArray:
         """Index of the periods ``start .. stop - 1`` (columns of the panel; the forecast
         periods follow the last column)."""
-        return self.index[np.arange(start, stop) % self.index.size]
+        return _periods(self.index, start, stop)
+
+
+def _periods(index: FloatArray, start: int, stop: int) -> FloatArray:
+    """``index`` (one value per phase) of the periods ``start .. stop - 1``."""
+    return index[np.arange(start, stop) % index.size]
 
 
 def group_season(
@@ -295,15 +300,14 @@ def group_season(
     if not rows.any():
         return GroupSeason(ones, False, nan, nan)
     hist, sq_scale = arr[rows], scale[rows, None]
-    trial_season = GroupSeason(trial, True, nan, nan)
     at = np.asarray(ends, dtype=np.int64)
     plain = reference(hist, at, None)
-    seasonal = reference(hist, at, trial_season.factors(0, arr.shape[1]))
+    seasonal = reference(hist, at, _periods(trial, 0, arr.shape[1]))
     raw = adjusted = 0.0
     for k, end in enumerate(ends):
         stop = min(end + eval_h, arr.shape[1])
         actual = hist[:, end:stop]
-        season = trial_season.factors(end, stop)
+        season = _periods(trial, end, stop)
         raw += float(np.nansum((plain[:, k, None] - actual) ** 2 / sq_scale))
         adjusted += float(np.nansum((seasonal[:, k, None] * season - actual) ** 2 / sq_scale))
     applied = raw > 0 and adjusted < (1.0 - min_gain) * raw
