@@ -210,3 +210,10 @@ def test_tsb_at_origins_equals_tsb_refitted_at_each_origin(
     for k, end in enumerate(ends):
         fit = tsb_forecast(y[:, :end] / divisor[:end], 1, alpha_d=0.1, alpha_p=0.2)
         np.testing.assert_allclose(got[:, k], fit.mean[:, 0], rtol=1e-12, atol=1e-12)
+
+
+def test_smoothing_wider_than_a_season_flattens_the_index() -> None:
+    # a window of 2 x 5 + 1 phases is capped at the season (3 phases): every phase
+    # gets the mean
+    y = np.tile([0.4, 0.8, 1.6], 6)[None, :]
+    np.testing.assert_allclose(group_seasonal_index(y, 3, smoothing=5), np.ones(3))

@@ -120,11 +120,10 @@ def group_seasonal_index(
     index = _phase_means(pooled, m)
     if index is None:
         return None
-    k = int(smoothing)
+    k = min(int(smoothing), (m - 1) // 2)  # a window of at most one season, centred
     if k:
-        width = min(2 * k + 1, m)
         padded = np.concatenate([index[-k:], index, index[:k]])
-        index = np.convolve(padded, np.full(width, 1.0 / width), mode="valid")[:m]
+        index = np.convolve(padded, np.full(2 * k + 1, 1.0 / (2 * k + 1)), mode="valid")
     index = np.maximum(index / index.mean(), INDEX_FLOOR)
     return index / index.mean()
 
@@ -164,7 +163,7 @@ def _pooled_ratios(y: FloatArray) -> tuple[FloatArray, int]:
 def _season(season_length: object, owner: str) -> int:
     if isinstance(season_length, bool) or not isinstance(season_length, (int, np.integer)):
         raise parameter_error(owner, "season_length", "an integer >= 2", season_length)
-    if int(season_length) < 2:
+    if season_length < 2:
         raise parameter_error(owner, "season_length", "an integer >= 2", season_length)
     return int(season_length)
 
