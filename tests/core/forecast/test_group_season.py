@@ -16,7 +16,11 @@ from stockpilot.core.forecast.group_season import (
     group_seasonal_index,
 )
 from stockpilot.core.forecast.models.intermittent import tsb_forecast, tsb_origin_forecasts
-from stockpilot.core.forecast.selection import SelectionConfig, select_and_forecast
+from stockpilot.core.forecast.selection import (
+    SelectionConfig,
+    SelectionResult,
+    select_and_forecast,
+)
 from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 #: R 4.x: ``round(decompose(AirPassengers, type = "multiplicative")$figure, 7)``.
@@ -152,21 +156,26 @@ def test_selection_forecasts_the_adjusted_history_times_the_index() -> None:
     assert not np.allclose(factor, 1.0)
     assert all("group seasonal index" in r for r in on.reason)
     np.testing.assert_allclose(factor, season.factors(90, 103))
-    # the same selection, run by hand on the adjusted history, times the index
+    # by hand: the rolling origins score the history adjusted by the index known before
+    # the earliest origin, the winners are refitted on the history adjusted by the index
+    # of the whole history, and their forecasts are multiplied by that index
     off_cfg = SelectionConfig(group_season=False)
-    off = select_and_forecast(
-        y / season.factors(0, 90),
-        13,
-        season_length=52,
-        config=off_cfg,
-        patterns=pattern,
-        lifecycle=life,
-    )
-    np.testing.assert_allclose(on.mean, off.mean * factor)
-    np.testing.assert_allclose(
-        on.sd_paths([0.9, 0.95]), off.sd_paths([0.9, 0.95]) * factor[:, None]
-    )
-    np.testing.assert_array_equal(on.model, off.model)
+
+    def plain(history: np.ndarray) -> SelectionResult:
+        return select_and_forecast(
+            history, 13, season_length=52, config=off_cfg, patterns=pattern, lifecycle=life
+        )
+
+    assert season.origin_index is not None
+    seen = plain(y / season.origin_index[np.arange(90) % 52])
+    np.testing.assert_allclose(on.scores, seen.scores)
+    whole = plain(y / season.factors(0, 90))
+    assert not np.allclose(on.scores, whole.scores, equal_nan=True)
+    np.testing.assert_array_equal(on.model, seen.model)
+    np.testing.assert_array_equal(on.model, whole.model)
+    np.testing.assert_allclose(on.mean, whole.mean * factor)
+    # the refit's residual sd is that of the history adjusted by the whole index
+    np.testing.assert_allclose(on.residual_sd, whole.residual_sd)
     # turned off, nothing is adjusted
     raw = select_and_forecast(y, 13, season_length=52, config=off_cfg, patterns=pattern)
     np.testing.assert_array_equal(raw.season_factor, np.ones((40, 13)))

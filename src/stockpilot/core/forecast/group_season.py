@@ -29,7 +29,9 @@ out of sample: at each rolling origin a reference method (the selection passes i
 ``tsb_fixed``) forecasts the history as it is and the history adjusted by the index
 estimated *before the earliest origin*, and the group's sum of squared errors, each
 series scaled by its RMSSE scale, must fall by at least ``min_gain`` (10 %). Only then is
-the index re-estimated on the full history and applied.
+the index re-estimated on the full history and applied; the selection's rolling origins
+keep the index of the test (``GroupSeason.origin_index``), so no origin's score sees the
+periods it is scored on.
 """
 
 from __future__ import annotations
@@ -213,12 +215,17 @@ class GroupSeason:
     raw_error, adjusted_error
         The group's sum of squared scaled rolling-origin errors of the reference method
         on the history as it is and adjusted (NaN where the test could not run).
+    origin_index
+        (m,) the index the test used, estimated on the history before the earliest origin
+        (where applied; ``None`` otherwise): what a forecast made at the rolling origins
+        can know.
     """
 
     index: FloatArray
     applied: bool
     raw_error: float
     adjusted_error: float
+    origin_index: FloatArray | None = None
 
     @property
     def gain(self) -> float:
@@ -313,4 +320,4 @@ def group_season(
     if not applied:
         return GroupSeason(ones, False, raw, adjusted)
     full = group_seasonal_index(arr, m, smoothing=width)
-    return GroupSeason(trial if full is None else full, True, raw, adjusted)
+    return GroupSeason(trial if full is None else full, True, raw, adjusted, trial)

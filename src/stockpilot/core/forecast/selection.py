@@ -110,9 +110,11 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    rolling origins, ``tsb_fixed`` on the history divided by the index estimated before the
    earliest origin must cut the group's summed squared scaled error by at least
    ``group_season_min_gain`` (10 %) against ``tsb_fixed`` on the history as it is. Then
-   every series' history is divided by the index re-estimated on the full history, rules
-   1-7 run on the adjusted history, and the means and spreads are multiplied by the index
-   of the forecast periods (``season_factor``); each reason says so, with the gain.
+   rules 1-7 run on the adjusted history: the rolling and annual origins see the history
+   divided by the index of the test (known before the earliest origin), the winners are
+   refitted on the history divided by the index re-estimated on the full history, and
+   their means and spreads are multiplied by that index in the forecast periods
+   (``season_factor``); each reason says so, with the gain.
 
 Each series records its winner and a short reason, e.g.
 ``"tsb: lowest rolling-origin MSE 0.412 over 3 origins x 6 steps among 7 intermittent
@@ -723,7 +725,11 @@ def _select_and_forecast(
     annual_end = _annual_origin(t, origin_ends, season_length, periods_per_year, cfg)
     # rule 8: a season shared by the group is taken out of the history before any fit
     season = _group_seasons(arr, origin_ends, eval_h, h, season_length, cfg, groups)
-    if season.history is not None:
+    origin_arr = arr
+    if season.history is not None and season.origin_history is not None:
+        # the origins see the index estimated before the earliest of them; the final fit
+        # the index of the whole history
+        origin_arr = arr / season.origin_history
         arr = arr / season.history
     seasonal_ok = np.zeros(n, dtype=bool)
     if season_length > 1 and origin_ends:
@@ -735,7 +741,7 @@ def _select_and_forecast(
             asked = seasonal_ok & ~intermittent & ~eol
             seasonal_ok = asked.copy()
             seasonal_ok[asked] = seasonality_test(
-                arr[asked, :earliest], season_length, level=cfg.seasonality_level
+                origin_arr[asked, :earliest], season_length, level=cfg.seasonality_level
             )
 
     model_out = np.full(n, M.NAIVE.value, dtype="<U32")
@@ -798,12 +804,16 @@ def _select_and_forecast(
     fit_arr = arr
     limit_out = np.full(n, np.inf)
     origin_fit: dict[int, FloatArray] = {}
+    origin_capped = origin_arr
     if cfg.outlier_k is not None:
         capped = cap_outliers(arr, cfg.outlier_k)
         fit_arr, capped_out, limit_out = capped.values, capped.capped, capped.limit
+        origin_capped = (
+            fit_arr if origin_arr is arr else cap_outliers(origin_arr, cfg.outlier_k).values
+        )
         # at each origin, the limits of the window before it: nothing after the origin
         origin_fit = {
-            end: cap_outliers(arr[:, :end], cfg.outlier_k).values
+            end: cap_outliers(origin_arr[:, :end], cfg.outlier_k).values
             for end in [*origin_ends, *([] if annual_end is None else [annual_end])]
         }
 
@@ -817,6 +827,8 @@ def _select_and_forecast(
             rows=rows,
             arr=arr,
             fit_arr=fit_arr,
+            origin_arr=origin_arr,
+            origin_capped=origin_capped,
             origin_fit=origin_fit,
             first=first,
             origin_ends=origin_ends,
@@ -952,6 +964,7 @@ class _SeasonAdjustment:
     """Rule 8 for a panel: the group index of every period of every series."""
 
     history: FloatArray | None  # (N, T) index of the history; None where no group applied
+    origin_history: FloatArray | None  # (N, T) the index estimated before the earliest origin
     forecast: FloatArray  # (N, h) index of the forecast periods (ones where not applied)
     gain: FloatArray  # (N,) the test's relative error fall where applied, else NaN
     groups: tuple[SeasonGroupResult, ...] = ()
@@ -971,7 +984,7 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
     origins."""
     n, t = arr.shape
     if not cfg.group_season or season_length < 2 or n == 0:
-        return _SeasonAdjustment(None, np.ones((n, h)), np.full(n, np.nan))
+        return _SeasonAdjustment(None, None, np.ones((n, h)), np.full(n, np.nan))
     from stockpilot.core.forecast.models.intermittent import tsb_origin_forecasts
 
     def reference(
@@ -986,6 +999,7 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
         names, labels = np.unique(season_groups, return_inverse=True)
         labels = labels.reshape(-1)
     history: FloatArray | None = None
+    origin_history: FloatArray | None = None
     tested: list[SeasonGroupResult] = []
     forecast = np.ones((n, h))
     gain = np.full(n, np.nan)
@@ -1003,11 +1017,13 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
         tested.append(SeasonGroupResult(str(names[label]), int(rows.size), found))
         if found.applied:
             if history is None:
-                history = np.ones((n, t))
+                history, origin_history = np.ones((n, t)), np.ones((n, t))
             history[rows] = found.factors(0, t)
+            assert origin_history is not None and found.origin_index is not None
+            origin_history[rows] = found.origin_index[np.arange(t) % season_length]
             forecast[rows] = found.factors(t, t + h)
             gain[rows] = found.gain
-    return _SeasonAdjustment(history, forecast, gain, tuple(tested))
+    return _SeasonAdjustment(history, origin_history, forecast, gain, tuple(tested))
 
 
 def _reseasonalized(
@@ -1241,6 +1257,8 @@ def _select_group(
     rows: NDArray[np.intp],
     arr: FloatArray,
     fit_arr: FloatArray,
+    origin_arr: FloatArray,
+    origin_capped: FloatArray,
     origin_fit: dict[int, FloatArray],
     first: NDArray[np.int64],
     origin_ends: list[int],
@@ -1259,6 +1277,8 @@ def _select_group(
     the learned spread (c, g, series) when one was learned."""
     sub = arr[rows]
     sub_fit = fit_arr[rows]
+    # the history the rolling origins see (rule 8: adjusted by the index known before them)
+    seen, seen_capped = origin_arr[rows], origin_capped[rows]
     hl = _half_life(cfg, eval_h)
     actual_full = None if cfg.outlier_k is None else sub
     sub_first = first[rows]
@@ -1280,17 +1300,17 @@ def _select_group(
         if not ok_rows.any():
             continue
         origins += ok_rows
-        raw_train = sub[ok_rows, :end]
+        raw_train = seen[ok_rows, :end]
         train = origin_fit[end][rows[ok_rows]] if origin_fit else raw_train
         actual_train = raw_train if origin_fit else None
-        actual = sub[ok_rows, end : end + eval_h]
+        actual = seen[ok_rows, end : end + eval_h]
         ens_sum = np.zeros((int(ok_rows.sum()), eval_h))
         ens_sd = np.zeros(int(ok_rows.sum()))
         ens_n = 0
         fcs: dict[int, tuple[FloatArray, FloatArray]] = {}
         # the spread is learned against the actuals with outliers capped (rule 6): one
         # spike in an origin window must not set the width of every period
-        kept.append((ok_rows, sub_fit[ok_rows, end : end + eval_h], fcs))
+        kept.append((ok_rows, seen_capped[ok_rows, end : end + eval_h], fcs))
         for j, model in enumerate(models):
             if model.value in broken:
                 continue
@@ -1438,9 +1458,9 @@ def _select_group(
                 annual = _annual_record(
                     names=names,
                     models=models,
-                    train=origin_fit[annual_end][rows] if origin_fit else sub[:, :annual_end],
-                    actual_train=sub[:, :annual_end] if origin_fit else None,
-                    scored=sub_fit[:, annual_end : annual_end + eval_h],
+                    train=origin_fit[annual_end][rows] if origin_fit else seen[:, :annual_end],
+                    actual_train=seen[:, :annual_end] if origin_fit else None,
+                    scored=seen_capped[:, annual_end : annual_end + eval_h],
                     eligible=tested & ((annual_end - sub_first) >= cfg.min_train),
                     win=win,
                     partner=partner,
