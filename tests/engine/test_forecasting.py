@@ -475,3 +475,17 @@ def test_the_item_category_groups_the_seasonal_index() -> None:
     assert flat.season_groups is not None
     assert flat.season_groups["season_group"].unique().to_list() == [""]
     assert not flat.season_groups["applied"].any() and (flat.season_groups["index"] == 1).all()
+
+
+def test_a_season_group_column_asked_for_by_name_must_exist() -> None:
+    demand = _wave_demand(["A", "B"], 48, 60, seed=9)
+    items = pl.DataFrame({"item_id": ["A", "B"], "brand": ["x", "y"]})
+    with pytest.raises(InvalidParameterError, match=r"season_group_by.*brnad"):
+        Forecaster(horizon=4, bucket="week", items=items, season_group_by="brnad").fit(demand)
+    # the default column may be missing: one group
+    result = Forecaster(horizon=4, bucket="week", items=items).fit(demand).predict()
+    assert result.season_groups is not None
+    assert result.season_groups["season_group"].unique().to_list() == [""]
+    by_brand = Forecaster(horizon=4, bucket="week", items=items, season_group_by="brand")
+    groups = by_brand.fit(demand).predict().season_groups
+    assert groups is not None and sorted(groups["season_group"].unique()) == ["x", "y"]

@@ -96,6 +96,9 @@ def default_season_length(bucket: Bucket | str) -> int:
     return _SEASON[as_bucket(bucket)]
 
 
+#: The item-master column grouping the series of a group seasonal index by default.
+DEFAULT_SEASON_GROUP_BY = "category"
+
 #: Periods between the forecast origin and the annual origin of the spread learning
 #: (selection rule 6): a year, and for days 364 so that the weekdays line up.
 _ANNUAL_LAG = {Bucket.DAY: 364, Bucket.WEEK: 52, Bucket.MONTH: 12}
@@ -250,8 +253,8 @@ class Forecaster:
     season_group_by
         The item-master column whose values group the series that share a seasonal index
         (selection rule 8), ``category`` by default; series of items without a value, and
-        every series when the column or the item master is absent or this is ``None``,
-        form one group.
+        every series when the item master or its ``category`` column is absent or this is
+        ``None``, form one group. Any other column must be in the item master.
     calibrate
         Backtest the whole procedure on the last ``horizon`` periods, learn there the
         distribution family per demand pattern (lowest scaled pinball loss) and the level
@@ -275,7 +278,7 @@ class Forecaster:
     events: Sequence[ForecastEvent] = ()
     attributes: pl.DataFrame | None = None
     items: pl.DataFrame | None = None
-    season_group_by: str | None = "category"
+    season_group_by: str | None = DEFAULT_SEASON_GROUP_BY
     calibrate: bool = False
     lumpy_empirical: bool = False
     seed: int = 0
@@ -296,6 +299,17 @@ class Forecaster:
         lv = np.asarray(self.levels, dtype=np.float64).reshape(-1)
         if lv.size == 0 or np.any(~(lv >= 0.5)) or np.any(~(lv < 1.0)):
             raise parameter_error(owner, "levels", "floats in [0.5, 1)", list(self.levels))
+        group_by = self.season_group_by
+        named = group_by is not None and group_by != DEFAULT_SEASON_GROUP_BY
+        if named and self.items is not None and group_by not in self.items.columns:
+            # the default column may be absent (one group); a column asked for by name
+            # must exist, or a typo would silently pool every series
+            raise parameter_error(
+                owner,
+                "season_group_by",
+                f"a column of the item master ({', '.join(self.items.columns)}) or None",
+                group_by,
+            )
         return bucket, int(season), np.sort(np.unique(lv))
 
     def fit(self, demand: Any) -> Forecaster:
