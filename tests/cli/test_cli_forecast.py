@@ -290,3 +290,5 @@ def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> Non
     assert r.exit_code == 0, r.output
     assert not pl.read_csv(diag)["group_season"].any()
     assert "applied to 0 of 1 season groups" in r.output
+    r = CliRunner().invoke(_app(), [*args, "--season-group-by", "brnad"])
+    assert r.exit_code == 1 and "season_group_by" in r.output and "brnad" in r.output
