@@ -163,9 +163,11 @@ def _pooled_ratios(y: FloatArray) -> tuple[FloatArray, int]:
 
 
 def _season(season_length: object, owner: str) -> int:
-    if isinstance(season_length, bool) or not isinstance(season_length, (int, np.integer)):
-        raise parameter_error(owner, "season_length", "an integer >= 2", season_length)
-    if season_length < 2:
+    if (
+        isinstance(season_length, bool)
+        or not isinstance(season_length, (int, np.integer))
+        or season_length < 2
+    ):
         raise parameter_error(owner, "season_length", "an integer >= 2", season_length)
     return int(season_length)
 
@@ -238,6 +240,10 @@ class GroupSeason:
         """Index of the periods ``start .. stop - 1`` (columns of the panel; the forecast
         periods follow the last column)."""
         return _periods(self.index, start, stop)
+
+    def origin_factors(self, start: int, stop: int) -> FloatArray:
+        """:meth:`factors` of ``origin_index`` (of ``index`` where the test did not apply)."""
+        return _periods(self.index if self.origin_index is None else self.origin_index, start, stop)
 
 
 def _periods(index: FloatArray, start: int, stop: int) -> FloatArray:

@@ -998,11 +998,8 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
     if season_groups is not None:
         names, labels = np.unique(season_groups, return_inverse=True)
         labels = labels.reshape(-1)
-    history: FloatArray | None = None
-    origin_history: FloatArray | None = None
     tested: list[SeasonGroupResult] = []
-    forecast = np.ones((n, h))
-    gain = np.full(n, np.nan)
+    applied: list[tuple[NDArray[np.intp], GroupSeason]] = []
     for label in range(int(labels.max()) + 1):
         rows = np.flatnonzero(labels == label)
         found = group_season(
@@ -1016,13 +1013,17 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
         )
         tested.append(SeasonGroupResult(str(names[label]), int(rows.size), found))
         if found.applied:
-            if history is None:
-                history, origin_history = np.ones((n, t)), np.ones((n, t))
-            history[rows] = found.factors(0, t)
-            assert origin_history is not None and found.origin_index is not None
-            origin_history[rows] = found.origin_index[np.arange(t) % season_length]
-            forecast[rows] = found.factors(t, t + h)
-            gain[rows] = found.gain
+            applied.append((rows, found))
+    forecast = np.ones((n, h))
+    gain = np.full(n, np.nan)
+    if not applied:
+        return _SeasonAdjustment(None, None, forecast, gain, tuple(tested))
+    history, origin_history = np.ones((n, t)), np.ones((n, t))
+    for rows, found in applied:
+        history[rows] = found.factors(0, t)
+        origin_history[rows] = found.origin_factors(0, t)
+        forecast[rows] = found.factors(t, t + h)
+        gain[rows] = found.gain
     return _SeasonAdjustment(history, origin_history, forecast, gain, tuple(tested))
 
 
