@@ -226,3 +226,24 @@ def test_smoothing_wider_than_a_season_flattens_the_index() -> None:
     # gets the mean
     y = np.tile([0.4, 0.8, 1.6], 6)[None, :]
     np.testing.assert_allclose(group_seasonal_index(y, 3, smoothing=5), np.ones(3))
+
+
+def test_a_group_needs_ten_series_with_demand() -> None:
+    y = _weekly_group(40, 90, seed=7)
+    assert group_season(y[:10], 52, [64, 77], 13, _tsb).applied
+    few = group_season(y[:9], 52, [64, 77], 13, _tsb)
+    assert not few.applied and np.isnan(few.gain)
+    assert group_season(y[:9], 52, [64, 77], 13, _tsb, min_series=9).applied
+    with pytest.raises(InvalidParameterError, match="group_season_min_series"):
+        SelectionConfig(group_season_min_series=0)
+
+
+def test_one_spike_in_one_series_is_not_a_season() -> None:
+    # a steady seller with one bulk order: alone, its "group" index would turn the spike
+    # into a peak repeated a year later
+    y = np.full((1, 60), 5.0)
+    y[0, 50] = 5000.0
+    r = select_and_forecast(y, 2, season_length=52)
+    np.testing.assert_array_equal(r.season_factor, np.ones((1, 2)))
+    assert "group seasonal index" not in r.reason[0]
+    assert r.season_groups[0].season.applied is False

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy import special, stats
 
 from stockpilot.core.forecast.quantiles import (
+    GAMMA_MIN_SHAPE,
     CalibrationReport,
     Distribution,
     calibrated_levels,
@@ -389,3 +390,23 @@ def test_per_level_quantiles_of_a_selection_are_monotone_and_non_negative(
     )
     assert (lt.values >= 0).all() and (np.diff(lt.values, axis=1) >= 0).all()
     assert (lt.values == np.round(lt.values)).all()
+
+
+def test_gamma_spread_is_capped_where_it_would_put_every_quantile_at_zero() -> None:
+    # a series selling 5 a week whose one bulk order of 5,000 set the residual sd: the
+    # moment-matched gamma (shape 5.5e-5) put every quantile up to 0.999 at 0
+    mean, sd = 5.12, 691.0
+    q = period_quantiles([[mean]], [sd], LEVELS, distribution="gamma").values[0, 0]
+    shape = GAMMA_MIN_SHAPE
+    expected = stats.gamma.ppf(LEVELS, shape, scale=mean / shape)
+    np.testing.assert_allclose(q, expected)
+    assert q[0] > 0 and np.all(np.diff(q) > 0)
+    assert stats.gamma.mean(shape, scale=mean / shape) == pytest.approx(mean)
+    # a gamma within the cap is the moment-matched one
+    narrow = period_quantiles([[10.0]], [5.0], [0.9], distribution="gamma").values[0, 0, 0]
+    assert narrow == pytest.approx(stats.gamma.ppf(0.9, 4.0, scale=2.5))
+
+
+def test_one_series_with_one_level_per_level_families() -> None:
+    q = period_quantiles([[4.0, 4.0]], [[[1.0], [1.0]]], [0.9], distribution=[["normal"]])
+    np.testing.assert_allclose(q.values[0, :, 0], 4.0 + stats.norm.ppf(0.9))

@@ -50,6 +50,7 @@ FloatArray = NDArray[np.float64]
 
 __all__ = [
     "GROUP_SEASON_MIN_GAIN",
+    "GROUP_SEASON_MIN_SERIES",
     "INDEX_FLOOR",
     "GroupSeason",
     "default_smoothing",
@@ -68,6 +69,13 @@ INDEX_FLOOR = 0.1
 #: the M5 stores.
 GROUP_SEASON_MIN_GAIN = 0.1
 
+#: Series with demand a group needs before its index is estimated: a "group" index of one
+#: or two series is their own season from a year or so of history, where a one-off spike
+#: (a bulk order) becomes a peak repeated next year; rule 3 asks two seasons and a
+#: significance test of a series' own season. Ten, as the spread learning asks of a group
+#: (:func:`~stockpilot.core.forecast.spread.learn_spread`).
+GROUP_SEASON_MIN_SERIES = 10
+
 #: A flat-forecast method at several origins: (history (N, T), origin ends (K,), divisor
 #: of each period (T,) or None) -> (N, K) forecasts of the history divided by the divisor.
 Reference = Callable[[FloatArray, NDArray[np.int64], FloatArray | None], FloatArray]
@@ -85,13 +93,14 @@ def default_smoothing(season_length: int) -> int:
 
 
 def group_seasonal_index(
-    y: ArrayLike, season_length: int, *, smoothing: int = 0
+    y: ArrayLike, season_length: int, *, smoothing: int = 0, min_series: int = 1
 ) -> FloatArray | None:
     """Multiplicative seasonal index (m,) pooled over the rows of ``y`` (N, T).
 
     Entry ``p`` applies to every period ``t`` with ``t mod m == p`` (columns counted from
     the first column of ``y``); the index has a mean of 1. ``None`` when the pooled
-    history holds less than one full season or no row has positive demand.
+    history holds less than one full season or fewer than ``min_series`` rows have
+    positive demand.
 
     Parameters
     ----------
@@ -101,6 +110,8 @@ def group_seasonal_index(
         Periods per season m (52 weekly, 12 monthly).
     smoothing
         Phases on each side of each phase averaged into it (circularly).
+    min_series
+        Rows with positive demand needed.
 
     Examples
     --------
@@ -117,7 +128,7 @@ def group_seasonal_index(
     if arr.ndim != 2:
         raise InvalidDataError(f"group_seasonal_index: y must be (N, T); got {arr.shape}.")
     pooled, rows = _pooled_ratios(np.ascontiguousarray(arr))
-    if rows == 0:
+    if rows == 0 or rows < min_series:
         return None
     index = _phase_means(pooled, m)
     if index is None:
@@ -260,6 +271,7 @@ def group_season(
     *,
     smoothing: int | None = None,
     min_gain: float = GROUP_SEASON_MIN_GAIN,
+    min_series: int = GROUP_SEASON_MIN_SERIES,
 ) -> GroupSeason:
     """Decide out of sample whether the group seasonal index of ``y`` improves forecasts.
 
@@ -281,6 +293,9 @@ def group_season(
         Phases on each side of the index smoothing; ``None``: :func:`default_smoothing`.
     min_gain
         Relative fall of the error needed to apply the index.
+    min_series
+        Series with demand before the earliest origin needed to estimate the index
+        (:data:`GROUP_SEASON_MIN_SERIES`); fewer: not tested, not applied.
 
     Examples
     --------
@@ -290,7 +305,7 @@ def group_season(
     ...     z = x if divisor is None else x / divisor
     ...     return z[:, ends - 1]
     >>> y = np.tile([5.0, 10.0, 20.0, 5.0], (3, 6)) * np.array([[1.0], [2.0], [3.0]])
-    >>> gs = group_season(y, 4, [20, 22], 2, last_value)
+    >>> gs = group_season(y, 4, [20, 22], 2, last_value, min_series=3)
     >>> gs.applied, gs.index.round(2).tolist()
     (True, [0.5, 1.0, 2.0, 0.5])
     """
@@ -304,7 +319,7 @@ def group_season(
     ends = sorted(int(o) for o in origins if 0 < int(o) < arr.shape[1])
     if not ends or eval_h < 1:
         return GroupSeason(ones, False, nan, nan)
-    trial = group_seasonal_index(arr[:, : ends[0]], m, smoothing=width)
+    trial = group_seasonal_index(arr[:, : ends[0]], m, smoothing=width, min_series=min_series)
     if trial is None:
         return GroupSeason(ones, False, nan, nan)
     _, scale = difference_scales(arr[:, : ends[0]])

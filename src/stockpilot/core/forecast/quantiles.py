@@ -7,7 +7,8 @@ become quantiles through a distribution chosen per series:
 pattern (Syntetos-Boylan)  distribution
 ========================  ==================================================================
 smooth                    normal, truncated at 0 (``max(0, mu + z sigma)``)
-erratic                   gamma (method of moments)
+erratic                   gamma (method of moments; shape at least
+                          :data:`GAMMA_MIN_SHAPE`)
 intermittent              Poisson when the variance is at most 1.1 times the mean, else
                           negative binomial (method of moments)
 lumpy                     negative binomial (or ``empirical`` bootstrap when asked)
@@ -48,6 +49,7 @@ FloatArray = NDArray[np.float64]
 
 __all__ = [
     "DEFAULT_LEVELS",
+    "GAMMA_MIN_SHAPE",
     "CalibrationReport",
     "Distribution",
     "DistributionChoice",
@@ -111,13 +113,14 @@ def _distribution_array(
     raw = np.asarray(distribution).astype(str)
     per_level = levels is not None and raw.ndim == 2
     d = raw if per_level else raw.reshape(-1)
-    if d.size == 1:
-        d = np.repeat(d, n)
+    shape = (n, levels) if per_level else (n,)
+    if d.size == 1 and d.shape != shape:  # one family for every series (and level)
+        d = np.full(shape, d.reshape(-1)[0])
     valid = [x.value for x in Distribution]
     bad = sorted(set(d.reshape(-1).tolist()) - set(valid))
     if bad:
         raise choice_error(owner, "distribution", bad[0], valid)
-    if d.shape != ((n, levels) if per_level else (n,)):
+    if d.shape != shape:
         raise InvalidDataError(f"{owner}: distributions of shape {d.shape} for {n} series.")
     return d
 
@@ -326,6 +329,23 @@ def _nbinom_ppf_search(
     return out
 
 
+#: Smallest shape of the gamma law (coefficient of variation at most sqrt(2)). A moment-
+#: matched gamma with a larger CV puts most of its mass near 0 (shape 0.1: the median is
+#: 0.6 % of the mean): one spike in a series that sells every week (mean 5, sd 691 from the
+#: spike's residual) made every quantile up to 0.99 zero. An erratic series sells in most
+#: periods (ADI < 1.32), so its law keeps the mean and takes at most this spread.
+GAMMA_MIN_SHAPE = 0.5
+
+
+def _gamma_parameters(
+    mu: FloatArray, v: FloatArray, ok: NDArray[np.bool_]
+) -> tuple[FloatArray, FloatArray]:
+    """Shape and scale of the gamma law with mean ``mu`` and variance ``v`` where ``ok``
+    (shape at least :data:`GAMMA_MIN_SHAPE`, the mean kept); 1 elsewhere."""
+    shape = np.where(ok, np.maximum(mu * mu / np.where(ok, v, 1.0), GAMMA_MIN_SHAPE), 1.0)
+    return shape, np.where(ok, mu / shape, 1.0)
+
+
 def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> FloatArray:
     """Quantile of one family for broadcast arrays of level, mean and variance."""
     mu = np.clip(mean, 0.0, None)
@@ -335,13 +355,9 @@ def _ppf(family: str, level: FloatArray, mean: FloatArray, var: FloatArray) -> F
         if family == Distribution.NORMAL:
             q = mu + stats.norm.ppf(level) * sd
         elif family == Distribution.GAMMA:
-            shape = np.where(v > 0, mu * mu / np.where(v > 0, v, 1.0), np.inf)
-            scale = np.where(mu > 0, v / np.where(mu > 0, mu, 1.0), 0.0)
-            q = np.where(
-                (v > 0) & (mu > 0),
-                stats.gamma.ppf(level, np.where(np.isfinite(shape), shape, 1.0), scale=scale),
-                mu,
-            )
+            ok = (v > 0) & (mu > 0)
+            shape, scale = _gamma_parameters(mu, v, ok)
+            q = np.where(ok, stats.gamma.ppf(level, shape, scale=scale), mu)
         elif family == Distribution.POISSON:
             q = poisson_ppf(level, mu)
         else:  # negative binomial, Poisson when not over-dispersed
@@ -369,8 +385,7 @@ def _cdf(family: str, x: FloatArray, mean: FloatArray, var: FloatArray) -> Float
             c = np.where(sd > 0, stats.norm.cdf((x - mu) / np.where(sd > 0, sd, 1.0)), x >= mu)
         elif family == Distribution.GAMMA:
             ok = (v > 0) & (mu > 0)
-            shape = np.where(ok, mu * mu / np.where(ok, v, 1.0), 1.0)
-            scale = np.where(ok, v / np.where(ok, mu, 1.0), 1.0)
+            shape, scale = _gamma_parameters(mu, v, ok)
             c = np.where(ok, stats.gamma.cdf(x, shape, scale=scale), x >= mu)
         elif family == Distribution.POISSON:
             c = stats.poisson.cdf(x, mu)

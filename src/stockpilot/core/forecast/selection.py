@@ -106,7 +106,8 @@ The rule (documented in docs/forecasting.md, section "Selection rule"):
    (:mod:`~stockpilot.core.forecast.group_season`: each series divided by its mean,
    ratios to the centred moving average of one season, averaged per phase; smoothed over
    ``group_season_smoothing`` neighbouring phases, by default one week on each side for
-   weekly buckets). It applies only when it forecasts better out of sample: at the
+   weekly buckets), for groups of at least ``group_season_min_series`` (10) series with
+   demand. It applies only when it forecasts better out of sample: at the
    rolling origins, ``tsb_fixed`` on the history divided by the index estimated before the
    earliest origin must cut the group's summed squared scaled error by at least
    ``group_season_min_gain`` (10 %) against ``tsb_fixed`` on the history as it is. Then
@@ -142,7 +143,12 @@ from stockpilot.core.forecast.base import (
     validate_panel,
     weighted_residual_sd,
 )
-from stockpilot.core.forecast.group_season import GROUP_SEASON_MIN_GAIN, GroupSeason, group_season
+from stockpilot.core.forecast.group_season import (
+    GROUP_SEASON_MIN_GAIN,
+    GROUP_SEASON_MIN_SERIES,
+    GroupSeason,
+    group_season,
+)
 from stockpilot.core.forecast.metrics import difference_scales
 from stockpilot.core.forecast.models._optim import limited_search, without_polish
 from stockpilot.core.forecast.origin_errors import OriginErrors
@@ -222,6 +228,7 @@ class SelectionConfig:
     seasonality_level: float | None = 0.9
     group_season: bool = True
     group_season_min_gain: float = GROUP_SEASON_MIN_GAIN
+    group_season_min_series: int = GROUP_SEASON_MIN_SERIES
     group_season_smoothing: int | None = None
     smooth_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
@@ -279,6 +286,10 @@ class SelectionConfig:
         if not 0.0 <= self.group_season_min_gain < 1.0:
             raise parameter_error(
                 owner, "group_season_min_gain", "a float in [0, 1)", self.group_season_min_gain
+            )
+        if isinstance(self.group_season_min_series, bool) or self.group_season_min_series < 1:
+            raise parameter_error(
+                owner, "group_season_min_series", "an integer >= 1", self.group_season_min_series
             )
         smoothing = self.group_season_smoothing
         if smoothing is not None and (isinstance(smoothing, bool) or int(smoothing) < 0):
@@ -1010,6 +1021,7 @@ def _group_seasons(  # noqa: PLR0917 (the panel's calendar and options)
             reference,
             smoothing=cfg.group_season_smoothing,
             min_gain=cfg.group_season_min_gain,
+            min_series=cfg.group_season_min_series,
         )
         tested.append(SeasonGroupResult(str(names[label]), int(rows.size), found))
         if found.applied:
