@@ -113,7 +113,7 @@ def _distribution_array(
     raw = np.asarray(distribution).astype(str)
     per_level = levels is not None and raw.ndim == 2
     d = raw if per_level else raw.reshape(-1)
-    shape = (n, levels) if per_level else (n,)
+    shape: tuple[int, ...] = (n, int(levels)) if per_level and levels is not None else (n,)
     if d.size == 1 and d.shape != shape:  # one family for every series (and level)
         d = np.full(shape, d.reshape(-1)[0])
     valid = [x.value for x in Distribution]
