@@ -203,7 +203,7 @@ def test_errors() -> None:
         forecast(_demand(), horizon=1, bucket="year")
     with pytest.raises(InvalidDataError, match="'period'"):
         forecast(_demand().rename({"period": "when"}), horizon=1)
-    with pytest.raises(InvalidDataError, match="non-negative"):
+    with pytest.raises(InvalidDataError, match="negative"):
         forecast(_demand().with_columns(pl.lit(-1.0).alias("quantity")), horizon=1)
 
 

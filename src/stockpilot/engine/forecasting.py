@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -60,9 +60,17 @@ from stockpilot.core.forecast.quantiles import (
     lead_time_quantiles,
     period_quantiles,
     quantile_column,
+    whole_unit_series,
 )
 from stockpilot.core.forecast.selection import SelectionConfig, SelectionResult, select_and_forecast
-from stockpilot.engine.panel import Panel, as_bucket, to_panel
+from stockpilot.engine.panel import (
+    Panel,
+    as_bucket,
+    as_dates,
+    incomplete_last_bucket,
+    last_date,
+    to_panel,
+)
 from stockpilot.errors import InvalidDataError, parameter_error
 from stockpilot.vocab import PERIODS_PER_YEAR, Bucket
 
@@ -147,6 +155,9 @@ class ForecastResult:
         adjusted_error, period_start, index`` (``index`` 1 where not applied; ``gain`` the
         fall of the test's rolling-origin error). ``None`` when the rule did not run (no
         season, or turned off).
+    notes
+        What the fit left out of the input and why, e.g. an incomplete last bucket (the
+        CLI prints them).
     """
 
     forecasts: pl.DataFrame
@@ -157,23 +168,37 @@ class ForecastResult:
     calibration: CalibrationReport | None = None
     levels_used: tuple[float, ...] | None = None
     season_groups: pl.DataFrame | None = None
+    notes: tuple[str, ...] = ()
 
 
-def _to_polars(demand: Any) -> pl.DataFrame:
-    if isinstance(demand, pl.DataFrame):
-        return demand
+def _to_polars(frame: Any, what: str = "Demand") -> pl.DataFrame:
+    if isinstance(frame, pl.DataFrame):
+        return frame
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - pandas is a dependency
         pd = None
-    if pd is not None and isinstance(demand, pd.DataFrame):
-        return pl.from_pandas(demand)
+    if pd is not None and isinstance(frame, pd.DataFrame):
+        try:
+            return pl.from_pandas(frame)
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as exc:
+            kinds = {str(c): pd.api.types.infer_dtype(frame[c], skipna=True) for c in frame}
+            mixed = [c for c, kind in kinds.items() if kind.startswith("mixed")]
+            raise InvalidDataError(
+                f"{what} could not be read from the pandas DataFrame ({exc}); columns of "
+                f"mixed types: {mixed}. Give each column one type (numbers, text or dates)."
+            ) from None
     raise InvalidDataError(
-        f"Demand must be a polars or pandas DataFrame; got {type(demand).__name__}."
+        f"{what} must be a polars or pandas DataFrame; got {type(frame).__name__}."
     )
 
 
-def _panel(demand: Any, bucket: Bucket, end: date | None) -> Panel:
+def _panel(demand: Any, bucket: Bucket, end: date | None) -> tuple[Panel, tuple[str, ...]]:
+    """The panel of ``demand`` and notes on what was left out of it.
+
+    Raw ``date`` records whose last bucket is not complete (an extract run mid-week) leave
+    that bucket out unless ``end`` says where the history ends; ``period`` columns hold
+    whole buckets already."""
     frame = _to_polars(demand)
     if "period" in frame.columns:
         column = "period"
@@ -184,15 +209,50 @@ def _panel(demand: Any, bucket: Bucket, end: date | None) -> Panel:
             "Demand needs a 'period' (bucket start) or 'date' column; got "
             f"{frame.columns}. Harmonize it with stockpilot.io.buckets.harmonize_demand."
         )
+    missing = [c for c in ("item_id", "location_id", "quantity") if c not in frame.columns]
+    if missing:
+        raise InvalidDataError(
+            f"Demand needs columns item_id, location_id, {column}, quantity; {missing} "
+            f"missing (got {frame.columns})."
+        )
     if frame.height == 0:
         raise InvalidDataError("Demand is empty: nothing to forecast.")
-    quantity = frame["quantity"].cast(pl.Float64, strict=False)
-    if quantity.null_count() > frame["quantity"].null_count() or (quantity < 0).any():
-        raise InvalidDataError(
-            "Demand 'quantity' must be numeric and non-negative; found "
-            f"{int((quantity < 0).sum())} negative value(s). Net returns out of demand first."
+    frame = frame.with_columns(as_dates(frame[column], "Demand").alias(column))
+    _check_quantity(frame)
+    notes: tuple[str, ...] = ()
+    partial = incomplete_last_bucket(frame[column], bucket) if column == "date" else None
+    if partial is not None and end is None:
+        cut = frame[column] >= partial
+        notes = (
+            f"The records end on {last_date(frame[column])}, inside the {bucket.value} of "
+            f"{partial}: that incomplete {bucket.value} ({int(cut.sum())} record(s)) is left "
+            "out of the history, which would otherwise read as a fall in demand; give the "
+            "end of the history (Forecaster(end=...)) to keep it.",
         )
-    return to_panel(frame, bucket=bucket, period_column=column, end=end)
+        end = partial - timedelta(days=1)
+    return to_panel(frame, bucket=bucket, period_column=column, end=end), notes
+
+
+def _check_quantity(frame: pl.DataFrame) -> None:
+    """Quantities must be finite numbers >= 0: every kind of bad value counted at once."""
+    given = frame["quantity"]
+    quantity = given.cast(pl.Float64, strict=False)
+    problems = []
+    for count, what in (
+        (quantity.null_count() - given.null_count(), "non-numeric"),
+        (given.null_count() + int(quantity.is_nan().sum()), "missing"),
+        (int(quantity.is_infinite().sum()), "infinite"),
+        (int((quantity < 0).sum()), "negative (net returns out of demand first)"),
+    ):
+        if count:
+            problems.append(f"{count} {what}")
+    if problems:
+        bad = quantity.is_null() | ~quantity.is_finite() | (quantity < 0)
+        raise InvalidDataError(
+            "Demand 'quantity' must hold finite numbers >= 0; found "
+            + ", ".join(problems)
+            + f" value(s), at rows {bad.arg_true().head(5).to_list()}."
+        )
 
 
 def _future_periods(panel: Panel, h: int) -> NDArray[np.datetime64]:
@@ -216,6 +276,8 @@ class _Fitted:
     asked_levels: NDArray[np.float64]
     cleansed: NDArray[np.bool_]
     analogue: AnalogueUse
+    counted: NDArray[np.bool_]  # (N,) demand recorded in whole units
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -234,7 +296,8 @@ class Forecaster:
         Periods per season; default by bucket (:func:`default_season_length`).
     lead_time, review_period, lead_time_sd
         When ``lead_time`` is given, quantiles of demand over lead time + review period are
-        computed too (periods; scalars or one value per series in row order).
+        computed too (periods >= 0; scalars or one value per series, in the order of the
+        series sorted by ``item_id, location_id``, the row order of ``diagnostics``).
     selection, classification
         Options of :func:`~stockpilot.core.forecast.selection.select_and_forecast` and
         :func:`~stockpilot.core.classify.classify`.
@@ -315,8 +378,11 @@ class Forecaster:
     def fit(self, demand: Any) -> Forecaster:
         """Build the panel, classify, select a method per series and forecast."""
         bucket, season, levels = self._validate()
-        panel = _panel(demand, bucket, self.end)
+        panel, notes = _panel(demand, bucket, self.end)
         y = panel.values
+        # whole units by the demand as recorded: a cleansed event or a borrowed analogue
+        # history (scaled) is fractional, the series' quantiles must still be whole
+        counted = whole_unit_series(y)
         cleansed = np.zeros(y.shape, dtype=bool)
         if self.events and y.size:
             # Past event periods are replaced by a local baseline before anything is fitted,
@@ -393,6 +459,8 @@ class Forecaster:
             asked,
             cleansed,
             analogue,
+            counted,
+            notes,
         )
         return self
 
@@ -418,6 +486,7 @@ class Forecaster:
             distribution=f.level_distribution,
             history=panel.values,
             seed=self.seed,
+            whole_units=f.counted,
         ).values
         mean = sel.mean
         records: tuple[OverrideRecord, ...] = ()
@@ -438,7 +507,7 @@ class Forecaster:
             scaled = q * ratio[..., None]
             shifted = np.broadcast_to(adj.values[..., None], q.shape)
             q = np.where(adj.changed[..., None], np.where(np.isnan(scaled), shifted, scaled), q)
-            q = in_whole_units(q, None, panel.values)  # a scaled whole quantile is whole again
+            q = in_whole_units(q, f.counted, None)  # a scaled whole quantile is whole again
             mean = adj.values
         # key columns repeated by polars (no per-row Python strings), row-major (series, step)
         per_series = panel.keys.select(
@@ -491,6 +560,7 @@ class Forecaster:
             calibration=f.calibration,
             levels_used=tuple(float(x) for x in f.asked_levels),
             season_groups=_season_groups(f),
+            notes=f.notes,
         )
 
 
@@ -725,7 +795,7 @@ def backtest(
 ) -> BacktestResult:
     """Hold out the last ``horizon`` periods, forecast them, and score the forecasts."""
     b = as_bucket(bucket)
-    panel = _panel(demand, b, None)
+    panel, _ = _panel(demand, b, None)
     y = panel.values
     if y.shape[1] <= horizon:
         raise InvalidDataError(
@@ -819,8 +889,10 @@ def item_inputs(
     n = keys.height
     if items is None:
         return ItemInputs(np.full(n, np.nan), None, np.zeros(n, dtype=bool))
+    items = _to_polars(items, "The item master")
     if "item_id" not in items.columns:
         raise InvalidDataError(f"items need an 'item_id' column; got {items.columns}.")
+    _check_items(items)
     optional = (
         "unit_cost",
         "price",
@@ -870,6 +942,32 @@ def item_inputs(
             else joined[group_by].cast(pl.String).fill_null("").to_numpy().astype(str)
         ),
     )
+
+
+def _check_items(items: pl.DataFrame) -> None:
+    """One row per item, and numbers >= 0 in the numeric columns: every problem at once,
+    naming the items (the CLI and the planning run validate the file through the gate)."""
+    problems = []
+    ids = items["item_id"].cast(pl.String)
+    repeated = ids.filter(ids.is_duplicated()).unique(maintain_order=True)
+    if repeated.len():
+        problems.append(
+            f"{repeated.len()} item_id(s) on more than one row: {repeated.head(5).to_list()}"
+        )
+    for column in ("unit_cost", "price", "analogue_factor"):
+        if column not in items.columns:
+            continue
+        given = items[column]
+        value = given.cast(pl.Float64, strict=False)
+        bad = (value.is_null() & given.is_not_null()) | ~value.is_finite() | (value < 0)
+        bad = bad.fill_null(False)
+        if bad.any():
+            problems.append(
+                f"{int(bad.sum())} {column} value(s) not a finite number >= 0 (items "
+                f"{ids.filter(bad).head(5).to_list()})"
+            )
+    if problems:
+        raise InvalidDataError("The item master has " + "; ".join(problems) + ".")
 
 
 @dataclass(frozen=True)
@@ -996,7 +1094,7 @@ def classify_demand(
     """
     b = as_bucket(bucket)
     cfg = ClassificationConfig() if config is None else config
-    panel = _panel(demand, b, end)
+    panel, _ = _panel(demand, b, end)
     y = panel.values
     keys = panel.keys
     if by_item:
@@ -1075,7 +1173,7 @@ def review_queue(
         nothing is out of tolerance). Series without a forecast are not checked.
     """
     b = as_bucket(bucket)
-    panel = _panel(actuals, b, None)
+    panel, _ = _panel(actuals, b, None)
     need = {"item_id", "location_id", "period_start", forecast_column}
     if not need <= set(forecasts.columns):
         raise InvalidDataError(

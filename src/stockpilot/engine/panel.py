@@ -9,7 +9,7 @@ demand" without a Python loop per series.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
@@ -35,6 +35,88 @@ def _ordinal(dates: pl.Series, bucket: Bucket) -> NDArray[np.int64]:
         return (years * 12 + dates.dt.month().cast(pl.Int64) - 1).to_numpy()
     days = dates.cast(pl.Int64).to_numpy()
     return (days + 3) // 7 if bucket is Bucket.WEEK else days
+
+
+def as_dates(values: pl.Series, where: str) -> pl.Series:
+    """``values`` as calendar dates: dates as they are, date-times at their own local
+    date (a time-zone-aware 2024-01-01 00:00 Europe/Berlin is 2024-01-01, not the UTC
+    2023-12-31), ISO strings parsed; unreadable values are an error naming their rows."""
+    dtype = values.dtype
+    if dtype == pl.Date:
+        return values
+    if isinstance(dtype, pl.Datetime):
+        local = values.dt.replace_time_zone(None) if dtype.time_zone is not None else values
+        return local.dt.date()
+    if dtype == pl.String:
+        parsed = values.str.strip_chars().str.to_date(strict=False)
+        if parsed.null_count() == values.null_count():
+            return parsed
+        stamps = values.str.strip_chars().str.to_datetime(strict=False, time_zone=None)
+        parsed = parsed.fill_null(stamps.dt.date())
+        bad = parsed.is_null() & values.is_not_null()
+        if bad.any():
+            raise InvalidDataError(
+                f"{where}: {int(bad.sum())} unreadable date(s) in column {values.name!r} at "
+                f"rows {bad.arg_true().head(5).to_list()} (e.g. {values.filter(bad)[0]!r}); "
+                "use YYYY-MM-DD."
+            )
+        return parsed
+    raise InvalidDataError(
+        f"{where}: column {values.name!r} must hold dates (date, datetime or YYYY-MM-DD "
+        f"text); got {dtype}."
+    )
+
+
+def _first_date(dates: pl.Series) -> date:
+    first: date = dates.min()  # type: ignore[assignment]
+    return first
+
+
+def last_date(dates: pl.Series) -> date:
+    last: date = dates.max()  # type: ignore[assignment]
+    return last
+
+
+def _coverage_end(dates: pl.Series) -> date:
+    """Last day the records of ``dates`` cover: a month past the last date when every
+    date is a first of month, a week when every date falls on one weekday, else the last
+    date itself (daily records)."""
+    last = last_date(dates)
+    several = dates.n_unique() > 1
+    if several and bool((dates.dt.day() == 1).all()):
+        end: date = pl.Series([last]).dt.month_end()[0]
+        return end
+    if several and dates.dt.weekday().n_unique() == 1:
+        return last + timedelta(days=6)
+    return last
+
+
+def incomplete_last_bucket(dates: pl.Series, bucket: Bucket | str) -> date | None:
+    """Start of the last planning bucket when the records end before it does, else None.
+
+    An extract run on a Wednesday holds three days of the current week: summed as a whole
+    week it reads as a fall in demand. The records cover up to their last date, or a week
+    or a month past it when they are weekly or monthly themselves (every date on one
+    weekday, or a first of month).
+
+    >>> from datetime import date
+    >>> days = pl.Series([date(2024, 5, 1) + timedelta(days=k) for k in range(22)])
+    >>> incomplete_last_bucket(days, "week"), incomplete_last_bucket(days[:19], "week")
+    (datetime.date(2024, 5, 20), None)
+    """
+    bucket = as_bucket(bucket)
+    d = dates.drop_nulls()
+    if d.len() == 0 or bucket is Bucket.DAY:
+        return None
+    last = last_date(d)
+    start = int(_ordinal(pl.Series([last]), bucket)[0])
+    first_day = _starts(start, 1, bucket)[0].astype(date)
+    bucket_last = (
+        pl.Series([first_day]).dt.month_end()[0]
+        if bucket is Bucket.MONTH
+        else first_day + timedelta(days=6)
+    )
+    return first_day if _coverage_end(d) < bucket_last else None
 
 
 def _starts(first: int, count: int, bucket: Bucket) -> NDArray[np.datetime64]:
@@ -166,7 +248,7 @@ def to_panel(
     frame = demand.select(
         pl.col("item_id").cast(pl.String),
         pl.col("location_id").cast(pl.String),
-        pl.col(period_column).cast(pl.Date).alias("period"),
+        as_dates(demand[period_column], "to_panel").alias("period"),
         pl.col("quantity").cast(pl.Float64),
     )
     keys, row = _key_rows(frame)
@@ -176,7 +258,10 @@ def to_panel(
     first = int(ordinal.min()) if start is None else int(_ordinal(pl.Series([start]), bucket)[0])
     last = int(ordinal.max()) if end is None else int(_ordinal(pl.Series([end]), bucket)[0])
     if last < first:
-        raise InvalidDataError(f"to_panel: end {end} is before the first period {start}.")
+        raise InvalidDataError(
+            f"to_panel: end {end} is before the first period "
+            f"{start if start is not None else _first_date(frame['period'])}."
+        )
     n_periods = last - first + 1
     col = ordinal - first
     inside = (col >= 0) & (col < n_periods)

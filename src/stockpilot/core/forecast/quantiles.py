@@ -623,6 +623,19 @@ def _rescaled_quantiles(samples: FloatArray, history: FloatArray, levels: FloatA
     return np.maximum.accumulate(np.clip(q, 0.0, None), axis=1)
 
 
+def _per_series(value: ArrayLike, n: int, owner: str, name: str) -> FloatArray:
+    """(n,) finite periods >= 0 from a scalar or one value per series."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim > 1 or (arr.ndim == 1 and arr.size not in (1, n)):
+        raise InvalidDataError(
+            f"{owner}: {name} must be one number or one per series ({n}); got shape {arr.shape}."
+        )
+    out = np.broadcast_to(arr.reshape(-1) if arr.ndim else arr, (n,))
+    if np.any(~np.isfinite(out)) or np.any(out < 0):
+        raise parameter_error(owner, name, "finite numbers of periods >= 0", out.tolist()[:5])
+    return out
+
+
 def lead_time_quantiles(
     mean: ArrayLike,
     sd: ArrayLike,
@@ -688,9 +701,7 @@ def lead_time_quantiles(
             f"{owner}: sd of shape {s_in.shape} for {n} series and {lv.size} levels."
         )
     s = np.nan_to_num(s_in if per_level else np.broadcast_to(s_in, (n,)), nan=0.0)
-    review = np.broadcast_to(np.asarray(review_period, dtype=np.float64), (n,))
-    if np.any(review < 0):
-        raise parameter_error(owner, "review_period", "a number of periods >= 0", review.tolist())
+    review = _per_series(review_period, n, owner, "review_period")
     pmf: FloatArray | None = None
     if lead_time_pmf is not None:
         pmf = np.atleast_2d(np.asarray(lead_time_pmf, dtype=np.float64))
@@ -703,12 +714,8 @@ def lead_time_quantiles(
         el = pmf @ support
         var_l = pmf @ support**2 - el**2
     else:
-        el = np.broadcast_to(np.asarray(lead_time, dtype=np.float64), (n,)).copy()
-        var_l = np.broadcast_to(np.asarray(lead_time_sd, dtype=np.float64), (n,)) ** 2
-        if np.any(~(el >= 0)):
-            raise parameter_error(owner, "lead_time", "a number of periods >= 0", el.tolist()[:5])
-        if np.any(~(var_l >= 0)):
-            raise parameter_error(owner, "lead_time_sd", "a float >= 0", lead_time_sd)
+        el = _per_series(lead_time, n, owner, "lead_time").copy()
+        var_l = _per_series(lead_time_sd, n, owner, "lead_time_sd") ** 2
     periods = el + review
     if m.ndim == 2:
         h = m.shape[1]
