@@ -424,3 +424,13 @@ def test_kernels_inside_finite_checked_skip_the_scan_only() -> None:
             validate_panel(y, 0, 1, owner="k")
     with pytest.raises(InvalidDataError):  # and the scan is back after the block
         validate_panel(y, 1, 1, owner="k")
+
+
+def test_unknown_patterns_and_stages_are_refused() -> None:
+    y = np.ones((2, 30))
+    with pytest.raises(InvalidParameterError, match=r"'patterns'.*Got 'foo'"):
+        select_and_forecast(y, 2, patterns=["smooth", "foo"])
+    with pytest.raises(InvalidParameterError, match=r"'lifecycle'.*Got 'old'"):
+        select_and_forecast(y, 2, lifecycle=["mature", "old"])
+    with pytest.raises(InvalidDataError, match="1 patterns / 2 stages for 2 series"):
+        select_and_forecast(y, 2, patterns=["smooth"])

@@ -713,6 +713,15 @@ def _select_and_forecast(
         raise InvalidDataError(
             f"select_and_forecast: {pat.size} patterns / {life.size} stages for {n} series."
         )
+    for name, values, vocabulary in (
+        ("patterns", pat, DemandPattern),
+        ("lifecycle", life, LifecycleStage),
+    ):
+        unknown = sorted(set(values.tolist()) - {v.value for v in vocabulary})
+        if unknown:
+            raise choice_error(
+                "select_and_forecast", name, unknown[0], [v.value for v in vocabulary]
+            )
     groups = None if season_groups is None else np.asarray(season_groups).astype(str).reshape(-1)
     if groups is not None and groups.size != n:
         raise InvalidDataError(
