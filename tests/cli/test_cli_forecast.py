@@ -292,3 +292,13 @@ def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> Non
     assert "applied to 0 of 1 season groups" in r.output
     r = CliRunner().invoke(_app(), [*args, "--season-group-by", "brnad"])
     assert r.exit_code == 1 and "season_group_by" in r.output and "brnad" in r.output
+
+
+def test_error_messages_keep_text_in_square_brackets(tmp_path: Path) -> None:
+    """Regression: errors went through rich markup, so 'Got [nan].' printed as 'Got .'."""
+    demand = tmp_path / "demand.csv"
+    _write_daily_demand(demand)
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--quantiles", "nan"]
+    res = CliRunner().invoke(_app(), [*args, "--out", str(tmp_path / "f.csv")])
+    assert res.exit_code == 1
+    assert "floats in [0.5, 1). Got [nan]." in " ".join(res.output.split())

@@ -36,6 +36,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from stockpilot.cli.common import print_error, print_warning
 from stockpilot.cli.files import planning_bucket, read_demand, read_items
 from stockpilot.errors import InvalidParameterError, StockpilotError
 from stockpilot.io.buckets import harmonize_demand
@@ -245,21 +246,20 @@ def run_forecast(
                 write_table(calibration, calibration_out)
                 written.append(calibration_out)
     except StockpilotError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     except OSError as exc:
-        _err.print(f"[red]error:[/red] cannot read or write a file: {exc}", highlight=False)
+        print_error(f"cannot read or write a file: {exc}")
         raise typer.Exit(1) from None
     if calibration is not None:
         _print_calibration(calibration)
     elif calibrate:
-        _err.print(
-            "[yellow]warning:[/yellow] the history is too short for a calibration backtest "
+        print_warning(
+            "the history is too short for a calibration backtest "
             f"(more than {horizon} periods plus the minimum training length are needed); "
             "quantiles are at their nominal levels"
             + ("; no calibration file written" if calibration_out is not None else "")
-            + ".",
-            highlight=False,
+            + "."
         )
     n_series = result.diagnostics.height
     how = "given" if bucket is not None else "inferred from the dates"

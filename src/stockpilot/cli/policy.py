@@ -45,8 +45,8 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from stockpilot.cli.common import print_error
 from stockpilot.cli.files import infer_bucket, planning_bucket, read_demand, read_forecast
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
@@ -200,12 +200,10 @@ def run_policy(
         if phased is not None and time_phased is not None:
             write_table(phased, time_phased)
     except StockpilotError as exc:
-        _err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     except OSError as exc:
-        _err.print(
-            f"[red]error:[/red] cannot read or write a file: {escape(str(exc))}", highlight=False
-        )
+        print_error(f"cannot read or write a file: {exc}")
         raise typer.Exit(1) from None
     typer.echo(
         f"{policies.height} policies ({chosen.value} buckets) written to {out}"

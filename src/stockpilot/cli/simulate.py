@@ -32,6 +32,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from stockpilot.cli.common import print_error, print_warning
 from stockpilot.cli.files import planning_bucket, read_demand
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, InvalidParameterError, StockpilotError, choice_error
@@ -249,13 +250,13 @@ def run_simulate(
             bar.update(task, description="writing")
             write_table(table, out)
     except StockpilotError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     except OSError as exc:
-        _err.print(f"[red]error:[/red] cannot read or write a file: {exc}", highlight=False)
+        print_error(f"cannot read or write a file: {exc}")
         raise typer.Exit(1) from None
     for message in warnings:
-        _err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+        print_warning(message)
     fill = table["fill_rate"].drop_nulls()
     median = fill.median() if fill.len() else None
     summary = f"; median fill rate {float(median):.3f}" if isinstance(median, float) else ""
