@@ -302,3 +302,32 @@ def test_error_messages_keep_text_in_square_brackets(tmp_path: Path) -> None:
     res = CliRunner().invoke(_app(), [*args, "--out", str(tmp_path / "f.csv")])
     assert res.exit_code == 1
     assert "floats in [0.5, 1). Got [nan]." in " ".join(res.output.split())
+
+
+def test_demand_rows_with_a_missing_key_date_or_quantity_are_an_error(tmp_path: Path) -> None:
+    """Regression: such rows were dropped silently and a 'NaN' quantity passed as a number;
+    all problems come in one message with their counts and file lines."""
+    demand = tmp_path / "demand.csv"
+    demand.write_text(
+        "item_id,location_id,date,quantity\n"
+        "A,L,2024-01-01,5\n"
+        "A,,2024-01-08,5\n"  # line 3
+        ",L,2024-01-15,5\n"  # line 4
+        "A,L,,5\n"  # line 5
+        "A,L,2024-01-29,\n"  # line 6
+        "A,L,2024-02-05,NaN\n"  # line 7
+        "A,L,2024-02-12,inf\n"  # line 8
+        "A,L,2024-02-19,5\n"
+    )
+    out = tmp_path / "f.csv"
+    res = CliRunner().invoke(
+        _app(), ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    )
+    assert res.exit_code == 1
+    message = " ".join(res.output.split())
+    assert "1 empty item_id(s) at file lines [4]" in message
+    assert "1 empty location_id(s) at file lines [3]" in message
+    assert "1 empty date(s) at file lines [5]" in message
+    assert "1 empty quantity(s) at file lines [6]" in message
+    assert "2 NaN or infinite quantities at file lines [7, 8]" in message
+    assert not out.exists()

@@ -19,8 +19,18 @@ from stockpilot.vocab import Bucket
 KEYS = ("item_id", "location_id")
 
 
+def _file_lines(bad: pl.Series) -> list[int]:
+    """The first five file lines (header on line 1) where ``bad`` is true."""
+    return (bad.arg_true() + 2).head(5).to_list()
+
+
 def read_demand(path: Path) -> pl.DataFrame:
-    """Canonical long demand with typed ``date`` and ``quantity`` (bad values reported)."""
+    """Canonical long demand with typed ``date`` and ``quantity``.
+
+    Every row needs an item_id, location_id, date and a finite quantity >= 0: empty cells,
+    unreadable values and NaN or infinite quantities are reported together (count and first
+    file lines) as one error; no row is dropped.
+    """
     raw = read_table_file(path)
     missing = [c for c in (*KEYS, "date", "quantity") if c not in raw.columns]
     if missing:
@@ -33,21 +43,36 @@ def read_demand(path: Path) -> pl.DataFrame:
         pl.col("date").str.to_date(strict=False).alias("date"),
         pl.col("quantity").cast(pl.Float64, strict=False).alias("quantity"),
     )
-    problems = []
+    empty = {
+        name: raw[name].str.strip_chars().fill_null("") == ""
+        for name in (*KEYS, "date", "quantity")
+    }
+    problems = [
+        f"{int(bad.sum())} empty {name}(s) at file lines {_file_lines(bad)} (required)"
+        for name, bad in empty.items()
+        if bad.any()
+    ]
     for name, hint in (("date", "use YYYY-MM-DD"), ("quantity", "numbers >= 0")):
-        bad = frame[name].is_null() & raw[name].is_not_null()
+        bad = frame[name].is_null() & ~empty[name]
         if bad.any():
             problems.append(
-                f"{int(bad.sum())} unreadable {name}(s) at file lines {(bad.arg_true() + 2).head(5).to_list()} ({hint})"
+                f"{int(bad.sum())} unreadable {name}(s) at file lines {_file_lines(bad)} ({hint})"
             )
-    negative = frame["quantity"].fill_null(0) < 0
+    quantity = frame["quantity"]
+    not_finite = ~quantity.is_finite().fill_null(True)
+    if not_finite.any():
+        problems.append(
+            f"{int(not_finite.sum())} NaN or infinite quantities at file lines "
+            f"{_file_lines(not_finite)} (numbers >= 0)"
+        )
+    negative = ((quantity < 0) & quantity.is_finite()).fill_null(False)
     if negative.any():
         problems.append(
-            f"{int(negative.sum())} negative quantities at file lines {(negative.arg_true() + 2).head(5).to_list()}"
+            f"{int(negative.sum())} negative quantities at file lines {_file_lines(negative)}"
         )
     if problems:
         raise InvalidDataError(f"The demand file {str(path)!r} has " + "; ".join(problems) + ".")
-    return frame.drop_nulls()
+    return frame
 
 
 def read_items(path: Path) -> pl.DataFrame:
