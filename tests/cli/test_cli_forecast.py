@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -331,3 +332,48 @@ def test_demand_rows_with_a_missing_key_date_or_quantity_are_an_error(tmp_path: 
     assert "1 empty quantity(s) at file lines [6]" in message
     assert "2 NaN or infinite quantities at file lines [7, 8]" in message
     assert not out.exists()
+
+
+def test_forecast_reads_a_sunday_dated_weekly_file_in_weeks_ending_on_those_sundays(
+    tmp_path: Path,
+) -> None:
+    """Regression: a weekly export dated Sunday was forecast in day buckets. Each Sunday
+    counts in the ISO week ending on it (its Monday is 6 days earlier); the summary says so."""
+    last_sunday = date(2024, 6, 30)
+    rows = [
+        ("A", "DC1", (last_sunday - timedelta(weeks=k)).isoformat(), 10 + k % 3) for k in range(60)
+    ]
+    demand = tmp_path / "weekly_sunday.csv"
+    pl.DataFrame(
+        rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
+    ).write_csv(demand)
+    out = tmp_path / "f.csv"
+    res = CliRunner().invoke(
+        _app(), ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    message = " ".join(res.output.split())
+    assert "(week buckets, inferred from the dates; every date is a Sunday" in message
+    assert "one week early for weeks starting on Sunday" in message
+    # the last week, Monday 2024-06-24 to Sunday 2024-06-30, is history: forecasts start after
+    assert pl.read_csv(out)["period_start"].to_list() == ["2024-07-01", "2024-07-08"]
+    assert 9 < pl.read_csv(out)["mean"].mean() < 13  # type: ignore[operator]
+
+
+def test_forecast_reads_a_month_end_dated_file_in_months(tmp_path: Path) -> None:
+    """Regression: a monthly export dated at month end was forecast in day buckets."""
+    ends = pl.date_range(date(2022, 1, 31), date(2023, 12, 31), "1mo", eager=True)
+    ends = ends.dt.month_end()
+    demand = tmp_path / "monthly_end.csv"
+    pl.DataFrame(
+        {"item_id": "A", "location_id": "DC1", "date": ends.cast(pl.String), "quantity": 50}
+    ).write_csv(demand)
+    out = tmp_path / "f.csv"
+    res = CliRunner().invoke(
+        _app(), ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "(month buckets, inferred from the dates)" in res.output
+    f = pl.read_csv(out)
+    assert f["period_start"].to_list() == ["2024-01-01", "2024-02-01"]
+    assert f["mean"].to_list() == pytest.approx([50.0, 50.0])

@@ -136,12 +136,18 @@ def read_forecast(path: Path) -> pl.DataFrame:
 
 
 def infer_bucket(dates: pl.Series) -> Bucket:
-    """Month when every date is a first of month, week when every date is a Monday, else day.
+    """The planning bucket the dates of a demand file are in.
+
+    Month when there is more than one distinct date and every date is the first of its
+    month, or every date the last day of its month; week when there is more than one
+    distinct date and all fall on the same weekday (or the only date is a Monday); else day.
 
     >>> from datetime import date
     >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 2, 1)])).value
     'month'
-    >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 1, 8)])).value
+    >>> infer_bucket(pl.Series([date(2024, 1, 31), date(2024, 2, 29)])).value
+    'month'
+    >>> infer_bucket(pl.Series([date(2024, 1, 7), date(2024, 1, 14)])).value  # Sundays
     'week'
     >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 1, 2)])).value
     'day'
@@ -149,11 +155,43 @@ def infer_bucket(dates: pl.Series) -> Bucket:
     d = dates.drop_nulls()
     if d.len() == 0:
         return Bucket.DAY
-    if bool((d.dt.day() == 1).all()) and d.n_unique() > 1:
+    several = d.n_unique() > 1
+    if several and (bool((d.dt.day() == 1).all()) or bool((d == d.dt.month_end()).all())):
         return Bucket.MONTH
-    if bool((d.dt.weekday() == 1).all()):
+    weekdays = d.dt.weekday().unique()
+    if weekdays.len() == 1 and (several or weekdays[0] == 1):
         return Bucket.WEEK
     return Bucket.DAY
+
+
+def week_dates_note(dates: pl.Series, bucket: Bucket) -> str:
+    """What weekly buckets make of dates that all fall on one weekday other than Monday.
+
+    A week bucket is the ISO week, Monday to Sunday, labelled by its Monday
+    (:func:`stockpilot.io.buckets.bucket_start`); each date counts in the week containing
+    it. Empty when the bucket is not a week or the dates are not all on one other weekday.
+
+    >>> from datetime import date
+    >>> week_dates_note(pl.Series([date(2024, 1, 1), date(2024, 1, 8)]), Bucket.WEEK)
+    ''
+    """
+    weekdays = dates.drop_nulls().dt.weekday().unique()
+    if bucket is not Bucket.WEEK or weekdays.len() != 1 or weekdays[0] == 1:
+        return ""
+    weekday = int(weekdays[0])
+    day = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")[
+        weekday - 1
+    ]
+    if weekday == 7:
+        return (
+            "every date is a Sunday, counted in the ISO week (Monday to Sunday) ending on it: "
+            "right for weeks ending on Sunday, one week early for weeks starting on Sunday"
+        )
+    return (
+        f"every date is a {day}, counted in the ISO week (Monday to Sunday) containing it: "
+        f"{weekday} of the 7 days of a week ending on {day} and {8 - weekday} of a week "
+        f"starting on {day} lie in that week"
+    )
 
 
 def planning_bucket(command: str, override: str | None, dates: pl.Series) -> Bucket:

@@ -37,7 +37,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from stockpilot.cli.common import print_error, print_warning
-from stockpilot.cli.files import planning_bucket, read_demand, read_items
+from stockpilot.cli.files import planning_bucket, read_demand, read_items, week_dates_note
 from stockpilot.errors import InvalidParameterError, StockpilotError
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.writers import write_table
@@ -263,6 +263,8 @@ def run_forecast(
         )
     n_series = result.diagnostics.height
     how = "given" if bucket is not None else "inferred from the dates"
+    note = week_dates_note(raw["date"], chosen)
+    how += f"; {note}" if note else ""
     typer.echo(
         f"{n_series} series x {horizon} periods forecast ({chosen.value} buckets, "
         f"{how}); wrote " + ", ".join(str(p) for p in written)

@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from stockpilot.cli.common import print_error, print_warning
-from stockpilot.cli.files import planning_bucket, read_demand
+from stockpilot.cli.files import planning_bucket, read_demand, week_dates_note
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, InvalidParameterError, StockpilotError, choice_error
 from stockpilot.io.buckets import harmonize_demand
@@ -261,6 +261,8 @@ def run_simulate(
     median = fill.median() if fill.len() else None
     summary = f"; median fill rate {float(median):.3f}" if isinstance(median, float) else ""
     how = "given" if bucket is not None else "inferred from the dates"
+    note = week_dates_note(demand_frame["date"], chosen)
+    how += f"; {note}" if note else ""
     typer.echo(
         f"{table.height} item-locations simulated ({chosen.value} buckets, {how}){summary}; "
         f"wrote {out}"
