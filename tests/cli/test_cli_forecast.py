@@ -242,10 +242,8 @@ def test_forecast_items_file_gives_new_items_their_analogue(tmp_path: Path) -> N
     assert "line 3 unknown_key" in r.output and "GHOST" in r.output
 
 
-def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> None:
-    """Two categories of weekly items, one peaking in winter, one in summer: each takes
-    its own group seasonal index (``group_season`` in the diagnostics); with
-    ``--season-group-by none`` the two waves pooled together cancel out."""
+def _write_two_season_demand(path: Path) -> None:
+    """Weekly items W0..W14 peaking in winter and S0..S14 peaking in summer."""
     weeks, start = 95, date(2023, 1, 2)
     t = np.arange(weeks)
     rng = np.random.default_rng(11)
@@ -258,10 +256,17 @@ def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> Non
                 (f"{prefix}{i}", "DC1", (start + timedelta(weeks=int(k))).isoformat(), q)
                 for k, q in zip(t, qty, strict=True)
             ]
-    demand = tmp_path / "demand.csv"
     pl.DataFrame(
         rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
-    ).write_csv(demand)
+    ).write_csv(path)
+
+
+def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> None:
+    """Two categories of weekly items, one peaking in winter, one in summer: each takes
+    its own group seasonal index (``group_season`` in the diagnostics); with
+    ``--season-group-by none`` the two waves pooled together cancel out."""
+    demand = tmp_path / "demand.csv"
+    _write_two_season_demand(demand)
     items = tmp_path / "items.csv"
     items.write_text(
         "item_id,unit_cost,category\n"
@@ -292,7 +297,33 @@ def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> Non
     assert not pl.read_csv(diag)["group_season"].any()
     assert "applied to 0 of 1 season groups" in r.output
     r = CliRunner().invoke(_app(), [*args, "--season-group-by", "brnad"])
-    assert r.exit_code == 1 and "season_group_by" in r.output and "brnad" in r.output
+    assert r.exit_code == 1 and "--season-group-by" in r.output and "brnad" in r.output
+
+
+def test_season_group_by_is_checked_against_the_columns_of_the_items_file(
+    tmp_path: Path,
+) -> None:
+    """Regression: the gate adds every standard items column (empty), so ``brand``, absent
+    from the file, pooled every series silently, while ``season_code``, really in the
+    file but not a standard column, was refused."""
+    demand = tmp_path / "demand.csv"
+    _write_two_season_demand(demand)
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "item_id,unit_cost,season_code\n"
+        + "".join(f"W{i},2,winter\nS{i},2,summer\n" for i in range(15))
+    )
+    args = ["forecast", "--demand", str(demand), "--horizon", "13", "--items", str(items)]
+    args += ["--out", str(tmp_path / "f.csv")]
+    r = CliRunner().invoke(_app(), [*args, "--season-group-by", "season_code"])
+    assert r.exit_code == 0, r.output
+    assert "applied to 2 of 2 season groups (" in r.output
+    assert "winter" in r.output and "summer" in r.output
+    r = CliRunner().invoke(_app(), [*args, "--season-group-by", "brand"])
+    assert r.exit_code == 1
+    message = " ".join(r.output.split())
+    assert "'brand' is not in the items file" in message
+    assert "its columns are item_id, unit_cost, season_code" in message
 
 
 def test_error_messages_keep_text_in_square_brackets(tmp_path: Path) -> None:

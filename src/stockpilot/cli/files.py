@@ -13,7 +13,7 @@ import polars as pl
 
 from stockpilot.errors import InvalidDataError, choice_error
 from stockpilot.io.gate import GateOptions, validate
-from stockpilot.io.readers import read_table_file
+from stockpilot.io.readers import PROVENANCE, read_table_file
 from stockpilot.vocab import Bucket
 
 KEYS = ("item_id", "location_id")
@@ -75,10 +75,22 @@ def read_demand(path: Path) -> pl.DataFrame:
     return frame
 
 
-def read_items(path: Path) -> pl.DataFrame:
+def read_items(path: Path, *, group_by: str | None = None) -> pl.DataFrame:
     """Canonical item master, typed by the validation gate; any rejected row is an error
-    naming its line and reason (the stand-alone commands do not quarantine)."""
+    naming its line and reason (the stand-alone commands do not quarantine).
+
+    ``group_by`` (``forecast --season-group-by``) must be a column of the file as read: the
+    gate adds every standard column it lacks (empty), which would silently pool every
+    series. A column the gate does not know is carried from the file, joined on item_id.
+    """
     raw = read_table_file(path)
+    if group_by is not None and group_by not in raw.columns:
+        columns = [c for c in raw.columns if c not in PROVENANCE]
+        raise InvalidDataError(
+            f"The '--season-group-by' column {group_by!r} is not in the items file "
+            f"{str(path)!r}; its columns are {', '.join(columns)}. Name one of them, or "
+            "'none' for one group of all series."
+        )
     result = validate({"items": raw}, options=GateOptions(as_of=date.today(), freshness_days=None))
     bad = result.quarantine
     if bad.height:
@@ -89,7 +101,14 @@ def read_items(path: Path) -> pl.DataFrame:
         raise InvalidDataError(
             f"The items file {str(path)!r} has {bad.height} rejected row(s): {shown}."
         )
-    return result.accepted["items"]
+    items = result.accepted["items"]
+    if group_by is None or group_by in items.columns:
+        return items
+    carried = raw.select(
+        pl.col("item_id").str.strip_chars(),
+        pl.col(group_by).str.strip_chars().replace("", None),
+    ).unique("item_id", keep="last", maintain_order=True)
+    return items.join(carried, on="item_id", how="left", maintain_order="left")
 
 
 def read_forecast(path: Path) -> pl.DataFrame:

@@ -188,10 +188,12 @@ def run_forecast(
     ] = None,
 ) -> None:
     """Forecast every item-location of a demand file, with quantiles."""
-    from stockpilot.engine.forecasting import Forecaster  # the numerical stack, on use only
+    # the numerical stack, on use only
+    from stockpilot.engine.forecasting import DEFAULT_SEASON_GROUP_BY, Forecaster
 
     try:
         levels = _levels(quantiles)
+        group_by = None if season_group_by.lower() == "none" else season_group_by
         if calibration_out is not None and not calibrate:
             raise InvalidParameterError(
                 "The '--calibration-out' option needs '--calibrate' (the calibration comes "
@@ -206,7 +208,9 @@ def run_forecast(
         ) as bar:
             task = bar.add_task("reading demand", total=None)
             raw = read_demand(demand)
-            master = read_items(items) if items is not None else None
+            # the default column may be absent (one group); one named must be in the file
+            named = None if group_by == DEFAULT_SEASON_GROUP_BY else group_by
+            master = read_items(items, group_by=named) if items is not None else None
             chosen = planning_bucket("stockpilot forecast", bucket, raw["date"])
             frame = harmonize_demand(raw, bucket=chosen)
             bar.update(
@@ -223,7 +227,7 @@ def run_forecast(
                     season_length=season_length,
                     calibrate=calibrate,
                     items=master,
-                    season_group_by=None if season_group_by.lower() == "none" else season_group_by,
+                    season_group_by=group_by,
                 )
                 .fit(frame)
                 .predict()
