@@ -408,3 +408,68 @@ def test_forecast_reads_a_month_end_dated_file_in_months(tmp_path: Path) -> None
     f = pl.read_csv(out)
     assert f["period_start"].to_list() == ["2024-01-01", "2024-02-01"]
     assert f["mean"].to_list() == pytest.approx([50.0, 50.0])
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--lead-time", "inf"),
+        ("--lead-time", "nan"),
+        ("--lead-time", "-1"),
+        ("--review-period", "-1"),
+        ("--review-period", "inf"),
+        ("--lead-time-sd", "-1"),
+        ("--lead-time-sd", "nan"),
+    ],
+)
+def test_lead_time_options_must_be_finite_and_non_negative(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    """Regression: --lead-time-sd -1 was written to the output; --lead-time inf or nan
+    gave inf or garbage quantiles with a numpy RuntimeWarning."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand, months=12)
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    lead_time = [] if option == "--lead-time" else ["--lead-time", "2"]
+    res = CliRunner().invoke(_app(), [*args, *lead_time, f"{option}={value}"])
+    assert res.exit_code == 1
+    assert f"The '{option}' option must be a finite number >= 0" in " ".join(res.output.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--review-period", "1"), ("--lead-time-sd", "0.5"), ("--lead-time-out", "lt.csv")],
+)
+def test_lead_time_companion_options_need_lead_time(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    """Regression: without --lead-time these options were silently ignored."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand, months=12)
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    res = CliRunner().invoke(_app(), [*args, option, value])
+    assert res.exit_code == 1
+    assert f"The '{option}' option needs '--lead-time'" in " ".join(res.output.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "name"),
+    [("--out", "f.txt"), ("--diagnostics", "d.json"), ("--season-groups-out", "g")],
+)
+def test_unsupported_output_suffix_is_refused_before_reading(
+    tmp_path: Path, option: str, name: str
+) -> None:
+    """Regression: an unsupported --out suffix was refused only after the whole forecast
+    ran. The demand file does not even exist: the output paths are checked first."""
+    args = ["forecast", "--demand", str(tmp_path / "absent.csv"), "--horizon", "2"]
+    outputs = {"--out": "f.csv", option: name}
+    paths = [x for o, n in outputs.items() for x in (o, str(tmp_path / n))]
+    res = CliRunner().invoke(_app(), [*args, *paths])
+    assert res.exit_code == 1
+    message = " ".join(res.output.split())
+    assert f"The '{option}' option must name a file ending in .csv, .parquet or .xlsx" in message
+    assert "absent.csv" not in message

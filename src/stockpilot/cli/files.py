@@ -11,9 +11,10 @@ from pathlib import Path
 
 import polars as pl
 
-from stockpilot.errors import InvalidDataError, choice_error
+from stockpilot.errors import InvalidDataError, InvalidParameterError, choice_error
 from stockpilot.io.gate import GateOptions, validate
 from stockpilot.io.readers import PROVENANCE, read_table_file
+from stockpilot.io.writers import FORMATS
 from stockpilot.vocab import Bucket
 
 KEYS = ("item_id", "location_id")
@@ -152,6 +153,22 @@ def read_forecast(path: Path) -> pl.DataFrame:
     if problems:
         raise InvalidDataError(f"The forecast file {str(path)!r} has " + "; ".join(problems) + ".")
     return frame
+
+
+def check_output_path(option: str, path: Path) -> None:
+    """Refuse an output file of ``option`` whose suffix no writer knows, before any work.
+
+    >>> check_output_path("--out", Path("f.txt"))
+    Traceback (most recent call last):
+    ...
+    stockpilot.errors.InvalidParameterError: The '--out' option must name a file ending in .csv, .parquet or .xlsx. Got 'f.txt'.
+    """
+    if path.suffix.lower().lstrip(".") not in FORMATS:
+        suffixes = [f".{f}" for f in FORMATS]
+        raise InvalidParameterError(
+            f"The {option!r} option must name a file ending in {', '.join(suffixes[:-1])} or "
+            f"{suffixes[-1]}. Got {str(path)!r}."
+        )
 
 
 def infer_bucket(dates: pl.Series) -> Bucket:
