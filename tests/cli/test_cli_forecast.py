@@ -473,3 +473,29 @@ def test_unsupported_output_suffix_is_refused_before_reading(
     message = " ".join(res.output.split())
     assert f"The '{option}' option must name a file ending in .csv, .parquet or .xlsx" in message
     assert "absent.csv" not in message
+
+
+def test_items_file_matching_no_or_some_demand_items_is_a_warning(tmp_path: Path) -> None:
+    """Regression: an items file whose item_ids match none (or only some) of the demand's
+    was ignored silently; the run goes on, with a warning giving both counts."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand, months=12)  # items A, B, C, D at DC1
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,unit_cost\nX1,2\nX2,3\nX3,4\n")
+    res = CliRunner().invoke(_app(), [*args, "--items", str(items)])
+    assert res.exit_code == 0, res.output
+    message = " ".join(res.output.split())
+    assert "warning: the items file" in message
+    assert "has no row for 4 of 4 demand series" in message
+    assert "3 of its 3 rows match no demand item_id" in message
+    items.write_text("item_id,unit_cost\nA,2\nX2,3\n")
+    res = CliRunner().invoke(_app(), [*args, "--items", str(items)])
+    assert res.exit_code == 0, res.output
+    message = " ".join(res.output.split())
+    assert "has no row for 3 of 4 demand series" in message
+    assert "1 of its 2 rows match no demand item_id" in message
+    items.write_text("item_id,unit_cost\nA,2\nB,2\nC,2\nD,2\n")
+    res = CliRunner().invoke(_app(), [*args, "--items", str(items)])
+    assert res.exit_code == 0 and "warning" not in res.output

@@ -272,7 +272,10 @@ def run_forecast(
             raw = read_demand(demand)
             # the default column may be absent (one group); one named must be in the file
             named = None if group_by == DEFAULT_SEASON_GROUP_BY else group_by
-            master = read_items(items, group_by=named) if items is not None else None
+            master, unmatched = None, ""
+            if items is not None:
+                master = read_items(items, group_by=named)
+                unmatched = _unmatched_items(raw, master, items)
             chosen = planning_bucket("stockpilot forecast", bucket, raw["date"])
             frame = harmonize_demand(raw, bucket=chosen)
             bar.update(
@@ -335,8 +338,24 @@ def run_forecast(
         f"{n_series} series x {horizon} periods forecast ({chosen.value} buckets, "
         f"{how}); wrote " + ", ".join(str(p) for p in written)
     )
+    if unmatched:
+        print_warning(unmatched)
     if result.season_groups is not None:
         typer.echo(_season_summary(result.season_groups))
+
+
+def _unmatched_items(demand: pl.DataFrame, items: pl.DataFrame, path: Path) -> str:
+    """A warning when demand series and item rows do not all match by item_id, else ""."""
+    series = demand.select("item_id", "location_id").unique()
+    without = series.filter(~pl.col("item_id").is_in(items["item_id"].implode())).height
+    unused = items.filter(~pl.col("item_id").is_in(demand["item_id"].unique().implode())).height
+    if not without and not unused:
+        return ""
+    return (
+        f"the items file {str(path)!r} has no row for {without} of {series.height} demand "
+        f"series (they are forecast without item-master data) and {unused} of its "
+        f"{items.height} rows match no demand item_id."
+    )
 
 
 def _season_summary(groups: pl.DataFrame) -> str:
