@@ -154,8 +154,8 @@ _ENTITIES: tuple[Entity, ...] = (
                 "analogue_factor",
                 F,
                 "-",
-                "Expected demand relative to the analogue item (blank: estimated from the "
-                "periods both sold, else 1).",
+                "Expected demand relative to the analogue item, >= 0 (blank: estimated from "
+                "the periods both sold, else 1).",
             ),
         ),
         MappingProxyType({"business_unit_id": "business_units", "analogue_item_id": "items"}),

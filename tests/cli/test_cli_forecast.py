@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -241,10 +242,8 @@ def test_forecast_items_file_gives_new_items_their_analogue(tmp_path: Path) -> N
     assert "line 3 unknown_key" in r.output and "GHOST" in r.output
 
 
-def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> None:
-    """Two categories of weekly items, one peaking in winter, one in summer: each takes
-    its own group seasonal index (``group_season`` in the diagnostics); with
-    ``--season-group-by none`` the two waves pooled together cancel out."""
+def _write_two_season_demand(path: Path) -> None:
+    """Weekly items W0..W14 peaking in winter and S0..S14 peaking in summer."""
     weeks, start = 95, date(2023, 1, 2)
     t = np.arange(weeks)
     rng = np.random.default_rng(11)
@@ -257,10 +256,17 @@ def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> Non
                 (f"{prefix}{i}", "DC1", (start + timedelta(weeks=int(k))).isoformat(), q)
                 for k, q in zip(t, qty, strict=True)
             ]
-    demand = tmp_path / "demand.csv"
     pl.DataFrame(
         rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
-    ).write_csv(demand)
+    ).write_csv(path)
+
+
+def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> None:
+    """Two categories of weekly items, one peaking in winter, one in summer: each takes
+    its own group seasonal index (``group_season`` in the diagnostics); with
+    ``--season-group-by none`` the two waves pooled together cancel out."""
+    demand = tmp_path / "demand.csv"
+    _write_two_season_demand(demand)
     items = tmp_path / "items.csv"
     items.write_text(
         "item_id,unit_cost,category\n"
@@ -291,4 +297,205 @@ def test_forecast_season_groups_follow_the_items_category(tmp_path: Path) -> Non
     assert not pl.read_csv(diag)["group_season"].any()
     assert "applied to 0 of 1 season groups" in r.output
     r = CliRunner().invoke(_app(), [*args, "--season-group-by", "brnad"])
-    assert r.exit_code == 1 and "season_group_by" in r.output and "brnad" in r.output
+    assert r.exit_code == 1 and "--season-group-by" in r.output and "brnad" in r.output
+
+
+def test_season_group_by_is_checked_against_the_columns_of_the_items_file(
+    tmp_path: Path,
+) -> None:
+    """Regression: the gate adds every standard items column (empty), so ``brand``, absent
+    from the file, pooled every series silently, while ``season_code``, really in the
+    file but not a standard column, was refused."""
+    demand = tmp_path / "demand.csv"
+    _write_two_season_demand(demand)
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "item_id,unit_cost,season_code\n"
+        + "".join(f"W{i},2,winter\nS{i},2,summer\n" for i in range(15))
+    )
+    args = ["forecast", "--demand", str(demand), "--horizon", "13", "--items", str(items)]
+    args += ["--out", str(tmp_path / "f.csv")]
+    r = CliRunner().invoke(_app(), [*args, "--season-group-by", "season_code"])
+    assert r.exit_code == 0, r.output
+    assert "applied to 2 of 2 season groups (" in r.output
+    assert "winter" in r.output and "summer" in r.output
+    r = CliRunner().invoke(_app(), [*args, "--season-group-by", "brand"])
+    assert r.exit_code == 1
+    message = " ".join(r.output.split())
+    assert "'brand' is not in the items file" in message
+    assert "its columns are item_id, unit_cost, season_code" in message
+
+
+def test_error_messages_keep_text_in_square_brackets(tmp_path: Path) -> None:
+    """Regression: errors went through rich markup, so 'Got [nan].' printed as 'Got .'."""
+    demand = tmp_path / "demand.csv"
+    _write_daily_demand(demand)
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--quantiles", "nan"]
+    res = CliRunner().invoke(_app(), [*args, "--out", str(tmp_path / "f.csv")])
+    assert res.exit_code == 1
+    assert "floats in [0.5, 1). Got [nan]." in " ".join(res.output.split())
+
+
+def test_demand_rows_with_a_missing_key_date_or_quantity_are_an_error(tmp_path: Path) -> None:
+    """Regression: such rows were dropped silently and a 'NaN' quantity passed as a number;
+    all problems come in one message with their counts and file lines."""
+    demand = tmp_path / "demand.csv"
+    demand.write_text(
+        "item_id,location_id,date,quantity\n"
+        "A,L,2024-01-01,5\n"
+        "A,,2024-01-08,5\n"  # line 3
+        ",L,2024-01-15,5\n"  # line 4
+        "A,L,,5\n"  # line 5
+        "A,L,2024-01-29,\n"  # line 6
+        "A,L,2024-02-05,NaN\n"  # line 7
+        "A,L,2024-02-12,inf\n"  # line 8
+        "A,L,2024-02-19,5\n"
+    )
+    out = tmp_path / "f.csv"
+    res = CliRunner().invoke(
+        _app(), ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    )
+    assert res.exit_code == 1
+    message = " ".join(res.output.split())
+    assert "1 empty item_id(s) at file lines [4]" in message
+    assert "1 empty location_id(s) at file lines [3]" in message
+    assert "1 empty date(s) at file lines [5]" in message
+    assert "1 empty quantity(s) at file lines [6]" in message
+    assert "2 NaN or infinite quantities at file lines [7, 8]" in message
+    assert not out.exists()
+
+
+def test_forecast_reads_a_sunday_dated_weekly_file_in_weeks_ending_on_those_sundays(
+    tmp_path: Path,
+) -> None:
+    """Regression: a weekly export dated Sunday was forecast in day buckets. Each Sunday
+    counts in the ISO week ending on it (its Monday is 6 days earlier); the summary says so."""
+    last_sunday = date(2024, 6, 30)
+    rows = [
+        ("A", "DC1", (last_sunday - timedelta(weeks=k)).isoformat(), 10 + k % 3) for k in range(60)
+    ]
+    demand = tmp_path / "weekly_sunday.csv"
+    pl.DataFrame(
+        rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
+    ).write_csv(demand)
+    out = tmp_path / "f.csv"
+    res = CliRunner().invoke(
+        _app(), ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    message = " ".join(res.output.split())
+    assert "(week buckets, inferred from the dates; every date is a Sunday" in message
+    assert "one week early for weeks starting on Sunday" in message
+    # the last week, Monday 2024-06-24 to Sunday 2024-06-30, is history: forecasts start after
+    assert pl.read_csv(out)["period_start"].to_list() == ["2024-07-01", "2024-07-08"]
+    assert 9 < pl.read_csv(out)["mean"].mean() < 13  # type: ignore[operator]
+
+
+def test_forecast_reads_a_month_end_dated_file_in_months(tmp_path: Path) -> None:
+    """Regression: a monthly export dated at month end was forecast in day buckets."""
+    ends = pl.date_range(date(2022, 1, 31), date(2023, 12, 31), "1mo", eager=True)
+    ends = ends.dt.month_end()
+    demand = tmp_path / "monthly_end.csv"
+    pl.DataFrame(
+        {"item_id": "A", "location_id": "DC1", "date": ends.cast(pl.String), "quantity": 50}
+    ).write_csv(demand)
+    out = tmp_path / "f.csv"
+    res = CliRunner().invoke(
+        _app(), ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "(month buckets, inferred from the dates)" in res.output
+    f = pl.read_csv(out)
+    assert f["period_start"].to_list() == ["2024-01-01", "2024-02-01"]
+    assert f["mean"].to_list() == pytest.approx([50.0, 50.0])
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--lead-time", "inf"),
+        ("--lead-time", "nan"),
+        ("--lead-time", "-1"),
+        ("--review-period", "-1"),
+        ("--review-period", "inf"),
+        ("--lead-time-sd", "-1"),
+        ("--lead-time-sd", "nan"),
+    ],
+)
+def test_lead_time_options_must_be_finite_and_non_negative(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    """Regression: --lead-time-sd -1 was written to the output; --lead-time inf or nan
+    gave inf or garbage quantiles with a numpy RuntimeWarning."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand, months=12)
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    lead_time = [] if option == "--lead-time" else ["--lead-time", "2"]
+    res = CliRunner().invoke(_app(), [*args, *lead_time, f"{option}={value}"])
+    assert res.exit_code == 1
+    assert f"The '{option}' option must be a finite number >= 0" in " ".join(res.output.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--review-period", "1"), ("--lead-time-sd", "0.5"), ("--lead-time-out", "lt.csv")],
+)
+def test_lead_time_companion_options_need_lead_time(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    """Regression: without --lead-time these options were silently ignored."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand, months=12)
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    res = CliRunner().invoke(_app(), [*args, option, value])
+    assert res.exit_code == 1
+    assert f"The '{option}' option needs '--lead-time'" in " ".join(res.output.split())
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "name"),
+    [("--out", "f.txt"), ("--diagnostics", "d.json"), ("--season-groups-out", "g")],
+)
+def test_unsupported_output_suffix_is_refused_before_reading(
+    tmp_path: Path, option: str, name: str
+) -> None:
+    """Regression: an unsupported --out suffix was refused only after the whole forecast
+    ran. The demand file does not even exist: the output paths are checked first."""
+    args = ["forecast", "--demand", str(tmp_path / "absent.csv"), "--horizon", "2"]
+    outputs = {"--out": "f.csv", option: name}
+    paths = [x for o, n in outputs.items() for x in (o, str(tmp_path / n))]
+    res = CliRunner().invoke(_app(), [*args, *paths])
+    assert res.exit_code == 1
+    message = " ".join(res.output.split())
+    assert f"The '{option}' option must name a file ending in .csv, .parquet or .xlsx" in message
+    assert "absent.csv" not in message
+
+
+def test_items_file_matching_no_or_some_demand_items_is_a_warning(tmp_path: Path) -> None:
+    """Regression: an items file whose item_ids match none (or only some) of the demand's
+    was ignored silently; the run goes on, with a warning giving both counts."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand, months=12)  # items A, B, C, D at DC1
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    items = tmp_path / "items.csv"
+    items.write_text("item_id,unit_cost\nX1,2\nX2,3\nX3,4\n")
+    res = CliRunner().invoke(_app(), [*args, "--items", str(items)])
+    assert res.exit_code == 0, res.output
+    message = " ".join(res.output.split())
+    assert "warning: the items file" in message
+    assert "has no row for 4 of 4 demand series" in message
+    assert "3 of its 3 rows match no demand item_id" in message
+    items.write_text("item_id,unit_cost\nA,2\nX2,3\n")
+    res = CliRunner().invoke(_app(), [*args, "--items", str(items)])
+    assert res.exit_code == 0, res.output
+    message = " ".join(res.output.split())
+    assert "has no row for 3 of 4 demand series" in message
+    assert "1 of its 2 rows match no demand item_id" in message
+    items.write_text("item_id,unit_cost\nA,2\nB,2\nC,2\nD,2\n")
+    res = CliRunner().invoke(_app(), [*args, "--items", str(items)])
+    assert res.exit_code == 0 and "warning" not in res.output

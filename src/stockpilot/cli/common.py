@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -33,6 +34,22 @@ class CliState:
 
 
 STATE = CliState()
+
+
+def print_error(message: str) -> None:
+    """``error: <message>`` on stderr, the message shown as written.
+
+    Messages are not read as rich markup: an exception's ``floats in [0.5, 1). Got [nan].``
+    or ``[item, x]`` would otherwise be taken for tags and vanish.
+    """
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    """``warning: <message>`` on stderr, the message shown as written (see :func:`print_error`)."""
+    err_console.print(
+        f"[yellow]warning:[/yellow] {escape(message)}", highlight=False, soft_wrap=True
+    )
 
 
 def settings() -> Settings:

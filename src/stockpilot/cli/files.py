@@ -11,16 +11,27 @@ from pathlib import Path
 
 import polars as pl
 
-from stockpilot.errors import InvalidDataError, choice_error
+from stockpilot.errors import InvalidDataError, InvalidParameterError, choice_error
 from stockpilot.io.gate import GateOptions, validate
-from stockpilot.io.readers import read_table_file
+from stockpilot.io.readers import PROVENANCE, read_table_file
+from stockpilot.io.writers import FORMATS
 from stockpilot.vocab import Bucket
 
 KEYS = ("item_id", "location_id")
 
 
+def _file_lines(bad: pl.Series) -> list[int]:
+    """The first five file lines (header on line 1) where ``bad`` is true."""
+    return (bad.arg_true() + 2).head(5).to_list()
+
+
 def read_demand(path: Path) -> pl.DataFrame:
-    """Canonical long demand with typed ``date`` and ``quantity`` (bad values reported)."""
+    """Canonical long demand with typed ``date`` and ``quantity``.
+
+    Every row needs an item_id, location_id, date and a finite quantity >= 0: empty cells,
+    unreadable values and NaN or infinite quantities are reported together (count and first
+    file lines) as one error; no row is dropped.
+    """
     raw = read_table_file(path)
     missing = [c for c in (*KEYS, "date", "quantity") if c not in raw.columns]
     if missing:
@@ -33,27 +44,54 @@ def read_demand(path: Path) -> pl.DataFrame:
         pl.col("date").str.to_date(strict=False).alias("date"),
         pl.col("quantity").cast(pl.Float64, strict=False).alias("quantity"),
     )
-    problems = []
+    empty = {
+        name: raw[name].str.strip_chars().fill_null("") == ""
+        for name in (*KEYS, "date", "quantity")
+    }
+    problems = [
+        f"{int(bad.sum())} empty {name}(s) at file lines {_file_lines(bad)} (required)"
+        for name, bad in empty.items()
+        if bad.any()
+    ]
     for name, hint in (("date", "use YYYY-MM-DD"), ("quantity", "numbers >= 0")):
-        bad = frame[name].is_null() & raw[name].is_not_null()
+        bad = frame[name].is_null() & ~empty[name]
         if bad.any():
             problems.append(
-                f"{int(bad.sum())} unreadable {name}(s) at file lines {(bad.arg_true() + 2).head(5).to_list()} ({hint})"
+                f"{int(bad.sum())} unreadable {name}(s) at file lines {_file_lines(bad)} ({hint})"
             )
-    negative = frame["quantity"].fill_null(0) < 0
+    quantity = frame["quantity"]
+    not_finite = ~quantity.is_finite().fill_null(True)
+    if not_finite.any():
+        problems.append(
+            f"{int(not_finite.sum())} NaN or infinite quantities at file lines "
+            f"{_file_lines(not_finite)} (numbers >= 0)"
+        )
+    negative = ((quantity < 0) & quantity.is_finite()).fill_null(False)
     if negative.any():
         problems.append(
-            f"{int(negative.sum())} negative quantities at file lines {(negative.arg_true() + 2).head(5).to_list()}"
+            f"{int(negative.sum())} negative quantities at file lines {_file_lines(negative)}"
         )
     if problems:
         raise InvalidDataError(f"The demand file {str(path)!r} has " + "; ".join(problems) + ".")
-    return frame.drop_nulls()
+    return frame
 
 
-def read_items(path: Path) -> pl.DataFrame:
+def read_items(path: Path, *, group_by: str | None = None) -> pl.DataFrame:
     """Canonical item master, typed by the validation gate; any rejected row is an error
-    naming its line and reason (the stand-alone commands do not quarantine)."""
+    naming its line and reason (the stand-alone commands do not quarantine).
+
+    ``group_by`` (``forecast --season-group-by``) must be a column of the file as read: the
+    gate adds every standard column it lacks (empty), which would silently pool every
+    series. A column the gate does not know is carried from the file, joined on item_id.
+    """
     raw = read_table_file(path)
+    if group_by is not None and group_by not in raw.columns:
+        columns = [c for c in raw.columns if c not in PROVENANCE]
+        raise InvalidDataError(
+            f"The '--season-group-by' column {group_by!r} is not in the items file "
+            f"{str(path)!r}; its columns are {', '.join(columns)}. Name one of them, or "
+            "'none' for one group of all series."
+        )
     result = validate({"items": raw}, options=GateOptions(as_of=date.today(), freshness_days=None))
     bad = result.quarantine
     if bad.height:
@@ -64,7 +102,14 @@ def read_items(path: Path) -> pl.DataFrame:
         raise InvalidDataError(
             f"The items file {str(path)!r} has {bad.height} rejected row(s): {shown}."
         )
-    return result.accepted["items"]
+    items = result.accepted["items"]
+    if group_by is None or group_by in items.columns:
+        return items
+    carried = raw.select(
+        pl.col("item_id").str.strip_chars(),
+        pl.col(group_by).str.strip_chars().replace("", None),
+    ).unique("item_id", keep="last", maintain_order=True)
+    return items.join(carried, on="item_id", how="left", maintain_order="left")
 
 
 def read_forecast(path: Path) -> pl.DataFrame:
@@ -110,13 +155,35 @@ def read_forecast(path: Path) -> pl.DataFrame:
     return frame
 
 
+def check_output_path(option: str, path: Path) -> None:
+    """Refuse an output file of ``option`` whose suffix no writer knows, before any work.
+
+    >>> check_output_path("--out", Path("f.txt"))
+    Traceback (most recent call last):
+    ...
+    stockpilot.errors.InvalidParameterError: The '--out' option must name a file ending in .csv, .parquet or .xlsx. Got 'f.txt'.
+    """
+    if path.suffix.lower().lstrip(".") not in FORMATS:
+        suffixes = [f".{f}" for f in FORMATS]
+        raise InvalidParameterError(
+            f"The {option!r} option must name a file ending in {', '.join(suffixes[:-1])} or "
+            f"{suffixes[-1]}. Got {str(path)!r}."
+        )
+
+
 def infer_bucket(dates: pl.Series) -> Bucket:
-    """Month when every date is a first of month, week when every date is a Monday, else day.
+    """The planning bucket the dates of a demand file are in.
+
+    Month when there is more than one distinct date and every date is the first of its
+    month, or every date the last day of its month; week when there is more than one
+    distinct date and all fall on the same weekday (or the only date is a Monday); else day.
 
     >>> from datetime import date
     >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 2, 1)])).value
     'month'
-    >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 1, 8)])).value
+    >>> infer_bucket(pl.Series([date(2024, 1, 31), date(2024, 2, 29)])).value
+    'month'
+    >>> infer_bucket(pl.Series([date(2024, 1, 7), date(2024, 1, 14)])).value  # Sundays
     'week'
     >>> infer_bucket(pl.Series([date(2024, 1, 1), date(2024, 1, 2)])).value
     'day'
@@ -124,11 +191,43 @@ def infer_bucket(dates: pl.Series) -> Bucket:
     d = dates.drop_nulls()
     if d.len() == 0:
         return Bucket.DAY
-    if bool((d.dt.day() == 1).all()) and d.n_unique() > 1:
+    several = d.n_unique() > 1
+    if several and (bool((d.dt.day() == 1).all()) or bool((d == d.dt.month_end()).all())):
         return Bucket.MONTH
-    if bool((d.dt.weekday() == 1).all()):
+    weekdays = d.dt.weekday().unique()
+    if weekdays.len() == 1 and (several or weekdays[0] == 1):
         return Bucket.WEEK
     return Bucket.DAY
+
+
+def week_dates_note(dates: pl.Series, bucket: Bucket) -> str:
+    """What weekly buckets make of dates that all fall on one weekday other than Monday.
+
+    A week bucket is the ISO week, Monday to Sunday, labelled by its Monday
+    (:func:`stockpilot.io.buckets.bucket_start`); each date counts in the week containing
+    it. Empty when the bucket is not a week or the dates are not all on one other weekday.
+
+    >>> from datetime import date
+    >>> week_dates_note(pl.Series([date(2024, 1, 1), date(2024, 1, 8)]), Bucket.WEEK)
+    ''
+    """
+    weekdays = dates.drop_nulls().dt.weekday().unique()
+    if bucket is not Bucket.WEEK or weekdays.len() != 1 or weekdays[0] == 1:
+        return ""
+    weekday = int(weekdays[0])
+    day = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")[
+        weekday - 1
+    ]
+    if weekday == 7:
+        return (
+            "every date is a Sunday, counted in the ISO week (Monday to Sunday) ending on it: "
+            "right for weeks ending on Sunday, one week early for weeks starting on Sunday"
+        )
+    return (
+        f"every date is a {day}, counted in the ISO week (Monday to Sunday) containing it: "
+        f"{weekday} of the 7 days of a week ending on {day} and {8 - weekday} of a week "
+        f"starting on {day} lie in that week"
+    )
 
 
 def planning_bucket(command: str, override: str | None, dates: pl.Series) -> Bucket:

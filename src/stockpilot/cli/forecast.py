@@ -12,7 +12,10 @@ bucket), harmonized to the planning bucket: ``--bucket``, else inferred from the
 names the bucket used. The output follows the forecasts exchange format
 (``item_id, location_id, period_start, model, mean, q50, q90, ...``). With ``--lead-time``
 a second file, ``<out stem>_lead_time<suffix>`` (or ``--lead-time-out``), holds the
-quantiles of demand over lead time plus review period, one row per series. With
+quantiles of demand over lead time plus review period, one row per series
+(``--lead-time``, ``--review-period`` and ``--lead-time-sd`` finite and >= 0; the last two
+and ``--lead-time-out`` need ``--lead-time``). Output suffixes are checked before the demand
+is read. With
 ``--diagnostics`` a third holds the chosen model and the reason per series. Series of
 items in the same ``category`` of ``--items`` (``--season-group-by``) share a group
 seasonal index where it forecasts better out of sample; a summary line says where it was
@@ -27,6 +30,7 @@ docs/forecasting.md). ``--calibration-out`` writes every backtested level
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,7 +40,14 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from stockpilot.cli.files import planning_bucket, read_demand, read_items
+from stockpilot.cli.common import print_error, print_warning
+from stockpilot.cli.files import (
+    check_output_path,
+    planning_bucket,
+    read_demand,
+    read_items,
+    week_dates_note,
+)
 from stockpilot.errors import InvalidParameterError, StockpilotError
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.writers import write_table
@@ -63,6 +74,39 @@ def _levels(text: str) -> tuple[float, ...]:
     if not levels:
         raise InvalidParameterError("The '--quantiles' option needs at least one level. Got ''.")
     return levels
+
+
+def _check_lead_time_options(
+    lead_time: float | None,
+    review_period: float | None,
+    lead_time_sd: float | None,
+    lead_time_out: Path | None,
+) -> None:
+    """Lead-time options are finite numbers >= 0, and the others need ``--lead-time``."""
+    numbers = {
+        "--lead-time": lead_time,
+        "--review-period": review_period,
+        "--lead-time-sd": lead_time_sd,
+    }
+    for option, value in numbers.items():
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise InvalidParameterError(
+                f"The {option!r} option must be a finite number >= 0 (planning buckets). "
+                f"Got {value:g}."
+            )
+    if lead_time is None:
+        # like --calibration-out without --calibrate: silently ignored otherwise
+        alone = {
+            "--review-period": None if review_period is None else f"{review_period:g}",
+            "--lead-time-sd": None if lead_time_sd is None else f"{lead_time_sd:g}",
+            "--lead-time-out": None if lead_time_out is None else repr(str(lead_time_out)),
+        }
+        for option, shown in alone.items():
+            if shown is not None:
+                raise InvalidParameterError(
+                    f"The {option!r} option needs '--lead-time' (it applies to the demand "
+                    f"over the lead time). Got {option} {shown} alone."
+                )
 
 
 def calibration_table(result: ForecastResult) -> pl.DataFrame:
@@ -129,13 +173,21 @@ def run_forecast(
         float | None, typer.Option("--lead-time", help="Lead time in planning buckets.")
     ] = None,
     review_period: Annotated[
-        float, typer.Option("--review-period", help="Review period in buckets (with --lead-time).")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            "--review-period", help="With --lead-time: review period in buckets (default 0)."
+        ),
+    ] = None,
     lead_time_sd: Annotated[
-        float, typer.Option("--lead-time-sd", help="Standard deviation of the lead time.")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            "--lead-time-sd",
+            help="With --lead-time: standard deviation of the lead time (default 0).",
+        ),
+    ] = None,
     lead_time_out: Annotated[
-        Path | None, typer.Option("--lead-time-out", help="Lead-time-demand quantiles file.")
+        Path | None,
+        typer.Option("--lead-time-out", help="With --lead-time: lead-time-demand quantiles file."),
     ] = None,
     diagnostics: Annotated[
         Path | None, typer.Option("--diagnostics", help="Per-series model and reason file.")
@@ -187,15 +239,28 @@ def run_forecast(
     ] = None,
 ) -> None:
     """Forecast every item-location of a demand file, with quantiles."""
-    from stockpilot.engine.forecasting import Forecaster  # the numerical stack, on use only
-
     try:
         levels = _levels(quantiles)
+        group_by = None if season_group_by.lower() == "none" else season_group_by
         if calibration_out is not None and not calibrate:
             raise InvalidParameterError(
                 "The '--calibration-out' option needs '--calibrate' (the calibration comes "
                 f"from its backtest). Got --calibration-out {str(calibration_out)!r} alone."
             )
+        _check_lead_time_options(lead_time, review_period, lead_time_sd, lead_time_out)
+        outputs = {
+            "--out": out,
+            "--lead-time-out": lead_time_out,
+            "--diagnostics": diagnostics,
+            "--season-groups-out": season_groups_out,
+            "--calibration-out": calibration_out,
+        }
+        for option, path in outputs.items():
+            if path is not None:
+                check_output_path(option, path)
+        # the numerical stack, on use only (after the checks of the options, which are quick)
+        from stockpilot.engine.forecasting import DEFAULT_SEASON_GROUP_BY, Forecaster
+
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -205,7 +270,12 @@ def run_forecast(
         ) as bar:
             task = bar.add_task("reading demand", total=None)
             raw = read_demand(demand)
-            master = read_items(items) if items is not None else None
+            # the default column may be absent (one group); one named must be in the file
+            named = None if group_by == DEFAULT_SEASON_GROUP_BY else group_by
+            master, unmatched = None, ""
+            if items is not None:
+                master = read_items(items, group_by=named)
+                unmatched = _unmatched_items(raw, master, items)
             chosen = planning_bucket("stockpilot forecast", bucket, raw["date"])
             frame = harmonize_demand(raw, bucket=chosen)
             bar.update(
@@ -217,12 +287,12 @@ def run_forecast(
                     bucket=chosen,
                     levels=levels,
                     lead_time=lead_time,
-                    review_period=review_period,
-                    lead_time_sd=lead_time_sd,
+                    review_period=0.0 if review_period is None else review_period,
+                    lead_time_sd=0.0 if lead_time_sd is None else lead_time_sd,
                     season_length=season_length,
                     calibrate=calibrate,
                     items=master,
-                    season_group_by=None if season_group_by.lower() == "none" else season_group_by,
+                    season_group_by=group_by,
                 )
                 .fit(frame)
                 .predict()
@@ -245,30 +315,47 @@ def run_forecast(
                 write_table(calibration, calibration_out)
                 written.append(calibration_out)
     except StockpilotError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     except OSError as exc:
-        _err.print(f"[red]error:[/red] cannot read or write a file: {exc}", highlight=False)
+        print_error(f"cannot read or write a file: {exc}")
         raise typer.Exit(1) from None
     if calibration is not None:
         _print_calibration(calibration)
     elif calibrate:
-        _err.print(
-            "[yellow]warning:[/yellow] the history is too short for a calibration backtest "
+        print_warning(
+            "the history is too short for a calibration backtest "
             f"(more than {horizon} periods plus the minimum training length are needed); "
             "quantiles are at their nominal levels"
             + ("; no calibration file written" if calibration_out is not None else "")
-            + ".",
-            highlight=False,
+            + "."
         )
     n_series = result.diagnostics.height
     how = "given" if bucket is not None else "inferred from the dates"
+    note = week_dates_note(raw["date"], chosen)
+    how += f"; {note}" if note else ""
     typer.echo(
         f"{n_series} series x {horizon} periods forecast ({chosen.value} buckets, "
         f"{how}); wrote " + ", ".join(str(p) for p in written)
     )
+    if unmatched:
+        print_warning(unmatched)
     if result.season_groups is not None:
         typer.echo(_season_summary(result.season_groups))
+
+
+def _unmatched_items(demand: pl.DataFrame, items: pl.DataFrame, path: Path) -> str:
+    """A warning when demand series and item rows do not all match by item_id, else ""."""
+    series = demand.select("item_id", "location_id").unique()
+    without = series.filter(~pl.col("item_id").is_in(items["item_id"].implode())).height
+    unused = items.filter(~pl.col("item_id").is_in(demand["item_id"].unique().implode())).height
+    if not without and not unused:
+        return ""
+    return (
+        f"the items file {str(path)!r} has no row for {without} of {series.height} demand "
+        f"series (they are forecast without item-master data) and {unused} of its "
+        f"{items.height} rows match no demand item_id."
+    )
 
 
 def _season_summary(groups: pl.DataFrame) -> str:

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from stockpilot import __version__
-from stockpilot.cli.common import STATE, err_console
+from stockpilot.cli.common import STATE, err_console, print_error
 from stockpilot.errors import StockpilotError
 
 app = typer.Typer(
@@ -61,7 +61,7 @@ def run() -> None:
             if isinstance(exc, StockpilotError | OSError)
             else f"{type(exc).__name__}: {exc}"
         )
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        print_error(message)
         if not isinstance(exc, StockpilotError):
             err_console.print("(run with --debug for the traceback)")
         sys.exit(1)

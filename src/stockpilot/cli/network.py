@@ -14,7 +14,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from stockpilot.core.network.gsm_tree import GSMSolution
-from stockpilot.cli.common import native_stdout_to_stderr
+from stockpilot.cli.common import native_stdout_to_stderr, print_error
 from stockpilot.errors import StockpilotError
 
 __all__ = ["register", "solution_to_dict"]
@@ -59,7 +59,7 @@ def solution_to_dict(solution: GSMSolution, *, name: str = "") -> dict[str, Any]
 
 
 def _fail(message: str) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     return typer.Exit(1)
 
 

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 import yaml
 from rich.table import Table
+from rich.text import Text
 
 from stockpilot.cli.common import (
     console,
     err_console,
     native_stdout_to_stderr,
+    print_error,
     progress,
     settings,
 )
@@ -290,10 +292,10 @@ def _print_run(summary: runs.RunSummary) -> None:
         table.add_column(column, justify="right" if column in ("#", "seconds") else "left")
     for step in summary.steps:
         seconds = "" if step.duration_s is None else f"{step.duration_s:.2f}"
-        table.add_row(str(step.ordinal), step.name, step.status, seconds, step.message or "")
+        table.add_row(str(step.ordinal), step.name, step.status, seconds, Text(step.message or ""))
     console.print(table)
     if summary.error_message:
-        err_console.print(f"[red]error:[/] {summary.error_message}")
+        print_error(summary.error_message)
 
 
 @runs_app.command("list")
@@ -317,7 +319,7 @@ def runs_list(
             str(run.snapshot_id or ""),
             str(run.created_at)[:19],
             seconds,
-            (run.error_message or "")[:60],
+            Text((run.error_message or "")[:60]),
         )
     console.print(table)
 
@@ -352,7 +354,7 @@ def quarantine_list(
             row["reason"],
             row["source_file"] or "",
             str(row["row_number"] or ""),
-            (row["detail"] or "")[:80],
+            Text((row["detail"] or "")[:80]),
         )
     console.print(table)
     console.print(f"{frame.height} record(s) shown.")
@@ -400,7 +402,9 @@ def quarantine_release(
     )
     if outcome.still_failing.height:
         for row in outcome.still_failing.iter_rows(named=True):
-            err_console.print(f"record {row['id']} still fails: {row['reason']}: {row['detail']}")
+            err_console.print(
+                f"record {row['id']} still fails: {row['reason']}: {row['detail']}", markup=False
+            )
         raise typer.Exit(1)
 
 

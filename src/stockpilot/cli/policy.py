@@ -12,8 +12,8 @@ Usage::
 ``demand.csv`` is canonical long demand (``item_id, location_id, date, quantity``); it is
 harmonized to the planning bucket (``--bucket``, default: inferred from the dates by
 :func:`stockpilot.cli.files.infer_bucket`, shared with ``forecast`` and ``simulate``: all
-firsts of a month -> month, all Mondays -> week, else day). Periods and lead times are in
-that bucket. ``items.csv`` may carry per-item (or per item-location) columns that override
+firsts, or all last days, of a month -> month, all on one weekday -> week, else day).
+Periods and lead times are in that bucket. ``items.csv`` may carry per-item (or per item-location) columns that override
 the flags: ``lead_time, lead_time_sd, review_period, unit_cost, holding_cost_rate,
 order_cost, moq, pack_size, max_order_qty, shelf_life, service_target, service_type,
 policy, stockout_cost``, and for sections 5-7 of issue #4 ``defect_rate`` (rejection rate in
@@ -45,9 +45,15 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from stockpilot.cli.files import infer_bucket, planning_bucket, read_demand, read_forecast
+from stockpilot.cli.common import print_error
+from stockpilot.cli.files import (
+    infer_bucket,
+    planning_bucket,
+    read_demand,
+    read_forecast,
+    week_dates_note,
+)
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, StockpilotError, choice_error, parameter_error
 from stockpilot.io.buckets import harmonize_demand
@@ -200,16 +206,15 @@ def run_policy(
         if phased is not None and time_phased is not None:
             write_table(phased, time_phased)
     except StockpilotError as exc:
-        _err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     except OSError as exc:
-        _err.print(
-            f"[red]error:[/red] cannot read or write a file: {escape(str(exc))}", highlight=False
-        )
+        print_error(f"cannot read or write a file: {exc}")
         raise typer.Exit(1) from None
+    note = week_dates_note(frame["date"], chosen)
     typer.echo(
-        f"{policies.height} policies ({chosen.value} buckets) written to {out}"
-        + (f"; ERP layout to {erp_out}" if erp_out is not None else "")
+        f"{policies.height} policies ({chosen.value} buckets{'; ' + note if note else ''}) "
+        f"written to {out}" + (f"; ERP layout to {erp_out}" if erp_out is not None else "")
     )
     if phased is not None:
         n_series = phased.select("item_id", "location_id").n_unique()

@@ -32,7 +32,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from stockpilot.cli.files import planning_bucket, read_demand
+from stockpilot.cli.common import print_error, print_warning
+from stockpilot.cli.files import planning_bucket, read_demand, week_dates_note
 from stockpilot.engine.panel import to_panel
 from stockpilot.errors import InvalidDataError, InvalidParameterError, StockpilotError, choice_error
 from stockpilot.io.buckets import harmonize_demand
@@ -249,17 +250,19 @@ def run_simulate(
             bar.update(task, description="writing")
             write_table(table, out)
     except StockpilotError as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(str(exc))
         raise typer.Exit(1) from None
     except OSError as exc:
-        _err.print(f"[red]error:[/red] cannot read or write a file: {exc}", highlight=False)
+        print_error(f"cannot read or write a file: {exc}")
         raise typer.Exit(1) from None
     for message in warnings:
-        _err.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+        print_warning(message)
     fill = table["fill_rate"].drop_nulls()
     median = fill.median() if fill.len() else None
     summary = f"; median fill rate {float(median):.3f}" if isinstance(median, float) else ""
     how = "given" if bucket is not None else "inferred from the dates"
+    note = week_dates_note(demand_frame["date"], chosen)
+    how += f"; {note}" if note else ""
     typer.echo(
         f"{table.height} item-locations simulated ({chosen.value} buckets, {how}){summary}; "
         f"wrote {out}"

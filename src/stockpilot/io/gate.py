@@ -410,6 +410,7 @@ def _value_rules(name: str) -> list[_Rule]:
             _positive("pack_size"),
             _non_negative("holding_cost_rate"),
             _non_negative("order_cost"),
+            _non_negative("analogue_factor"),
         ],
         "locations": [_non_negative("data_latency_hours")],
         "demand": [demand_negative],
