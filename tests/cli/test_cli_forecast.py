@@ -499,3 +499,35 @@ def test_items_file_matching_no_or_some_demand_items_is_a_warning(tmp_path: Path
     items.write_text("item_id,unit_cost\nA,2\nB,2\nC,2\nD,2\n")
     res = CliRunner().invoke(_app(), [*args, "--items", str(items)])
     assert res.exit_code == 0 and "warning" not in res.output
+
+
+def test_a_demand_file_ending_mid_week_leaves_that_week_out_unless_end_is_given(
+    tmp_path: Path,
+) -> None:
+    """Regression: 20 weeks and 3 days of 10 a day forecast 50 a week (the 3-day week,
+    30, summed as a whole one) and the forecast skipped the rest of that week."""
+    start = date(2024, 1, 1)
+    demand = tmp_path / "daily.csv"
+    pl.DataFrame(
+        {
+            "item_id": "A",
+            "location_id": "L",
+            "date": [(start + timedelta(days=k)).isoformat() for k in range(7 * 20 + 3)],
+            "quantity": 10,
+        }
+    ).write_csv(demand)
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--bucket", "week"]
+    res = CliRunner().invoke(_app(), [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "ends on 2024-05-22, inside the week of 2024-05-20" in text
+    assert "(3 record(s)) is left out" in text
+    f = pl.read_csv(out, try_parse_dates=True)
+    assert f["period_start"].to_list() == [date(2024, 5, 20), date(2024, 5, 27)]
+    assert f["mean"].to_list() == pytest.approx([70.0, 70.0])
+    kept = CliRunner().invoke(_app(), [*args, "--end", "2024-05-22", "--out", str(out)])
+    assert kept.exit_code == 0 and "left out" not in kept.output
+    assert pl.read_csv(out, try_parse_dates=True)["period_start"][0] == date(2024, 5, 27)
+    bad = CliRunner().invoke(_app(), [*args, "--end", "22/05/2024", "--out", str(out)])
+    assert bad.exit_code == 1 and "'--end' option must be a date" in bad.output

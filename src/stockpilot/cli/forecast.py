@@ -31,6 +31,7 @@ docs/forecasting.md). ``--calibration-out`` writes every backtested level
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -48,9 +49,11 @@ from stockpilot.cli.files import (
     read_items,
     week_dates_note,
 )
+from stockpilot.engine.panel import incomplete_last_bucket, last_date
 from stockpilot.errors import InvalidParameterError, StockpilotError
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.writers import write_table
+from stockpilot.vocab import Bucket
 
 if TYPE_CHECKING:
     from stockpilot.engine.forecasting import ForecastResult
@@ -229,6 +232,14 @@ def run_forecast(
             "(selection rule 8); 'none': all series form one group.",
         ),
     ] = "category",
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--end",
+            help="Last day of the history (YYYY-MM-DD). Without it, a last bucket the demand "
+            "file does not cover to its end (an extract run mid-week) is left out.",
+        ),
+    ] = None,
     season_groups_out: Annotated[
         Path | None,
         typer.Option(
@@ -241,6 +252,7 @@ def run_forecast(
     """Forecast every item-location of a demand file, with quantiles."""
     try:
         levels = _levels(quantiles)
+        history_end = _end_date(end)
         group_by = None if season_group_by.lower() == "none" else season_group_by
         if calibration_out is not None and not calibrate:
             raise InvalidParameterError(
@@ -277,6 +289,7 @@ def run_forecast(
                 master = read_items(items, group_by=named)
                 unmatched = _unmatched_items(raw, master, items)
             chosen = planning_bucket("stockpilot forecast", bucket, raw["date"])
+            raw, partial_note = _complete_buckets(raw, chosen, history_end)
             frame = harmonize_demand(raw, bucket=chosen)
             bar.update(
                 task, description=f"forecasting {frame.n_unique(['item_id', 'location_id'])} series"
@@ -293,6 +306,7 @@ def run_forecast(
                     calibrate=calibrate,
                     items=master,
                     season_group_by=group_by,
+                    end=history_end,
                 )
                 .fit(frame)
                 .predict()
@@ -340,8 +354,42 @@ def run_forecast(
     )
     if unmatched:
         print_warning(unmatched)
+    for text in (partial_note, *result.notes):
+        if text:
+            print_warning(text)
     if result.season_groups is not None:
         typer.echo(_season_summary(result.season_groups))
+
+
+def _end_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidParameterError(
+            f"The '--end' option must be a date YYYY-MM-DD. Got {text!r}."
+        ) from None
+
+
+def _complete_buckets(
+    demand: pl.DataFrame, bucket: Bucket, end: date | None
+) -> tuple[pl.DataFrame, str]:
+    """``demand`` without its last bucket when the file does not cover that bucket to its
+    end (and no ``--end`` says where the history ends), and a warning saying so; with
+    ``--end``, the records after it are left out."""
+    if end is not None:
+        return demand.filter(pl.col("date") <= end), ""
+    partial = incomplete_last_bucket(demand["date"], bucket)
+    if partial is None:
+        return demand, ""
+    left = demand.filter(pl.col("date") >= partial).height
+    return demand.filter(pl.col("date") < partial), (
+        f"the demand file ends on {last_date(demand['date'])}, inside the {bucket.value} of "
+        f"{partial}: that incomplete {bucket.value} ({left} record(s)) is left out of the "
+        "history, where it would read as a fall in demand, and is forecast instead; give "
+        "--end to keep it."
+    )
 
 
 def _unmatched_items(demand: pl.DataFrame, items: pl.DataFrame, path: Path) -> str:
