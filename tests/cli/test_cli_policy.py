@@ -286,3 +286,17 @@ def test_time_phased_option_errors(tmp_path: Path) -> None:
     assert unreadable.exit_code == 1
     assert "12 missing or unreadable mean(s)" in " ".join(unreadable.output.split())
     assert not (tmp_path / "t.csv").exists() and not (tmp_path / "p.csv").exists()
+
+
+def test_policy_command_leaves_an_incomplete_last_week_out(tmp_path: Path) -> None:
+    """200 days from Sunday 2023-01-01 end on Wednesday 2023-07-19: that week holds 3
+    days per item, which summed as a whole week would lower the mean and raise the sd."""
+    demand = tmp_path / "demand.csv"
+    _demand(demand)
+    out = tmp_path / "p.csv"
+    args = ["policy", "--demand", str(demand), "--bucket", "week", "--out", str(out)]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "ends on 2023-07-19, inside the week of 2023-07-17" in text
+    assert "(6 record(s)) is left out" in text

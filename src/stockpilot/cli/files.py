@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from stockpilot.engine.panel import incomplete_last_bucket, last_date
 from stockpilot.errors import InvalidDataError, InvalidParameterError, choice_error
 from stockpilot.io.gate import GateOptions, validate
 from stockpilot.io.readers import PROVENANCE, read_table_file
@@ -237,3 +238,23 @@ def planning_bucket(command: str, override: str | None, dates: pl.Series) -> Buc
     if override not in [b.value for b in Bucket]:
         raise choice_error(command, "bucket", override, [b.value for b in Bucket])
     return Bucket(override)
+
+
+def complete_buckets(
+    demand: pl.DataFrame, bucket: Bucket, end: date | None, *, hint: str
+) -> tuple[pl.DataFrame, str]:
+    """``demand`` without its last bucket when the file does not cover that bucket to its
+    end (an extract run mid-week: summed as a whole bucket it reads as a fall in demand),
+    and a warning saying so (``hint``: how to keep it); with ``end``, the rows after it
+    are left out instead and the last bucket is kept."""
+    if end is not None:
+        return demand.filter(pl.col("date") <= end), ""
+    partial = incomplete_last_bucket(demand["date"], bucket)
+    if partial is None:
+        return demand, ""
+    left = demand.filter(pl.col("date") >= partial).height
+    return demand.filter(pl.col("date") < partial), (
+        f"the demand file ends on {last_date(demand['date'])}, inside the {bucket.value} of "
+        f"{partial}: that incomplete {bucket.value} ({left} record(s)) is left out of the "
+        f"history, where it would read as a fall in demand; {hint}."
+    )

@@ -44,16 +44,15 @@ from rich.table import Table
 from stockpilot.cli.common import print_error, print_warning
 from stockpilot.cli.files import (
     check_output_path,
+    complete_buckets,
     planning_bucket,
     read_demand,
     read_items,
     week_dates_note,
 )
-from stockpilot.engine.panel import incomplete_last_bucket, last_date
 from stockpilot.errors import InvalidParameterError, StockpilotError
 from stockpilot.io.buckets import harmonize_demand
 from stockpilot.io.writers import write_table
-from stockpilot.vocab import Bucket
 
 if TYPE_CHECKING:
     from stockpilot.engine.forecasting import ForecastResult
@@ -289,7 +288,9 @@ def run_forecast(
                 master = read_items(items, group_by=named)
                 unmatched = _unmatched_items(raw, master, items)
             chosen = planning_bucket("stockpilot forecast", bucket, raw["date"])
-            raw, partial_note = _complete_buckets(raw, chosen, history_end)
+            raw, partial_note = complete_buckets(
+                raw, chosen, history_end, hint="it is forecast instead; give --end to keep it"
+            )
             frame = harmonize_demand(raw, bucket=chosen)
             bar.update(
                 task, description=f"forecasting {frame.n_unique(['item_id', 'location_id'])} series"
@@ -370,26 +371,6 @@ def _end_date(text: str | None) -> date | None:
         raise InvalidParameterError(
             f"The '--end' option must be a date YYYY-MM-DD. Got {text!r}."
         ) from None
-
-
-def _complete_buckets(
-    demand: pl.DataFrame, bucket: Bucket, end: date | None
-) -> tuple[pl.DataFrame, str]:
-    """``demand`` without its last bucket when the file does not cover that bucket to its
-    end (and no ``--end`` says where the history ends), and a warning saying so; with
-    ``--end``, the records after it are left out."""
-    if end is not None:
-        return demand.filter(pl.col("date") <= end), ""
-    partial = incomplete_last_bucket(demand["date"], bucket)
-    if partial is None:
-        return demand, ""
-    left = demand.filter(pl.col("date") >= partial).height
-    return demand.filter(pl.col("date") < partial), (
-        f"the demand file ends on {last_date(demand['date'])}, inside the {bucket.value} of "
-        f"{partial}: that incomplete {bucket.value} ({left} record(s)) is left out of the "
-        "history, where it would read as a fall in demand, and is forecast instead; give "
-        "--end to keep it."
-    )
 
 
 def _unmatched_items(demand: pl.DataFrame, items: pl.DataFrame, path: Path) -> str:

@@ -46,8 +46,9 @@ import polars as pl
 import typer
 from rich.console import Console
 
-from stockpilot.cli.common import print_error
+from stockpilot.cli.common import print_error, print_warning
 from stockpilot.cli.files import (
+    complete_buckets,
     infer_bucket,
     planning_bucket,
     read_demand,
@@ -166,6 +167,11 @@ def run_policy(
             )
         frame = read_demand(demand)
         chosen = planning_bucket("stockpilot policy", bucket, frame["date"])
+        frame, partial_note = complete_buckets(
+            frame, chosen, None, hint="statistics use the complete buckets before it"
+        )
+        if partial_note:
+            print_warning(partial_note)
         harmonized = harmonize_demand(frame, bucket=chosen)
         panel = to_panel(harmonized, bucket=chosen)
         item_frame = read_items(items) if items is not None else None
