@@ -73,6 +73,7 @@ def _first_date(dates: pl.Series) -> date:
 
 
 def last_date(dates: pl.Series) -> date:
+    """The latest of ``dates`` (a date series with at least one value)."""
     last: date = dates.max()  # type: ignore[assignment]
     return last
 
