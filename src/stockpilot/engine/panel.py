@@ -79,17 +79,27 @@ def last_date(dates: pl.Series) -> date:
 
 
 def _coverage_end(dates: pl.Series) -> date:
-    """Last day the records of ``dates`` cover: a month past the last date when every
-    date is a first of month, a week when every date falls on one weekday, else the last
-    date itself (daily records)."""
+    """Last day the records of ``dates`` (no nulls) cover: a month past the last date when
+    every date is a first of month, a week when every date falls on one weekday, else the
+    last date itself (daily records). On the day numbers (one pass each, no hashing: an
+    M5 store has 630,000 records)."""
+    days = dates.to_physical().to_numpy()
     last = last_date(dates)
-    several = dates.n_unique() > 1
-    if several and bool((dates.dt.day() == 1).all()):
+    if not np.any(days != days[0]):
+        return last
+    if _firsts_of_month(days[:1024]) and _firsts_of_month(days):  # the head rejects fast
         end: date = pl.Series([last]).dt.month_end()[0]
         return end
-    if several and dates.dt.weekday().n_unique() == 1:
+    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
+    if np.all(weekday == weekday[0]):
         return last + timedelta(days=6)
     return last
+
+
+def _firsts_of_month(days: NDArray[np.integer]) -> bool:
+    """Whether every day number (days since 1970-01-01) is the first of its month."""
+    stamps = days.astype("datetime64[D]")
+    return bool(np.array_equal(stamps, stamps.astype("datetime64[M]").astype("datetime64[D]")))
 
 
 def incomplete_last_bucket(dates: pl.Series, bucket: Bucket | str) -> date | None:
