@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 import typer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from stockpilot.cli.forecast import CALIBRATION_COLUMNS, register
 
@@ -410,6 +410,15 @@ def test_forecast_reads_a_month_end_dated_file_in_months(tmp_path: Path) -> None
     assert f["mean"].to_list() == pytest.approx([50.0, 50.0])
 
 
+def _run_on_a_year(tmp_path: Path, options: list[str]) -> tuple[Result, Path]:
+    """``forecast`` of 12 months of demand, 2 periods ahead, with ``options``."""
+    demand = tmp_path / "monthly.csv"
+    _write_monthly_demand(demand, months=12)
+    out = tmp_path / "f.csv"
+    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    return CliRunner().invoke(_app(), [*args, *options]), out
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [
@@ -427,12 +436,8 @@ def test_lead_time_options_must_be_finite_and_non_negative(
 ) -> None:
     """Regression: --lead-time-sd -1 was written to the output; --lead-time inf or nan
     gave inf or garbage quantiles with a numpy RuntimeWarning."""
-    demand = tmp_path / "monthly.csv"
-    _write_monthly_demand(demand, months=12)
-    out = tmp_path / "f.csv"
-    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
     lead_time = [] if option == "--lead-time" else ["--lead-time", "2"]
-    res = CliRunner().invoke(_app(), [*args, *lead_time, f"{option}={value}"])
+    res, out = _run_on_a_year(tmp_path, [*lead_time, f"{option}={value}"])
     assert res.exit_code == 1
     assert f"The '{option}' option must be a finite number >= 0" in " ".join(res.output.split())
     assert not out.exists()
@@ -446,11 +451,7 @@ def test_lead_time_companion_options_need_lead_time(
     tmp_path: Path, option: str, value: str
 ) -> None:
     """Regression: without --lead-time these options were silently ignored."""
-    demand = tmp_path / "monthly.csv"
-    _write_monthly_demand(demand, months=12)
-    out = tmp_path / "f.csv"
-    args = ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
-    res = CliRunner().invoke(_app(), [*args, option, value])
+    res, out = _run_on_a_year(tmp_path, [option, value])
     assert res.exit_code == 1
     assert f"The '{option}' option needs '--lead-time'" in " ".join(res.output.split())
     assert not out.exists()
