@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stockpilot.core.classify import demand_pattern, lifecycle_stage
 from stockpilot.core.forecast.base import ForecastModel as M
 from stockpilot.core.forecast.base import finite_checked, validate_panel
 from stockpilot.core.forecast.models.naive import moving_average_forecast
@@ -434,3 +435,19 @@ def test_unknown_patterns_and_stages_are_refused() -> None:
         select_and_forecast(y, 2, lifecycle=["mature", "old"])
     with pytest.raises(InvalidDataError, match="1 patterns / 2 stages for 2 series"):
         select_and_forecast(y, 2, patterns=["smooth"])
+
+
+def test_max_history_fits_the_last_periods_with_the_classes_of_the_whole_history() -> None:
+    rng = np.random.default_rng(11)
+    y = rng.poisson(rng.uniform(0.5, 9.0, size=(30, 1)), size=(30, 80)).astype(float)
+    y[:5, :50] = 0.0  # five series that only sold lately: classes differ on the window
+    pattern, life = demand_pattern(y).patterns, lifecycle_stage(y)
+    windowed = select_and_forecast(y, 4, config=SelectionConfig(max_history=40))
+    by_hand = select_and_forecast(y[:, -40:], 4, patterns=pattern, lifecycle=life)
+    np.testing.assert_array_equal(windowed.model, by_hand.model)
+    np.testing.assert_allclose(windowed.mean, by_hand.mean)
+    np.testing.assert_allclose(windowed.sd, by_hand.sd)
+    whole = select_and_forecast(y, 4)
+    assert not np.allclose(whole.mean, windowed.mean)
+    with pytest.raises(InvalidParameterError, match="max_history"):
+        SelectionConfig(max_history=3)

@@ -229,6 +229,7 @@ class SelectionConfig:
     group_season: bool = True
     group_season_min_gain: float = GROUP_SEASON_MIN_GAIN
     group_season_min_series: int = GROUP_SEASON_MIN_SERIES
+    max_history: int | None = None
     group_season_smoothing: int | None = None
     smooth_models: tuple[Candidate, ...] = (
         M.MOVING_AVERAGE,
@@ -290,6 +291,11 @@ class SelectionConfig:
         if isinstance(self.group_season_min_series, bool) or self.group_season_min_series < 1:
             raise parameter_error(
                 owner, "group_season_min_series", "an integer >= 1", self.group_season_min_series
+            )
+        history = self.max_history
+        if history is not None and (isinstance(history, bool) or history < self.min_train):
+            raise parameter_error(
+                owner, "max_history", f"an integer >= min_train ({self.min_train}) or None", history
             )
         smoothing = self.group_season_smoothing
         if smoothing is not None and (isinstance(smoothing, bool) or int(smoothing) < 0):
@@ -722,6 +728,10 @@ def _select_and_forecast(
             raise choice_error(
                 "select_and_forecast", name, unknown[0], [v.value for v in vocabulary]
             )
+    if cfg.max_history is not None and t > cfg.max_history:
+        # classes above are of the whole history; the fits see its most recent part
+        arr = np.ascontiguousarray(arr[:, t - cfg.max_history :])
+        t = cfg.max_history
     groups = None if season_groups is None else np.asarray(season_groups).astype(str).reshape(-1)
     if groups is not None and groups.size != n:
         raise InvalidDataError(
