@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -92,10 +93,49 @@ def test_fva_statistical_and_per_override_author() -> None:
     over = np.array([[10.0, 10.0], [7.0, 7.0], [7.0, 7.0]])
     r = forecast_value_added(act, naive, stat, over, authors=["ann", "bob", None])
     assert r.fva_statistical.tolist() == [3.0, 3.0, -1.0]
-    assert r.fva_override.tolist() == [1.0, -2.0, 0.0]
+    # the third series was not overridden: no value added by an override (NaN, not 0)
+    np.testing.assert_array_equal(r.fva_override, [1.0, -2.0, np.nan])
     assert r.by_author is not None
     assert r.by_author.labels.tolist() == ["ann", "bob"]
     assert r.by_author.values.tolist() == [1.0, -2.0]
+    # authors as a pandas column gives them: NaN and pandas' NA are "nobody"
+    with_na = forecast_value_added(act, naive, stat, over, authors=["ann", float("nan"), pd.NA])
+    assert with_na.by_author is not None and with_na.by_author.labels.tolist() == ["ann"]
+    with pytest.raises(InvalidDataError, match="2 authors for 3 series"):
+        forecast_value_added(act, naive, stat, over, authors=["ann", "bob"])
+
+
+def test_class_wape_is_pooled_over_every_scored_series() -> None:
+    # a series without demand but with a forecast of 5 adds 10 units of error to its
+    # class; a forecast cell missing leaves its actual out of the volume too
+    rep = accuracy(
+        [[10.0, 10.0], [0.0, 0.0]], [[8.0, 12.0], [5.0, 5.0]], [[1.0, 2, 3], [1.0, 0, 1]]
+    )
+    by = rep.by_group(["A", "A"])["wape"]
+    np.testing.assert_allclose(by.values, [14.0 / 20.0])
+    assert by.counts.tolist() == [2]
+    gap = accuracy([[10.0, 10.0], [10.0, 10.0]], [[8.0, np.nan], [10.0, 10.0]], [[1.0, 2, 3]] * 2)
+    np.testing.assert_allclose(gap.by_group(["A", "A"])["wape"].values, [2.0 / 30.0])
+
+
+def test_infinite_values_and_misshapen_histories_are_refused() -> None:
+    with pytest.raises(InvalidDataError, match=r"actual holds infinite values .* rows \[0\]"):
+        mae([[np.inf]], [[1.0]])
+    with pytest.raises(InvalidDataError, match="forecast holds infinite"):
+        wape([[1.0], [2.0]], [[1.0], [-np.inf]])
+    with pytest.raises(InvalidDataError, match=r"one row per series \(2\); got shape \(1, 3\)"):
+        mase([[1.0], [2.0]], [[1.0], [1.0]], [[1.0, 2.0, 3.0]])
+    with pytest.raises(InvalidDataError, match="the history holds infinite"):
+        rmsse([[1.0]], [[1.0]], [[1.0, np.inf]])
+    # NaN stays a missing value
+    assert np.isnan(mae([[np.nan]], [[1.0]])[0])
+
+
+def test_explicit_leading_zeros_count_in_the_scale_nan_does_not() -> None:
+    # the M5 scale starts at the first sale: give NaN before launch to get it
+    assert rmsse([[3.0]], [[1.0]], [[0, 0, 0, 0, 2, 4, 2, 4.0]])[0] == pytest.approx(np.sqrt(7 / 4))
+    launched = [[np.nan] * 4 + [2, 4, 2, 4.0]]
+    assert rmsse([[3.0]], [[1.0]], launched)[0] == pytest.approx(1.0)
 
 
 @settings(max_examples=50, deadline=None)

@@ -9,7 +9,13 @@ Definitions follow the M5 competition guidelines (Makridakis, Spiliotis and Assi
 appendix: RMSSE eq. (1), SPL eq. (3)) and Hyndman and Koehler (2006), "Another look at
 measures of forecast accuracy", IJF 22(4) (MASE). A series whose scale is 0 (a constant
 history) gets NaN for its scaled metrics; aggregates skip NaN and report how many series
-they used.
+they used. The scale is taken over the history as given: every recorded zero counts, as
+NaN does not. The M5 data start each series at its first sale; pass NaN for the periods
+before an item's launch to get that scale (explicit leading zeros lower it).
+
+Actuals, forecasts and histories must not hold infinite values (an
+:class:`~stockpilot.errors.InvalidDataError` names the rows); the history of a scaled
+metric has one row per series.
 """
 
 from __future__ import annotations
@@ -49,6 +55,18 @@ __all__ = [
 ]
 
 
+def _finite_or_missing(x: FloatArray, owner: str, what: str) -> FloatArray:
+    """``x`` where no value is infinite (NaN marks a missing value), else an error naming
+    the rows."""
+    rows = np.flatnonzero(np.isinf(x).any(axis=1))
+    if rows.size:
+        raise InvalidDataError(
+            f"{owner}: {what} holds infinite values in {rows.size} row(s), e.g. rows "
+            f"{rows[:5].tolist()}; use NaN for a missing value."
+        )
+    return x
+
+
 def _pair(actual: ArrayLike, forecast: ArrayLike, owner: str) -> tuple[FloatArray, FloatArray]:
     a = np.atleast_2d(np.asarray(actual, dtype=np.float64))
     f = np.atleast_2d(np.asarray(forecast, dtype=np.float64))
@@ -57,7 +75,17 @@ def _pair(actual: ArrayLike, forecast: ArrayLike, owner: str) -> tuple[FloatArra
             f"{owner}: actual and forecast must have the same (N, h) shape; "
             f"got {a.shape} and {f.shape}."
         )
-    return a, f
+    return _finite_or_missing(a, owner, "actual"), _finite_or_missing(f, owner, "forecast")
+
+
+def _history(insample: ArrayLike, n: int, owner: str) -> FloatArray:
+    """The (N, T) history of a scaled metric of ``n`` series (one row per series)."""
+    y = np.atleast_2d(np.asarray(insample, dtype=np.float64))
+    if y.ndim != 2 or y.shape[0] != n:
+        raise InvalidDataError(
+            f"{owner}: the history must have one row per series ({n}); got shape {y.shape}."
+        )
+    return _finite_or_missing(y, owner, "the history")
 
 
 def _nanmean_rows(x: FloatArray) -> FloatArray:
@@ -177,7 +205,9 @@ def mase(
     >>> mase([[3.0]], [[1.0]], [[0.0, 1.0, 0.0]]).tolist()
     [2.0]
     """
-    return _safe_div(mae(actual, forecast), scale_abs(insample, season_length=season_length))
+    a, f = _pair(actual, forecast, "mase")
+    history = _history(insample, a.shape[0], "mase")
+    return _safe_div(mae(a, f), scale_abs(history, season_length=season_length))
 
 
 def rmsse(
@@ -191,8 +221,9 @@ def rmsse(
     [1.0]
     """
     a, f = _pair(actual, forecast, "rmsse")
+    history = _history(insample, a.shape[0], "rmsse")
     mse = _nanmean_rows((a - f) ** 2)
-    return np.sqrt(_safe_div(mse, scale_sq(insample, season_length=season_length)))
+    return np.sqrt(_safe_div(mse, scale_sq(history, season_length=season_length)))
 
 
 def pinball_loss(actual: ArrayLike, quantile: ArrayLike, level: float) -> FloatArray:
@@ -213,7 +244,8 @@ def scaled_pinball_loss(
     actual: ArrayLike, quantile: ArrayLike, insample: ArrayLike, level: float
 ) -> FloatArray:
     """Scaled pinball loss (M5 uncertainty competition, eq. 3): pinball / mean |Δy| in sample."""
-    return _safe_div(pinball_loss(actual, quantile, level), scale_abs(insample))
+    loss = pinball_loss(actual, quantile, level)
+    return _safe_div(loss, scale_abs(_history(insample, loss.size, "scaled_pinball_loss")))
 
 
 def coverage(actual: ArrayLike, quantile: ArrayLike) -> FloatArray:
@@ -296,13 +328,31 @@ class AccuracyReport:
     relative_bias: FloatArray
     tracking_signal: FloatArray
     abs_actual: FloatArray
+    abs_error: FloatArray
+    scored: NDArray[np.int64]
 
     def by_group(self, groups: Sequence[Any] | NDArray[Any]) -> dict[str, GroupedMetric]:
-        """Every metric aggregated per group (WAPE weighted by volume, others plain mean)."""
+        """Every metric aggregated per group: WAPE pooled (the group's sum of absolute
+        errors over its sum of absolute actuals, over every series with a scored period,
+        those without demand included), the others the plain mean over the series where
+        they are defined."""
         out = {}
         for name in ("mae", "mase", "rmsse", "bias", "relative_bias", "tracking_signal"):
             out[name] = aggregate_by(getattr(self, name), groups)
-        out["wape"] = aggregate_by(self.wape, groups, weights=self.abs_actual)
+        g = np.asarray(groups).reshape(-1)
+        if g.size != self.abs_error.size:
+            raise InvalidDataError(
+                f"by_group: {self.abs_error.size} series but {g.size} group labels."
+            )
+        labels, inv = np.unique(g, return_inverse=True)
+        used = self.scored > 0
+        error = np.bincount(inv, weights=np.where(used, self.abs_error, 0.0), minlength=labels.size)
+        volume = np.bincount(
+            inv, weights=np.where(used, self.abs_actual, 0.0), minlength=labels.size
+        )
+        series = np.bincount(inv, weights=used.astype(np.float64), minlength=labels.size)
+        wape_of_group = _safe_div(error.astype(np.float64), volume.astype(np.float64))
+        out["wape"] = GroupedMetric(labels, wape_of_group, series.astype(np.int64))
         return out
 
 
@@ -311,6 +361,7 @@ def accuracy(
 ) -> AccuracyReport:
     """All point-forecast metrics of this module for N series in one report."""
     a, f = _pair(actual, forecast, "accuracy")
+    ok = ~np.isnan(a - f)  # the periods scored: an actual and a forecast
     return AccuracyReport(
         mae=mae(a, f),
         wape=wape(a, f),
@@ -319,7 +370,9 @@ def accuracy(
         bias=bias(a, f),
         relative_bias=relative_bias(a, f),
         tracking_signal=tracking_signal(a, f),
-        abs_actual=np.nansum(np.abs(a), axis=1),
+        abs_actual=np.where(ok, np.abs(a), 0.0).sum(axis=1),
+        abs_error=np.where(ok, np.abs(a - f), 0.0).sum(axis=1),
+        scored=ok.sum(axis=1).astype(np.int64),
     )
 
 
@@ -367,12 +420,38 @@ def forecast_value_added(
     """
     m_naive = mae(actual, naive)
     m_stat = mae(actual, statistical)
-    m_over = np.full_like(m_stat, np.nan) if overridden is None else mae(actual, overridden)
-    fva_over = m_stat - m_over
+    m_over = np.full_like(m_stat, np.nan)
+    fva_over = np.full_like(m_stat, np.nan)
+    if overridden is not None:
+        _, stat = _pair(actual, statistical, "forecast_value_added")
+        _, over = _pair(actual, overridden, "forecast_value_added")
+        changed = ~((stat == over) | (np.isnan(stat) & np.isnan(over))).all(axis=1)
+        m_over = mae(actual, over)
+        # no override, no value added by one (NaN, as in the report's definition)
+        fva_over = np.where(changed, m_stat - m_over, np.nan)
     by_author = None
     if authors is not None:
-        who = np.asarray([a if a else "" for a in authors], dtype=object)
+        who = _author_labels(authors, m_stat.size)
         has = who != ""
         if has.any():
-            by_author = aggregate_by(fva_over[has], who[has].astype(str))
+            by_author = aggregate_by(fva_over[has], who[has])
     return FVAReport(m_naive, m_stat, m_over, m_naive - m_stat, fva_over, by_author)
+
+
+def _author_labels(authors: Sequence[Any] | NDArray[Any], n: int) -> NDArray[np.str_]:
+    """(n,) author names, "" where none is given (None, NaN, pandas' NA, blank)."""
+    given = list(authors)
+    if len(given) != n:
+        raise InvalidDataError(
+            f"forecast_value_added: {len(given)} authors for {n} series; give one per series "
+            "(None where nobody overrode it)."
+        )
+
+    def name(a: Any) -> str:
+        if a is None or type(a).__name__ in ("NAType", "NaTType"):
+            return ""
+        if isinstance(a, float) and np.isnan(a):
+            return ""
+        return str(a).strip()
+
+    return np.asarray([name(a) for a in given], dtype=str)
