@@ -191,3 +191,11 @@ def test_whole_units_survive_a_borrowed_history() -> None:
     assert r.diagnostics.filter(pl.col("item_id") == "N")["borrowed_periods"][0] == 36
     q = r.forecasts.filter(pl.col("item_id") == "N").select("q50", "q90", "q95").to_numpy()
     np.testing.assert_array_equal(q, np.ceil(q))
+
+
+def test_backtest_horizon_is_a_positive_integer() -> None:
+    from stockpilot.engine.forecasting import backtest
+
+    for bad in (2.5, 0, True):
+        with pytest.raises(InvalidParameterError, match="'horizon' parameter of backtest"):
+            backtest(_weekly(np.arange(30.0) % 7), horizon=bad)

@@ -794,6 +794,8 @@ def backtest(
     selection: SelectionConfig | None = None,
 ) -> BacktestResult:
     """Hold out the last ``horizon`` periods, forecast them, and score the forecasts."""
+    if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
+        raise parameter_error("backtest", "horizon", "a positive integer", horizon)
     b = as_bucket(bucket)
     panel, _ = _panel(demand, b, None)
     y = panel.values
