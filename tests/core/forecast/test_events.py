@@ -132,3 +132,45 @@ def test_cleanse_history_removes_promotion_from_baseline() -> None:
     y2 = np.array([[2.0, 50.0, 50.0, 50.0, 4.0]])
     m2 = np.array([[False, True, True, True, False]])
     assert cleanse_history(y2, m2, radius=1).values[0, 2] == 3.0
+
+
+# --- kind / adjustment vocabularies -------------------------------------------------------
+
+WEEK_OF_2025_01_06 = np.array(["2025-01-06"], dtype="datetime64[D]")
+
+
+def _apply_one(event: ForecastEvent, periods: np.ndarray = WEEK_OF_2025_01_06) -> np.ndarray:
+    fc = np.full((1, periods.size), 10.0)
+    r = apply_events(fc, [event], item_ids=["A"], location_ids=["L"], periods=periods, now=NOW)
+    return r.values
+
+
+@pytest.mark.parametrize("adjustment", ["uplift", "UPLIFT_PCT", "Zero", 2, None])
+def test_unknown_adjustment_is_rejected_listing_valid_values(adjustment: object) -> None:
+    # an unknown adjustment used to fall into the shutdown branch and zero the forecast
+    with pytest.raises(InvalidParameterError, match="'adjustment' parameter") as err:
+        _event(adjustment=adjustment)
+    for valid in ("'uplift_pct'", "'absolute'", "'zero'"):
+        assert valid in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["promo", "PROMOTION", AdjustmentType.ZERO, 1])
+def test_unknown_kind_is_rejected_listing_valid_values(kind: object) -> None:
+    with pytest.raises(InvalidParameterError, match="'kind' parameter") as err:
+        _event(kind=kind)
+    for valid in ("'promotion'", "'shutdown'", "'price_change'", "'other'"):
+        assert valid in str(err.value)
+
+
+def test_string_kind_and_adjustment_are_converted_and_applied() -> None:
+    # a plain-string kind used to crash apply_events with AttributeError ('str'.value)
+    week = {"start": date(2025, 1, 6), "end": date(2025, 1, 12)}
+    ev = _event(kind="promotion", adjustment="uplift_pct", **week)
+    assert ev.kind is EventKind.PROMOTION and ev.adjustment is AdjustmentType.UPLIFT_PCT
+    r = apply_events(
+        [[10.0]], [ev], item_ids=["A"], location_ids=["L"], periods=WEEK_OF_2025_01_06, now=NOW
+    )
+    assert r.values.tolist() == [[15.0]]
+    assert r.records[0].reason == "promotion: flyer"
+    shutdown = _event(kind="shutdown", adjustment="zero", **week)
+    assert _apply_one(shutdown).tolist() == [[0.0]]

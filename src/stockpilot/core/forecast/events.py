@@ -21,11 +21,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import TypeVar, assert_never
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stockpilot.errors import InvalidDataError, parameter_error
+from stockpilot.errors import InvalidDataError, choice_error, parameter_error
 
 __all__ = [
     "AdjustmentType",
@@ -55,6 +56,21 @@ class AdjustmentType(StrEnum):
     ZERO = "zero"  # shutdown
 
 
+_Vocabulary = TypeVar("_Vocabulary", bound=StrEnum)
+
+
+def _member(vocabulary: type[_Vocabulary], value: object, owner: str, name: str) -> _Vocabulary:
+    """``value`` as a member of ``vocabulary``: the member itself or its exact string value."""
+    if isinstance(value, vocabulary):
+        return value
+    if isinstance(value, str) and not isinstance(value, StrEnum):
+        try:
+            return vocabulary(value)
+        except ValueError:
+            pass
+    raise choice_error(owner, name, value, [m.value for m in vocabulary])
+
+
 @dataclass(frozen=True)
 class EventScope:
     """Which series an event touches; ``None`` means all.
@@ -70,7 +86,12 @@ class EventScope:
 
 @dataclass(frozen=True)
 class ForecastEvent:
-    """A known event over the inclusive date range [start, end]."""
+    """A known event over the inclusive date range [start, end].
+
+    ``kind`` and ``adjustment`` take the enum member or its exact string value
+    (``"promotion"``, ``"uplift_pct"``); strings are converted to the member, anything else
+    raises :class:`~stockpilot.errors.InvalidParameterError` listing the valid values.
+    """
 
     event_id: str
     kind: EventKind
@@ -84,6 +105,10 @@ class ForecastEvent:
 
     def __post_init__(self) -> None:
         owner = f"ForecastEvent {self.event_id!r}"
+        # frozen: the validated members replace the strings once, here
+        object.__setattr__(self, "kind", _member(EventKind, self.kind, owner, "kind"))
+        adjustment = _member(AdjustmentType, self.adjustment, owner, "adjustment")
+        object.__setattr__(self, "adjustment", adjustment)
         if self.end < self.start:
             raise parameter_error(owner, "end", f"a date on or after start {self.start}", self.end)
         if self.adjustment == AdjustmentType.UPLIFT_PCT and not self.value > -1.0:
@@ -268,8 +293,8 @@ def apply_events(
     when = (now or datetime.now(UTC)).astimezone(UTC)
     changed = np.zeros((n, h), dtype=bool)
     records: list[OverrideRecord] = []
-    ordered = [e for e in events if e.adjustment != AdjustmentType.ZERO] + [
-        e for e in events if e.adjustment == AdjustmentType.ZERO
+    ordered = [e for e in events if e.adjustment is not AdjustmentType.ZERO] + [
+        e for e in events if e.adjustment is AdjustmentType.ZERO
     ]
     for ev in ordered:
         mask = event_mask(
@@ -279,12 +304,14 @@ def apply_events(
             continue
         rows, cols = np.nonzero(mask)
         old = values[rows, cols]
-        if ev.adjustment == AdjustmentType.UPLIFT_PCT:
+        if ev.adjustment is AdjustmentType.UPLIFT_PCT:
             new = old * (1.0 + ev.value)
-        elif ev.adjustment == AdjustmentType.ABSOLUTE:
+        elif ev.adjustment is AdjustmentType.ABSOLUTE:
             new = np.full_like(old, ev.value)
-        else:
+        elif ev.adjustment is AdjustmentType.ZERO:
             new = np.zeros_like(old)
+        else:  # unreachable: ForecastEvent converts or rejects every other adjustment
+            assert_never(ev.adjustment)
         values[rows, cols] = new
         changed[rows, cols] = True
         diff = old != new
