@@ -174,3 +174,25 @@ def test_string_kind_and_adjustment_are_converted_and_applied() -> None:
     assert r.records[0].reason == "promotion: flyer"
     shutdown = _event(kind="shutdown", adjustment="zero", **week)
     assert _apply_one(shutdown).tolist() == [[0.0]]
+
+
+@pytest.mark.parametrize(
+    ("adjustment", "value"),
+    [
+        (AdjustmentType.UPLIFT_PCT, float("inf")),
+        (AdjustmentType.ABSOLUTE, float("inf")),
+        (AdjustmentType.UPLIFT_PCT, float("nan")),
+        (AdjustmentType.ABSOLUTE, float("nan")),
+        (AdjustmentType.ZERO, float("inf")),
+    ],
+)
+def test_non_finite_value_is_rejected(adjustment: AdjustmentType, value: float) -> None:
+    with pytest.raises(InvalidParameterError, match=r"'value' parameter.*finite"):
+        _event(adjustment=adjustment, value=value)
+
+
+def test_uplift_of_minus_100_percent_or_less_and_negative_quantity_stay_rejected() -> None:
+    with pytest.raises(InvalidParameterError, match="uplift > -1"):
+        _event(value=-1.0)
+    with pytest.raises(InvalidParameterError, match=">= 0"):
+        _event(adjustment=AdjustmentType.ABSOLUTE, value=-2.0)

@@ -17,10 +17,12 @@ on both sides, so a promotion does not inflate the baseline the models learn fro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from numbers import Real
 from typing import TypeVar, assert_never
 
 import numpy as np
@@ -111,9 +113,14 @@ class ForecastEvent:
         object.__setattr__(self, "adjustment", adjustment)
         if self.end < self.start:
             raise parameter_error(owner, "end", f"a date on or after start {self.start}", self.end)
-        if self.adjustment == AdjustmentType.UPLIFT_PCT and not self.value > -1.0:
+        if not (isinstance(self.value, Real) and math.isfinite(self.value)):
+            # an infinite uplift or quantity made the mean and every quantile inf
+            raise parameter_error(
+                owner, "value", "a finite number (an uplift or a quantity per period)", self.value
+            )
+        if self.adjustment is AdjustmentType.UPLIFT_PCT and not self.value > -1.0:
             raise parameter_error(owner, "value", "an uplift > -1 (0.2 = +20 %)", self.value)
-        if self.adjustment == AdjustmentType.ABSOLUTE and not self.value >= 0:
+        if self.adjustment is AdjustmentType.ABSOLUTE and not self.value >= 0:
             raise parameter_error(owner, "value", "a quantity per period >= 0", self.value)
         if not self.author.strip():
             raise parameter_error(
