@@ -132,3 +132,158 @@ def test_cleanse_history_removes_promotion_from_baseline() -> None:
     y2 = np.array([[2.0, 50.0, 50.0, 50.0, 4.0]])
     m2 = np.array([[False, True, True, True, False]])
     assert cleanse_history(y2, m2, radius=1).values[0, 2] == 3.0
+
+
+# --- kind / adjustment vocabularies -------------------------------------------------------
+
+WEEK_OF_2025_01_06 = np.array(["2025-01-06"], dtype="datetime64[D]")
+
+
+def _apply_one(event: ForecastEvent, periods: np.ndarray = WEEK_OF_2025_01_06) -> np.ndarray:
+    fc = np.full((1, periods.size), 10.0)
+    r = apply_events(fc, [event], item_ids=["A"], location_ids=["L"], periods=periods, now=NOW)
+    return r.values
+
+
+@pytest.mark.parametrize("adjustment", ["uplift", "UPLIFT_PCT", "Zero", 2, None])
+def test_unknown_adjustment_is_rejected_listing_valid_values(adjustment: object) -> None:
+    # an unknown adjustment used to fall into the shutdown branch and zero the forecast
+    with pytest.raises(InvalidParameterError, match="'adjustment' parameter") as err:
+        _event(adjustment=adjustment)
+    for valid in ("'uplift_pct'", "'absolute'", "'zero'"):
+        assert valid in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["promo", "PROMOTION", AdjustmentType.ZERO, 1])
+def test_unknown_kind_is_rejected_listing_valid_values(kind: object) -> None:
+    with pytest.raises(InvalidParameterError, match="'kind' parameter") as err:
+        _event(kind=kind)
+    for valid in ("'promotion'", "'shutdown'", "'price_change'", "'other'"):
+        assert valid in str(err.value)
+
+
+def test_string_kind_and_adjustment_are_converted_and_applied() -> None:
+    # a plain-string kind used to crash apply_events with AttributeError ('str'.value)
+    week = {"start": date(2025, 1, 6), "end": date(2025, 1, 12)}
+    ev = _event(kind="promotion", adjustment="uplift_pct", **week)
+    assert ev.kind is EventKind.PROMOTION and ev.adjustment is AdjustmentType.UPLIFT_PCT
+    r = apply_events(
+        [[10.0]], [ev], item_ids=["A"], location_ids=["L"], periods=WEEK_OF_2025_01_06, now=NOW
+    )
+    assert r.values.tolist() == [[15.0]]
+    assert r.records[0].reason == "promotion: flyer"
+    shutdown = _event(kind="shutdown", adjustment="zero", **week)
+    assert _apply_one(shutdown).tolist() == [[0.0]]
+
+
+@pytest.mark.parametrize(
+    ("adjustment", "value"),
+    [
+        (AdjustmentType.UPLIFT_PCT, float("inf")),
+        (AdjustmentType.ABSOLUTE, float("inf")),
+        (AdjustmentType.UPLIFT_PCT, float("nan")),
+        (AdjustmentType.ABSOLUTE, float("nan")),
+        (AdjustmentType.ZERO, float("inf")),
+    ],
+)
+def test_non_finite_value_is_rejected(adjustment: AdjustmentType, value: float) -> None:
+    with pytest.raises(InvalidParameterError, match=r"'value' parameter.*finite"):
+        _event(adjustment=adjustment, value=value)
+
+
+def test_uplift_of_minus_100_percent_or_less_and_negative_quantity_stay_rejected() -> None:
+    with pytest.raises(InvalidParameterError, match="uplift > -1"):
+        _event(value=-1.0)
+    with pytest.raises(InvalidParameterError, match=">= 0"):
+        _event(adjustment=AdjustmentType.ABSOLUTE, value=-2.0)
+
+
+# --- bucket ends: a bucket is hit when it shares any day with the event -------------------
+
+
+def test_single_weekly_bucket_is_hit_by_a_midweek_event() -> None:
+    # Wed-Thu of the week of Monday 6 January 2025; one period used to be taken as one day
+    ev = _event(start=date(2025, 1, 8), end=date(2025, 1, 9))
+    assert _apply_one(ev).tolist() == [[15.0]]
+
+
+def test_last_monthly_bucket_is_hit_by_an_event_on_its_last_days() -> None:
+    # March's end used to be taken as 1 March + 28 days (the February gap) = 29 March
+    months = np.array(["2025-01-01", "2025-02-01", "2025-03-01"], dtype="datetime64[D]")
+    ev = _event(start=date(2025, 3, 30), end=date(2025, 3, 31))
+    assert _apply_one(ev, months).tolist() == [[10.0, 10.0, 15.0]]
+
+
+def test_last_weekly_bucket_is_hit_on_its_sunday_with_a_gap_in_the_periods() -> None:
+    # the gap before the last week is two weeks; the last week still ends on its Sunday
+    weeks = np.array(["2025-01-06", "2025-01-13", "2025-01-27"], dtype="datetime64[D]")
+    on_sunday = _event(start=date(2025, 2, 2), end=date(2025, 2, 2))
+    after = _event(start=date(2025, 2, 3), end=date(2025, 2, 9))
+    assert _apply_one(on_sunday, weeks).tolist() == [[10.0, 10.0, 15.0]]
+    assert _apply_one(after, weeks).tolist() == [[10.0, 10.0, 10.0]]
+    # an interior bucket ends on its own Sunday, not the day before the next start
+    in_gap = _event(start=date(2025, 1, 20), end=date(2025, 1, 26))
+    assert _apply_one(in_gap, weeks).tolist() == [[10.0, 10.0, 10.0]]
+
+
+def test_daily_buckets_are_hit_only_on_their_day() -> None:
+    days = np.array(["2025-01-06", "2025-01-07", "2025-01-08"], dtype="datetime64[D]")
+    ev = _event(start=date(2025, 1, 8), end=date(2025, 1, 9))
+    assert _apply_one(ev, days).tolist() == [[10.0, 10.0, 15.0]]
+
+
+@pytest.mark.parametrize(
+    ("start", "bucket", "hit_on"),
+    [
+        ("2025-03-01", "month", date(2025, 3, 31)),  # a Saturday the 1st: a month
+        ("2025-01-06", "week", date(2025, 1, 12)),  # a Monday: an ISO week
+        ("2025-01-08", "day", date(2025, 1, 8)),  # any other day: a day
+    ],
+)
+def test_single_period_bucket_defaults_by_its_start(start: str, bucket: str, hit_on: date) -> None:
+    one = np.array([start], dtype="datetime64[D]")
+    assert _apply_one(_event(start=hit_on, end=hit_on), one).tolist() == [[15.0]]
+    after = hit_on + (date(2025, 1, 2) - date(2025, 1, 1))
+    assert _apply_one(_event(start=after, end=after), one).tolist() == [[10.0]]
+
+
+def test_bucket_argument_settles_an_ambiguous_single_period() -> None:
+    # Monday 1 September 2025 starts a month, an ISO week and a day
+    one = np.array(["2025-09-01"], dtype="datetime64[D]")
+    ev = _event(start=date(2025, 9, 3), end=date(2025, 9, 3))
+    mask = {
+        b: event_mask(ev, item_ids=["A"], location_ids=["L"], periods=one, bucket=b)[0, 0]
+        for b in ("day", "week", "month")
+    }
+    assert mask == {"day": False, "week": True, "month": True}
+    late = _event(start=date(2025, 9, 30), end=date(2025, 9, 30))
+    r = apply_events(
+        [[10.0]], [late], item_ids=["A"], location_ids=["L"], periods=one, bucket="month", now=NOW
+    )
+    assert r.values.tolist() == [[15.0]]
+    r = apply_events(
+        [[10.0]], [late], item_ids=["A"], location_ids=["L"], periods=one, bucket="week", now=NOW
+    )
+    assert r.values.tolist() == [[10.0]]
+
+
+def test_unknown_bucket_is_rejected_listing_valid_values() -> None:
+    with pytest.raises(InvalidParameterError, match=r"'bucket' parameter.*'day', 'week', 'month'"):
+        event_mask(_event(), item_ids=["A"], location_ids=["L"], periods=PERIODS, bucket="quarter")
+
+
+def test_uninferable_bucket_asks_for_the_bucket_argument() -> None:
+    every_third_day = np.array(["2025-01-06", "2025-01-09", "2025-01-12"], dtype="datetime64[D]")
+    with pytest.raises(InvalidDataError, match="bucket="):
+        event_mask(_event(), item_ids=["A"], location_ids=["L"], periods=every_third_day)
+    event_mask(_event(), item_ids=["A"], location_ids=["L"], periods=every_third_day, bucket="day")
+
+
+def test_period_ends_give_the_buckets_and_exclude_the_bucket_argument() -> None:
+    two_weeks = np.array(["2025-01-06"], dtype="datetime64[D]")
+    ends = np.array(["2025-01-19"], dtype="datetime64[D]")
+    ev = _event(start=date(2025, 1, 15), end=date(2025, 1, 15))
+    kw = {"item_ids": ["A"], "location_ids": ["L"], "periods": two_weeks}
+    assert event_mask(ev, period_ends=ends, **kw).tolist() == [[True]]
+    with pytest.raises(InvalidParameterError, match="'bucket' parameter"):
+        event_mask(ev, period_ends=ends, bucket="week", **kw)

@@ -17,15 +17,19 @@ on both sides, so a promotion does not inflate the baseline the models learn fro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from numbers import Real
+from typing import TypeVar, assert_never
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stockpilot.errors import InvalidDataError, parameter_error
+from stockpilot.errors import InvalidDataError, choice_error, parameter_error
+from stockpilot.vocab import Bucket
 
 __all__ = [
     "AdjustmentType",
@@ -55,6 +59,21 @@ class AdjustmentType(StrEnum):
     ZERO = "zero"  # shutdown
 
 
+_Vocabulary = TypeVar("_Vocabulary", bound=StrEnum)
+
+
+def _member(vocabulary: type[_Vocabulary], value: object, owner: str, name: str) -> _Vocabulary:
+    """``value`` as a member of ``vocabulary``: the member itself or its exact string value."""
+    if isinstance(value, vocabulary):
+        return value
+    if isinstance(value, str) and not isinstance(value, StrEnum):
+        try:
+            return vocabulary(value)
+        except ValueError:
+            pass
+    raise choice_error(owner, name, value, [m.value for m in vocabulary])
+
+
 @dataclass(frozen=True)
 class EventScope:
     """Which series an event touches; ``None`` means all.
@@ -70,7 +89,12 @@ class EventScope:
 
 @dataclass(frozen=True)
 class ForecastEvent:
-    """A known event over the inclusive date range [start, end]."""
+    """A known event over the inclusive date range [start, end].
+
+    ``kind`` and ``adjustment`` take the enum member or its exact string value
+    (``"promotion"``, ``"uplift_pct"``); strings are converted to the member, anything else
+    raises :class:`~stockpilot.errors.InvalidParameterError` listing the valid values.
+    """
 
     event_id: str
     kind: EventKind
@@ -84,11 +108,20 @@ class ForecastEvent:
 
     def __post_init__(self) -> None:
         owner = f"ForecastEvent {self.event_id!r}"
+        # frozen: the validated members replace the strings once, here
+        object.__setattr__(self, "kind", _member(EventKind, self.kind, owner, "kind"))
+        adjustment = _member(AdjustmentType, self.adjustment, owner, "adjustment")
+        object.__setattr__(self, "adjustment", adjustment)
         if self.end < self.start:
             raise parameter_error(owner, "end", f"a date on or after start {self.start}", self.end)
-        if self.adjustment == AdjustmentType.UPLIFT_PCT and not self.value > -1.0:
+        if not (isinstance(self.value, Real) and math.isfinite(self.value)):
+            # an infinite uplift or quantity made the mean and every quantile inf
+            raise parameter_error(
+                owner, "value", "a finite number (an uplift or a quantity per period)", self.value
+            )
+        if self.adjustment is AdjustmentType.UPLIFT_PCT and not self.value > -1.0:
             raise parameter_error(owner, "value", "an uplift > -1 (0.2 = +20 %)", self.value)
-        if self.adjustment == AdjustmentType.ABSOLUTE and not self.value >= 0:
+        if self.adjustment is AdjustmentType.ABSOLUTE and not self.value >= 0:
             raise parameter_error(owner, "value", "a quantity per period >= 0", self.value)
         if not self.author.strip():
             raise parameter_error(
@@ -144,6 +177,46 @@ def _day(periods: ArrayLike) -> NDArray[np.datetime64]:
     return np.asarray(periods).astype("datetime64[D]").reshape(-1)
 
 
+def _is_monday(day: np.datetime64) -> bool:
+    return int(day.astype(np.int64) + 3) % 7 == 0  # 1970-01-05, day 4, was a Monday
+
+
+def _bucket_of(starts: NDArray[np.datetime64], bucket: Bucket | str | None, owner: str) -> Bucket:
+    """The bucket of the period ``starts``: ``bucket`` when given, else inferred from them."""
+    if bucket is not None:
+        return _member(Bucket, bucket, owner, "bucket")
+    distinct = np.unique(starts)
+    if distinct.size == 0:
+        return Bucket.DAY
+    on_first = bool(np.all(distinct.astype("datetime64[M]").astype("datetime64[D]") == distinct))
+    if on_first:
+        return Bucket.MONTH
+    if distinct.size == 1:
+        # one start cannot show its bucket: take the longest one it can begin
+        return Bucket.WEEK if _is_monday(distinct[0]) else Bucket.DAY
+    gap = int(np.diff(distinct).astype(np.int64).min())
+    if gap == 7:
+        return Bucket.WEEK
+    if gap == 1:
+        return Bucket.DAY
+    shown = ", ".join(str(d) for d in distinct[:3])
+    raise InvalidDataError(
+        f"{owner}: cannot tell the bucket of the periods ({shown}, ...): the closest starts are "
+        f"{gap} days apart, not 1 (day) or 7 (week), and they are not all on the 1st of a "
+        "month; pass bucket='day', 'week' or 'month'."
+    )
+
+
+def _bucket_ends(starts: NDArray[np.datetime64], bucket: Bucket) -> NDArray[np.datetime64]:
+    """Last day of each bucket: the day itself, its start + 6 days, or its month's last day."""
+    if bucket is Bucket.MONTH:
+        next_month = (starts.astype("datetime64[M]") + 1).astype("datetime64[D]")
+        return (next_month - np.timedelta64(1, "D")).astype("datetime64[D]")
+    if bucket is Bucket.WEEK:
+        return (starts + np.timedelta64(6, "D")).astype("datetime64[D]")
+    return starts.copy()
+
+
 def event_mask(
     event: ForecastEvent,
     *,
@@ -152,27 +225,62 @@ def event_mask(
     periods: ArrayLike,
     attributes: Mapping[str, ArrayLike] | None = None,
     period_ends: ArrayLike | None = None,
+    bucket: Bucket | str | None = None,
 ) -> NDArray[np.bool_]:
     """(N, P) True where ``event`` applies: series in scope and period overlapping its dates.
 
-    A bucket ``[periods[k], period_ends[k]]`` overlaps the event when it shares at least one
-    day with it (``period_ends`` defaults to the next period start minus a day, and the
-    last bucket to its own start plus the previous bucket's length).
+    A bucket ``[periods[k], end_k]`` overlaps the event when it shares at least one day with
+    it. Each bucket's last day ``end_k`` comes from the bucket itself: the day (``day``),
+    its start + 6 days (``week``) or the last day of its month (``month``).
+
+    Parameters
+    ----------
+    event
+        The event.
+    item_ids, location_ids
+        (N,) keys of the rows.
+    periods
+        (P,) bucket starts.
+    attributes
+        Per-series hierarchy attributes for scopes with ``hierarchy``.
+    period_ends
+        (P,) last days of the buckets, when they are not whole days, weeks or months;
+        not together with ``bucket``.
+    bucket
+        ``"day"``, ``"week"`` or ``"month"``. ``None`` infers it from ``periods``: all on
+        the 1st of a month -> month; else the smallest gap between starts, 7 -> week,
+        1 -> day (any other gap is an error asking for ``bucket``). A single start cannot
+        show its bucket: on the 1st of a month it is taken as a month, else on a Monday as
+        a week, else as a day; pass ``bucket`` for a one-day or one-week horizon that
+        starts on the 1st (or a one-day horizon on a Monday).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> ev = ForecastEvent("P1", EventKind.PROMOTION, date(2025, 3, 30), date(2025, 3, 31),
+    ...                    AdjustmentType.UPLIFT_PCT, 0.5, author="ann", reason="flyer")
+    >>> months = np.array(["2025-02-01", "2025-03-01"], dtype="datetime64[D]")
+    >>> event_mask(ev, item_ids=["A"], location_ids=["L"], periods=months).tolist()
+    [[False, True]]
     """
+    owner = "event_mask"
     items = np.asarray(item_ids).astype(str).reshape(-1)
     n = items.size
     locs = _as_str(location_ids, n, "location_ids")
     starts = _day(periods)
     ends: NDArray[np.datetime64]
     if period_ends is None:
-        if starts.size >= 2:
-            step = starts[-1] - starts[-2]
-            nxt = np.append(starts[1:], starts[-1] + step).astype("datetime64[D]")
-            ends = (nxt - np.timedelta64(1, "D")).astype("datetime64[D]")
-        else:
-            ends = starts.copy()
+        ends = _bucket_ends(starts, _bucket_of(starts, bucket, owner))
+    elif bucket is not None:
+        raise parameter_error(
+            owner, "bucket", "None when period_ends is given (the ends say it)", bucket
+        )
     else:
         ends = _day(period_ends)
+        if ends.size != starts.size:
+            raise InvalidDataError(
+                f"{owner}: {ends.size} period_ends for {starts.size} periods; give one each."
+            )
     in_time = (starts <= np.datetime64(event.end, "D")) & (ends >= np.datetime64(event.start, "D"))
     in_scope = np.ones(n, dtype=bool)
     sc = event.scope
@@ -230,6 +338,7 @@ def apply_events(
     periods: ArrayLike,
     attributes: Mapping[str, ArrayLike] | None = None,
     now: datetime | None = None,
+    bucket: Bucket | str | None = None,
 ) -> EventAdjustment:
     """Apply events to an (N, h) forecast and log every changed cell.
 
@@ -247,6 +356,9 @@ def apply_events(
         Per-series hierarchy attributes for scopes with ``hierarchy``.
     now
         Timestamp of the records (UTC); defaults to the current time.
+    bucket
+        ``"day"``, ``"week"`` or ``"month"`` of ``periods``; ``None`` infers it (see
+        :func:`event_mask`). A bucket is changed when it shares any day with the event.
 
     Examples
     --------
@@ -265,26 +377,34 @@ def apply_events(
     starts = _day(periods)
     if starts.size != h:
         raise InvalidDataError(f"apply_events: {starts.size} periods for {h} forecast columns.")
+    ends = _bucket_ends(starts, _bucket_of(starts, bucket, "apply_events"))
     when = (now or datetime.now(UTC)).astimezone(UTC)
     changed = np.zeros((n, h), dtype=bool)
     records: list[OverrideRecord] = []
-    ordered = [e for e in events if e.adjustment != AdjustmentType.ZERO] + [
-        e for e in events if e.adjustment == AdjustmentType.ZERO
+    ordered = [e for e in events if e.adjustment is not AdjustmentType.ZERO] + [
+        e for e in events if e.adjustment is AdjustmentType.ZERO
     ]
     for ev in ordered:
         mask = event_mask(
-            ev, item_ids=items, location_ids=locs, periods=starts, attributes=attributes
+            ev,
+            item_ids=items,
+            location_ids=locs,
+            periods=starts,
+            attributes=attributes,
+            period_ends=ends,
         )
         if not mask.any():
             continue
         rows, cols = np.nonzero(mask)
         old = values[rows, cols]
-        if ev.adjustment == AdjustmentType.UPLIFT_PCT:
+        if ev.adjustment is AdjustmentType.UPLIFT_PCT:
             new = old * (1.0 + ev.value)
-        elif ev.adjustment == AdjustmentType.ABSOLUTE:
+        elif ev.adjustment is AdjustmentType.ABSOLUTE:
             new = np.full_like(old, ev.value)
-        else:
+        elif ev.adjustment is AdjustmentType.ZERO:
             new = np.zeros_like(old)
+        else:  # unreachable: ForecastEvent converts or rejects every other adjustment
+            assert_never(ev.adjustment)
         values[rows, cols] = new
         changed[rows, cols] = True
         diff = old != new
