@@ -393,7 +393,12 @@ class Forecaster:
             mask = np.zeros(y.shape, dtype=bool)
             for ev in self.events:
                 mask |= event_mask(
-                    ev, item_ids=items, location_ids=locs, periods=panel.periods, attributes=attrs
+                    ev,
+                    item_ids=items,
+                    location_ids=locs,
+                    periods=panel.periods,
+                    attributes=attrs,
+                    bucket=panel.bucket,
                 )
             clean = cleanse_history(y, mask)
             y, cleansed = clean.values, clean.replaced
@@ -500,6 +505,7 @@ class Forecaster:
                 location_ids=locs,
                 periods=f.periods,
                 attributes=_attribute_arrays(self.attributes, panel.keys),
+                bucket=panel.bucket,
             )
             records = adj.records
             with np.errstate(invalid="ignore", divide="ignore"):
