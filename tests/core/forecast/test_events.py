@@ -287,3 +287,9 @@ def test_period_ends_give_the_buckets_and_exclude_the_bucket_argument() -> None:
     assert event_mask(ev, period_ends=ends, **kw).tolist() == [[True]]
     with pytest.raises(InvalidParameterError, match="'bucket' parameter"):
         event_mask(ev, period_ends=ends, bucket="week", **kw)
+
+
+def test_a_scope_given_one_code_as_a_string_matches_that_code() -> None:
+    scope = EventScope(item_ids="A", hierarchy={"category": "food"})
+    assert scope.item_ids == ("A",) and scope.hierarchy == {"category": ("food",)}
+    assert EventScope(location_ids=["L1", "L2"]).location_ids == ("L1", "L2")

@@ -18,7 +18,7 @@ on both sides, so a promotion does not inflate the baseline the models learn fro
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -85,6 +85,19 @@ class EventScope:
     item_ids: tuple[str, ...] | None = None
     location_ids: tuple[str, ...] | None = None
     hierarchy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # one code given as a plain string is that code, not its characters
+        for name in ("item_ids", "location_ids"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _codes(value))
+        object.__setattr__(self, "hierarchy", {k: _codes(v) for k, v in self.hierarchy.items()})
+
+
+def _codes(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Codes as a tuple of strings: one string is one code."""
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
 @dataclass(frozen=True)
