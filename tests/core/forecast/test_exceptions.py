@@ -67,3 +67,11 @@ def test_rules_can_be_switched_off_and_validated() -> None:
 def test_zero_actuals_with_forecast_is_an_error_flag() -> None:
     r = find_exceptions([[0.0] * 6], [[2.0] * 6])
     assert r.error.tolist() == [True]
+
+
+def test_level_shift_reason_signs_a_fall_as_negative() -> None:
+    """10 -> 5 is a -50 % change, 10 -> 15 a +50 % one (the reason printed +50 % for both)."""
+    down = [[10.0, 11, 9, 10, 11, 9, 5, 6, 4, 5, 6, 4]]
+    up = [[10.0, 11, 9, 10, 11, 9, 15, 16, 14, 15, 16, 14]]
+    assert "(-50% change" in find_exceptions(down, down).reasons()[0]
+    assert "(+50% change" in find_exceptions(up, up).reasons()[0]

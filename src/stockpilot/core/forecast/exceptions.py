@@ -226,9 +226,10 @@ def find_exceptions(
                 se = pooled * np.sqrt(2.0 / k)
                 z = np.abs(m2 - m1) / np.where(se > 0, se, np.nan)
                 z = np.where((se == 0) & (m2 != m1), np.inf, z)
-                rel = np.abs(m2 - m1) / np.where(m1 > 0, m1, np.nan)
+                # signed relative change: a fall from 10 to 5 is -50 %
+                rel = (m2 - m1) / np.where(m1 > 0, m1, np.nan)
                 rel = np.where((m1 == 0) & (m2 > 0), np.inf, rel)
-            shift_flag = (np.nan_to_num(rel, nan=0.0) > c.level_shift_relative) & (
+            shift_flag = (np.abs(np.nan_to_num(rel, nan=0.0)) > c.level_shift_relative) & (
                 np.nan_to_num(z, nan=0.0) > c.level_shift_z
             )
             for i in np.flatnonzero(shift_flag):
