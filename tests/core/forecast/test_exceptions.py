@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from stockpilot.core.forecast.exceptions import ExceptionRule, ExceptionRules, find_exceptions
-from stockpilot.errors import InvalidParameterError
+from stockpilot.errors import InvalidDataError, InvalidParameterError
 
 
 def test_each_rule_fires_with_reason() -> None:
@@ -75,3 +75,25 @@ def test_level_shift_reason_signs_a_fall_as_negative() -> None:
     up = [[10.0, 11, 9, 10, 11, 9, 15, 16, 14, 15, 16, 14]]
     assert "(-50% change" in find_exceptions(down, down).reasons()[0]
     assert "(+50% change" in find_exceptions(up, up).reasons()[0]
+
+
+def test_history_with_more_rows_than_series_is_an_error() -> None:
+    """Two history rows for one series flagged a non-existent row 1, then IndexError."""
+    with pytest.raises(InvalidDataError, match=r"history has 2 row\(s\).*actual has 1 series"):
+        find_exceptions([[1.0] * 6], [[1.0] * 6], history=[[1.0] * 12, [2.0] * 6 + [9.0] * 6])
+
+
+def test_history_with_fewer_rows_than_series_is_an_error() -> None:
+    """One history row for two series was silently broadcast to both."""
+    with pytest.raises(InvalidDataError, match=r"history has 1 row\(s\).*actual has 2 series"):
+        find_exceptions([[1.0] * 6, [2.0] * 6], [[1.0] * 6, [2.0] * 6], history=[[1.0] * 12])
+
+
+def test_infinite_actuals_and_forecasts_are_errors_naming_the_rows() -> None:
+    actual = [[1.0] * 6, [np.inf] + [1.0] * 5]
+    forecast = [[1.0] * 6, [1.0] * 6]
+    with pytest.raises(InvalidDataError, match=r"actual holds infinite values in 1 row\(s\) \[1\]"):
+        find_exceptions(actual, forecast)
+    with pytest.raises(InvalidDataError, match=r"forecast holds infinite.*\[0\]") as info:
+        find_exceptions([[1.0] * 6], [[-np.inf] * 6], history=[[np.inf] * 12])
+    assert "history holds infinite" in str(info.value)  # all problems reported together

@@ -121,6 +121,42 @@ def _persistent_run(err: NDArray[np.float64]) -> NDArray[np.int64]:
     return run.astype(np.int64)
 
 
+def _checked_inputs(
+    actual: ArrayLike, forecast: ArrayLike, history: ArrayLike | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """``actual``, ``forecast`` and ``history`` (``actual`` when omitted) as float (N, W)
+    and (N, T) matrices; every shape and infinite-value problem reported at once."""
+    arrays = {"actual": actual, "forecast": forecast}
+    if history is not None:
+        arrays["history"] = history
+    matrices: dict[str, NDArray[np.float64]] = {}
+    problems: list[str] = []
+    for name, given in arrays.items():
+        m = np.atleast_2d(np.asarray(given, dtype=np.float64))
+        if m.ndim != 2:
+            problems.append(f"{name} must be an (N, periods) matrix, got shape {m.shape}")
+            continue
+        matrices[name] = m
+        infinite = np.flatnonzero(np.isinf(m).any(axis=1))
+        if infinite.size:
+            problems.append(
+                f"{name} holds infinite values in {infinite.size} row(s) "
+                f"{infinite[:10].tolist()} (use NaN for a missing value)"
+            )
+    a, f = matrices.get("actual"), matrices.get("forecast")
+    if a is not None and f is not None and a.shape != f.shape:
+        problems.append(f"actual {a.shape} and forecast {f.shape} must have the same shape")
+    h = matrices.get("history")
+    if a is not None and h is not None and h.shape[0] != a.shape[0]:
+        problems.append(
+            f"history has {h.shape[0]} row(s) (shape {h.shape}) but actual has "
+            f"{a.shape[0]} series: give one history row per series, in the same order"
+        )
+    if problems or a is None or f is None:
+        raise InvalidDataError("find_exceptions: " + "; ".join(problems) + ".")
+    return a, f, a if h is None else h
+
+
 def find_exceptions(
     actual: ArrayLike,
     forecast: ArrayLike,
@@ -137,10 +173,17 @@ def find_exceptions(
         last ``rules.window`` columns are used by the error and tracking-signal rules and
         the last ``rules.bias_run`` by the bias rule.
     history
-        (N, T) demand history ending with the recent periods, for the level-shift rule
-        (``actual`` is used when omitted).
+        (N, T) demand history ending with the recent periods, one row per series, for the
+        level-shift rule (``actual`` is used when omitted).
     rules
         :class:`ExceptionRules`; defaults when omitted.
+
+    Raises
+    ------
+    InvalidDataError
+        When ``actual`` and ``forecast`` differ in shape, ``history`` does not have one
+        row per series, or any of them holds an infinite value (the rows are named; a
+        missing value is NaN). All problems are reported together.
 
     Examples
     --------
@@ -149,12 +192,7 @@ def find_exceptions(
     'error: WAPE 50.0% over the last 6 periods exceeds 50.0% (max_error)'
     """
     c = ExceptionRules() if rules is None else rules
-    a = np.atleast_2d(np.asarray(actual, dtype=np.float64))
-    f = np.atleast_2d(np.asarray(forecast, dtype=np.float64))
-    if a.shape != f.shape:
-        raise InvalidDataError(
-            f"find_exceptions: actual {a.shape} and forecast {f.shape} must have the same shape."
-        )
+    a, f, hist = _checked_inputs(actual, forecast, history)
     n = a.shape[0]
     w = min(c.window, a.shape[1])
     aw, fw = a[:, -w:], f[:, -w:]
@@ -212,7 +250,6 @@ def find_exceptions(
                 )
             )
     if c.level_shift_window is not None:
-        hist = a if history is None else np.atleast_2d(np.asarray(history, dtype=np.float64))
         k = c.level_shift_window
         if hist.shape[1] >= 2 * k:
             recent = hist[:, -k:]
