@@ -97,3 +97,36 @@ def test_infinite_actuals_and_forecasts_are_errors_naming_the_rows() -> None:
     with pytest.raises(InvalidDataError, match=r"forecast holds infinite.*\[0\]") as info:
         find_exceptions([[1.0] * 6], [[-np.inf] * 6], history=[[np.inf] * 12])
     assert "history holds infinite" in str(info.value)  # all problems reported together
+
+
+def test_missing_actuals_are_not_an_infinite_error() -> None:
+    """No actual at all (NaN) with a forecast of 3 was flagged 'WAPE inf%': nothing was
+    measured, so nothing is flagged."""
+    r = find_exceptions([[np.nan] * 6], [[3.0] * 6])
+    assert r.flags == () and not r.flagged.any()
+
+
+def test_zero_actual_rule_counts_only_periods_with_an_actual() -> None:
+    """Five missing actuals and one actual 0 forecast 0: a perfect forecast, not 'inf'."""
+    r = find_exceptions([[np.nan] * 5 + [0.0]], [[3.0] * 5 + [0.0]])
+    assert not r.flagged.any()
+
+
+def test_error_rule_measures_only_periods_with_both_values() -> None:
+    """Actual 10 and forecast 4 in three periods (WAPE 60 %), three without an actual."""
+    r = find_exceptions([[np.nan] * 3 + [10.0] * 3], [[4.0] * 6])
+    assert r.error.tolist() == [True]
+    flag = next(f for f in r.flags if f.rule is ExceptionRule.ERROR)
+    assert flag.value == pytest.approx(0.6)
+    assert "over 3 of the last 6 periods" in flag.reason
+
+
+def test_persistent_bias_skips_a_period_without_an_actual() -> None:
+    """Under-forecast in the six measured periods; the last period has no actual yet."""
+    r = find_exceptions(
+        [[10.0] * 6 + [np.nan]],
+        [[1.0] * 7],
+        rules=ExceptionRules(max_error=None, tracking_signal_limit=None),
+    )
+    assert r.persistent_bias.tolist() == [True]
+    assert "under-forecast in each of the last 6 periods" in r.reasons()[0]

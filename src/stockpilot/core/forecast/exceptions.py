@@ -110,15 +110,19 @@ class ExceptionReport:
         return out
 
 
-def _persistent_run(err: NDArray[np.float64]) -> NDArray[np.int64]:
-    """Length of the run of same-signed non-zero errors ending at the last period."""
-    sign = np.sign(np.nan_to_num(err, nan=0.0))
+def _persistent_run(err: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Length of the run of same-signed non-zero errors ending at the last measured period,
+    and its sign. A NaN error (no actual or no forecast) is skipped, not a break."""
+    measured = ~np.isnan(err)
+    # the measured errors of each row moved to its end, in their order
+    order = np.argsort(measured, axis=1, kind="stable")
+    sign = np.sign(np.take_along_axis(np.where(measured, err, 0.0), order, axis=1))
     last = sign[:, -1]
     same = (sign == last[:, None]) & (sign != 0)
     # run length = number of trailing True values
     rev = same[:, ::-1]
     run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
-    return run.astype(np.int64)
+    return run.astype(np.int64), last
 
 
 def _checked_inputs(
@@ -194,8 +198,12 @@ def find_exceptions(
     c = ExceptionRules() if rules is None else rules
     a, f, hist = _checked_inputs(actual, forecast, history)
     n = a.shape[0]
+    # a period counts only with both an actual and a forecast (NaN = missing)
+    unpaired = np.isnan(a) | np.isnan(f)
+    a_paired, f_paired = np.where(unpaired, np.nan, a), np.where(unpaired, np.nan, f)
     w = min(c.window, a.shape[1])
-    aw, fw = a[:, -w:], f[:, -w:]
+    aw, fw = a_paired[:, -w:], f_paired[:, -w:]
+    measured = (~unpaired[:, -w:]).sum(axis=1)
     flags: list[ExceptionFlag] = []
     no = np.zeros(n, dtype=bool)
     err_flag, ts_flag, bias_flag, shift_flag = no.copy(), no.copy(), no.copy(), no.copy()
@@ -203,18 +211,23 @@ def find_exceptions(
     if c.max_error is not None:
         value = wape(aw, fw)
         err_flag = np.nan_to_num(value, nan=0.0) >= c.max_error - 1e-12
-        # all-zero actuals with a non-zero forecast: infinite relative error
-        zero_act = (np.nansum(np.abs(aw), axis=1) == 0) & (np.nansum(np.abs(fw), axis=1) > 0)
+        # measured actuals all zero with a non-zero forecast: infinite relative error
+        zero_act = (
+            (measured > 0)
+            & (np.nansum(np.abs(aw), axis=1) == 0)
+            & (np.nansum(np.abs(fw), axis=1) > 0)
+        )
         err_flag |= zero_act
         for i in np.flatnonzero(err_flag):
             v = float("inf") if zero_act[i] else float(value[i])
+            span = f"the last {w}" if measured[i] == w else f"{measured[i]} of the last {w}"
             flags.append(
                 ExceptionFlag(
                     int(i),
                     ExceptionRule.ERROR,
                     v,
                     c.max_error,
-                    f"error: WAPE {v:.1%} over the last {w} periods exceeds "
+                    f"error: WAPE {v:.1%} over {span} periods exceeds "
                     f"{c.max_error:.1%} (max_error)",
                 )
             )
@@ -234,9 +247,8 @@ def find_exceptions(
                 )
             )
     if c.bias_run is not None and a.shape[1] >= c.bias_run:
-        run = _persistent_run(a - f)
+        run, last = _persistent_run(a - f)
         bias_flag = run >= c.bias_run
-        last = np.sign(np.nan_to_num(a[:, -1] - f[:, -1]))
         for i in np.flatnonzero(bias_flag):
             side = "under" if last[i] > 0 else "over"
             flags.append(
