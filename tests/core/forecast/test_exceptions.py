@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -130,3 +132,32 @@ def test_persistent_bias_skips_a_period_without_an_actual() -> None:
     )
     assert r.persistent_bias.tolist() == [True]
     assert "under-forecast in each of the last 6 periods" in r.reasons()[0]
+
+
+def test_rules_that_cannot_fire_on_a_short_window_are_listed() -> None:
+    """Four periods of a massive under-forecast: the tracking signal is at most 4 (the
+    limit), the bias run needs 6 periods and the level shift 12; the report says so."""
+    r = find_exceptions([[10.0] * 4], [[1.0] * 4], rules=ExceptionRules(max_error=None))
+    assert not r.flagged.any()
+    assert r.inactive_rules == (
+        ExceptionRule.TRACKING_SIGNAL,
+        ExceptionRule.PERSISTENT_BIAS,
+        ExceptionRule.LEVEL_SHIFT,
+    )
+    assert "signal is at most 4" in r.notes[0] and "bias_run = 6" in r.notes[1]
+    full = find_exceptions([[10.0] * 12], [[1.0] * 12])
+    assert full.inactive_rules == () and full.notes == ()
+
+
+def test_switched_off_rules_are_not_listed_as_inactive() -> None:
+    rules = ExceptionRules(tracking_signal_limit=None, bias_run=None, level_shift_window=None)
+    assert find_exceptions([[1.0]], [[1.0]], rules=rules).inactive_rules == ()
+
+
+def test_new_series_in_the_level_shift_window_gives_no_runtime_warning() -> None:
+    """One observation before the recent window: numpy warned 'Degrees of freedom <= 0'."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = find_exceptions([[10.0] * 6], [[10.0] * 6], history=[[np.nan] * 5 + [0.0] + [10.0] * 6])
+        find_exceptions([[10.0] * 6], [[10.0] * 6], history=[[np.nan] * 6 + [10.0] * 6])
+    assert r.level_shift.tolist() == [False]

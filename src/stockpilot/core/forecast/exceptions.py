@@ -89,13 +89,19 @@ class ExceptionFlag:
 
 @dataclass(frozen=True)
 class ExceptionReport:
-    """All flags, plus per-rule boolean vectors (length N) for fast filtering."""
+    """All flags, plus per-rule boolean vectors (length N) for fast filtering.
+
+    ``inactive_rules`` are the switched-on rules that could not fire on any series for
+    lack of periods, with one sentence each in ``notes`` saying why and what they need.
+    """
 
     flags: tuple[ExceptionFlag, ...]
     error: NDArray[np.bool_]
     tracking_signal: NDArray[np.bool_]
     persistent_bias: NDArray[np.bool_]
     level_shift: NDArray[np.bool_]
+    inactive_rules: tuple[ExceptionRule, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def flagged(self) -> NDArray[np.bool_]:
@@ -123,6 +129,18 @@ def _persistent_run(err: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArra
     rev = same[:, ::-1]
     run = np.where(rev.all(axis=1), rev.shape[1], np.argmin(rev, axis=1))
     return run.astype(np.int64), last
+
+
+def _mean_and_variance(x: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per row mean and sample variance (ddof 1) of the non-NaN values; NaN where a row has
+    too few (a new series): numpy's nanmean/nanvar would warn for each such row."""
+    observed = ~np.isnan(x)
+    count = observed.sum(axis=1)
+    filled = np.where(observed, x, 0.0)
+    mean = np.where(count > 0, filled.sum(axis=1) / np.maximum(count, 1), np.nan)
+    squares = np.where(observed, (x - mean[:, None]) ** 2, 0.0).sum(axis=1)
+    variance = np.where(count > 1, squares / np.maximum(count - 1, 1), np.nan)
+    return mean, variance
 
 
 def _checked_inputs(
@@ -266,12 +284,10 @@ def find_exceptions(
         if hist.shape[1] >= 2 * k:
             recent = hist[:, -k:]
             before = hist[:, -2 * k : -k]
+            m1, var1 = _mean_and_variance(before)
+            m2, var2 = _mean_and_variance(recent)
             with np.errstate(invalid="ignore", divide="ignore"):
-                m1 = np.nanmean(before, axis=1)
-                m2 = np.nanmean(recent, axis=1)
-                pooled = np.sqrt(
-                    (np.nanvar(before, axis=1, ddof=1) + np.nanvar(recent, axis=1, ddof=1)) / 2
-                )
+                pooled = np.sqrt((var1 + var2) / 2)
                 se = pooled * np.sqrt(2.0 / k)
                 z = np.abs(m2 - m1) / np.where(se > 0, se, np.nan)
                 z = np.where((se == 0) & (m2 != m1), np.inf, z)
@@ -293,4 +309,38 @@ def find_exceptions(
                     )
                 )
     flags.sort(key=lambda x: (x.row, list(ExceptionRule).index(x.rule)))
-    return ExceptionReport(tuple(flags), err_flag, ts_flag, bias_flag, shift_flag)
+    inactive = _inactive_rules(c, w, a.shape[1], hist.shape[1])
+    return ExceptionReport(
+        tuple(flags),
+        err_flag,
+        ts_flag,
+        bias_flag,
+        shift_flag,
+        inactive_rules=tuple(inactive),
+        notes=tuple(inactive.values()),
+    )
+
+
+def _inactive_rules(
+    c: ExceptionRules, window: int, periods: int, history: int
+) -> dict[ExceptionRule, str]:
+    """The switched-on rules that cannot fire with ``window`` monitored periods,
+    ``periods`` columns of actuals and ``history`` columns of history, and why."""
+    out: dict[ExceptionRule, str] = {}
+    if c.tracking_signal_limit is not None and window <= c.tracking_signal_limit:
+        # |sum e| <= sum |e| = n MAD: the signal never exceeds the number of periods n
+        out[ExceptionRule.TRACKING_SIGNAL] = (
+            f"tracking_signal cannot fire: over {window} period(s) the signal is at most "
+            f"{window}, within the limit {c.tracking_signal_limit:g}; it needs more than "
+            f"{c.tracking_signal_limit:g} monitored periods."
+        )
+    if c.bias_run is not None and periods < c.bias_run:
+        out[ExceptionRule.PERSISTENT_BIAS] = (
+            f"persistent_bias cannot fire: it needs bias_run = {c.bias_run} periods, got {periods}."
+        )
+    if c.level_shift_window is not None and history < 2 * c.level_shift_window:
+        out[ExceptionRule.LEVEL_SHIFT] = (
+            f"level_shift cannot fire: it needs 2 x level_shift_window = "
+            f"{2 * c.level_shift_window} periods of history, got {history}."
+        )
+    return out
