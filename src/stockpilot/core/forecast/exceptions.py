@@ -15,7 +15,11 @@ rule                  fires when
                       by more than ``level_shift_z`` standard errors
 ====================  ==========================================================================
 
-Errors are :math:`e = y - \\hat y` (positive: under-forecast).
+Errors are :math:`e = y - \\hat y` (positive: under-forecast). A period counts only with
+both an actual and a forecast (NaN is missing): a series with no such period in the window
+is not flagged. :math:`|\\sum e| \\le n \\, MAD`, so the tracking signal cannot exceed
+the number of periods :math:`n`; rules that cannot fire for lack of periods are listed in
+:attr:`ExceptionReport.inactive_rules`.
 """
 
 from __future__ import annotations
