@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from stockpilot.engine.accuracy import plan_accuracy
+from stockpilot.errors import InvalidDataError
 from stockpilot.vocab import Bucket
 
 MONDAY = date(2026, 1, 5)
@@ -79,3 +80,44 @@ def test_hand_computed_accuracy_and_value_added() -> None:
 def test_nothing_to_score_before_the_plan_has_actuals() -> None:
     late = _forecasts().with_columns(pl.col("period_start") + timedelta(weeks=10))
     assert plan_accuracy(_demand(), late, bucket=Bucket.WEEK).periods == 0
+
+
+def test_duplicate_forecast_rows_are_an_error_naming_them() -> None:
+    """A row fed twice was summed: A's forecast of week 4 read as 22."""
+    doubled = pl.concat([_forecasts(), _forecasts().head(1)])
+    with pytest.raises(InvalidDataError, match=r"1 \(item_id, location_id, period_start\)") as e:
+        plan_accuracy(_demand(), doubled, bucket=Bucket.WEEK)
+    assert f"(A, L, {_week(4)})" in str(e.value)
+
+
+def test_missing_or_null_forecast_bucket_is_not_scored_as_zero() -> None:
+    """A has no forecast for week 5 (no row, or a null mean): it was scored as a forecast
+    of 0 (MAE (1 + 8) / 2 = 4.5). Only week 4 is scored: 11 vs 12, MAE 1, WAPE 1 / 12."""
+    week_5_of_a = (pl.col("item_id") == "A") & (pl.col("period_start") == _week(5))
+    missing = _forecasts().filter(~week_5_of_a)
+    null = _forecasts().with_columns(
+        pl.when(week_5_of_a).then(None).otherwise(pl.col("mean")).alias("mean")
+    )
+    for frame in (missing, null):
+        a = plan_accuracy(_demand(), frame, bucket=Bucket.WEEK).per_series.row(0, named=True)
+        assert (a["periods"], a["actual"], a["forecast"], a["mae"]) == (1, 12.0, 11.0, 1.0)
+        assert a["wape"] == pytest.approx(1.0 / 12.0)
+        assert a["mae_naive"] == 0.0  # naive 12 vs 12, on the scored week only
+
+
+def test_overrides_of_other_series_do_not_zero_the_statistical_forecast() -> None:
+    """Overrides of A in week 5 and of B in week 4: A's week 4 has no override row, and
+    the pivot sum read its statistical value as 0 (MAE 8, value added 6). Statistical
+    11, 12 vs actual 12, 8: MAE 2.5; override 11, 11: MAE 2, value added 0.5."""
+    overrides = pl.DataFrame(
+        {
+            "item_id": ["A", "B"],
+            "location_id": ["L", "L"],
+            "period_start": [_week(5), _week(4)],
+            "statistical": [12.0, 5.0],
+            "author": ["ann", "bob"],
+        }
+    )
+    res = plan_accuracy(_demand(), _forecasts(), bucket=Bucket.WEEK, overrides=overrides)
+    a = res.per_series.row(0, named=True)
+    assert a["fva_override"] == pytest.approx(0.5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -39,9 +40,20 @@ class PlanAccuracy:
     periods: int
 
 
-def _matrix(frame: pl.DataFrame, keys: pl.DataFrame, periods: list[date], value: str) -> FloatArray:
+def _matrix(
+    frame: pl.DataFrame,
+    keys: pl.DataFrame,
+    periods: list[date],
+    value: str,
+    aggregate: Literal["sum", "first"],
+) -> FloatArray:
+    """``value`` per key (rows) and period (columns): rows of one cell summed, or the
+    first taken; NaN for a key without the period column. A pivot sum reads a cell
+    without any row (or a null) as 0, so values that may be missing take ``first``."""
     wide = keys.join(
-        frame.pivot(on="period_start", index=list(KEYS), values=value, aggregate_function="sum"),
+        frame.pivot(
+            on="period_start", index=list(KEYS), values=value, aggregate_function=aggregate
+        ),
         on=list(KEYS),
         how="left",
         maintain_order="left",
@@ -53,6 +65,26 @@ def _matrix(frame: pl.DataFrame, keys: pl.DataFrame, periods: list[date], value:
         if c in present:
             out[:, j] = wide[c].cast(pl.Float64).to_numpy()
     return out
+
+
+def _check_unique_forecasts(forecasts: pl.DataFrame) -> None:
+    """One forecast row per series and bucket: duplicates would be summed."""
+    twice = (
+        forecasts.group_by(*KEYS, "period_start")
+        .len()
+        .filter(pl.col("len") > 1)
+        .sort(*KEYS, "period_start")
+    )
+    if twice.height:
+        shown = ", ".join(
+            f"({item}, {location}, {period})"
+            for item, location, period, _ in twice.head(5).iter_rows()
+        )
+        raise InvalidDataError(
+            f"plan_accuracy: {twice.height} (item_id, location_id, period_start) forecast "
+            f"key(s) have more than one row, e.g. {shown}; summing them would double the "
+            "forecast. Give one forecast row per series and period."
+        )
 
 
 def plan_accuracy(
@@ -71,8 +103,10 @@ def plan_accuracy(
         ``item_id, location_id, period, quantity`` in planning buckets (history and the
         buckets since the plan; a bucket without a row had no demand).
     forecasts
-        The plan's ``item_id, location_id, period_start, mean`` (after overrides); only
-        buckets up to the last demand bucket are scored.
+        The plan's ``item_id, location_id, period_start, mean`` (after overrides), one row
+        per series and bucket; only buckets up to the last demand bucket are scored. A
+        bucket a series has no forecast for (no row, or a null/NaN ``mean``) is left out of
+        its metrics, not scored as a forecast of 0.
     bucket
         The planning bucket.
     overrides
@@ -80,11 +114,24 @@ def plan_accuracy(
         person's (or an event's) override of that bucket, and who made it.
     classes
         ``item_id, location_id, abc`` for the per-class summary.
+
+    Returns
+    -------
+    PlanAccuracy
+        ``per_series`` holds ``periods`` (the buckets scored for the series), the summed
+        ``actual`` and ``forecast`` over them, and the metrics.
+
+    Raises
+    ------
+    InvalidDataError
+        When a column is missing or a series has two forecast rows for one bucket (the
+        message counts them and names the first).
     """
     missing = [c for c in (*KEYS, "period", "quantity") if c not in demand.columns]
     missing += [c for c in (*KEYS, "period_start", "mean") if c not in forecasts.columns]
     if missing:
         raise InvalidDataError(f"plan_accuracy: missing column(s) {missing}.")
+    _check_unique_forecasts(forecasts)
     last = demand["period"].max()
     scored = forecasts.filter(pl.col("period_start") <= last)
     empty = PlanAccuracy(pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), 0)
@@ -94,12 +141,19 @@ def plan_accuracy(
     start = periods[0]
     keys = scored.select(KEYS).unique().sort(KEYS)
     actual_rows = demand.filter(pl.col("period") >= start).rename({"period": "period_start"})
-    actual = np.nan_to_num(_matrix(actual_rows, keys, periods, "quantity"))
-    published = _matrix(scored, keys, periods, "mean")
+    published = _matrix(scored, keys, periods, "mean", "first")
+    # a bucket without a demand row had no demand; one without a forecast (no row, or a
+    # null/NaN mean) was not forecast and is left out of every metric
+    forecast_given = ~np.isnan(published)
+    actual = np.where(
+        forecast_given,
+        np.nan_to_num(_matrix(actual_rows, keys, periods, "quantity", "sum")),
+        np.nan,
+    )
     statistical = published.copy()
     author = np.full(keys.height, "", dtype=object)
     if overrides is not None and overrides.height:
-        stat = _matrix(overrides, keys, periods, "statistical")
+        stat = _matrix(overrides, keys, periods, "statistical", "first")
         statistical = np.where(np.isnan(stat), published, stat)
         who = (
             overrides.group_by(KEYS)
@@ -127,17 +181,17 @@ def plan_accuracy(
     naive_level = np.where(
         last_idx >= 0, insample[np.arange(keys.height), np.maximum(last_idx, 0)], np.nan
     )
-    naive = np.repeat(np.nan_to_num(naive_level)[:, None], len(periods), axis=1)
-    forecast = np.nan_to_num(published)
+    naive = np.where(forecast_given, np.nan_to_num(naive_level)[:, None], np.nan)
+    forecast = published
+    statistical = np.where(forecast_given, np.nan_to_num(statistical), np.nan)
     report = accuracy(actual, forecast, insample)
-    fva = forecast_value_added(
-        actual, naive, np.nan_to_num(statistical), forecast, authors=list(author)
-    )
-    overridden = np.any(np.abs(np.nan_to_num(statistical) - forecast) > 1e-12, axis=1)
+    fva = forecast_value_added(actual, naive, statistical, forecast, authors=list(author))
+    with np.errstate(invalid="ignore"):
+        overridden = np.any(np.abs(statistical - forecast) > 1e-12, axis=1)
     per_series = keys.with_columns(
-        pl.Series("periods", np.full(keys.height, len(periods))),
-        pl.Series("actual", actual.sum(axis=1)),
-        pl.Series("forecast", forecast.sum(axis=1)),
+        pl.Series("periods", forecast_given.sum(axis=1)),
+        pl.Series("actual", np.nansum(actual, axis=1)),
+        pl.Series("forecast", np.nansum(forecast, axis=1)),
         pl.Series("mae", report.mae),
         pl.Series("wape", report.wape),
         pl.Series("mase", report.mase),

@@ -19,6 +19,7 @@ DESIGN.md section 3 (``item_id, location_id, period_start, model, mean, q50, q90
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -1151,9 +1152,62 @@ def classify_demand(
     )
 
 
+_REVIEW_SCHEMA = {
+    "item_id": pl.String,
+    "location_id": pl.String,
+    "rule": pl.String,
+    "value": pl.Float64,
+    "limit": pl.Float64,
+    "reason": pl.String,
+}
+
+
+def _forecast_cells(forecasts: Any, bucket: Bucket, column: str) -> Panel | None:
+    """The forecasts as a panel over their buckets, NaN where a series has no forecast
+    (no row, or a null/NaN value); None when there are none. Two rows for one series and
+    bucket are an error naming them (summing them would double the forecast)."""
+    frame = _to_polars(forecasts, "review_queue forecasts")
+    need = ["item_id", "location_id", "period_start", column]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise InvalidDataError(
+            f"review_queue: forecasts need columns {need}; {missing} missing (got {frame.columns})."
+        )
+    if frame.height == 0:
+        return None
+    cells = frame.select(
+        pl.col("item_id").cast(pl.String),
+        pl.col("location_id").cast(pl.String),
+        as_dates(frame["period_start"], "review_queue forecasts").alias("period"),
+        pl.col(column).cast(pl.Float64).alias("quantity"),
+    ).drop_nulls("period")
+    if cells.height == 0:
+        return None
+    start: date = cells["period"].min()  # type: ignore[assignment]
+    last = last_date(cells["period"])
+    values = to_panel(cells, bucket=bucket, start=start, end=last)
+    rows = to_panel(
+        cells.with_columns(quantity=pl.lit(1.0)), bucket=bucket, start=start, end=last
+    ).values
+    twice = np.argwhere(rows > 1)
+    if twice.size:
+        shown = ", ".join(
+            f"({values.keys['item_id'][int(i)]}, {values.keys['location_id'][int(i)]}, "
+            f"{values.periods[int(j)]})"
+            for i, j in twice[:5]
+        )
+        raise InvalidDataError(
+            f"review_queue: {len(twice)} (item_id, location_id, period_start) forecast "
+            f"key(s) have more than one row (in {bucket.value} buckets), e.g. {shown}; "
+            "summing them would double the forecast. Give one forecast row per series and "
+            "period."
+        )
+    return Panel(values.keys, values.periods, np.where(rows > 0, values.values, np.nan), bucket)
+
+
 def review_queue(
     actuals: Any,
-    forecasts: pl.DataFrame,
+    forecasts: Any,
     *,
     bucket: Bucket | str,
     rules: ExceptionRules | None = None,
@@ -1161,14 +1215,22 @@ def review_queue(
 ) -> pl.DataFrame:
     """Exception flags of the forecasts made for recent periods, one row per flag.
 
+    Every series with a forecast is checked on the periods the actuals cover: a series
+    without actual records in those periods sold nothing there (actual 0, which the
+    ``error`` rule flags against a non-zero forecast); periods before the first or after
+    the last actual record are not monitored. A period without a forecast for a series (no
+    row, or a null/NaN value) is not forecast and does not count, like one without an
+    actual in :func:`~stockpilot.core.forecast.exceptions.find_exceptions`.
+
     Parameters
     ----------
     actuals
-        Long demand (``item_id, location_id, period`` or ``date``, ``quantity``) covering
-        the history and the monitored periods.
+        Long demand (``item_id, location_id, period`` or ``date``, ``quantity``; polars or
+        pandas) covering the history and the monitored periods.
     forecasts
         Forecasts that were made for the monitored periods, in exchange format
-        (``item_id, location_id, period_start`` and ``forecast_column``).
+        (``item_id, location_id, period_start`` and ``forecast_column``; polars or pandas;
+        dates, date-times or YYYY-MM-DD text), one row per series and period.
     bucket
         Planning bucket.
     rules
@@ -1178,49 +1240,46 @@ def review_queue(
     -------
     polars.DataFrame
         ``item_id, location_id, rule, value, limit, reason`` for every flag (empty when
-        nothing is out of tolerance). Series without a forecast are not checked.
+        nothing is out of tolerance). A rule that cannot fire for lack of periods (see
+        ``ExceptionReport.inactive_rules``) is named in a :class:`UserWarning`.
+
+    Raises
+    ------
+    InvalidDataError
+        When a column is missing, a date is unreadable, or a series has two forecast rows
+        for one period (the message counts them and names the first).
     """
     b = as_bucket(bucket)
     panel, _ = _panel(actuals, b, None)
-    need = {"item_id", "location_id", "period_start", forecast_column}
-    if not need <= set(forecasts.columns):
-        raise InvalidDataError(
-            f"review_queue: forecasts need columns {sorted(need)}; got {forecasts.columns}."
-        )
-    fc = forecasts.select(
-        pl.col("item_id").cast(pl.String),
-        pl.col("location_id").cast(pl.String),
-        pl.col("period_start").cast(pl.Date).alias("period"),
-        pl.col(forecast_column).cast(pl.Float64).alias("quantity"),
-    )
-    first, last = fc["period"].min(), fc["period"].max()
-    fpanel = to_panel(fc, bucket=b, start=first, end=last)  # type: ignore[arg-type]
-    fkeys = fpanel.keys.with_row_index("_f")
-    joined = panel.keys.with_row_index("_a").join(fkeys, on=["item_id", "location_id"])
-    a_rows = joined["_a"].to_numpy()
-    f_rows = joined["_f"].to_numpy()
+    fpanel = _forecast_cells(forecasts, b, forecast_column)
+    if fpanel is None:
+        return pl.DataFrame(schema=_REVIEW_SCHEMA)
     cols = np.searchsorted(panel.periods, fpanel.periods)
     inside = (cols < panel.n_periods) & (
         panel.periods[np.minimum(cols, panel.n_periods - 1)] == fpanel.periods
     )
-    if not inside.any() or a_rows.size == 0:
-        return pl.DataFrame(
-            schema={
-                "item_id": pl.String,
-                "location_id": pl.String,
-                "rule": pl.String,
-                "value": pl.Float64,
-                "limit": pl.Float64,
-                "reason": pl.String,
-            }
-        )
-    actual = panel.values[np.ix_(a_rows, cols[inside])]
-    forecast_m = fpanel.values[np.ix_(f_rows, np.flatnonzero(inside))]
-    history = panel.values[a_rows, : int(cols[inside].max()) + 1]
+    if not inside.any():
+        return pl.DataFrame(schema=_REVIEW_SCHEMA)
+    cols = cols[inside]
+    a_rows = (
+        fpanel.keys.join(
+            panel.keys.with_row_index("_a"), on=["item_id", "location_id"], how="left"
+        )["_a"]
+        .fill_null(-1)
+        .to_numpy()
+    )
+    known = a_rows >= 0
+    history = np.full((fpanel.n_series, int(cols.max()) + 1), np.nan)
+    history[known] = panel.values[a_rows[known], : history.shape[1]]
+    # inside the periods the actuals cover, a series without a record sold nothing
+    actual = np.nan_to_num(history[:, cols], nan=0.0)
+    history[:, cols] = actual
+    forecast_m = fpanel.values[:, inside]
     rep = find_exceptions(actual, forecast_m, history=history, rules=rules)
-    keys = joined.select("item_id", "location_id")
+    for note in rep.notes:
+        warnings.warn(f"review_queue: {note}", UserWarning, stacklevel=2)
     rows = [f.row for f in rep.flags]
-    return keys[rows].with_columns(
+    return fpanel.keys[rows].with_columns(
         pl.Series("rule", [f.rule.value for f in rep.flags], dtype=pl.String),
         pl.Series("value", [f.value for f in rep.flags], dtype=pl.Float64),
         pl.Series("limit", [f.limit for f in rep.flags], dtype=pl.Float64),
