@@ -96,6 +96,14 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     assert scored is not None and scored.height > 0
     assert {"wape", "mase", "bias", "fva_statistical", "fva_override", "abc"} <= set(scored.columns)
     assert "accuracy over" in (exceptions.message or "")
+    # the pooled WAPE of the message is the artifact's: each series' error over the
+    # periods it was scored on
+    pooled = float((scored["mae"].fill_nan(0.0) * scored["periods"]).sum()) / float(
+        scored["actual"].sum()
+    )
+    assert f"WAPE {pooled:.3f}" in (exceptions.message or "")
+    # runs a month apart monitor 5 weeks: the message says which rule could not fire
+    assert "persistent_bias cannot fire" in (exceptions.message or "")
     assert {"item_id", "location_id", "rule", "reason"} <= set(flags.columns)
     # The first plan stays intact in the store; the second is now the published one.
     assert runs.get_run(factory, run1.id).published is False

@@ -190,7 +190,7 @@ def plan_accuracy(
         overridden = np.any(np.abs(statistical - forecast) > 1e-12, axis=1)
     per_series = keys.with_columns(
         pl.Series("periods", forecast_given.sum(axis=1)),
-        pl.Series("actual", np.nansum(actual, axis=1)),
+        pl.Series("actual", np.where(forecast_given, np.nan_to_num(actual), 0.0).sum(axis=1)),
         pl.Series("forecast", np.nansum(forecast, axis=1)),
         pl.Series("mae", report.mae),
         pl.Series("wape", report.wape),

@@ -11,6 +11,7 @@ Data flow between steps goes through ``context.state`` (in memory) and the store
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -357,7 +358,13 @@ def exceptions_step(context: RunContext) -> None:
     if monitored.height == 0:
         context.progress(1.0, f"plan of run {previous} has no forecast periods with actuals yet")
         return
-    flags = review_queue(planning, monitored, bucket=context.settings.planning_bucket, rules=rules)
+    with warnings.catch_warnings(record=True) as caught:
+        # rules a short window keeps from firing: said in the step's message
+        warnings.simplefilter("always", UserWarning)
+        flags = review_queue(
+            planning, monitored, bucket=context.settings.planning_bucket, rules=rules
+        )
+    inactive = "; ".join(str(w.message) for w in caught if issubclass(w.category, UserWarning))
     _state(context)["exceptions"] = flags
     series = flags.select("item_id", "location_id").n_unique() if flags.height else 0
     fired = ", ".join(f"{r} {n}" for r, n in flags.group_by("rule").len().sort("rule").iter_rows())
@@ -374,7 +381,9 @@ def exceptions_step(context: RunContext) -> None:
     if scored.periods:
         table = scored.per_series
         actual = max(float(table["actual"].to_numpy().sum()), 1e-12)
-        wape = float(table["mae"].to_numpy().sum()) * scored.periods / actual
+        # pooled: each series' absolute error over the periods it was scored on
+        errors = np.nan_to_num(table["mae"].to_numpy()) * table["periods"].to_numpy()
+        wape = float(errors.sum()) / actual
         rel_bias = (float(table["forecast"].to_numpy().sum()) - actual) / actual
         fva = float(np.nanmean(table["fva_statistical"].to_numpy()))
         accuracy_note = (
@@ -391,7 +400,8 @@ def exceptions_step(context: RunContext) -> None:
         f"{series} series flagged against run {previous}'s forecasts"
         + (f" ({fired})" if fired else "")
         + accuracy_note
-        + f"; limits: {_describe_rules(rules)}",
+        + f"; limits: {_describe_rules(rules)}"
+        + (f"; {inactive}" if inactive else ""),
     )
     save_artifact(context, "exceptions", flags)
 
