@@ -532,3 +532,26 @@ def test_a_demand_file_ending_mid_week_leaves_that_week_out_unless_end_is_given(
     assert pl.read_csv(out, try_parse_dates=True)["period_start"][0] == date(2024, 5, 27)
     bad = CliRunner().invoke(_app(), [*args, "--end", "22/05/2024", "--out", str(out)])
     assert bad.exit_code == 1 and "'--end' option must be a date" in bad.output
+
+
+def test_padded_codes_in_the_demand_file_are_one_series(tmp_path: Path) -> None:
+    """ERP exports pad codes to a fixed width: ' A ' and 'A' were two series."""
+    demand = tmp_path / "padded.csv"
+    start = date(2024, 1, 1)
+    rows = [
+        (" A " if k % 2 else "A", "DC1 ", (start + timedelta(weeks=k)).isoformat(), 5)
+        for k in range(20)
+    ]
+    pl.DataFrame(
+        rows, schema=["item_id", "location_id", "date", "quantity"], orient="row"
+    ).write_csv(demand)
+    out = tmp_path / "f.csv"
+    res = CliRunner().invoke(
+        _app(), ["forecast", "--demand", str(demand), "--horizon", "2", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    f = pl.read_csv(out)
+    assert f["item_id"].unique().to_list() == ["A"] and f["location_id"].unique().to_list() == [
+        "DC1"
+    ]
+    assert f["mean"].to_list() == pytest.approx([5.0, 5.0])

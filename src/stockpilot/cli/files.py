@@ -41,8 +41,9 @@ def read_demand(path: Path) -> pl.DataFrame:
             f"quantity; {missing} missing (got {raw.columns})."
         )
     frame = raw.select(
-        *[pl.col(k) for k in KEYS],
-        pl.col("date").str.to_date(strict=False).alias("date"),
+        # ERP exports pad codes to a fixed width: " A " and "A" are one item
+        *[pl.col(k).str.strip_chars() for k in KEYS],
+        pl.col("date").str.strip_chars().str.to_date(strict=False).alias("date"),
         pl.col("quantity").cast(pl.Float64, strict=False).alias("quantity"),
     )
     empty = {
