@@ -199,3 +199,19 @@ def test_backtest_horizon_is_a_positive_integer() -> None:
     for bad in (2.5, 0, True):
         with pytest.raises(InvalidParameterError, match="'horizon' parameter of backtest"):
             backtest(_weekly(np.arange(30.0) % 7), horizon=bad)
+
+
+def test_backtest_says_how_many_series_its_spl_averages() -> None:
+    import warnings
+
+    from stockpilot.engine.forecasting import backtest
+
+    rng = np.random.default_rng(2)
+    varied = _weekly(rng.poisson(6.0, 30).astype(float), "A")
+    flat = _weekly(np.full(30, 4.0), "B")  # a constant history has no scale
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = backtest(pl.concat([varied, flat]), horizon=4)
+        assert r.spl_series == 1 and np.isfinite(r.spl).all()
+        none = backtest(flat, horizon=4)
+    assert none.spl_series == 0 and np.isnan(none.spl).all()

@@ -779,8 +779,9 @@ class BacktestResult:
     """Accuracy of the automatic method on the last ``horizon`` periods held out.
 
     ``accuracy`` holds per-series metrics (rows as in ``keys``); ``calibration`` the share
-    of actuals at or below each quantile; ``spl`` the scaled pinball loss per level
-    (mean over series) and ``coverage`` the per-level pooled coverage.
+    of actuals at or below each quantile; ``spl`` the scaled pinball loss per level, the
+    mean over the ``spl_series`` series whose scale is defined (NaN when none: a constant
+    or too short history has no scale).
     """
 
     keys: pl.DataFrame
@@ -789,6 +790,7 @@ class BacktestResult:
     calibration: CalibrationReport
     spl: NDArray[np.float64]
     levels: tuple[float, ...]
+    spl_series: int = 0
 
 
 def backtest(
@@ -828,19 +830,23 @@ def backtest(
         sel.mean, sel.sd_paths(lv), lv, distribution=sel.level_families(lv), history=train
     )
     acc = accuracy(test, sel.mean, train)
-    spl = np.array(
+    per_series = np.array(
         [
-            np.nanmean(scaled_pinball_loss(test, q.values[:, :, j], train, float(level)))
+            scaled_pinball_loss(test, q.values[:, :, j], train, float(level))
             for j, level in enumerate(lv)
         ]
-    )
+    )  # (levels, N)
+    scored = np.isfinite(per_series)
+    with np.errstate(invalid="ignore"):
+        spl = np.where(scored, per_series, 0.0).sum(axis=1) / scored.sum(axis=1)
     return BacktestResult(
         keys=panel.keys,
         models=sel.model,
         accuracy=acc,
         calibration=calibration_report(test, q.values, lv),
-        spl=spl,
+        spl=np.where(scored.any(axis=1), spl, np.nan),
         levels=tuple(float(x) for x in lv),
+        spl_series=int(scored.any(axis=0).sum()),
     )
 
 
