@@ -66,6 +66,8 @@ def test_which_last_bucket_is_incomplete() -> None:
     )
     firsts = pl.Series([date(2024, m, 1) for m in range(1, 6)])
     assert incomplete_last_bucket(firsts, "month") is None
+    assert incomplete_last_bucket(firsts.reverse(), "month") is None  # in any order
+    assert incomplete_last_bucket(firsts.reverse(), "week") is None  # a month covers its weeks
     month_ends = pl.Series([date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)])
     assert incomplete_last_bucket(month_ends, "month") is None
     assert incomplete_last_bucket(pl.Series([date(2024, 3, 15)]), "day") is None

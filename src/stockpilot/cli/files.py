@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
+from stockpilot.core.calendar import days, firsts_of_month, is_monday, month_ends, one_weekday
 from stockpilot.engine.panel import incomplete_last_bucket, last_date
 from stockpilot.errors import InvalidDataError, InvalidParameterError, choice_error
 from stockpilot.io.gate import GateOptions, validate
@@ -193,11 +195,11 @@ def infer_bucket(dates: pl.Series) -> Bucket:
     d = dates.drop_nulls()
     if d.len() == 0:
         return Bucket.DAY
-    several = d.n_unique() > 1
-    if several and (bool((d.dt.day() == 1).all()) or bool((d == d.dt.month_end()).all())):
+    stamps = days(d.to_physical().to_numpy().astype("datetime64[D]"))
+    several = bool(np.any(stamps != stamps[0]))
+    if several and (firsts_of_month(stamps) or month_ends(stamps)):
         return Bucket.MONTH
-    weekdays = d.dt.weekday().unique()
-    if weekdays.len() == 1 and (several or weekdays[0] == 1):
+    if one_weekday(stamps) and (several or is_monday(stamps[0])):
         return Bucket.WEEK
     return Bucket.DAY
 

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from stockpilot.core.calendar import bucket_ends, days, firsts_of_month, one_weekday
 from stockpilot.errors import InvalidDataError, choice_error
 from stockpilot.vocab import Bucket
 
@@ -81,25 +82,22 @@ def last_date(dates: pl.Series) -> date:
 def _coverage_end(dates: pl.Series) -> date:
     """Last day the records of ``dates`` (no nulls) cover: a month past the last date when
     every date is a first of month, a week when every date falls on one weekday, else the
-    last date itself (daily records). On the day numbers (one pass each, no hashing: an
-    M5 store has 630,000 records)."""
-    days = dates.to_physical().to_numpy()
+    last date itself (daily records). On the day numbers (no hashing: an M5 store has
+    630,000 records)."""
+    stamps = dates.to_physical().to_numpy().astype("datetime64[D]")
     last = last_date(dates)
-    if not np.any(days != days[0]):
+    if not np.any(stamps != stamps[0]):
         return last
-    if _firsts_of_month(days[:1024]) and _firsts_of_month(days):  # the head rejects fast
-        end: date = pl.Series([last]).dt.month_end()[0]
-        return end
-    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday: Monday is 0
-    if np.all(weekday == weekday[0]):
+    if firsts_of_month(stamps[:1024]) and firsts_of_month(stamps):  # the head rejects fast
+        return _as_date(bucket_ends(days([np.datetime64(last, "D")]), Bucket.MONTH)[0])
+    if one_weekday(stamps):
         return last + timedelta(days=6)
     return last
 
 
-def _firsts_of_month(days: NDArray[np.integer]) -> bool:
-    """Whether every day number (days since 1970-01-01) is the first of its month."""
-    stamps = days.astype("datetime64[D]")
-    return bool(np.array_equal(stamps, stamps.astype("datetime64[M]").astype("datetime64[D]")))
+def _as_date(day: np.datetime64) -> date:
+    value: date = day.astype(date)
+    return value
 
 
 def incomplete_last_bucket(dates: pl.Series, bucket: Bucket | str) -> date | None:
@@ -121,13 +119,10 @@ def incomplete_last_bucket(dates: pl.Series, bucket: Bucket | str) -> date | Non
         return None
     last = last_date(d)
     start = int(_ordinal(pl.Series([last]), bucket)[0])
-    first_day = _starts(start, 1, bucket)[0].astype(date)
-    bucket_last = (
-        pl.Series([first_day]).dt.month_end()[0]
-        if bucket is Bucket.MONTH
-        else first_day + timedelta(days=6)
-    )
-    return first_day if _coverage_end(d) < bucket_last else None
+    first = _starts(start, 1, bucket)
+    if _coverage_end(d) < _as_date(bucket_ends(first, bucket)[0]):
+        return _as_date(first[0])
+    return None
 
 
 def _starts(first: int, count: int, bucket: Bucket) -> NDArray[np.datetime64]:

@@ -28,6 +28,7 @@ from typing import TypeVar, assert_never
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from stockpilot.core.calendar import bucket_ends, days, firsts_of_month, is_monday
 from stockpilot.errors import InvalidDataError, choice_error, parameter_error
 from stockpilot.vocab import Bucket
 
@@ -186,14 +187,6 @@ def _as_str(a: ArrayLike | Sequence[str], n: int, name: str) -> NDArray[np.str_]
     return arr
 
 
-def _day(periods: ArrayLike) -> NDArray[np.datetime64]:
-    return np.asarray(periods).astype("datetime64[D]").reshape(-1)
-
-
-def _is_monday(day: np.datetime64) -> bool:
-    return int(day.astype(np.int64) + 3) % 7 == 0  # 1970-01-05, day 4, was a Monday
-
-
 def _bucket_of(starts: NDArray[np.datetime64], bucket: Bucket | str | None, owner: str) -> Bucket:
     """The bucket of the period ``starts``: ``bucket`` when given, else inferred from them."""
     if bucket is not None:
@@ -201,12 +194,11 @@ def _bucket_of(starts: NDArray[np.datetime64], bucket: Bucket | str | None, owne
     distinct = np.unique(starts)
     if distinct.size == 0:
         return Bucket.DAY
-    on_first = bool(np.all(distinct.astype("datetime64[M]").astype("datetime64[D]") == distinct))
-    if on_first:
+    if firsts_of_month(distinct):
         return Bucket.MONTH
     if distinct.size == 1:
         # one start cannot show its bucket: take the longest one it can begin
-        return Bucket.WEEK if _is_monday(distinct[0]) else Bucket.DAY
+        return Bucket.WEEK if is_monday(distinct[0]) else Bucket.DAY
     gap = int(np.diff(distinct).astype(np.int64).min())
     if gap == 7:
         return Bucket.WEEK
@@ -218,16 +210,6 @@ def _bucket_of(starts: NDArray[np.datetime64], bucket: Bucket | str | None, owne
         f"{gap} days apart, not 1 (day) or 7 (week), and they are not all on the 1st of a "
         "month; pass bucket='day', 'week' or 'month'."
     )
-
-
-def _bucket_ends(starts: NDArray[np.datetime64], bucket: Bucket) -> NDArray[np.datetime64]:
-    """Last day of each bucket: the day itself, its start + 6 days, or its month's last day."""
-    if bucket is Bucket.MONTH:
-        next_month = (starts.astype("datetime64[M]") + 1).astype("datetime64[D]")
-        return (next_month - np.timedelta64(1, "D")).astype("datetime64[D]")
-    if bucket is Bucket.WEEK:
-        return (starts + np.timedelta64(6, "D")).astype("datetime64[D]")
-    return starts.copy()
 
 
 def event_mask(
@@ -280,16 +262,16 @@ def event_mask(
     items = np.asarray(item_ids).astype(str).reshape(-1)
     n = items.size
     locs = _as_str(location_ids, n, "location_ids")
-    starts = _day(periods)
+    starts = days(periods)
     ends: NDArray[np.datetime64]
     if period_ends is None:
-        ends = _bucket_ends(starts, _bucket_of(starts, bucket, owner))
+        ends = bucket_ends(starts, _bucket_of(starts, bucket, owner))
     elif bucket is not None:
         raise parameter_error(
             owner, "bucket", "None when period_ends is given (the ends say it)", bucket
         )
     else:
-        ends = _day(period_ends)
+        ends = days(period_ends)
         if ends.size != starts.size:
             raise InvalidDataError(
                 f"{owner}: {ends.size} period_ends for {starts.size} periods; give one each."
@@ -387,10 +369,10 @@ def apply_events(
     n, h = values.shape
     items = _as_str(item_ids, n, "item_ids")
     locs = _as_str(location_ids, n, "location_ids")
-    starts = _day(periods)
+    starts = days(periods)
     if starts.size != h:
         raise InvalidDataError(f"apply_events: {starts.size} periods for {h} forecast columns.")
-    ends = _bucket_ends(starts, _bucket_of(starts, bucket, "apply_events"))
+    ends = bucket_ends(starts, _bucket_of(starts, bucket, "apply_events"))
     when = (now or datetime.now(UTC)).astimezone(UTC)
     changed = np.zeros((n, h), dtype=bool)
     records: list[OverrideRecord] = []
@@ -485,7 +467,7 @@ def manual_override(
         new=v,
         items=_as_str(item_ids, n, "item_ids"),
         locs=_as_str(location_ids, n, "location_ids"),
-        starts=_day(periods),
+        starts=days(periods),
         author=author,
         reason=reason,
         when=when,
