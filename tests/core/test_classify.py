@@ -181,7 +181,8 @@ def test_cv_and_pattern_moments_match_the_numpy_formulas(y: np.ndarray) -> None:
         mean = np.nansum(y, axis=1) / np.maximum(n_obs, 1)
         dev = np.where(observed, y - mean[:, None], 0.0)
         sd = np.sqrt((dev**2).sum(axis=1) / np.maximum(n_obs - 1, 1))
-        cv = np.where(mean > 0, sd / mean, np.inf)
+        # no sample sd from fewer than two periods: CV unknown
+        cv = np.where(n_obs < 2, np.nan, np.where(mean > 0, sd / mean, np.inf))
         size = np.where(pos, y, 0.0).sum(axis=1) / np.maximum(n_dem, 1)
         var = np.where(pos, (y - size[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(n_dem, 1)
         cv2 = np.where(size > 0, var / size**2, np.nan)

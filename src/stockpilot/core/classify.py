@@ -460,18 +460,22 @@ def xyz_classify(y: ArrayLike, *, cutoffs: tuple[float, float] = (0.5, 1.0)) -> 
 
     CV = s / mean over each series' observed periods (zeros included, leading NaN
     excluded); X if CV <= cutoffs[0], Y if <= cutoffs[1], else Z. A series with zero mean
-    has CV = inf (class Z).
+    has CV = inf (class Z); one with fewer than two observed periods has no sample sd, so
+    CV = NaN and class Z (its variability is unknown, not low).
 
     Examples
     --------
     >>> xyz_classify([[10.0, 10.0, 10.0], [0.0, 0.0, 9.0]]).classes.tolist()
     ['X', 'Z']
+    >>> r = xyz_classify([[np.nan, np.nan, 7.0]])
+    >>> r.classes.tolist(), r.cv.tolist()
+    (['Z'], [nan])
     """
     arr = _matrix(y, "xyz_classify")
     n_obs, mean, sq_dev = _observed_moments(np.ascontiguousarray(arr), False)
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.sqrt(sq_dev / np.maximum(n_obs - 1, 1))
-        cv = np.where(mean > 0, sd / mean, np.inf)
+        cv = np.where(n_obs < 2, np.nan, np.where(mean > 0, sd / mean, np.inf))
     x, yc = cutoffs
     classes = np.where(cv <= x, "X", np.where(cv <= yc, "Y", "Z")).astype("<U1")
     return XYZResult(classes, cv)
