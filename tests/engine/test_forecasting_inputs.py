@@ -217,3 +217,8 @@ def test_backtest_says_how_many_series_its_spl_averages() -> None:
         assert r.spl_series == 1 and np.isfinite(r.spl).all()
         none = backtest(flat, horizon=4)
     assert none.spl_series == 0 and np.isnan(none.spl).all()
+
+
+def test_a_horizon_past_the_year_9999_is_refused() -> None:
+    with pytest.raises(InvalidParameterError, match="ends by the year 9999"):
+        Forecaster(horizon=3_000_000, bucket="day").fit(_daily(30))

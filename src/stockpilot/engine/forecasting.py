@@ -256,13 +256,28 @@ def _check_quantity(frame: pl.DataFrame) -> None:
         )
 
 
+#: Last day a forecast period may start on: calendar dates (polars, files, databases) end
+#: with the year 9999.
+_LAST_DAY = np.datetime64("9999-12-31", "D")
+
+
 def _future_periods(panel: Panel, h: int) -> NDArray[np.datetime64]:
     last = panel.periods[-1]
     if panel.bucket is Bucket.MONTH:
         months = last.astype("datetime64[M]") + np.arange(1, h + 1)
-        return months.astype("datetime64[D]")
-    step = 7 if panel.bucket is Bucket.WEEK else 1
-    return (last + np.arange(1, h + 1) * step).astype("datetime64[D]")
+        periods = months.astype("datetime64[D]")
+    else:
+        step = 7 if panel.bucket is Bucket.WEEK else 1
+        periods = (last + np.arange(1, h + 1) * step).astype("datetime64[D]")
+    if periods.size and periods[-1] > _LAST_DAY:
+        raise parameter_error(
+            "Forecaster",
+            "horizon",
+            f"a number of {panel.bucket.value}s that ends by the year 9999 (the last would "
+            f"start on {periods[-1]})",
+            h,
+        )
+    return periods
 
 
 @dataclass(frozen=True)
@@ -380,6 +395,7 @@ class Forecaster:
         """Build the panel, classify, select a method per series and forecast."""
         bucket, season, levels = self._validate()
         panel, notes = _panel(demand, bucket, self.end)
+        future = _future_periods(panel, self.horizon)  # before any fit: a horizon is checked
         y = panel.values
         # whole units by the demand as recorded: a cleansed event or a borrowed analogue
         # history (scaled) is fractional, the series' quantiles must still be whole
@@ -460,7 +476,7 @@ class Forecaster:
             sel,
             dist,
             level_dist,
-            _future_periods(panel, self.horizon),
+            future,
             calib,
             asked,
             cleansed,
