@@ -424,7 +424,38 @@ def _value_rules(name: str) -> list[_Rule]:
         ],
         "purchase_orders": [_positive("quantity"), _ordered("order_date", "due_date")],
         "receipts": [_positive("quantity"), rejected],
-        "events": [_ordered("start_date", "end_date")],
+        "events": [
+            _ordered("start_date", "end_date"),
+            _Rule(
+                Reason.INVALID_VALUE,
+                ("kind",),
+                ~pl.col("kind").str.to_lowercase().is_in(list(EVENT_KINDS)).fill_null(True),
+                pl.format("kind = {} must be one of " + ", ".join(EVENT_KINDS), pl.col("kind")),
+            ),
+            _cmp_rule(
+                "uplift_pct",
+                (pl.col("uplift_pct") <= -100) | ~pl.col("uplift_pct").is_finite(),
+                "a finite percent > -100",
+            ),
+            _cmp_rule(
+                "quantity",
+                (pl.col("quantity") < 0) | ~pl.col("quantity").is_finite(),
+                "a finite quantity >= 0",
+            ),
+            _Rule(
+                Reason.INVALID_VALUE,
+                ("uplift_pct", "quantity"),
+                (
+                    (pl.col("kind").str.to_lowercase() != "shutdown")
+                    & pl.col("uplift_pct").is_null()
+                    & pl.col("quantity").is_null()
+                ).fill_null(False),
+                pl.format(
+                    "a {} event needs uplift_pct or quantity (a shutdown needs neither)",
+                    pl.col("kind"),
+                ),
+            ),
+        ],
         "cycle_counts": [_non_negative("counted_quantity")],
         "fiscal_calendar": [_ordered("start_date", "end_date")],
         "code_mappings": [_positive("factor")],
@@ -446,6 +477,9 @@ def _value_rules(name: str) -> list[_Rule]:
     }
     return rules.get(name, [])
 
+
+#: Kinds of ``events`` rows (the forecast's EventKind values).
+EVENT_KINDS = ("promotion", "shutdown", "launch", "other")
 
 # History dates that cannot lie after the as-of date.
 HISTORY_DATES: Mapping[str, tuple[str, ...]] = MappingProxyType(

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stockpilot.core.calendar import bucket_ends, days
 from stockpilot.core.classify import ABCCriterion, ClassificationConfig, classify
 from stockpilot.core.forecast.events import (
     AdjustmentType,
@@ -51,7 +52,12 @@ from stockpilot.engine.echelon import (
     simulate_family_networks,
     simulate_stage_networks,
 )
-from stockpilot.engine.forecasting import Forecaster, item_inputs, review_queue
+from stockpilot.engine.forecasting import (
+    Forecaster,
+    ForecastResult,
+    item_inputs,
+    review_queue,
+)
 from stockpilot.engine.network import (
     FamilyNetwork,
     build_family_networks,
@@ -435,7 +441,10 @@ def events_from_frame(events: pl.DataFrame) -> tuple[ForecastEvent, ...]:
     """Canonical ``events`` rows as forecast events (promotion uplift, shutdown zero)."""
     out: list[ForecastEvent] = []
     for row in events.iter_rows(named=True):
-        kind = row["kind"] if row["kind"] in set(EventKind) else EventKind.OTHER
+        # the gate admits promotion, shutdown, launch and other, in any case; a launch is
+        # applied as an "other" event
+        given = str(row["kind"]).strip().lower()
+        kind = EventKind(given) if given in set(EventKind) else EventKind.OTHER
         if kind == EventKind.SHUTDOWN:
             adjustment, value = AdjustmentType.ZERO, 0.0
         elif row.get("quantity") is not None:
@@ -495,8 +504,8 @@ def forecast_step(context: RunContext) -> None:
     grouped = f"; {seasonal} series on their category's seasonal index" if seasonal else ""
     context.progress(
         0.9,
-        f"{result.forecasts.height} forecast rows, {len(result.overrides)} event overrides; "
-        f"methods: {top}{analogues}{grouped}",
+        f"{result.forecasts.height} forecast rows, {len(result.overrides)} event overrides"
+        f"{_unmatched_events(events, result, settings.planning_bucket)}; methods: {top}{analogues}{grouped}",
     )
     save_forecasts(context, result.forecasts)
     # Which method each series uses and why (the rule's reason), kept with the run.
@@ -515,6 +524,25 @@ def forecast_step(context: RunContext) -> None:
             new={"mean": record.new_value},
             reason=f"{record.event_id}: {record.reason}" if record.event_id else record.reason,
         )
+
+
+def _unmatched_events(
+    events: Sequence[ForecastEvent], result: ForecastResult, bucket: Bucket
+) -> str:
+    """A note on the events whose dates reach the forecast periods but that changed no
+    forecast cell (their item or category has no series at their location), else ""."""
+    periods = result.forecasts["period_start"].to_list()
+    if not periods:
+        return ""
+    first = min(periods)
+    last = bucket_ends(days([max(periods)]), bucket)[0].astype(date)
+    reaching = [e for e in events if e.end >= first and e.start <= last]
+    used = {r.event_id for r in result.overrides}
+    idle = sorted(e.event_id for e in reaching if e.event_id not in used)
+    if not idle:
+        return ""
+    shown = ", ".join(idle[:5]) + (", ..." if len(idle) > 5 else "")
+    return f" ({len(idle)} event(s) in the horizon matched no forecast series: {shown})"
 
 
 def _lead_times(context: RunContext, bucket: Bucket) -> pl.DataFrame:
