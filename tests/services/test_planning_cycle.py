@@ -118,3 +118,15 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
         "Accuracy of the last plan",
     ):
         assert section in page
+
+
+def test_a_one_bucket_horizon_plans_end_to_end(tmp_path: Path) -> None:
+    """Regression: horizons 1 and 2 failed the simulate step (its warm-up of 2 buckets
+    left nothing to count)."""
+    settings = Settings(home=tmp_path, horizon=1)
+    factory = open_store(f"sqlite:///{tmp_path / 'plan.db'}")
+    folder = write_demo(tmp_path / "one", items=15, weeks=30, seed=3, as_of=date(2026, 11, 2))
+    run = plan_folder(factory, folder.path, date(2026, 11, 2), settings)
+    assert run.status.value == "succeeded", [(s.name, s.message) for s in run.steps]
+    simulate = next(s for s in run.steps if s.name == "simulate")
+    assert "forecast paths (20 x 1 buckets)" in (simulate.message or "")

@@ -89,6 +89,8 @@ from stockpilot.store.repositories import read_plan_rows
 from stockpilot.vocab import BUCKET_DAYS, PERIODS_PER_YEAR, Bucket
 
 FORECAST_LEVELS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
+#: Forecast buckets the simulate step does not count while stock settles.
+SIMULATION_WARMUP = 2
 
 
 @dataclass(frozen=True)
@@ -1165,7 +1167,10 @@ def make_simulate_step(options: PlanOptions) -> Any:
         )
         n, reps = panel.n_series, options.simulate_replications
         paths = _forecast_paths(context, panel.keys, reps, seed=0)
-        lines = simulate_policy_lines(aligned, paths, repeat=reps, warmup=2, seed=0)
+        # the first buckets are not counted (stock settles from its starting level), but a
+        # short horizon keeps at least its last bucket
+        warmup = min(SIMULATION_WARMUP, max(context.settings.horizon - 1, 0))
+        lines = simulate_policy_lines(aligned, paths, repeat=reps, warmup=warmup, seed=0)
         forward = lines.result
         forward_fill = _per_series(forward.fill_rate, forward.total_demand, n)
         forward_demand = np.nan_to_num(forward.total_demand).reshape(n, -1).sum(axis=1)
@@ -1210,7 +1215,7 @@ def make_simulate_step(options: PlanOptions) -> Any:
                 demand_keys=panel.keys,
                 demand=paths,
                 replications=reps,
-                warmup=2,
+                warmup=warmup,
             )
             assembled = simulate_family_networks(
                 families,
@@ -1218,7 +1223,7 @@ def make_simulate_step(options: PlanOptions) -> Any:
                 demand_keys=panel.keys,
                 demand=paths,
                 replications=reps,
-                warmup=2,
+                warmup=warmup,
                 supply=stages,
             )
             _state(context)["family_simulation"] = assembled
