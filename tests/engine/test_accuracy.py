@@ -121,3 +121,26 @@ def test_overrides_of_other_series_do_not_zero_the_statistical_forecast() -> Non
     res = plan_accuracy(_demand(), _forecasts(), bucket=Bucket.WEEK, overrides=overrides)
     a = res.per_series.row(0, named=True)
     assert a["fva_override"] == pytest.approx(0.5)
+
+
+def test_a_series_overridden_by_two_authors_is_credited_the_same_way_every_time() -> None:
+    """Regression: on a tie the author came from polars' mode (either one, run to run). The
+    author of most cells wins; on a tie the one who overrode first (audit order)."""
+
+    def credited(authors: list[str]) -> str:
+        overrides = pl.DataFrame(
+            {
+                "item_id": ["B"] * len(authors),
+                "location_id": ["L"] * len(authors),
+                "period_start": [_week(4), _week(5), _week(4)][: len(authors)],
+                "statistical": [5.0] * len(authors),
+                "author": authors,
+            }
+        )
+        res = plan_accuracy(_demand(), _forecasts(), bucket=Bucket.WEEK, overrides=overrides)
+        return str(res.per_series.filter(pl.col("item_id") == "B")["override_author"][0])
+
+    for _ in range(5):
+        assert credited(["bob", "ann"]) == "bob"  # one cell each: bob overrode first
+        assert credited(["ann", "bob"]) == "ann"
+    assert credited(["bob", "ann", "ann"]) == "ann"  # ann holds two of the cells

@@ -155,9 +155,15 @@ def plan_accuracy(
     if overrides is not None and overrides.height:
         stat = _matrix(overrides, keys, periods, "statistical", "first")
         statistical = np.where(np.isnan(stat), published, stat)
+        # the author of most of the series' overridden cells; on a tie the one who
+        # overrode first (the rows come in the audit trail's order)
         who = (
-            overrides.group_by(KEYS)
-            .agg(pl.col("author").mode().first())
+            overrides.with_row_index("_order")
+            .group_by([*KEYS, "author"])
+            .agg(pl.len().alias("_cells"), pl.col("_order").min().alias("_first"))
+            .sort(["_cells", "_first"], descending=[True, False])
+            .group_by(KEYS, maintain_order=True)
+            .agg(pl.col("author").first())
             .join(keys, on=list(KEYS), how="right")
         )
         author = (

@@ -419,9 +419,10 @@ def _overrides_of(session: Session, run_id: int) -> pl.DataFrame:
     before the override (``statistical``) and its author."""
     prefix = f"run {run_id}|"
     entries = session.execute(
-        select(AuditEntry.actor, AuditEntry.key, AuditEntry.old).where(
-            AuditEntry.action == "forecast.override", AuditEntry.key.startswith(prefix)
-        )
+        select(AuditEntry.actor, AuditEntry.key, AuditEntry.old)
+        .where(AuditEntry.action == "forecast.override", AuditEntry.key.startswith(prefix))
+        # in the order they were made: a cell's first override holds the statistical value
+        .order_by(AuditEntry.id)
     ).all()
     schema = {
         "item_id": pl.String,
