@@ -104,6 +104,8 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     assert f"WAPE {pooled:.3f}" in (exceptions.message or "")
     # runs a month apart monitor 5 weeks: the message says which rule could not fire
     assert "persistent_bias cannot fire" in (exceptions.message or "")
+    # every limit the run used is in the message (planning.md)
+    assert "level_shift_relative 0.3, level_shift_z 3" in (exceptions.message or "")
     assert {"item_id", "location_id", "rule", "reason"} <= set(flags.columns)
     # The first plan stays intact in the store; the second is now the published one.
     assert runs.get_run(factory, run1.id).published is False

@@ -341,7 +341,9 @@ def _describe_rules(rules: ExceptionRules) -> str:
     return (
         f"window {rules.window}, max_error {limit(rules.max_error)}, "
         f"tracking_signal_limit {limit(rules.tracking_signal_limit)}, "
-        f"bias_run {limit(rules.bias_run)}, level_shift_window {limit(rules.level_shift_window)}"
+        f"bias_run {limit(rules.bias_run)}, level_shift_window {limit(rules.level_shift_window)}, "
+        f"level_shift_relative {limit(rules.level_shift_relative)}, "
+        f"level_shift_z {limit(rules.level_shift_z)}"
     )
 
 
