@@ -132,3 +132,22 @@ def test_a_one_bucket_horizon_plans_end_to_end(tmp_path: Path) -> None:
     assert run.status.value == "succeeded", [(s.name, s.message) for s in run.steps]
     simulate = next(s for s in run.steps if s.name == "simulate")
     assert "forecast paths (20 x 1 buckets)" in (simulate.message or "")
+
+
+def test_a_later_run_says_which_quarantined_future_records_its_history_now_misses(
+    tmp_path: Path,
+) -> None:
+    """Regression: a run a month later on the same import folder planned on a history
+    without the demand the first import had quarantined as future_date (the second import
+    of the same content changes nothing), with no word of it."""
+    settings = Settings(home=tmp_path, horizon=4)
+    factory = open_store(f"sqlite:///{tmp_path / 'plan.db'}")
+    folder = write_demo(tmp_path / "d", items=12, weeks=30, seed=4, as_of=date(2026, 11, 2))
+    early = plan_folder(factory, folder.path, date(2026, 10, 5), settings)
+    validate = next(s for s in early.steps if s.name == "validate")
+    assert "now lie inside the history" not in (validate.message or "")
+    later = plan_folder(factory, folder.path, date(2026, 11, 2), settings)
+    message = next(s for s in later.steps if s.name == "validate").message or ""
+    assert "record(s) quarantined as future_date now lie inside the history" in message
+    assert " demand, " in message  # the demand of the weeks since 2026-10-05, among others
+    assert "stockpilot quarantine release --as-of 2026-11-02" in message

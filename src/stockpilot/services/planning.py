@@ -68,6 +68,7 @@ from stockpilot.engine.panel import Panel, to_panel
 from stockpilot.engine.policies import POLICY_COLUMNS, PolicyOptions, compute_policies
 from stockpilot.engine.simulation import simulate_policy_lines
 from stockpilot.errors import InvalidDataError
+from stockpilot.io.gate import HISTORY_DATES, Reason
 from stockpilot.io.ingest import planning_demand
 from stockpilot.services import imports
 from stockpilot.services.audit import append_audit
@@ -84,7 +85,13 @@ from stockpilot.services.runs import (
 )
 from stockpilot.settings import Settings
 from stockpilot.store.db import SessionFactory
-from stockpilot.store.models import AuditEntry, ImportBatch, PublishedPlan
+from stockpilot.store.models import (
+    AuditEntry,
+    ImportBatch,
+    PublishedPlan,
+    QuarantineRecord,
+    QuarantineStatus,
+)
 from stockpilot.store.repositories import read_plan_rows
 from stockpilot.vocab import BUCKET_DAYS, PERIODS_PER_YEAR, Bucket
 
@@ -208,7 +215,41 @@ def validate_step(context: RunContext) -> None:
     quarantined = sum(b.rows_quarantined for b in batches)
     context.progress(
         1.0,
-        f"{len(loaded)} batch(es) with data; {rows_in} rows in, {quarantined} quarantined",
+        f"{len(loaded)} batch(es) with data; {rows_in} rows in, {quarantined} quarantined"
+        + _now_in_history(context.session, _state(context)["as_of"]),
+    )
+
+
+def _now_in_history(session: Session, as_of: date) -> str:
+    """A note on open records quarantined as ``future_date`` that this run's ``as_of``
+    has caught up with: their demand is missing from the history this run plans on (an
+    import judged them against an earlier date), else ""."""
+    records = session.execute(
+        select(QuarantineRecord.id, QuarantineRecord.entity, QuarantineRecord.values).where(
+            QuarantineRecord.status == QuarantineStatus.OPEN.value,
+            QuarantineRecord.reason == Reason.FUTURE_DATE.value,
+        )
+    ).all()
+    due: dict[str, list[int]] = {}
+    for record_id, entity, values in records:
+        for column in HISTORY_DATES.get(entity, ()):
+            text = (values or {}).get(column)
+            try:
+                day = date.fromisoformat(str(text)[:10])
+            except ValueError:
+                continue
+            if day <= as_of:
+                due.setdefault(entity, []).append(int(record_id))
+                break
+    if not due:
+        return ""
+    counts = ", ".join(f"{len(ids)} {entity}" for entity, ids in sorted(due.items()))
+    first = sorted(i for ids in due.values() for i in ids)[:3]
+    return (
+        f"; {counts} record(s) quarantined as future_date now lie inside the history as of "
+        f"{as_of}, so this run plans without them: release them with `stockpilot quarantine "
+        f"release --as-of {as_of} ID ...` (ids {', '.join(map(str, first))}, ...; "
+        "`stockpilot quarantine list` shows all)"
     )
 
 
