@@ -83,6 +83,15 @@ def test_two_runs_a_month_apart(tmp_path: Path) -> None:
     assert networked.height > 0 and networked["network_fill_rate"].is_between(0, 1).all()
     simulate = next(s for s in run1.steps if s.name == "simulate")
     assert "through the item networks" in (simulate.message or "")
+    # every event override of the run, as the audit trail holds it, exportable
+    forecast_message = next(s for s in run1.steps if s.name == "forecast").message or ""
+    logged = int(forecast_message.split(" event overrides")[0].split(", ")[-1])
+    overrides = runs.read_artifact(factory, run1.id, "overrides")
+    assert overrides is not None and overrides.height == logged > 0
+    assert {"old_value", "new_value", "author", "reason", "changed_at_utc", "event_id"} <= set(
+        overrides.columns
+    )
+    assert overrides["author"].str.len_chars().min() > 0
 
     later = write_demo(tmp_path / "dec", items=40, weeks=40, seed=5, as_of=date(2026, 12, 7))
     run2 = plan_folder(factory, later.path, date(2026, 12, 7), settings)

@@ -475,7 +475,8 @@ def export_command(
         str,
         typer.Argument(
             help="policies or forecasts, or a run's review output: network, simulation, "
-            "exceptions, forecast_selection, season_groups, policy_details, accuracy."
+            "exceptions, forecast_selection, season_groups, policy_details, accuracy, "
+            "overrides."
         ),
     ],
     out: Annotated[Path, typer.Option(help="File to write (.csv, .parquet or .xlsx).")],

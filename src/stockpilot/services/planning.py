@@ -559,6 +559,7 @@ def forecast_step(context: RunContext) -> None:
     if result.season_groups is not None:
         # each category's group seasonal index and its out-of-sample test (rule 8)
         save_artifact(context, "season_groups", result.season_groups)
+    save_artifact(context, "overrides", _override_table(result))
     for record in result.overrides:
         append_audit(
             context.session,
@@ -570,6 +571,39 @@ def forecast_step(context: RunContext) -> None:
             new={"mean": record.new_value},
             reason=f"{record.event_id}: {record.reason}" if record.event_id else record.reason,
         )
+
+
+def _override_table(result: ForecastResult) -> pl.DataFrame:
+    """Every forecast cell an event changed: old and new value, who, why, when, which
+    event (empty, with its columns, when no event changed any)."""
+    return pl.DataFrame(
+        [
+            (
+                r.item_id,
+                r.location_id,
+                r.period_start,
+                r.old_value,
+                r.new_value,
+                r.author,
+                r.reason,
+                r.timestamp.replace(tzinfo=None),
+                r.event_id,
+            )
+            for r in result.overrides
+        ],
+        schema={
+            "item_id": pl.String,
+            "location_id": pl.String,
+            "period_start": pl.Date,
+            "old_value": pl.Float64,
+            "new_value": pl.Float64,
+            "author": pl.String,
+            "reason": pl.String,
+            "changed_at_utc": pl.Datetime("us"),
+            "event_id": pl.String,
+        },
+        orient="row",
+    )
 
 
 def _unmatched_events(

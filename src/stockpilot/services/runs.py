@@ -581,10 +581,13 @@ ARTIFACT_KINDS = (
     "policy_details",
     "accuracy",
     "season_groups",
+    "overrides",
 )
 """Review outputs stored per run: network placement, simulated service, forecast
 exceptions, the method each series' forecast uses and why (``forecast_selection``), each
-item category's group seasonal index and its out-of-sample test (``season_groups``), and
+item category's group seasonal index and its out-of-sample test (``season_groups``), every
+forecast cell an event changed with its old and new value, author, reason, time and event
+(``overrides``, as the audit trail holds them), and
 the policy lines' further columns (``policy_details``: lot-sizing reason, push/pull and
 its reason, MOQ-exception costs and recommendation, demand statistics, distribution), and
 the accuracy and forecast value added of the previously published forecasts
