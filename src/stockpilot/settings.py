@@ -8,6 +8,7 @@ directory. An optional limit is switched off with the value ``off``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field
@@ -84,3 +85,20 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read settings from the environment (and ``.env``), with explicit overrides."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+#: ``STOCKPILOT_*`` variables that are not settings: the test suite's database.
+OTHER_VARIABLES = frozenset({"STOCKPILOT_TEST_POSTGRES_URL"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """The ``STOCKPILOT_*`` names in ``environ`` that no setting reads (a misspelt one is
+    otherwise ignored without a word), sorted.
+
+    >>> unknown_variables({"STOCKPILOT_HORIZON": "8", "STOCKPILOT_EXCEPTION_MAX_EROR": "0.1"})
+    ['STOCKPILOT_EXCEPTION_MAX_EROR']
+    """
+    known = {f"STOCKPILOT_{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    return sorted(
+        k for k in environ if k.upper().startswith("STOCKPILOT_") and k.upper() not in known
+    )

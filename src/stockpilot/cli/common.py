@@ -20,7 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from stockpilot.settings import Settings, load_settings
+from stockpilot.settings import Settings, load_settings, unknown_variables
 
 console = Console()
 err_console = Console(stderr=True)
@@ -56,6 +56,12 @@ def settings() -> Settings:
     """Settings, read once at start-up of the command."""
     if STATE.settings is None:
         STATE.settings = load_settings()
+        unknown = unknown_variables(os.environ)
+        if unknown:
+            print_warning(
+                f"{', '.join(unknown)} set but not a stockpilot setting (ignored; a typo?); "
+                "the settings are listed in the README"
+            )
     return STATE.settings
 
 
