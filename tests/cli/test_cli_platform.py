@@ -216,6 +216,13 @@ def test_plan_exception_limits_are_validated_and_recorded(home: Path, demo_folde
     assert "rule one of bias_run, level_shift_relative, level_shift_window" in out
     code, out = invoke("plan", "--exception-limit", "max_error=-1")
     assert code == 1 and "max_error: Input should be greater than 0" in out
+    # a rule given twice was the last one silently; off on a rule that cannot be off
+    # said "None"
+    twice = ["--exception-limit", "max_error=0.3", "--exception-limit", "max_error=0.9"]
+    code, out = invoke("plan", *twice)
+    assert code == 1 and "sets max_error twice" in " ".join(out.split())
+    code, out = invoke("plan", "--exception-limit", "window=off")
+    assert code == 1 and "(got off)" in out and "None" not in out
     assert invoke("import", str(demo_folder))[0] == 0
     code, out = invoke(
         "plan",

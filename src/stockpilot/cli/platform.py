@@ -228,12 +228,18 @@ def _with_exception_limits(pairs: list[str]) -> None:
                 f"{', '.join(sorted(fields))} and value a number or 'off' "
                 f"(e.g. --exception-limit max_error=0.3). Got {pair!r}."
             )
+        if fields[name] in overrides:
+            raise InvalidParameterError(
+                f"The '--exception-limit' option sets {name} twice; give each rule once. "
+                f"Got {pair!r} after an earlier {name}=..."
+            )
         overrides[fields[name]] = None if value.lower() == "off" else value
     try:
         STATE.settings = Settings(**{**settings().model_dump(), **overrides})
     except ValidationError as exc:
         problems = "; ".join(
-            f"{str(e['loc'][0]).removeprefix('exception_')}: {e['msg']} (got {e['input']!r})"
+            f"{str(e['loc'][0]).removeprefix('exception_')}: {e['msg']} "
+            f"(got {'off' if e['input'] is None else repr(e['input'])})"
             for e in exc.errors()
         )
         raise InvalidParameterError(
