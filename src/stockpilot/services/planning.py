@@ -248,7 +248,8 @@ def _now_in_history(session: Session, as_of: date) -> str:
     return (
         f"; {counts} record(s) quarantined as future_date now lie inside the history as of "
         f"{as_of}, so this run plans without them: release them with `stockpilot quarantine "
-        f"release --as-of {as_of} ID ...` (ids {', '.join(map(str, first))}, ...; "
+        f"release --as-of {as_of} ID ...` (ids {', '.join(map(str, first))}"
+        f"{', ...' if sum(map(len, due.values())) > len(first) else ''}; "
         "`stockpilot quarantine list` shows all)"
     )
 
@@ -415,7 +416,11 @@ def exceptions_step(context: RunContext) -> None:
         flags = review_queue(
             planning, monitored, bucket=context.settings.planning_bucket, rules=rules
         )
-    inactive = "; ".join(str(w.message) for w in caught if issubclass(w.category, UserWarning))
+    inactive = "; ".join(
+        str(w.message).removeprefix("review_queue: ")
+        for w in caught
+        if issubclass(w.category, UserWarning)
+    )
     _state(context)["exceptions"] = flags
     series = flags.select("item_id", "location_id").n_unique() if flags.height else 0
     fired = ", ".join(f"{r} {n}" for r, n in flags.group_by("rule").len().sort("rule").iter_rows())
