@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from stockpilot.core.calendar import days, firsts_of_month, is_monday, month_ends, one_weekday
-from stockpilot.engine.panel import incomplete_last_bucket, last_date
+from stockpilot.engine.panel import incomplete_bucket_left_out
 from stockpilot.errors import InvalidDataError, InvalidParameterError, choice_error
 from stockpilot.io.gate import GateOptions, validate
 from stockpilot.io.readers import PROVENANCE, read_table_file
@@ -252,12 +252,9 @@ def complete_buckets(
     are left out instead and the last bucket is kept."""
     if end is not None:
         return demand.filter(pl.col("date") <= end), ""
-    partial = incomplete_last_bucket(demand["date"], bucket)
+    partial, note = incomplete_bucket_left_out(
+        demand["date"], bucket, hint=hint, ending="the demand file ends on"
+    )
     if partial is None:
         return demand, ""
-    left = demand.filter(pl.col("date") >= partial).height
-    return demand.filter(pl.col("date") < partial), (
-        f"the demand file ends on {last_date(demand['date'])}, inside the {bucket.value} of "
-        f"{partial}: that incomplete {bucket.value} ({left} record(s)) is left out of the "
-        f"history, where it would read as a fall in demand; {hint}."
-    )
+    return demand.filter(pl.col("date") < partial), note

@@ -68,7 +68,7 @@ from stockpilot.engine.panel import (
     Panel,
     as_bucket,
     as_dates,
-    incomplete_last_bucket,
+    incomplete_bucket_left_out,
     last_date,
     to_panel,
 )
@@ -221,16 +221,14 @@ def _panel(demand: Any, bucket: Bucket, end: date | None) -> tuple[Panel, tuple[
     frame = frame.with_columns(as_dates(frame[column], "Demand").alias(column))
     _check_quantity(frame)
     notes: tuple[str, ...] = ()
-    partial = incomplete_last_bucket(frame[column], bucket) if column == "date" else None
-    if partial is not None and end is None:
-        cut = frame[column] >= partial
-        notes = (
-            f"The records end on {last_date(frame[column])}, inside the {bucket.value} of "
-            f"{partial}: that incomplete {bucket.value} ({int(cut.sum())} record(s)) is left "
-            "out of the history, which would otherwise read as a fall in demand; give the "
-            "end of the history (Forecaster(end=...)) to keep it.",
+    if column == "date" and end is None:
+        partial, note = incomplete_bucket_left_out(
+            frame[column],
+            bucket,
+            hint="give the end of the history (Forecaster(end=...)) to keep it",
         )
-        end = partial - timedelta(days=1)
+        if partial is not None:
+            notes, end = (note,), partial - timedelta(days=1)
     return to_panel(frame, bucket=bucket, period_column=column, end=end), notes
 
 

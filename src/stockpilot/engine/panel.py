@@ -125,6 +125,24 @@ def incomplete_last_bucket(dates: pl.Series, bucket: Bucket | str) -> date | Non
     return None
 
 
+def incomplete_bucket_left_out(
+    dates: pl.Series, bucket: Bucket | str, *, hint: str, ending: str = "the records end on"
+) -> tuple[date | None, str]:
+    """The start of an incomplete last bucket of ``dates`` (:func:`incomplete_last_bucket`)
+    and the sentence that says it is left out of the history: ``ending`` the last date,
+    then ``hint`` (how to keep it); ``(None, "")`` when the last bucket is complete."""
+    partial = incomplete_last_bucket(dates, bucket)
+    if partial is None:
+        return None, ""
+    name = as_bucket(bucket).value
+    records = int((dates >= partial).sum())
+    return partial, (
+        f"{ending} {last_date(dates.drop_nulls())}, inside the {name} of {partial}: "
+        f"that incomplete {name} ({records} record(s)) is left out of the history, where it "
+        f"would read as a fall in demand; {hint}."
+    )
+
+
 def _starts(first: int, count: int, bucket: Bucket) -> NDArray[np.datetime64]:
     idx = np.arange(first, first + count)
     if bucket is Bucket.MONTH:
